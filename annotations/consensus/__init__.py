@@ -1,0 +1,1 @@
+"""Aggregation algorithms: pure functions over answers, no database access."""

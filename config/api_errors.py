@@ -1,0 +1,39 @@
+"""One error body for the whole API: {"error": {"status", "code", "message", "field"?, "fields"?}}."""
+from django.core.exceptions import ObjectDoesNotExist
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from tasks.types import SchemaError
+
+
+def error_response(status_code: int, code: str, message: str, **extra) -> Response:
+    body = {"status": status_code, "code": code, "message": message, **extra}
+    return Response({"error": body, "detail": message}, status=status_code)
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, SchemaError):
+        return error_response(400, "invalid", exc.message, field=exc.field)
+    if isinstance(exc, ObjectDoesNotExist):
+        exc = Http404()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    code = getattr(exc, "default_code", "error")
+    if isinstance(exc, exceptions.ValidationError):
+        data = response.data
+        fields = data if isinstance(data, dict) else {"non_field_errors": data}
+        first_field = next(iter(fields), "")
+        first = fields.get(first_field)
+        message = str(first[0] if isinstance(first, list) and first else first)
+        return error_response(response.status_code, "invalid", message, field=first_field, fields=fields)
+    if isinstance(exc, Http404):
+        return error_response(status.HTTP_404_NOT_FOUND, "not_found", "Not found.")
+    detail = response.data.get("detail", "") if isinstance(response.data, dict) else str(response.data)
+    error = error_response(response.status_code, str(getattr(detail, "code", code)), str(detail))
+    for header in ("WWW-Authenticate", "Retry-After"):
+        if header in response:
+            error[header] = response[header]
+    return error

@@ -1,0 +1,10 @@
+"""Celery application: queues split by kind of work so an export never starves scoring."""
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("annotate")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,34 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from annotations import api as annotations_api
+from tasks import api as tasks_api
+from tasks import org_api as campaigns_api
+from tasks import views as task_views
+
+from . import views
+
+api_v1 = [
+    path("campaigns/", campaigns_api.CampaignList.as_view(), name="campaign-list"),
+    path("campaigns/<int:campaign_id>/", campaigns_api.CampaignDetail.as_view(), name="campaign-detail"),
+    path("campaigns/<int:campaign_id>/annotations/", annotations_api.AnnotationList.as_view(), name="annotation-list"),
+    path("campaigns/<int:campaign_id>/consensus/", annotations_api.ConsensusList.as_view(), name="consensus-list"),
+    path("campaigns/<int:campaign_id>/next/", tasks_api.NextTaskView.as_view(), name="task-next"),
+    path("assignments/<int:assignment_id>/submit/", tasks_api.SubmitView.as_view(), name="assignment-submit"),
+    path("assignments/<int:assignment_id>/skip/", tasks_api.SkipView.as_view(), name="assignment-skip"),
+    path("assignments/<int:assignment_id>/report/", tasks_api.ReportView.as_view(), name="assignment-report"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+    path("label/", task_views.label_home, name="label-home"),
+    path("label/<int:campaign_id>/", task_views.label_campaign, name="label-campaign"),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]

@@ -1,0 +1,24 @@
+"""API permissions for organisation-scoped endpoints."""
+from rest_framework.permissions import BasePermission
+
+from .selectors import organization_for_request
+
+
+class HasOrganization(BasePermission):
+    """A token, or a staff member with a membership; ``required_scope`` on the view gates tokens."""
+
+    message = "No organisation for these credentials."
+
+    def has_permission(self, request, view):
+        if not (request.user and request.user.is_authenticated):
+            return False
+        token = getattr(request.user, "token", None)
+        if token is not None:
+            scope = getattr(view, "required_scope", None)
+            if scope and not token.has_scope(scope):
+                self.message = f"This token lacks the scope {scope!r}."
+                return False
+        elif not request.user.is_staff:
+            return False
+        request.organization = organization_for_request(request)
+        return request.organization is not None

@@ -1,0 +1,16 @@
+#!/usr/bin/env sh
+# One entrypoint for every process of the platform: web | worker | beat | migrate.
+set -e
+case "${1:-web}" in
+  web)
+    python manage.py migrate --noinput
+    exec gunicorn config.wsgi:application -c platform/gunicorn.conf.py ;;
+  worker)
+    exec celery -A config worker -Q "${CELERY_QUEUES:-default,consensus,export}" -l info --concurrency "${CELERY_CONCURRENCY:-2}" ;;
+  beat)
+    exec celery -A config beat -l info --schedule /tmp/celerybeat-schedule ;;
+  migrate)
+    exec python manage.py migrate --noinput ;;
+  *)
+    exec "$@" ;;
+esac

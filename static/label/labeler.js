@@ -1,0 +1,218 @@
+/*
+ * The labelling page core, shared by every task type.
+ *
+ * A task type script registers window.TaskTypes[key] = {render, collect, restore, shortcut?, showError?}.
+ * This core leases items over the task API, autosaves drafts to localStorage, retries submissions
+ * with one Idempotency-Key until they succeed, shows an offline banner, and records telemetry.
+ * Item content is only ever inserted with textContent: payloads never execute as HTML.
+ */
+(function () {
+  "use strict";
+  const cfgEl = document.getElementById("labeler-config");
+  if (!cfgEl) return;
+  const cfg = JSON.parse(cfgEl.textContent);
+  const S = cfg.strings;
+  const form = document.getElementById("labeler");
+  const area = document.getElementById("task-area");
+  const type = (window.TaskTypes || {})[cfg.taskType];
+  const $ = (id) => document.getElementById(id);
+  const csrf = (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
+  const DRAFT = (id) => `labeler:${cfg.userId}:draft:${id}`;
+  const IDEM = (id) => `labeler:${cfg.userId}:idem:${id}`;
+  const DONE = `labeler:${cfg.userId}:done:${cfg.campaignId}`;
+
+  let assignment = null;
+  let busy = false;
+  let telemetry = null;
+  let taskStart = 0;
+
+  function freshTelemetry() {
+    return {
+      schema: 1, active_ms: 0, keystrokes: 0, deletions: 0, pastes: [], focus_losses: 0,
+      first_key_ms: null, chars_final: 0, started_at: new Date().toISOString(),
+    };
+  }
+
+  // --- telemetry: active time counts only while the page is visible and the user is not idle ---
+  let lastActivity = Date.now();
+  let lastTick = Date.now();
+  setInterval(() => {
+    const now = Date.now();
+    if (telemetry && !document.hidden && now - lastActivity < 30000) telemetry.active_ms += now - lastTick;
+    lastTick = now;
+    if (assignment) {
+      const s = Math.floor((now - taskStart) / 1000);
+      $("task-timer").textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+    }
+  }, 250);
+  ["mousemove", "touchstart", "scroll", "click"].forEach((e) =>
+    document.addEventListener(e, () => { lastActivity = Date.now(); }, { passive: true }));
+  document.addEventListener("keydown", (e) => {
+    lastActivity = Date.now();
+    if (!telemetry || !area.contains(e.target)) return;
+    telemetry.keystrokes += 1;
+    if (e.key === "Backspace" || e.key === "Delete") telemetry.deletions += 1;
+    if (telemetry.first_key_ms === null) telemetry.first_key_ms = Date.now() - taskStart;
+  }, true);
+  area.addEventListener("paste", (e) => {
+    const text = (e.clipboardData && e.clipboardData.getData("text")) || "";
+    if (telemetry) telemetry.pastes.push({ at_ms: Date.now() - taskStart, length: text.length, field: e.target.name || "" });
+  });
+  window.addEventListener("blur", () => { if (telemetry) telemetry.focus_losses += 1; });
+
+  // --- network -------------------------------------------------------------------------------
+  function setOffline(off) { $("offline-banner").hidden = !off; }
+  window.addEventListener("online", () => { setOffline(false); flushPending(); });
+  window.addEventListener("offline", () => setOffline(true));
+  if (!navigator.onLine) setOffline(true);
+
+  async function api(url, body, headers) {
+    const res = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: Object.assign({ "Content-Type": "application/json", "X-CSRFToken": csrf }, headers || {}),
+      body: JSON.stringify(body || {}),
+    });
+    let data = {};
+    try { data = await res.json(); } catch (e) { data = {}; }
+    return { status: res.status, data };
+  }
+  const urlFor = (tpl, id) => tpl.replace("/0/", `/${id}/`);
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+  // --- drafts ----------------------------------------------------------------------------------
+  function saveDraft() {
+    if (!assignment || !type) return;
+    try { localStorage.setItem(DRAFT(assignment.id), JSON.stringify(type.collect())); } catch (e) { /* quota */ }
+  }
+  form.addEventListener("input", saveDraft);
+  form.addEventListener("change", saveDraft);
+
+  function showError(message, field) {
+    document.querySelectorAll("[data-error-for]").forEach((el) => { el.hidden = true; el.textContent = ""; });
+    const box = $("form-error");
+    if (!message) { box.hidden = true; box.textContent = ""; return; }
+    let target = null;
+    if (field) {
+      const top = field.split(/[.[]/)[0];
+      target = area.querySelector(`[data-error-for="${CSS.escape(field)}"]`) ||
+        area.querySelector(`[data-error-for="${CSS.escape(top)}"]`);
+      if (type && type.showError && type.showError(field, message)) return;
+    }
+    if (target) { target.textContent = message; target.hidden = false; }
+    box.textContent = field ? `${field}: ${message}` : message;
+    box.hidden = false;
+  }
+
+  function status(msg) { const box = $("form-error"); box.textContent = msg || ""; box.hidden = !msg; box.classList.toggle("info", !!msg); }
+
+  // --- flow ------------------------------------------------------------------------------------
+  async function loadNext() {
+    showError("");
+    let res;
+    try { res = await api(cfg.urls.next); } catch (e) { setOffline(true); await sleep(3000); return loadNext(); }
+    if (res.status !== 200) { showError((res.data.error && res.data.error.message) || `HTTP ${res.status}`); return; }
+    if (!res.data.assignment) {
+      form.hidden = true;
+      $("no-work").hidden = false;
+      $("no-work-reason").textContent = res.data.reason;
+      assignment = null;
+      return;
+    }
+    assignment = res.data.assignment;
+    taskStart = Date.now();
+    telemetry = freshTelemetry();
+    form.hidden = false;
+    $("no-work").hidden = true;
+    type.render(area, assignment.item.payload, cfg.config, assignment.view || {});
+    form.dataset.assignment = String(assignment.id);
+    const draft = localStorage.getItem(DRAFT(assignment.id));
+    if (draft) {
+      try { type.restore(JSON.parse(draft)); status(S.draftRestored); } catch (e) { /* ignore bad draft */ }
+    }
+  }
+
+  async function submit() {
+    if (!assignment || busy) return;
+    const payload = type.collect();
+    const id = assignment.id;
+    let key = localStorage.getItem(IDEM(id));
+    if (!key) { key = (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`); localStorage.setItem(IDEM(id), key); }
+    telemetry.chars_final = JSON.stringify(payload).length;
+    const body = { payload, telemetry, time_spent_ms: Date.now() - taskStart };
+    localStorage.setItem(`labeler:${cfg.userId}:pending:${id}`, JSON.stringify(body));
+    busy = true;
+    $("btn-submit").disabled = true;
+    status(S.sending);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        let res;
+        try {
+          res = await api(urlFor(cfg.urls.submit, id), body, { "Idempotency-Key": key });
+        } catch (e) {
+          setOffline(true); status(S.retrying);
+          await sleep(Math.min(30000, 1000 * 2 ** attempt));
+          continue;
+        }
+        setOffline(false);
+        if (res.status === 201 || res.status === 200) {
+          localStorage.removeItem(DRAFT(id)); localStorage.removeItem(IDEM(id));
+          localStorage.removeItem(`labeler:${cfg.userId}:pending:${id}`);
+          const done = Number(sessionStorage.getItem(DONE) || 0) + 1;
+          sessionStorage.setItem(DONE, String(done));
+          $("done-count").textContent = String(done);
+          status(S.sent);
+          await loadNext();
+          return;
+        }
+        if (res.status >= 500 || res.status === 429) { status(S.retrying); await sleep(Math.min(30000, 1000 * 2 ** attempt)); continue; }
+        localStorage.removeItem(`labeler:${cfg.userId}:pending:${id}`);
+        const err = res.data.error || {};
+        showError(err.message || `HTTP ${res.status}`, err.field);
+        if (res.status === 409 || res.status === 404) { localStorage.removeItem(DRAFT(id)); localStorage.removeItem(IDEM(id)); await sleep(1500); await loadNext(); }
+        return;
+      }
+    } finally {
+      busy = false;
+      $("btn-submit").disabled = false;
+    }
+  }
+
+  async function flushPending() { if (assignment && localStorage.getItem(`labeler:${cfg.userId}:pending:${assignment.id}`)) await submit(); }
+
+  async function release(kind) {
+    if (!assignment) return;
+    const reason = window.prompt(kind === "report" ? S.reportReason : S.skipReason, "");
+    if (reason === null) return;
+    const res = await api(urlFor(kind === "report" ? cfg.urls.report : cfg.urls.skip, assignment.id), { reason });
+    if (res.status === 200) { localStorage.removeItem(DRAFT(assignment.id)); await loadNext(); }
+    else showError((res.data.error && res.data.error.message) || `HTTP ${res.status}`, res.data.error && res.data.error.field);
+  }
+
+  // --- panels and shortcuts -------------------------------------------------------------------------
+  function toggle(id) { const el = $(id); el.hidden = !el.hidden; }
+  $("btn-instructions").addEventListener("click", () => toggle("instructions"));
+  $("btn-help").addEventListener("click", () => toggle("help"));
+  document.querySelectorAll("[data-close]").forEach((b) => b.addEventListener("click", () => { $(b.dataset.close).hidden = true; }));
+  form.addEventListener("submit", (e) => { e.preventDefault(); submit(); });
+  $("btn-skip").addEventListener("click", () => release("skip"));
+  $("btn-report").addEventListener("click", () => release("report"));
+  document.addEventListener("keydown", (e) => {
+    const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName) && e.target.type !== "checkbox" && e.target.type !== "radio";
+    if ((e.ctrlKey || e.metaKey) && e.key === "Enter") { e.preventDefault(); submit(); return; }
+    if (e.altKey && (e.key === "s" || e.key === "S")) { e.preventDefault(); release("skip"); return; }
+    if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.key === "?") { toggle("help"); return; }
+    if (e.key === "i") { toggle("instructions"); return; }
+    if (e.key === "Escape") { $("help").hidden = true; $("instructions").hidden = true; return; }
+    if (type && type.shortcut && type.shortcut(e.key)) { e.preventDefault(); saveDraft(); }
+  });
+
+  $("done-count").textContent = sessionStorage.getItem(DONE) || "0";
+  if (!localStorage.getItem(`labeler:seen:${cfg.campaignId}`)) {
+    $("instructions").hidden = false;  // examples shown on first use
+    localStorage.setItem(`labeler:seen:${cfg.campaignId}`, "1");
+  }
+  if (!type) { showError(`Unknown task type ${cfg.taskType}`); return; }
+  loadNext().then(flushPending);
+})();

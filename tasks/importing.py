@@ -1,0 +1,215 @@
+"""Item import from JSONL or CSV files: streamed, validated line by line, all-or-nothing.
+
+A file with any bad line imports nothing; the report names every bad line (up to a cap).
+Lines are read with a length limit, so a huge file without newlines cannot exhaust memory.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from django.db import transaction
+
+from .models import Campaign, Item
+from .services import new_item
+from .types import SchemaError
+
+MAX_LINE_BYTES = 4 * 1024 * 1024
+MAX_REPORTED_ERRORS = 1000
+BATCH_SIZE = 2000
+RESERVED_KEYS = {"payload", "gold_answer", "external_id", "priority"}
+
+
+@dataclass
+class LineError:
+    line: int
+    field: str
+    message: str
+
+    def as_dict(self) -> dict:
+        return {"line": self.line, "field": self.field, "message": self.message}
+
+
+@dataclass
+class ImportReport:
+    format: str
+    lines_read: int = 0
+    imported: int = 0
+    errors: list[LineError] = field(default_factory=list)
+    error_count: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+    def as_dict(self) -> dict:
+        return {
+            "format": self.format,
+            "lines_read": self.lines_read,
+            "imported": self.imported,
+            "ok": self.ok,
+            "error_count": self.error_count,
+            "errors": [e.as_dict() for e in self.errors],
+        }
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _jsonl_records(stream: BinaryIO) -> Iterator[tuple[int, dict | LineError]]:
+    line_no = 0
+    while True:
+        raw = stream.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        line_no += 1
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            yield line_no, LineError(line_no, "", f"Line longer than {MAX_LINE_BYTES} bytes.")
+            return  # the rest of an overlong line is not worth reading
+        text = raw.strip()
+        if not text:
+            continue
+        try:
+            record = json.loads(text.decode("utf-8"))
+        except UnicodeDecodeError:
+            yield line_no, LineError(line_no, "", "Not valid UTF-8.")
+            continue
+        except json.JSONDecodeError as exc:
+            yield line_no, LineError(line_no, "", f"Invalid JSON: {exc.msg} (column {exc.colno}).")
+            continue
+        if not isinstance(record, dict):
+            yield line_no, LineError(line_no, "", "Each line must be a JSON object.")
+            continue
+        yield line_no, record
+
+
+def _csv_records(stream: BinaryIO) -> Iterator[tuple[int, dict | LineError]]:
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    csv.field_size_limit(MAX_LINE_BYTES)
+    reader = csv.DictReader(text)
+    try:
+        for row in reader:
+            line_no = reader.line_num
+            record: dict = {}
+            payload: dict = {}
+            for key, value in row.items():
+                if key is None:
+                    yield line_no, LineError(line_no, "", "More values than header columns.")
+                    break
+                if key == "gold_answer" and value:
+                    try:
+                        record["gold_answer"] = json.loads(value)
+                    except json.JSONDecodeError:
+                        yield line_no, LineError(line_no, "gold_answer", "gold_answer must be JSON.")
+                        break
+                elif key in ("external_id", "priority"):
+                    if value:
+                        record[key] = value
+                elif value is not None and value != "":
+                    payload[key] = _csv_value(value)
+            else:
+                record["payload"] = payload
+                yield line_no, record
+    except (UnicodeDecodeError, csv.Error) as exc:
+        yield reader.line_num + 1, LineError(reader.line_num + 1, "", f"Unreadable CSV: {exc}")
+
+
+def _csv_value(value: str):
+    """CSV cells holding JSON arrays/objects (e.g. a list of responses) are decoded."""
+    stripped = value.strip()
+    if stripped[:1] in "[{":
+        try:
+            return json.loads(stripped)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def records_from(stream: BinaryIO, fmt: str) -> Iterator[tuple[int, dict | LineError]]:
+    if fmt == "jsonl":
+        return _jsonl_records(stream)
+    if fmt == "csv":
+        return _csv_records(stream)
+    if fmt == "parquet":
+        from .importing_parquet import parquet_records
+
+        return parquet_records(stream)
+    raise SchemaError("format", f"Unsupported import format {fmt!r}; use jsonl, csv or parquet.")
+
+
+def detect_format(filename: str) -> str:
+    name = filename.lower()
+    for ext, fmt in ((".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json", "jsonl"), (".csv", "csv"), (".parquet", "parquet")):
+        if name.endswith(ext):
+            return fmt
+    raise SchemaError("file", "Unknown file type: use .jsonl, .csv or .parquet.")
+
+
+def _to_item(campaign: Campaign, line_no: int, record: dict) -> Item | LineError:
+    task = campaign.task
+    if "payload" in record:
+        payload = record["payload"]
+    else:
+        payload = {k: v for k, v in record.items() if k not in RESERVED_KEYS}
+    try:
+        payload = task.validate_item(payload, campaign.config)
+    except SchemaError as exc:
+        return LineError(line_no, f"payload.{exc.field}" if exc.field else "payload", exc.message)
+    gold = record.get("gold_answer")
+    if gold is not None:
+        try:
+            gold = task.validate_gold(gold, campaign.config, payload)
+        except SchemaError as exc:
+            return LineError(line_no, f"gold_answer.{exc.field}" if exc.field else "gold_answer", exc.message)
+    try:
+        priority = int(record.get("priority") or 0)
+    except (TypeError, ValueError):
+        return LineError(line_no, "priority", "priority must be an integer.")
+    external_id = str(record.get("external_id") or "")[:200]
+    return new_item(campaign, payload=payload, gold_answer=gold, external_id=external_id, priority=priority)
+
+
+def import_items(*, campaign: Campaign, stream: BinaryIO, fmt: str, progress=None) -> ImportReport:
+    """Validate every line and store the items in one transaction, or nothing if any line is bad.
+
+    ``progress(lines_read)`` is called every batch so a Celery job can publish its progress.
+    """
+    report = ImportReport(format=fmt)
+    batch: list[Item] = []
+    try:
+        with transaction.atomic():
+            for line_no, record in records_from(stream, fmt):
+                report.lines_read = line_no
+                outcome = record if isinstance(record, LineError) else _to_item(campaign, line_no, record)
+                if isinstance(outcome, LineError):
+                    report.error_count += 1
+                    if len(report.errors) < MAX_REPORTED_ERRORS:
+                        report.errors.append(outcome)
+                    batch = []
+                    continue
+                if report.error_count:
+                    continue  # keep validating to report every bad line, but store nothing
+                batch.append(outcome)
+                if len(batch) >= BATCH_SIZE:
+                    Item.objects.bulk_create(batch)
+                    report.imported += len(batch)
+                    batch = []
+                    if progress:
+                        progress(report.lines_read)
+            if batch and not report.error_count:
+                Item.objects.bulk_create(batch)
+                report.imported += len(batch)
+            if report.error_count:
+                raise _Rollback
+            if report.imported == 0:
+                report.errors.append(LineError(0, "", "The file holds no items."))
+                report.error_count = 1
+                raise _Rollback
+    except _Rollback:
+        report.imported = 0
+    return report

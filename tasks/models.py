@@ -1,0 +1,123 @@
+"""Campaigns, their items, and the assignments (leases) that hand items to contributors."""
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from organizations.models import Organization
+
+
+class Campaign(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        ACTIVE = "active", _("Active")
+        PAUSED = "paused", _("Paused")
+        COMPLETED = "completed", _("Completed")
+        ARCHIVED = "archived", _("Archived")
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="campaigns")
+    name = models.CharField(_("name"), max_length=200)
+    task_type = models.CharField(_("task type"), max_length=40)
+    config = models.JSONField(_("task configuration"), default=dict, blank=True)
+    instructions = models.TextField(_("instructions (Markdown)"), blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    overlap = models.PositiveSmallIntegerField(_("overlap"), default=3, help_text=_("Distinct contributors per item."))
+    max_overlap = models.PositiveSmallIntegerField(_("maximum overlap"), default=5)
+    gold_rate = models.FloatField(_("gold rate"), default=0.0)
+    confidence_threshold = models.FloatField(_("confidence threshold"), default=0.7)
+    lease_seconds = models.PositiveIntegerField(_("lease time (s)"), default=600)
+    pay_per_task = models.DecimalField(_("pay per task (VND)"), max_digits=12, decimal_places=2, default=Decimal("0"))
+    budget = models.DecimalField(_("budget (VND)"), max_digits=14, decimal_places=2, null=True, blank=True)
+    priority = models.IntegerField(_("priority"), default=0)
+    deadline = models.DateTimeField(_("deadline"), null=True, blank=True)
+    min_trust = models.FloatField(_("minimum trust"), default=0.0)
+    min_verification_level = models.PositiveSmallIntegerField(_("minimum verification level"), default=2)
+    requires_qualification = models.BooleanField(_("requires qualification"), default=False)
+    region_quotas = models.JSONField(
+        _("region quotas"), default=dict, blank=True, help_text=_('e.g. {"north": 40, "central": 30, "south": 30}')
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("campaign")
+        ordering = ["-priority", "id"]
+        indexes = [models.Index(fields=["organization", "status"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def task(self):
+        """The task-type module object that defines this campaign's schemas and behaviour."""
+        from .types import get_task_type
+
+        return get_task_type(self.task_type)
+
+
+class Item(models.Model):
+    """One unit of work. Counters on the row let the queue pick with one indexed query."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="items")
+    external_id = models.CharField(max_length=200, blank=True)
+    payload = models.JSONField()
+    gold_answer = models.JSONField(null=True, blank=True)
+    is_gold = models.BooleanField(default=False)
+    priority = models.IntegerField(default=0)
+    target_overlap = models.PositiveSmallIntegerField()
+    leased_count = models.PositiveIntegerField(default=0)
+    done_count = models.PositiveIntegerField(default=0)
+    open_slots = models.IntegerField(help_text=_("target_overlap - leased - done; > 0 means the queue serves it"))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("item")
+        indexes = [
+            models.Index(
+                fields=["campaign", "is_gold", "-priority", "id"],
+                name="item_queue_idx",
+                condition=Q(open_slots__gt=0),
+            ),
+            models.Index(fields=["campaign", "id"], name="item_campaign_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"item {self.pk} of {self.campaign_id}"
+
+
+class Assignment(models.Model):
+    """A lease of one item to one contributor, until it is submitted, skipped or expires."""
+
+    class State(models.TextChoices):
+        LEASED = "leased", _("Leased")
+        SUBMITTED = "submitted", _("Submitted")
+        SKIPPED = "skipped", _("Skipped")
+        REPORTED = "reported", _("Reported")
+        EXPIRED = "expired", _("Expired")
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignments")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="assignments")
+    contributor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.LEASED)
+    leased_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    view = models.JSONField(default=dict, blank=True, help_text=_("What this contributor was shown, e.g. response order"))
+    reason = models.TextField(blank=True, help_text=_("Skip or problem-report reason"))
+
+    class Meta:
+        verbose_name = _("assignment")
+        constraints = [models.UniqueConstraint(fields=["item", "contributor"], name="uniq_item_contributor")]
+        indexes = [
+            models.Index(fields=["contributor", "campaign", "state"]),
+            models.Index(fields=["expires_at"], name="assignment_live_lease_idx", condition=Q(state="leased")),
+        ]
+
+    def __str__(self) -> str:
+        return f"assignment {self.pk} ({self.state})"

@@ -1,0 +1,137 @@
+"""What every task type declares: schemas, page, aggregation, export layouts and demo content.
+
+The queue, the labelling pages, import, the API, consensus and export look a type up by key
+in the registry (tasks.types.get_task_type) and never branch on the type themselves.
+"""
+from __future__ import annotations
+
+import random
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema
+
+
+class SchemaError(ValueError):
+    """A payload does not fit a schema; ``field`` names where (e.g. ``claims[2].evidence_url``)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.message = message
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "message": self.message}
+
+
+def json_path(path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def check_schema(instance: Any, schema: dict) -> None:
+    """Validate against a JSON Schema, raising SchemaError naming the first offending field."""
+    validator = jsonschema.Draft202012Validator(schema)
+    error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
+    if error is not None:
+        where = json_path(error.absolute_path)
+        if error.validator == "required" and isinstance(error.instance, dict):
+            missing = [name for name in error.validator_value if name not in error.instance]
+            if missing:
+                where = f"{where}.{missing[0]}" if where else missing[0]
+                raise SchemaError(where, "This field is required.")
+        if error.validator == "additionalProperties":
+            raise SchemaError(where, error.message)
+        raise SchemaError(where, error.message)
+
+
+def normalize_text(value: Any) -> Any:
+    """NFC-normalise every string in a JSON value and strip invisible characters (ZWSP, BOM...)."""
+    if isinstance(value, str):
+        cleaned = unicodedata.normalize("NFC", value)
+        for ch in ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"):
+            cleaned = cleaned.replace(ch, "")
+        return cleaned
+    if isinstance(value, list):
+        return [normalize_text(v) for v in value]
+    if isinstance(value, dict):
+        return {k: normalize_text(v) for k, v in value.items()}
+    return value
+
+
+@dataclass
+class Aggregate:
+    """One item's consensus as a task type computes it."""
+
+    result: dict
+    confidence: float
+    agreement: float
+    method: str
+    version: str = "1"
+
+
+@dataclass
+class DemoCampaign:
+    name: str
+    config: dict
+    instructions: str
+    items: list[dict]  # each {"payload": ..., optional "gold_answer": ...}
+    extra: dict = field(default_factory=dict)  # other Campaign fields (overlap, region_quotas...)
+
+
+class TaskType:
+    key: str = ""
+    label: str = ""
+    template: str = ""  # the page partial with this type's controls
+    script: str = ""  # static JS that renders items and collects answers
+    config_schema: dict = {"type": "object"}
+    export_layouts: dict[str, Callable] = {}
+
+    # --- schemas -----------------------------------------------------------------------
+    def default_config(self) -> dict:
+        return {}
+
+    def item_schema(self, config: dict) -> dict:
+        return {"type": "object"}
+
+    def annotation_schema(self, config: dict) -> dict:
+        return {"type": "object"}
+
+    def validate_config(self, config: dict) -> dict:
+        merged = {**self.default_config(), **(config or {})}
+        check_schema(merged, self.config_schema)
+        return merged
+
+    def validate_item(self, payload: Any, config: dict) -> dict:
+        payload = normalize_text(payload)
+        check_schema(payload, self.item_schema(config))
+        return payload
+
+    def validate_gold(self, gold: Any, config: dict, payload: dict) -> Any:
+        return self.validate_annotation(gold, config=config, item_payload=payload, view={})
+
+    def validate_annotation(self, payload: Any, *, config: dict, item_payload: dict, view: dict) -> dict:
+        payload = normalize_text(payload)
+        check_schema(payload, self.annotation_schema(config))
+        return payload
+
+    # --- page ----------------------------------------------------------------------------
+    def prepare_view(self, *, item_payload: dict, config: dict, rng: random.Random) -> dict:
+        """What this contributor is shown beyond the payload (e.g. a shuffled response order)."""
+        return {}
+
+    # --- consensus -----------------------------------------------------------------------
+    def aggregate(self, answers: list[dict], *, config: dict, weights: list[float] | None = None) -> Aggregate:
+        raise NotImplementedError
+
+    def is_correct(self, answer: dict, gold: dict, *, config: dict) -> bool:
+        """Whether an answer matches a gold answer (feeds trust)."""
+        return answer == gold
+
+    # --- demo ----------------------------------------------------------------------------
+    def demo(self) -> list[DemoCampaign]:
+        return []

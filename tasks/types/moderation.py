@@ -1,0 +1,166 @@
+"""Content moderation: a text item, policy categories (single or multi-label), severity, escalation."""
+from django.utils.translation import gettext_lazy as _
+
+from annotations.consensus.voting import pairwise_agreement, weighted_vote
+
+from . import register
+from .base import Aggregate, DemoCampaign, SchemaError, TaskType
+
+DEFAULT_CATEGORIES = [
+    {"key": "safe", "label": "An toàn", "label_en": "Safe"},
+    {"key": "hate", "label": "Thù ghét", "label_en": "Hate speech"},
+    {"key": "harassment", "label": "Quấy rối", "label_en": "Harassment"},
+    {"key": "spam", "label": "Spam / lừa đảo", "label_en": "Spam / scam"},
+    {"key": "violence", "label": "Bạo lực", "label_en": "Violence"},
+]
+
+
+class Moderation(TaskType):
+    key = "moderation"
+    label = _("Content moderation")
+    template = "tasks/types/moderation.html"
+    script = "label/types/moderation.js"
+    config_schema = {
+        "type": "object",
+        "required": ["categories"],
+        "properties": {
+            "categories": {
+                "type": "array",
+                "minItems": 2,
+                "items": {
+                    "type": "object",
+                    "required": ["key", "label"],
+                    "properties": {
+                        "key": {"type": "string", "pattern": "^[a-z0-9_]{1,40}$"},
+                        "label": {"type": "string", "minLength": 1},
+                        "label_en": {"type": "string"},
+                    },
+                },
+            },
+            "multi_label": {"type": "boolean"},
+            "severity_levels": {"type": "array", "items": {"type": "string"}},
+            "allow_escalation": {"type": "boolean"},
+        },
+    }
+
+    def default_config(self) -> dict:
+        return {
+            "categories": DEFAULT_CATEGORIES,
+            "multi_label": False,
+            "severity_levels": [],
+            "allow_escalation": True,
+        }
+
+    def validate_config(self, config: dict) -> dict:
+        config = super().validate_config(config)
+        keys = [c["key"] for c in config["categories"]]
+        if len(set(keys)) != len(keys):
+            raise SchemaError("categories", "Category keys must be unique.")
+        return config
+
+    def item_schema(self, config: dict) -> dict:
+        return {
+            "type": "object",
+            "required": ["text"],
+            "properties": {
+                "text": {"type": "string", "minLength": 1, "maxLength": 20000},
+                "context": {"type": "string", "maxLength": 20000},
+                "source": {"type": "string", "maxLength": 500},
+            },
+        }
+
+    def annotation_schema(self, config: dict) -> dict:
+        keys = [c["key"] for c in config["categories"]]
+        schema = {
+            "type": "object",
+            "required": ["categories"],
+            "additionalProperties": False,
+            "properties": {
+                "categories": {
+                    "type": "array",
+                    "minItems": 1,
+                    "uniqueItems": True,
+                    "items": {"enum": keys},
+                },
+                "severity": {
+                    "type": "object",
+                    "propertyNames": {"enum": keys},
+                    "additionalProperties": {"enum": config.get("severity_levels") or ["_"]},
+                },
+                "needs_escalation": {"type": "boolean"},
+            },
+        }
+        if not config.get("multi_label"):
+            schema["properties"]["categories"]["maxItems"] = 1
+        return schema
+
+    def aggregate(self, answers: list[dict], *, config: dict, weights: list[float] | None = None) -> Aggregate:
+        if not config.get("multi_label"):
+            labels = [a["categories"][0] for a in answers if a.get("categories")]
+            winner, share, counts = weighted_vote(labels, weights)
+            return Aggregate(
+                result={"categories": [winner] if winner is not None else [], "votes": counts},
+                confidence=share,
+                agreement=pairwise_agreement(labels),
+                method="majority_vote" if weights is None else "weighted_vote",
+            )
+        # Multi-label: one vote per category (present / absent).
+        weights = weights or [1.0] * len(answers)
+        total = sum(weights) or 1.0
+        chosen, confidences, votes = [], [], {}
+        for cat in (c["key"] for c in config["categories"]):
+            yes = sum(w for a, w in zip(answers, weights, strict=True) if cat in a.get("categories", []))
+            votes[cat] = yes
+            if yes / total > 0.5:
+                chosen.append(cat)
+            confidences.append(max(yes, total - yes) / total)
+        label_sets = [tuple(sorted(a.get("categories", []))) for a in answers]
+        return Aggregate(
+            result={"categories": chosen, "votes": votes},
+            confidence=min(confidences) if confidences else 0.0,
+            agreement=pairwise_agreement(label_sets),
+            method="per_category_vote",
+        )
+
+    def is_correct(self, answer: dict, gold: dict, *, config: dict) -> bool:
+        return sorted(answer.get("categories", [])) == sorted(gold.get("categories", []))
+
+    def demo(self) -> list[DemoCampaign]:
+        texts = [
+            ("Quán phở này ngon lắm, mọi người nên thử nhé!", "safe"),
+            ("Bấm vào link này để nhận 10 triệu đồng miễn phí, chỉ hôm nay!!!", "spam"),
+            ("Mày mà còn bình luận nữa thì tao đến tận nhà xử lý.", "violence"),
+            ("Hôm nay trời Hà Nội se lạnh, nhớ mang áo khoác nha.", "safe"),
+            ("Bọn người miền đó đều là lũ lừa đảo, đừng tin.", "hate"),
+            ("Cho mình hỏi đường từ Huế vào Đà Nẵng đi đèo Hải Vân có đẹp không?", "safe"),
+            ("Đồ ngu, ai cho mày nói chuyện ở đây?", "harassment"),
+            ("Tuyển cộng tác viên online, việc nhẹ lương cao, chuyển khoản phí đăng ký trước.", "spam"),
+            ("Bài hát mới của ca sĩ này nghe cứ bị lặp lại hoài, hơi chán.", "safe"),
+            ("Cà phê sữa đá Sài Gòn là số một, không đâu sánh bằng.", "safe"),
+            ("Ai không đồng ý với tôi thì đáng bị đánh cho tỉnh ra.", "violence"),
+            ("Mua 1 tặng 1, inbox ngay để nhận mã giảm giá độc quyền!!!", "spam"),
+        ]
+        items = [{"payload": {"text": t, "source": "demo"}} for t, _ in texts]
+        # Two gold items with known answers (honeypots and qualification material).
+        items.append({"payload": {"text": "Chúc mọi người một ngày tốt lành!"}, "gold_answer": {"categories": ["safe"]}})
+        items.append(
+            {
+                "payload": {"text": "Nhắn tin cho tôi để nhận quà 5 triệu, chỉ cần gửi mã OTP."},
+                "gold_answer": {"categories": ["spam"]},
+            }
+        )
+        return [
+            DemoCampaign(
+                name="Kiểm duyệt bình luận mạng xã hội",
+                config=self.default_config(),
+                instructions=(
+                    "## Hướng dẫn\n\nĐọc bình luận và chọn **một** nhãn phù hợp nhất.\n\n"
+                    "- *An toàn*: không vi phạm.\n- *Spam / lừa đảo*: quảng cáo, dụ dỗ chuyển tiền.\n\n"
+                    "**Ví dụ:** \"Bấm vào link để nhận quà\" → Spam / lừa đảo."
+                ),
+                items=items,
+            )
+        ]
+
+
+register(Moderation())

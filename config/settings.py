@@ -53,6 +53,10 @@ INSTALLED_APPS = [
     "contributors",
     "tasks",
     "annotations",
+    "exports",
+    "authenticity",
+    "review",
+    "assets",
 ]
 
 GOOGLE_CLIENT_ID = os.environ.get("GOOGLE_CLIENT_ID", "")

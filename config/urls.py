@@ -18,6 +18,12 @@ api_v1 = [
     path("assignments/<int:assignment_id>/submit/", tasks_api.SubmitView.as_view(), name="assignment-submit"),
     path("assignments/<int:assignment_id>/skip/", tasks_api.SkipView.as_view(), name="assignment-skip"),
     path("assignments/<int:assignment_id>/report/", tasks_api.ReportView.as_view(), name="assignment-report"),
+    # Each app adds its own API routes in its api_urls.py:
+    path("", include("tasks.api_urls")),
+    path("", include("organizations.api_urls")),
+    path("", include("exports.api_urls")),
+    path("", include("contributors.api_urls")),
+    path("", include("authenticity.api_urls")),
 ]
 
 urlpatterns = [
@@ -28,6 +34,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("label/", task_views.label_home, name="label-home"),
     path("label/<int:campaign_id>/", task_views.label_campaign, name="label-campaign"),
+    path("me/", include("contributors.urls")),
+    path("assets/", include("assets.urls")),
+    path("review/", include("review.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

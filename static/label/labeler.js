@@ -1,7 +1,9 @@
 /*
  * The labelling page core, shared by every task type.
  *
- * A task type script registers window.TaskTypes[key] = {render, collect, restore, shortcut?, showError?}.
+ * A task type script registers window.TaskTypes[key] = {render, collect, restore, shortcut?, showError?,
+ * beforeSubmit?}: render(area, payload, config, view) fills the page; collect() returns the answer (or a
+ * Promise of it); restore(draft) refills it; beforeSubmit(assignment) may upload media first.
  * This core leases items over the task API, autosaves drafts to localStorage, retries submissions
  * with one Idempotency-Key until they succeed, shows an offline banner, and records telemetry.
  * Item content is only ever inserted with textContent: payloads never execute as HTML.
@@ -134,8 +136,12 @@
 
   async function submit() {
     if (!assignment || busy) return;
-    const payload = type.collect();
     const id = assignment.id;
+    // Media types upload their file first (beforeSubmit) and may collect asynchronously.
+    if (type.beforeSubmit) {
+      try { await type.beforeSubmit(assignment); } catch (e) { showError(e.message || String(e), e.field); return; }
+    }
+    const payload = await type.collect();
     let key = localStorage.getItem(IDEM(id));
     if (!key) { key = (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`); localStorage.setItem(IDEM(id), key); }
     telemetry.chars_final = JSON.stringify(payload).length;

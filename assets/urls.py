@@ -1,0 +1,2 @@
+"""URL routes of this app (included by config/urls.py)."""
+urlpatterns: list = []

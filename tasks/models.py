@@ -74,6 +74,14 @@ class Item(models.Model):
     leased_count = models.PositiveIntegerField(default=0)
     done_count = models.PositiveIntegerField(default=0)
     open_slots = models.IntegerField(help_text=_("target_overlap - leased - done; > 0 means the queue serves it"))
+    source_contributor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Who made this item's content (e.g. the speaker of a recording); never served to them."),
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -121,3 +129,41 @@ class Assignment(models.Model):
 
     def __str__(self) -> str:
         return f"assignment {self.pk} ({self.state})"
+
+
+def import_upload_path(instance, filename: str) -> str:
+    return f"imports/{instance.campaign_id}/{timezone.now():%Y%m%d%H%M%S}-{instance.pk or 'new'}.upload"
+
+
+class ImportJob(models.Model):
+    """An item import run by a Celery job: the API and the admin both create one; the report is kept."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="import_jobs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file = models.FileField(upload_to=import_upload_path, max_length=300)
+    original_name = models.CharField(max_length=255, blank=True)
+    format = models.CharField(max_length=10)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    size_bytes = models.BigIntegerField(default=0)
+    bytes_read = models.BigIntegerField(default=0)
+    lines_read = models.PositiveIntegerField(default=0)
+    imported = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import job")
+
+    def __str__(self) -> str:
+        return f"import {self.pk} into {self.campaign_id} ({self.status})"

@@ -81,6 +81,7 @@ def _pick_item(campaign: Campaign, user, *, gold: bool) -> Item | None:
     queryset = (
         Item.objects.filter(campaign=campaign, open_slots__gt=0, is_gold=gold)
         .exclude(assignments__contributor=user)
+        .exclude(source_contributor=user)
         .order_by("-priority", "id")
         .only("id", "payload", "target_overlap")
     )

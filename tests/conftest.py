@@ -182,6 +182,13 @@ def browser_type_launch_args():
     }
 
 
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    """Playwright evaluates wait_for_function strings with eval, which the site's CSP forbids;
+    tests bypass CSP for their own probes (tests/security checks the CSP header itself)."""
+    return {**browser_context_args, "bypass_csp": True, "locale": "vi-VN"}
+
+
 @pytest.fixture
 def artifacts_dir():
     ARTIFACTS.mkdir(exist_ok=True)

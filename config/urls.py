@@ -7,7 +7,7 @@ from tasks import api as tasks_api
 from tasks import org_api as campaigns_api
 from tasks import views as task_views
 
-from . import views
+from . import openapi, views  # noqa: F401  (openapi registers the token auth scheme)
 
 api_v1 = [
     path("campaigns/", campaigns_api.CampaignList.as_view(), name="campaign-list"),

@@ -116,7 +116,7 @@ class SubmitView(APIView):
 
 class _ReleaseView(APIView):
     permission_classes = [IsPersonUser]
-    action = staticmethod(services.skip_assignment)
+    release = staticmethod(services.skip_assignment)
 
     @extend_schema(request=ReasonIn, responses={200: None})
     def post(self, request, assignment_id: int):
@@ -125,17 +125,17 @@ class _ReleaseView(APIView):
         assignment = Assignment.objects.filter(pk=assignment_id, contributor=request.user).first()
         if assignment is None:
             return error_response(404, "not_found", "Not found.")
-        self.action(assignment=assignment, reason=data.validated_data["reason"])
+        self.release(assignment=assignment, reason=data.validated_data["reason"])
         return Response({"assignment_id": assignment_id, "state": Assignment.objects.get(pk=assignment_id).state})
 
 
 class SkipView(_ReleaseView):
     """Skip an item, with an optional reason; it goes back to the queue for others."""
 
-    action = staticmethod(services.skip_assignment)
+    release = staticmethod(services.skip_assignment)
 
 
 class ReportView(_ReleaseView):
     """Report a problem with an item (reason required)."""
 
-    action = staticmethod(services.report_problem)
+    release = staticmethod(services.report_problem)

@@ -24,6 +24,9 @@ def task_type_choices() -> list[tuple[str, str]]:
     return [(t.key, str(t.label)) for t in _REGISTRY.values()]
 
 
-from . import moderation  # noqa: E402,F401  (each module registers itself)
+from . import moderation  # noqa: E402,F401,I001  (each module registers itself)
+from . import rlhf  # noqa: E402,F401,I001
+from . import hallucination  # noqa: E402,F401,I001
+from . import sft  # noqa: E402,F401,I001
 
 __all__ = ["Aggregate", "DemoCampaign", "SchemaError", "TaskType", "all_task_types", "get_task_type", "register"]

@@ -1,4 +1,8 @@
-"""Content moderation: a text item, policy categories (single or multi-label), severity, escalation."""
+"""Content moderation: a text item, policy categories (single or multi-label), severity per category, escalation.
+
+A category marked ``exclusive`` (e.g. "safe") cannot be combined with another; when the campaign has
+severity levels, each chosen non-exclusive category carries its own severity (``severity.<category>``).
+"""
 from django.utils.translation import gettext_lazy as _
 
 from annotations.consensus.voting import pairwise_agreement, weighted_vote
@@ -7,7 +11,7 @@ from . import register
 from .base import Aggregate, DemoCampaign, SchemaError, TaskType
 
 DEFAULT_CATEGORIES = [
-    {"key": "safe", "label": "An toàn", "label_en": "Safe"},
+    {"key": "safe", "label": "An toàn", "label_en": "Safe", "exclusive": True},
     {"key": "hate", "label": "Thù ghét", "label_en": "Hate speech"},
     {"key": "harassment", "label": "Quấy rối", "label_en": "Harassment"},
     {"key": "spam", "label": "Spam / lừa đảo", "label_en": "Spam / scam"},
@@ -34,11 +38,14 @@ class Moderation(TaskType):
                         "key": {"type": "string", "pattern": "^[a-z0-9_]{1,40}$"},
                         "label": {"type": "string", "minLength": 1},
                         "label_en": {"type": "string"},
+                        "description": {"type": "string"},
+                        "exclusive": {"type": "boolean"},
                     },
                 },
             },
             "multi_label": {"type": "boolean"},
             "severity_levels": {"type": "array", "items": {"type": "string"}},
+            "severity_required": {"type": "boolean"},
             "allow_escalation": {"type": "boolean"},
         },
     }
@@ -48,6 +55,7 @@ class Moderation(TaskType):
             "categories": DEFAULT_CATEGORIES,
             "multi_label": False,
             "severity_levels": [],
+            "severity_required": True,
             "allow_escalation": True,
         }
 
@@ -88,13 +96,52 @@ class Moderation(TaskType):
                     "additionalProperties": {"enum": config.get("severity_levels") or ["_"]},
                 },
                 "needs_escalation": {"type": "boolean"},
+                "escalation_note": {"type": "string", "maxLength": 2000},
             },
         }
         if not config.get("multi_label"):
             schema["properties"]["categories"]["maxItems"] = 1
         return schema
 
+    def validate_annotation(self, payload, *, config: dict, item_payload: dict, view: dict) -> dict:
+        payload = super().validate_annotation(payload, config=config, item_payload=item_payload, view=view)
+        chosen = payload["categories"]
+        exclusive = {c["key"] for c in config["categories"] if c.get("exclusive")}
+        if len(chosen) > 1 and exclusive & set(chosen):
+            label = next(c["label"] for c in config["categories"] if c["key"] in exclusive & set(chosen))
+            raise SchemaError("categories", str(_("“%(label)s” cannot be combined with other categories.") % {"label": label}))
+        severity = payload.get("severity") or {}
+        for cat in severity:
+            if cat not in chosen:
+                raise SchemaError(f"severity.{cat}", str(_("Severity given for a category you did not choose.")))
+        if config.get("severity_levels") and config.get("severity_required", True):
+            for cat in chosen:
+                if cat not in exclusive and cat not in severity:
+                    raise SchemaError(f"severity.{cat}", str(_("Choose a severity for this category.")))
+        if payload.get("escalation_note") and not payload.get("needs_escalation"):
+            payload.pop("escalation_note")
+        return payload
+
     def aggregate(self, answers: list[dict], *, config: dict, weights: list[float] | None = None) -> Aggregate:
+        agg = self._aggregate_categories(answers, config=config, weights=weights)
+        levels = config.get("severity_levels") or []
+        if levels:
+            severity = {}
+            for cat in agg.result["categories"]:
+                ranks = sorted(levels.index(a["severity"][cat]) for a in answers
+                               if (a.get("severity") or {}).get(cat) in levels)
+                if ranks:
+                    severity[cat] = levels[ranks[(len(ranks) - 1) // 2]]  # lower median of those who chose it
+            agg.result["severity"] = severity
+        if config.get("allow_escalation", True):
+            w = weights or [1.0] * len(answers)
+            yes = sum(wt for a, wt in zip(answers, w, strict=True) if a.get("needs_escalation"))
+            agg.result["escalation_votes"] = sum(1 for a in answers if a.get("needs_escalation"))
+            # Any serious doubt goes to an expert: escalate when at least a third asks for it.
+            agg.result["needs_escalation"] = bool(answers) and yes / (sum(w) or 1.0) >= 1 / 3
+        return agg
+
+    def _aggregate_categories(self, answers: list[dict], *, config: dict, weights: list[float] | None) -> Aggregate:
         if not config.get("multi_label"):
             labels = [a["categories"][0] for a in answers if a.get("categories")]
             winner, share, counts = weighted_vote(labels, weights)
@@ -159,7 +206,23 @@ class Moderation(TaskType):
                     "**Ví dụ:** \"Bấm vào link để nhận quà\" → Spam / lừa đảo."
                 ),
                 items=items,
-            )
+            ),
+            DemoCampaign(
+                name="Kiểm duyệt đa nhãn có mức độ nghiêm trọng",
+                config={**self.default_config(), "multi_label": True,
+                        "severity_levels": ["thấp", "trung bình", "cao"]},
+                instructions=(
+                    "## Hướng dẫn\n\nChọn **tất cả** nhãn vi phạm phù hợp và mức độ nghiêm trọng cho từng nhãn. "
+                    "*An toàn* không đi cùng nhãn khác. Đánh dấu *Cần chuyên gia* khi bạn không chắc.\n\n"
+                    "**Ví dụ:** \"Đồ ngu, tao đến tận nhà xử lý mày\" → Quấy rối (cao) + Bạo lực (cao)."
+                ),
+                items=[
+                    {"payload": {"text": "Đồ ngu, mày còn nói nữa tao đến tận nhà xử lý."}},
+                    {"payload": {"text": "Bọn người miền đó toàn lừa đảo, inbox tao bán tài khoản giá rẻ."}},
+                    {"payload": {"text": "Hôm nay mưa to quá, mọi người đi đường cẩn thận nhé."}},
+                    {"payload": {"text": "Ai chê đội tuyển thì cứ chờ đấy, ra đường đừng trách."}},
+                ],
+            ),
         ]
 
 

@@ -1,0 +1,325 @@
+"""Hallucination audit: a model response split into claims; each claim judged with evidence.
+
+Claims come from the project manager (payload["claims"]) or, when absent, from split_sentences() at
+import, so the page, the API, validation and export all see the same numbered list.
+Evidence URLs must be on the campaign's trusted-source domain allow-list.
+"""
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from django.utils.translation import gettext_lazy as _
+
+from annotations.consensus.voting import pairwise_agreement, weighted_vote
+
+from . import register
+from .base import Aggregate, DemoCampaign, SchemaError, TaskType
+
+VERDICTS = ("supported", "contradicted", "unverifiable", "not_claim")
+OVERALL = ("accurate", "minor_errors", "major_errors", "unverifiable")
+DEFAULT_SEVERITY = ["none", "low", "medium", "high", "critical"]
+MAX_CLAIMS = 80
+
+# --- Vietnamese-aware sentence splitting -------------------------------------------------------
+# pyvi tokenises words but does not split sentences, and underthesea pulls in large models; this
+# rule-based splitter covers what model responses contain: abbreviations with dots (TP., PGS.TS.,
+# v.v.), initials (H. Chí Minh), numbers and dates (1.000.000, 3.5, 25.11.2025), URLs, ellipses,
+# closing quotes/brackets after the full stop, and list lines.
+ABBREVIATIONS = {
+    "tp", "tt", "tx", "q", "p", "h", "x", "gs", "pgs", "ts", "ths", "bs", "ks", "cn", "ls", "nxb", "tr",
+    "st", "mr", "mrs", "ms", "dr", "prof", "vs", "etc", "no", "co", "ltd", "inc", "jr", "sr", "ubnd",
+    "hđnd", "đ", "v.v", "vv", "tphcm", "sđd", "ng", "th.s", "pgs.ts", "gs.ts", "e.g", "i.e", "a.m", "p.m",
+}
+_END = re.compile(r"([.!?…]+|\.{3})([\"'”’»)\]]*)(\s+)")
+_URL = re.compile(r"(https?://|www\.)\S+", re.IGNORECASE)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split Vietnamese (or English) prose into sentences; list lines and paragraphs split too."""
+    out: list[str] = []
+    for block in re.split(r"\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)])\s)|\n", text or ""):
+        block = block.strip()
+        if not block:
+            continue
+        block = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", block)
+        protected = {m.start(): m.end() for m in _URL.finditer(block)}
+        start = 0
+        for m in _END.finditer(block):
+            end = m.end(2)
+            if any(a <= m.start() < b for a, b in protected.items()):
+                continue
+            if not _is_boundary(block, m):
+                continue
+            piece = block[start:end].strip()
+            if piece:
+                out.append(piece)
+            start = m.end()
+        tail = block[start:].strip()
+        if tail:
+            out.append(tail)
+    return _merge_fragments(out)
+
+
+def _is_boundary(block: str, m: re.Match) -> bool:
+    punct = m.group(1)
+    nxt = block[m.end():m.end() + 1]
+    if not nxt:
+        return True
+    if punct in ("!", "?", "…", "...") or len(punct) > 1:
+        return nxt.isupper() or nxt.isdigit() or nxt in "\"'“‘«([-"
+    # A single full stop: not after an abbreviation, an initial or inside a number.
+    before = block[:m.start()]
+    word = re.search(r"([\w.]+)$", before)
+    token = (word.group(1) if word else "").lower()
+    if token in ABBREVIATIONS or token.rstrip(".") in ABBREVIATIONS:
+        return False
+    if len(token) == 1 and token.isalpha() and block[m.start() - 1].isupper():
+        return False  # an initial: "H. Chí Minh"
+    if token.isdigit() and nxt.isdigit():
+        return False
+    return nxt.isupper() or nxt.isdigit() or nxt in "\"'“‘«(["
+
+
+def _merge_fragments(sentences: list[str]) -> list[str]:
+    """Glue stray fragments (a lone number, an emoji) onto the previous sentence."""
+    merged: list[str] = []
+    for s in sentences:
+        if merged and sum(ch.isalpha() for ch in s) < 3:
+            merged[-1] = f"{merged[-1]} {s}"
+        else:
+            merged.append(s)
+    return merged
+
+
+def domain_allowed(url: str, allow_list: list[str]) -> bool:
+    """http(s) URL whose host is an allow-listed domain or a subdomain of one; empty list allows any."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    host = parts.hostname.lower().rstrip(".")
+    if not allow_list:
+        return True
+    for domain in allow_list:
+        domain = domain.lower().strip().lstrip("*.").rstrip(".")
+        if host == domain or host.endswith("." + domain):
+            return True
+    return False
+
+
+class HallucinationAudit(TaskType):
+    key = "hallucination"
+    label = _("Hallucination audit")
+    template = "tasks/types/hallucination.html"
+    script = "label/types/hallucination.js"
+    config_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["trusted_sources"],
+        "properties": {
+            "trusted_sources": {
+                "type": "array",
+                "maxItems": 500,
+                "items": {"type": "string", "pattern": r"^(\*\.)?[a-z0-9.-]+\.[a-z]{2,}$"},
+            },
+            "evidence_required_for": {"type": "array", "uniqueItems": True, "items": {"enum": list(VERDICTS)}},
+            "quote_min_length": {"type": "integer", "minimum": 0, "maximum": 1000},
+            "severity_levels": {"type": "array", "minItems": 2, "items": {"type": "string", "minLength": 1}},
+        },
+    }
+
+    def default_config(self) -> dict:
+        return {
+            "trusted_sources": ["vi.wikipedia.org", "gov.vn", "vnexpress.net", "who.int"],
+            "evidence_required_for": ["supported", "contradicted"],
+            "quote_min_length": 10,
+            "severity_levels": DEFAULT_SEVERITY,
+        }
+
+    def item_schema(self, config: dict) -> dict:
+        return {
+            "type": "object",
+            "required": ["prompt", "response"],
+            "properties": {
+                "prompt": {"type": "string", "minLength": 1, "maxLength": 20000},
+                "response": {"type": "string", "minLength": 1, "maxLength": 50000},
+                "claims": {
+                    "type": "array", "minItems": 1, "maxItems": MAX_CLAIMS,
+                    "items": {"type": "string", "minLength": 1, "maxLength": 5000},
+                },
+                "references": {
+                    "type": "array", "maxItems": 20,
+                    "items": {
+                        "type": "object",
+                        "required": ["text"],
+                        "properties": {
+                            "title": {"type": "string", "maxLength": 500},
+                            "url": {"type": "string", "maxLength": 2000},
+                            "text": {"type": "string", "minLength": 1, "maxLength": 50000},
+                        },
+                    },
+                },
+                "source": {"type": "string", "maxLength": 500},
+            },
+        }
+
+    def validate_item(self, payload, config: dict) -> dict:
+        payload = super().validate_item(payload, config)
+        if "claims" not in payload:
+            claims = split_sentences(payload["response"])
+            if not claims:
+                raise SchemaError("response", "The response has no sentence to audit.")
+            if len(claims) > MAX_CLAIMS:
+                raise SchemaError("response", f"The response splits into {len(claims)} claims (at most {MAX_CLAIMS}).")
+            payload["claims"] = claims
+        return payload
+
+    def annotation_schema(self, config: dict) -> dict:
+        claim = {
+            "type": "object",
+            "required": ["verdict"],
+            "additionalProperties": False,
+            "properties": {
+                "verdict": {"enum": list(VERDICTS)},
+                "evidence_url": {"type": "string", "maxLength": 2000},
+                "quote": {"type": "string", "maxLength": 5000},
+                "correction": {"type": "string", "maxLength": 5000},
+            },
+        }
+        return {
+            "type": "object",
+            "required": ["claims", "overall", "severity"],
+            "additionalProperties": False,
+            "properties": {
+                "claims": {"type": "array", "items": claim},
+                "overall": {"enum": list(OVERALL)},
+                "severity": {"enum": config.get("severity_levels") or DEFAULT_SEVERITY},
+                "notes": {"type": "string", "maxLength": 5000},
+            },
+        }
+
+    def validate_annotation(self, payload, *, config: dict, item_payload: dict, view: dict) -> dict:
+        payload = super().validate_annotation(payload, config=config, item_payload=item_payload, view=view)
+        n = len(item_payload.get("claims") or [])
+        if len(payload["claims"]) != n:
+            raise SchemaError("claims", str(_("Judge every claim (%(n)d expected).") % {"n": n}))
+        needs_evidence = set(config.get("evidence_required_for", ["supported", "contradicted"]))
+        min_quote = config.get("quote_min_length", 0)
+        allow = config.get("trusted_sources") or []
+        for i, claim in enumerate(payload["claims"]):
+            for key in ("evidence_url", "quote", "correction"):
+                if key in claim:
+                    claim[key] = claim[key].strip()
+                    if not claim[key]:
+                        del claim[key]
+            url = claim.get("evidence_url")
+            if claim["verdict"] in needs_evidence:
+                if not url:
+                    raise SchemaError(f"claims[{i}].evidence_url", str(_("Give a source URL for this verdict.")))
+                if len(claim.get("quote", "")) < max(min_quote, 1):
+                    raise SchemaError(
+                        f"claims[{i}].quote",
+                        str(_("Quote the passage that shows it (at least %(n)d characters).") % {"n": max(min_quote, 1)}),
+                    )
+            if url and not domain_allowed(url, allow):
+                raise SchemaError(
+                    f"claims[{i}].evidence_url",
+                    str(_("This source is not on the campaign's trusted list: %(list)s.") % {"list": ", ".join(allow)}),
+                )
+            if claim["verdict"] == "contradicted" and not claim.get("correction"):
+                raise SchemaError(f"claims[{i}].correction", str(_("Write the corrected sentence.")))
+        if payload["overall"] == "accurate" and any(c["verdict"] == "contradicted" for c in payload["claims"]):
+            raise SchemaError("overall", str(_("A response with a contradicted claim is not accurate.")))
+        return payload
+
+    # --- consensus ---------------------------------------------------------------------------
+    def aggregate(self, answers: list[dict], *, config: dict, weights: list[float] | None = None) -> Aggregate:
+        n = max((len(a.get("claims", [])) for a in answers), default=0)
+        claims, shares, agreements = [], [], []
+        for i in range(n):
+            labels = [a["claims"][i]["verdict"] for a in answers if i < len(a.get("claims", []))]
+            w = None if weights is None else [w for a, w in zip(answers, weights, strict=True)
+                                               if i < len(a.get("claims", []))]
+            verdict, share, counts = weighted_vote(labels, w)
+            corrections = [a["claims"][i].get("correction") for a in answers
+                           if i < len(a.get("claims", [])) and a["claims"][i].get("correction")]
+            evidence = sorted({a["claims"][i]["evidence_url"] for a in answers
+                               if i < len(a.get("claims", [])) and a["claims"][i].get("evidence_url")})
+            claims.append({"verdict": verdict, "confidence": round(share, 4), "votes": counts,
+                           "evidence_urls": evidence, "corrections": corrections})
+            shares.append(share)
+            agreements.append(pairwise_agreement(labels))
+        overall, overall_share, overall_votes = weighted_vote([a.get("overall") for a in answers], weights)
+        levels = config.get("severity_levels") or DEFAULT_SEVERITY
+        sev_idx = sorted(levels.index(a["severity"]) for a in answers if a.get("severity") in levels)
+        severity = levels[sev_idx[(len(sev_idx) - 1) // 2]] if sev_idx else None  # lower median
+        result = {
+            "claims": claims,
+            "overall": overall,
+            "overall_votes": overall_votes,
+            "severity": severity,
+            "hallucinated_claims": [i for i, c in enumerate(claims) if c["verdict"] == "contradicted"],
+        }
+        confidence = min(shares + [overall_share]) if answers else 0.0
+        agreement = sum(agreements) / len(agreements) if agreements else pairwise_agreement(
+            [a.get("overall") for a in answers])
+        return Aggregate(result=result, confidence=confidence, agreement=agreement, method="per_claim_vote")
+
+    def is_correct(self, answer: dict, gold: dict, *, config: dict) -> bool:
+        """Same overall verdict and at least 80% of claim verdicts equal to the gold's."""
+        ga, gg = answer.get("claims", []), gold.get("claims", [])
+        if len(ga) != len(gg) or answer.get("overall") != gold.get("overall"):
+            return False
+        same = sum(a["verdict"] == g["verdict"] for a, g in zip(ga, gg, strict=True))
+        return not gg or same / len(gg) >= 0.8
+
+    # --- demo ------------------------------------------------------------------------------
+    def demo(self) -> list[DemoCampaign]:
+        items = [
+            {"payload": {
+                "prompt": "Giới thiệu ngắn về Vịnh Hạ Long.",
+                "response": (
+                    "Vịnh Hạ Long thuộc tỉnh Quảng Ninh. Vịnh được UNESCO công nhận là Di sản thiên nhiên thế giới "
+                    "lần đầu vào năm 1994. Vịnh có khoảng 200 hòn đảo lớn nhỏ. Đây là nơi đẹp nhất thế giới."
+                ),
+                "references": [{"title": "Vịnh Hạ Long — Wikipedia", "url": "https://vi.wikipedia.org/wiki/Vịnh_Hạ_Long",
+                                "text": "Vịnh Hạ Long là một vịnh nhỏ thuộc phần bờ tây vịnh Bắc Bộ, tỉnh Quảng Ninh. "
+                                        "Vịnh có 1.969 hòn đảo lớn nhỏ. Năm 1994, vịnh được UNESCO công nhận "
+                                        "là Di sản thiên nhiên thế giới."}],
+            }},
+            {"payload": {
+                "prompt": "Sông nào dài nhất Việt Nam?",
+                "response": (
+                    "Sông Mê Kông chảy qua Việt Nam với đoạn cuối gọi là sông Cửu Long. Tuy nhiên, con sông dài nhất "
+                    "chảy hoàn toàn trong lãnh thổ Việt Nam là sông Đồng Nai, dài khoảng 586 km. "
+                    "TP. Hồ Chí Minh nằm bên bờ sông Sài Gòn."
+                ),
+            }},
+            {"payload": {
+                "prompt": "Ai là tác giả Truyện Kiều?",
+                "response": "Truyện Kiều do Nguyễn Du sáng tác. Tác phẩm gồm 3.254 câu thơ lục bát. "
+                            "Nguyễn Du sinh năm 1820 tại Hà Tĩnh.",
+            }},
+        ]
+        return [
+            DemoCampaign(
+                name="Kiểm tra ảo giác trong câu trả lời AI",
+                config=self.default_config(),
+                instructions=(
+                    "## Hướng dẫn\n\nVới mỗi nhận định, chọn **Đúng** (có nguồn xác nhận), **Sai** (nguồn nói khác), "
+                    "**Không kiểm chứng được** hoặc **Không phải nhận định**.\n\n"
+                    "Với *Đúng* và *Sai*: dán đường dẫn từ nguồn tin cậy (vi.wikipedia.org, gov.vn, vnexpress.net, "
+                    "who.int) và trích đoạn văn. Với *Sai*: viết lại câu cho đúng.\n\n"
+                    "**Ví dụ:** \"Nguyễn Du sinh năm 1820\" → Sai; nguồn: vi.wikipedia.org; sửa: "
+                    "\"Nguyễn Du sinh năm 1766.\""
+                ),
+                items=items,
+                extra={"overlap": 2},
+            )
+        ]
+
+
+register(HallucinationAudit())

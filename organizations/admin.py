@@ -1,4 +1,7 @@
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from review.console import OrgScopedAdminMixin
 
 from .models import ApiToken, Membership, Organization
 from .services import create_api_token, revoke_api_token
@@ -11,14 +14,29 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "created_at"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
+    search_fields = ["name", "slug"]
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser  # organisations are created by the platform's staff
+
+
+@admin.register(Membership)
+class MembershipAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
+    """Granting a role = a membership; the member's groups and admin access follow (review.roles)."""
+
+    list_display = ["user", "organization", "role"]
+    list_filter = ["role", ("organization", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["user", "organization"]
+    raw_id_fields = ["user"]
+    search_fields = ["user__email", "user__username"]
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "organization", "prefix", "scopes", "created_at", "expires_at", "revoked_at", "last_used_at"]
     list_select_related = ["organization"]
     fields = ["organization", "name", "scopes", "expires_at", "prefix", "created_at", "revoked_at", "last_used_at"]
@@ -34,9 +52,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
         )
         obj.pk = token.pk
         obj.prefix = token.prefix
-        messages.warning(request, f"Copy this key now, it will not be shown again: {key}")
+        messages.warning(request, _("Copy this key now, it will not be shown again: %(key)s") % {"key": key})
 
-    @admin.action(description="Revoke selected tokens")
+    @admin.action(description=_("Revoke selected tokens"))
     def revoke(self, request, queryset):
         for token in queryset:
             revoke_api_token(token=token)

@@ -1,1 +1,55 @@
-"""Models of this app."""
+"""Expert review of annotations and the reviewers appointed to campaigns."""
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class ReviewerAppointment(models.Model):
+    """A user appointed to review one campaign's annotations (besides the organisation's managers)."""
+
+    campaign = models.ForeignKey("tasks.Campaign", on_delete=models.CASCADE, related_name="reviewer_appointments")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_appointments")
+    appointed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("reviewer appointment")
+        constraints = [models.UniqueConstraint(fields=["campaign", "reviewer"], name="uniq_reviewer_per_campaign")]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer} reviews {self.campaign}"
+
+
+class ReviewDecision(models.Model):
+    """A reviewer's verdict on one annotation; the latest decision per annotation is the one that counts."""
+
+    class Decision(models.TextChoices):
+        ACCEPT = "accept", _("Accepted")
+        REJECT = "reject", _("Rejected")
+        CORRECT = "correct", _("Corrected")
+
+    annotation = models.ForeignKey("annotations.Annotation", on_delete=models.CASCADE, related_name="review_decisions")
+    item = models.ForeignKey("tasks.Item", on_delete=models.CASCADE, related_name="review_decisions")
+    campaign = models.ForeignKey("tasks.Campaign", on_delete=models.CASCADE, related_name="review_decisions")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="review_decisions"
+    )
+    decision = models.CharField(_("decision"), max_length=10, choices=Decision.choices)
+    reason = models.TextField(_("reason"), blank=True)
+    corrected_payload = models.JSONField(_("corrected answer"), null=True, blank=True)
+    is_current = models.BooleanField(default=True, help_text=_("False once a later decision replaced this one."))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("review decision")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["campaign", "-id"], name="review_campaign_idx"),
+            models.Index(fields=["annotation"], name="review_current_idx", condition=models.Q(is_current=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} annotation {self.annotation_id}"

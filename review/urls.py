@@ -1,2 +1,13 @@
-"""URL routes of this app (included by config/urls.py)."""
-urlpatterns: list = []
+"""The console's review and dashboard pages, mounted at /review/ (config/urls.py)."""
+from django.urls import path
+
+from . import views
+
+app_name = "review"
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("items/<int:item_id>/", views.item_review, name="item"),
+    path("items/<int:item_id>/authenticity/", views.authenticity_review, name="authenticity"),
+    path("campaigns/<int:campaign_id>/dashboard/", views.dashboard, name="dashboard"),
+    path("campaigns/<int:campaign_id>/dashboard.json", views.dashboard_json, name="dashboard-json"),
+]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
@@ -24,7 +24,6 @@ CONTRIBUTORS = [
     ("binh@demo.local", "Trần Thị Bình", 1988, "female", "central", "Thành phố Huế", "Trung"),
     ("chi@demo.local", "Lê Minh Chi", 2000, "female", "south", "Thành phố Hồ Chí Minh", "Nam"),
 ]
-MANAGER_APPS = ["tasks", "annotations", "contributors"]
 
 
 def _user(email: str, *, staff: bool = False, superuser: bool = False):
@@ -40,9 +39,11 @@ def _user(email: str, *, staff: bool = False, superuser: bool = False):
 
 
 def managers_group() -> Group:
-    group, _ = Group.objects.get_or_create(name="Project managers")
-    group.permissions.set(Permission.objects.filter(content_type__app_label__in=MANAGER_APPS))
-    return group
+    """The project managers' role group (permissions defined in review.roles, synced on every migrate)."""
+    from review.roles import sync_role_groups
+
+    sync_role_groups()
+    return Group.objects.get(name="Project managers")
 
 
 @transaction.atomic

@@ -183,3 +183,79 @@ def request_more_answers(*, item_id: int, up_to: int) -> bool:
         target_overlap=F("target_overlap") + 1, open_slots=F("open_slots") + 1
     )
     return bool(changed)
+
+
+# --- Campaign lifecycle (admin console and API) -------------------------------------------------
+
+CAMPAIGN_TRANSITIONS: dict[str, tuple[str, ...]] = {
+    Campaign.Status.DRAFT: (Campaign.Status.ACTIVE, Campaign.Status.ARCHIVED),
+    Campaign.Status.ACTIVE: (Campaign.Status.PAUSED, Campaign.Status.COMPLETED),
+    Campaign.Status.PAUSED: (Campaign.Status.ACTIVE, Campaign.Status.COMPLETED, Campaign.Status.ARCHIVED),
+    Campaign.Status.COMPLETED: (Campaign.Status.ACTIVE, Campaign.Status.ARCHIVED),
+    Campaign.Status.ARCHIVED: (),
+}
+
+
+def campaign_activation_problems(campaign: Campaign) -> list[str]:
+    """Why a campaign cannot go live yet (empty list: it can)."""
+    problems = []
+    items = Item.objects.filter(campaign=campaign)
+    if not items.filter(is_gold=False).exists():
+        problems.append(_("The campaign has no items to label: import items first."))
+    if campaign.gold_rate > 0 and not items.filter(is_gold=True).exists():
+        problems.append(
+            _("The gold rate is %(rate)s but the campaign has no gold items: import items with a gold_answer "
+              "or set the gold rate to 0.") % {"rate": campaign.gold_rate}
+        )
+    if campaign.deadline and campaign.deadline <= timezone.now():
+        problems.append(_("The deadline is in the past."))
+    try:
+        campaign.task.validate_config(campaign.config)
+        validate_campaign_settings(campaign)
+    except SchemaError as exc:
+        problems.append(f"{exc.field}: {exc.message}" if exc.field else exc.message)
+    return problems
+
+
+def transition_campaign(*, campaign: Campaign, to: str) -> Campaign:
+    """Move a campaign along draft → active ⇄ paused → completed → archived, refusing unsafe moves."""
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        allowed = CAMPAIGN_TRANSITIONS.get(locked.status, ())
+        if to not in allowed:
+            raise SchemaError(
+                "status",
+                _("A %(current)s campaign cannot become %(target)s.")
+                % {"current": locked.get_status_display(), "target": Campaign.Status(to).label if to in
+                   Campaign.Status.values else to},
+            )
+        if to == Campaign.Status.ACTIVE:
+            problems = campaign_activation_problems(locked)
+            if problems:
+                raise SchemaError("status", " ".join(str(p) for p in problems))
+        locked.status = to
+        locked.save(update_fields=["status", "updated_at"])
+    campaign.status = to
+    return campaign
+
+
+def update_campaign_config(*, campaign: Campaign, config: dict) -> dict:
+    """Validate a new task configuration; refused when it changes the labels of a campaign with answers.
+
+    "The labels" = whatever shapes an answer: if the annotation schema would change while answers
+    exist, those answers would no longer fit it, so the change is refused with an explanation.
+    """
+    task = campaign.task
+    cleaned = task.validate_config(config)
+    if campaign.pk and cleaned != campaign.config:
+        from annotations.models import Annotation
+
+        old_schema = task.annotation_schema(task.validate_config(campaign.config))
+        if task.annotation_schema(cleaned) != old_schema and Annotation.objects.filter(campaign=campaign).exists():
+            raise SchemaError(
+                "config",
+                _("Contributors have already answered with the current labels; changing the labels (or "
+                  "anything else that changes what an answer may contain) would make their answers invalid. "
+                  "Copy the campaign to start over with new labels, or only change display texts."),
+            )
+    return cleaned

@@ -1,0 +1,323 @@
+"""Reads for the console: who may review what, the review queue, one item's answers, the dashboard."""
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.core.cache import cache
+from django.db.models import Count, Exists, F, Max, OuterRef, Q
+from django.db.models.functions import TruncDate, TruncHour
+from django.utils import timezone
+
+from annotations.models import Annotation, Consensus
+from organizations.models import Membership
+from tasks.models import Campaign, Item
+from tasks.selectors import campaign_progress
+
+from .models import ReviewDecision, ReviewerAppointment
+
+MANAGING_ROLES = (Membership.Role.ADMIN, Membership.Role.MANAGER)
+QUEUE_FILTERS = ("disputed", "low_confidence", "flagged", "all")
+
+
+def reviewable_campaigns(user):
+    """Campaigns this user may review: superuser all; an organisation's admins and managers all of its
+    campaigns; anyone else only the campaigns they are appointed to."""
+    if not user.is_authenticated:
+        return Campaign.objects.none()
+    if user.is_superuser:
+        return Campaign.objects.all()
+    managed = Membership.objects.filter(user=user, role__in=MANAGING_ROLES).values("organization_id")
+    appointed = ReviewerAppointment.objects.filter(reviewer=user).values("campaign_id")
+    return Campaign.objects.filter(Q(organization_id__in=managed) | Q(pk__in=appointed))
+
+
+def can_review_campaign(user, campaign: Campaign) -> bool:
+    return reviewable_campaigns(user).filter(pk=campaign.pk).exists()
+
+
+def _authenticity_available() -> bool:
+    try:
+        from authenticity.models import AuthenticityScore  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def review_queue(user, *, campaign_id: int | None = None, kind: str = "disputed", contributor: str = "",
+                 unreviewed_only: bool = True):
+    """Items waiting for a reviewer, newest problems first, with their consensus (one query per page)."""
+    items = Item.objects.filter(campaign__in=reviewable_campaigns(user)).select_related("campaign", "consensus")
+    if campaign_id:
+        items = items.filter(campaign_id=campaign_id)
+    if kind == "disputed":
+        items = items.filter(consensus__state=Consensus.State.DISPUTED)
+    elif kind == "low_confidence":
+        items = items.filter(consensus__n_answers__gt=0, consensus__confidence__lt=F("campaign__confidence_threshold"))
+    elif kind == "flagged" and _authenticity_available():
+        items = items.filter(Exists(Annotation.objects.filter(item=OuterRef("pk"), authenticity__flagged=True)))
+    else:
+        items = items.filter(done_count__gt=0)
+    if contributor:
+        who = Q(contributor__contributor__pseudonym=contributor) | Q(contributor__email__iexact=contributor)
+        if contributor.isdigit():
+            who |= Q(contributor_id=int(contributor))
+        items = items.filter(Exists(Annotation.objects.filter(who, item=OuterRef("pk"))))
+    if unreviewed_only:
+        items = items.exclude(Exists(ReviewDecision.objects.filter(item=OuterRef("pk"), is_current=True)))
+    return items.order_by("-consensus__updated_at", "-id")
+
+
+def item_review(item: Item) -> dict:
+    """One item's answers side by side with its consensus, with each answer's latest decision."""
+    annotations = list(
+        Annotation.objects.filter(item=item)
+        .select_related("contributor", "contributor__contributor")
+        .order_by("id")
+    )
+    decisions = {
+        d.annotation_id: d
+        for d in ReviewDecision.objects.filter(item=item, is_current=True).select_related("reviewer")
+    }
+    scores = {}
+    if _authenticity_available():
+        from authenticity.models import AuthenticityScore
+
+        scores = {s.annotation_id: s for s in AuthenticityScore.objects.filter(annotation__item=item)}
+    consensus = Consensus.objects.filter(item=item).first()
+    rows = []
+    for annotation in annotations:
+        profile = getattr(annotation.contributor, "contributor", None)
+        rows.append({
+            "annotation": annotation,
+            "pseudonym": profile.pseudonym if profile else f"user {annotation.contributor_id}",
+            "region": profile.get_region_display() if profile and profile.region else "",
+            "decision": decisions.get(annotation.pk),
+            "authenticity": scores.get(annotation.pk),
+            "matches_consensus": _matches(annotation.payload, consensus),
+        })
+    return {"item": item, "consensus": consensus, "rows": rows}
+
+
+def _matches(payload: dict, consensus: Consensus | None) -> bool | None:
+    if consensus is None or not consensus.result:
+        return None
+    result = {k: v for k, v in consensus.result.items() if k in payload}
+    if not result:
+        return None
+    return all(_norm(payload.get(k)) == _norm(v) for k, v in result.items())
+
+
+def _norm(value):
+    return sorted(value, key=str) if isinstance(value, list) else value
+
+
+# --- dashboard -----------------------------------------------------------------------------------------
+
+
+def _quality_report(campaign) -> dict | None:
+    try:
+        from annotations import selectors as annotation_selectors
+    except ImportError:
+        return None
+    report = getattr(annotation_selectors, "quality_report", None) or getattr(
+        annotation_selectors, "campaign_quality_report", None)
+    if report is None:
+        return None
+    try:
+        return report(campaign)
+    except Exception:  # noqa: BLE001 - the dashboard must render even if the quality report fails
+        return None
+
+
+def _authenticity_report(campaign) -> dict | None:
+    try:
+        from authenticity.selectors import dataset_report
+    except ImportError:
+        return None
+    try:
+        return dataset_report(campaign)
+    except Exception:  # noqa: BLE001 - same: an optional panel
+        return None
+
+
+def _region_coverage(campaign) -> list[dict]:
+    """Answers per contributor home region against the campaign's quotas (speech: speaker region)."""
+    if campaign.task_type.startswith("speech"):
+        try:
+            from assets.selectors import recording_coverage
+
+            coverage = recording_coverage(campaign)
+            if coverage["total"]:
+                return [{"region": r["region"], "count": r["count"], "share": r["share"], "quota": r["quota"]}
+                        for r in coverage["regions"]]
+        except ImportError:
+            pass
+    rows = dict(
+        Annotation.objects.filter(campaign=campaign)
+        .values_list("contributor__contributor__region")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    total = sum(rows.values())
+    quotas = campaign.region_quotas or {}
+    regions = sorted(set(rows) | set(quotas), key=lambda r: (r is None, r or ""))
+    return [
+        {"region": region or "unknown", "count": rows.get(region, 0),
+         "share": round(100.0 * rows.get(region, 0) / total, 1) if total else 0.0, "quota": quotas.get(region)}
+        for region in regions
+    ]
+
+
+def _contributors(campaign, limit: int = 5) -> dict:
+    """Top and bottom contributors by accuracy: gold answers first, agreement with consensus otherwise."""
+    rows = list(
+        Annotation.objects.filter(campaign=campaign)
+        .values("contributor_id", "contributor__contributor__pseudonym")
+        .annotate(
+            answers=Count("id"),
+            gold=Count("id", filter=Q(gold_correct__isnull=False)),
+            gold_correct=Count("id", filter=Q(gold_correct=True)),
+        )
+        .order_by()
+    )
+    agreed = _consensus_agreement_by_contributor(campaign)
+    out = []
+    for row in rows:
+        seen, ok = agreed.get(row["contributor_id"], (0, 0))
+        judged = row["gold"] + seen
+        accuracy = (row["gold_correct"] + ok) / judged if judged else None
+        out.append({
+            "pseudonym": row["contributor__contributor__pseudonym"] or f"user {row['contributor_id']}",
+            "answers": row["answers"], "gold": row["gold"], "gold_correct": row["gold_correct"],
+            "consensus_seen": seen, "consensus_agreed": ok,
+            "accuracy": round(accuracy, 3) if accuracy is not None else None,
+        })
+    ranked = sorted((r for r in out if r["accuracy"] is not None), key=lambda r: (-r["accuracy"], -r["answers"]))
+    return {"top": ranked[:limit], "bottom": list(reversed(ranked[-limit:])) if len(ranked) > limit else [],
+            "count": len(out)}
+
+
+def _consensus_agreement_by_contributor(campaign, sample: int = 20000) -> dict[int, tuple[int, int]]:
+    """(answers on finalised items, answers matching the consensus) per contributor, on a bounded sample."""
+    finalised = dict(
+        Consensus.objects.filter(campaign=campaign, state=Consensus.State.FINALISED)
+        .order_by("-id").values_list("item_id", "result")[:sample]
+    )
+    out: dict[int, list[int]] = {}
+    if not finalised:
+        return {}
+    for contributor_id, item_id, payload in (
+        Annotation.objects.filter(campaign=campaign, item_id__in=list(finalised), is_gold=False)
+        .values_list("contributor_id", "item_id", "payload").iterator(chunk_size=2000)
+    ):
+        result = {k: v for k, v in (finalised[item_id] or {}).items() if k in (payload or {})}
+        if not result:
+            continue
+        entry = out.setdefault(contributor_id, [0, 0])
+        entry[0] += 1
+        entry[1] += int(all(_norm(payload.get(k)) == _norm(v) for k, v in result.items()))
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def _series(queryset, trunc, since) -> list[dict]:
+    rows = (
+        queryset.filter(created_at__gte=since)
+        .annotate(bucket=trunc("created_at"))
+        .values("bucket")
+        .annotate(n=Count("id"))
+        .order_by("bucket")
+    )
+    return [{"t": row["bucket"].isoformat(), "n": row["n"]} for row in rows]
+
+
+def campaign_dashboard(campaign: Campaign, *, now=None) -> dict:
+    """Every number of the campaign dashboard; charts and tables both render from this dict."""
+    now = now or timezone.now()
+    annotations = Annotation.objects.filter(campaign=campaign)
+    marker = annotations.aggregate(last=Max("id"))["last"]
+    consensus_marker = Consensus.objects.filter(campaign=campaign).aggregate(last=Max("updated_at"))["last"]
+    key = f"console:dashboard:{campaign.pk}:{campaign.updated_at.timestamp()}:{marker}:{consensus_marker}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    progress = campaign_progress(campaign)
+    states = dict(
+        Consensus.objects.filter(campaign=campaign).values_list("state").annotate(n=Count("id")).order_by()
+    )
+    with_consensus = sum(states.values())
+    started = Item.objects.filter(campaign=campaign, done_count__gt=0, consensus__isnull=True).count()
+    by_state = [
+        {"state": "not_started", "label": "Not started", "n": max(progress["items"] - with_consensus - started, 0)},
+        {"state": "in_progress", "label": "In progress", "n": started},
+    ] + [{"state": s.value, "label": str(s.label), "n": states.get(s.value, 0)} for s in Consensus.State]
+
+    # Completion over time: cumulative answers per day against the target.
+    first = annotations.order_by("id").values_list("created_at", flat=True).first()
+    since_days = max((now - first).days + 1, 1) if first else 1
+    per_day = _series(annotations, TruncDate, now - timedelta(days=min(since_days, 90)))
+    before = annotations.filter(created_at__lt=now - timedelta(days=min(since_days, 90))).count() if \
+        since_days > 90 else 0
+    total, completion = before, []
+    for row in per_day:
+        total += row["n"]
+        completion.append({"t": row["t"], "answers": total,
+                           "percent": round(100.0 * total / progress["target_annotations"], 1)
+                           if progress["target_annotations"] else 0.0})
+    per_hour = _series(annotations, TruncHour, now - timedelta(hours=48))
+
+    agreement_trend = [
+        {"t": row["day"].isoformat(), "agreement": round(row["mean"], 3) if row["mean"] is not None else None,
+         "n": row["n"]}
+        for row in Consensus.objects.filter(campaign=campaign, n_answers__gt=0)
+        .annotate(day=TruncDate("updated_at")).values("day")
+        .annotate(mean=_avg("agreement"), n=Count("id")).order_by("day")
+    ]
+    quality = _quality_report(campaign)
+    alpha = None
+    if quality:
+        alpha = quality.get("krippendorff_alpha", quality.get("alpha"))
+        if isinstance(alpha, dict):
+            alpha = alpha.get("value", alpha.get("overall"))
+    mean_agreement = Consensus.objects.filter(campaign=campaign, n_answers__gt=0).aggregate(m=_avg("agreement"))["m"]
+
+    paid_answers = progress["annotations"]
+    pay = campaign.pay_per_task or Decimal("0")
+    cost = pay * paid_answers
+    projected = pay * progress["target_annotations"]
+    data = {
+        "campaign": {"id": campaign.pk, "name": campaign.name, "status": campaign.status,
+                     "task_type": campaign.task_type},
+        "progress": {**progress, "percent": round(100.0 * progress["annotations"] / progress["target_annotations"], 1)
+                     if progress["target_annotations"] else 0.0},
+        "items_by_state": by_state,
+        "completion": completion,
+        "throughput_per_hour": per_hour,
+        "agreement": {
+            "alpha": round(alpha, 3) if isinstance(alpha, int | float) else None,
+            "mean_pairwise": round(mean_agreement, 3) if mean_agreement is not None else None,
+            "trend": agreement_trend,
+            "quality_report": quality,
+        },
+        "regions": _region_coverage(campaign),
+        "contributors": _contributors(campaign),
+        "cost": {
+            "pay_per_task": str(pay), "answers_paid": paid_answers, "spent": str(cost),
+            "budget": str(campaign.budget) if campaign.budget is not None else None,
+            "projected": str(projected),
+            "budget_used_percent": round(float(100 * cost / campaign.budget), 1) if campaign.budget else None,
+            "over_budget_projected": bool(campaign.budget is not None and projected > campaign.budget),
+        },
+        "authenticity": _authenticity_report(campaign),
+        "reviews": dict(ReviewDecision.objects.filter(campaign=campaign, is_current=True)
+                        .values_list("decision").annotate(n=Count("id")).order_by()),
+        "generated_at": now.isoformat(),
+    }
+    cache.set(key, data, 300)
+    return data
+
+
+def _avg(field: str):
+    from django.db.models import Avg
+
+    return Avg(field)

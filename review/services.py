@@ -1,0 +1,138 @@
+"""Writes for expert review: decisions on answers, which feed trust and the item's consensus.
+
+- accept: the answer stands; the contributor's trust counts it as agreeing.
+- reject (with a reason): the answer leaves the consensus (``excluded_annotation_ids``), one more answer is
+  requested so the item still gets its overlap, the item is re-scored; trust counts a disagreement.
+- correct: the reviewer's answer becomes the item's consensus (``expert_answer``, method
+  ``expert_review``); trust counts a disagreement unless the answer already equalled the correction.
+
+Trust is fed once per answer: a later decision replaces the earlier one but does not count again.
+"""
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from annotations.models import Annotation, Consensus
+from tasks.types import SchemaError
+
+from .models import ReviewDecision, ReviewerAppointment
+from .selectors import can_review_campaign
+
+
+def excluded_annotation_ids(item_id: int) -> set[int]:
+    """Answers of an item a reviewer rejected: consensus is computed without them."""
+    return set(
+        ReviewDecision.objects.filter(item_id=item_id, is_current=True, decision=ReviewDecision.Decision.REJECT)
+        .values_list("annotation_id", flat=True)
+    )
+
+
+def expert_answer(item_id: int) -> dict | None:
+    """The latest reviewer correction of an item, which overrides any computed consensus."""
+    decision = (
+        ReviewDecision.objects.filter(item_id=item_id, is_current=True, decision=ReviewDecision.Decision.CORRECT)
+        .order_by("-id").first()
+    )
+    return decision.corrected_payload if decision else None
+
+
+def apply_expert_answer(item_id: int) -> Consensus | None:
+    """Write the reviewer's correction as the item's final consensus (idempotent)."""
+    answer = expert_answer(item_id)
+    if answer is None:
+        return None
+    annotation = Annotation.objects.filter(item_id=item_id).select_related("item").first()
+    if annotation is None:
+        return None
+    with transaction.atomic():
+        consensus, _created = Consensus.objects.select_for_update().get_or_create(
+            item_id=item_id, defaults={"campaign_id": annotation.campaign_id}
+        )
+        consensus.result = answer
+        consensus.state = Consensus.State.FINALISED
+        consensus.confidence = 1.0
+        consensus.method = "expert_review"
+        consensus.algorithm_version = "review-1"
+        consensus.n_answers = Annotation.objects.filter(item_id=item_id).count()
+        consensus.save()
+    return consensus
+
+
+def decide_review(*, annotation: Annotation, reviewer, decision: str, reason: str = "",
+                  corrected_payload=None) -> ReviewDecision:
+    """Record a reviewer's verdict on one answer and let it feed trust and consensus."""
+    campaign = annotation.campaign
+    if not can_review_campaign(reviewer, campaign):
+        raise PermissionDenied(_("You are not a reviewer of this campaign."))
+    if decision not in ReviewDecision.Decision.values:
+        raise SchemaError("decision", _("Choose accept, reject or correct."))
+    reason = (reason or "").strip()[:2000]
+    if decision == ReviewDecision.Decision.REJECT and not reason:
+        raise SchemaError("reason", _("Say why the answer is rejected."))
+    cleaned = None
+    if decision == ReviewDecision.Decision.CORRECT:
+        if corrected_payload in (None, "", {}):
+            raise SchemaError("corrected_payload", _("Enter the corrected answer."))
+        cleaned = campaign.task.validate_annotation(
+            corrected_payload, config=campaign.config, item_payload=annotation.item.payload,
+            view=annotation.assignment.view if annotation.assignment_id else {},
+        )
+    with transaction.atomic():
+        previous = list(
+            ReviewDecision.objects.select_for_update().filter(annotation=annotation, is_current=True)
+        )
+        ReviewDecision.objects.filter(pk__in=[p.pk for p in previous]).update(is_current=False)
+        record = ReviewDecision.objects.create(
+            annotation=annotation, item_id=annotation.item_id, campaign=campaign, reviewer=reviewer,
+            decision=decision, reason=reason, corrected_payload=cleaned,
+        )
+        if not previous:
+            agreed = decision == ReviewDecision.Decision.ACCEPT or (
+                decision == ReviewDecision.Decision.CORRECT and cleaned == annotation.payload)
+            _feed_trust(annotation, agreed)
+        item_id, up_to = annotation.item_id, campaign.max_overlap + len(excluded_annotation_ids(annotation.item_id))
+        transaction.on_commit(lambda: _rescore(item_id, decision, up_to))
+    return record
+
+
+def _feed_trust(annotation: Annotation, agreed: bool) -> None:
+    from contributors.services import record_consensus_agreement
+
+    record_consensus_agreement(user=annotation.contributor, task_type=annotation.campaign.task_type, agreed=agreed)
+
+
+def _rescore(item_id: int, decision: str, up_to: int) -> None:
+    from annotations.tasks import score_item
+    from tasks.services import request_more_answers
+
+    if decision == ReviewDecision.Decision.REJECT:
+        # The rejected answer no longer counts: ask the queue for a replacement answer.
+        request_more_answers(item_id=item_id, up_to=up_to)
+    if expert_answer(item_id) is not None:
+        apply_expert_answer(item_id)
+        return
+    score_item.delay(item_id)
+
+
+def review_authenticity(*, annotation: Annotation, reviewer, human: bool):
+    """Confirm (or not) that a flagged answer was written by a person (authenticity app's verdict)."""
+    if not can_review_campaign(reviewer, annotation.campaign):
+        raise PermissionDenied(_("You are not a reviewer of this campaign."))
+    from authenticity.models import AuthenticityScore
+    from authenticity.services import review_score
+
+    score = AuthenticityScore.objects.filter(annotation=annotation).first()
+    if score is None:
+        raise SchemaError("annotation", _("This answer has no authenticity score."))
+    return review_score(score=score, reviewer=reviewer,
+                        decision=AuthenticityScore.Review.HUMAN if human else AuthenticityScore.Review.NOT_HUMAN)
+
+
+def appoint_reviewer(*, campaign, reviewer, appointed_by=None) -> ReviewerAppointment:
+    appointment, _created = ReviewerAppointment.objects.get_or_create(
+        campaign=campaign, reviewer=reviewer, defaults={"appointed_by": appointed_by, "created_at": timezone.now()}
+    )
+    return appointment

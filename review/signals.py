@@ -1,0 +1,20 @@
+"""Keep role groups in step with memberships, and the groups' permissions with the installed models."""
+
+
+def sync_groups_after_migrate(sender, **kwargs):
+    # post_migrate is sent once per app; auth creates each app's permissions in its own call, so wait
+    # for the last app, when every model's permissions exist.
+    from django.apps import apps
+
+    from .roles import sync_role_groups
+
+    if sender.label != list(apps.get_app_configs())[-1].label:
+        return
+
+    sync_role_groups()
+
+
+def membership_changed(sender, instance, **kwargs):
+    from .roles import sync_user_roles
+
+    sync_user_roles(instance.user)

@@ -4,3 +4,12 @@ from django.apps import AppConfig
 class ExportsConfig(AppConfig):
     name = "exports"
     verbose_name = "Dataset exports"
+
+    def ready(self):
+        from django.db.models.signals import post_save
+
+        from tasks.models import Campaign
+
+        from .signals import campaign_saved
+
+        post_save.connect(campaign_saved, sender=Campaign, dispatch_uid="exports.campaign_completed")

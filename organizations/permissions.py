@@ -16,7 +16,7 @@ class HasOrganization(BasePermission):
         if token is not None:
             scope = getattr(view, "required_scope", None)
             if scope and not token.has_scope(scope):
-                self.message = f"This token lacks the scope {scope!r}."
+                self.message = f"This token lacks the scope '{getattr(scope, 'value', scope)}'."
                 return False
         elif not request.user.is_staff:
             return False

@@ -6,6 +6,7 @@ severity levels, each chosen non-exclusive category carries its own severity (``
 from django.utils.translation import gettext_lazy as _
 
 from annotations.consensus.voting import pairwise_agreement, weighted_vote
+from exports.layouts import layouts_for
 
 from . import register
 from .base import Aggregate, DemoCampaign, SchemaError, TaskType
@@ -24,6 +25,7 @@ class Moderation(TaskType):
     label = _("Content moderation")
     template = "tasks/types/moderation.html"
     script = "label/types/moderation.js"
+    export_layouts = layouts_for("moderation")
     config_schema = {
         "type": "object",
         "required": ["categories"],

@@ -1,0 +1,152 @@
+"""The dataset card (README.md in the Hugging Face dataset-card style) shipped inside every export."""
+from __future__ import annotations
+
+import importlib
+import logging
+from datetime import datetime
+
+import orjson
+from django.utils import timezone
+
+from .layouts import Layout
+from .models import Export
+
+log = logging.getLogger(__name__)
+
+PROVENANCE = (
+    "Every annotation in this dataset was made by a registered human contributor on the platform, who "
+    "verified an e-mail address, completed a profile (region, province, birth year) and consented to the "
+    "use of their answers as training data. Contributors appear only under stable pseudonyms; no name, "
+    "e-mail or exact birth date is exported. Items were labelled by several contributors independently and "
+    "combined by the consensus method named per row; gold (known-answer) items were mixed in to measure "
+    "accuracy. The labelling page recorded behavioural telemetry (active time, keystrokes, pastes), "
+    "summarised in the raw layout so that users can filter out answers that were not typed by a person."
+)
+
+SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
+                   (10_000_000, "1M<n<10M")]
+
+
+def _size_category(n: int) -> str:
+    for bound, label in SIZE_CATEGORIES:
+        if n < bound:
+            return label
+    return "n>10M"
+
+
+def authenticity_report(campaign) -> dict | None:
+    """``authenticity.selectors.dataset_report(campaign)`` when that app provides it; None otherwise."""
+    try:
+        module = importlib.import_module("authenticity.selectors")
+    except ImportError:
+        return None
+    report = getattr(module, "dataset_report", None)
+    if report is None:
+        return None
+    try:
+        return report(campaign)
+    except Exception:  # noqa: BLE001 - the card must not fail because an optional report did
+        log.exception("authenticity dataset_report failed for campaign %s", campaign.pk)
+        return None
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def render_card(export: Export, layout: Layout, stats: dict, files: list[dict], rows: int,
+                authenticity: dict | None, generated_at: datetime | None = None) -> str:
+    campaign = export.campaign
+    generated_at = generated_at or timezone.now()
+    fmt = export.format
+    licence = (export.filters or {}).get("license") or "other"
+    splits = [f for f in files if f["rows"]]
+    yaml = [
+        "---",
+        f"license: {licence}",
+        "language:",
+        "- vi",
+        f"pretty_name: {orjson.dumps(campaign.name).decode()}",
+        "size_categories:",
+        f"- {_size_category(rows)}",
+        "tags:",
+        "- human-annotated",
+        f"- {campaign.task_type}",
+        "configs:",
+        "- config_name: default",
+        "  data_files:",
+    ]
+    for f in splits or files:
+        yaml += [f"  - split: {f['split']}", f"    path: {f['name']}"]
+    yaml.append("---")
+
+    agreement = stats["agreement"]
+    lines = [
+        f"# {campaign.name}",
+        "",
+        f"Human-annotated dataset exported from campaign #{campaign.pk} ({campaign.task_type}) of "
+        f"{export.organization.name}.",
+        "",
+        "## Dataset structure",
+        "",
+        f"- Layout: `{layout.name}` — {layout.description}",
+        f"- Format: `{fmt}`; one row per {'annotation' if layout.unit == 'annotation' else 'item'}.",
+        f"- Columns: {', '.join(f'`{c}`' for c in layout.columns)}",
+    ]
+    if layout.has_media:
+        lines.append("- Media files are in `media/`; the path column is relative to the archive root.")
+    lines += ["", "| split | rows | file | sha256 |", "|---|---:|---|---|"]
+    lines += [f"| {f['split']} | {f['rows']} | `{f['name']}` | `{f['sha256']}` |" for f in files]
+    split = export.split or {}
+    lines += [
+        "",
+        f"Splits: by {split.get('by', 'item')} with seed {split.get('seed', 0)} and ratios "
+        f"{orjson.dumps(split.get('ratios', {'train': 1.0})).decode()}; "
+        + ("no speaker appears in two splits." if split.get("by") == "speaker"
+           else "all annotations of an item are in the same split."),
+        "",
+        "## Selection",
+        "",
+        f"- Filters: {orjson.dumps({k: v for k, v in (export.filters or {}).items() if k != 'license'}).decode()}",
+        f"- Items: {stats['items']}; annotations: {stats['annotations']}; contributors: {stats['contributors']}",
+        f"- Consensus states: {orjson.dumps(stats['consensus_states']).decode()}",
+        f"- Time span of the annotations: {_fmt(stats['first_annotation'])} to {_fmt(stats['last_annotation'])}",
+        "",
+        "## Agreement",
+        "",
+        "| statistic | value |",
+        "|---|---:|",
+        f"| items with consensus | {agreement['n']} |",
+        f"| mean agreement | {_fmt(agreement['mean'])} |",
+        f"| std | {_fmt(agreement['std'])} |",
+        f"| min | {_fmt(agreement['min'])} |",
+        f"| max | {_fmt(agreement['max'])} |",
+        "",
+        "## Contributors by region",
+        "",
+        "| region | contributors | annotations |",
+        "|---|---:|---:|",
+    ]
+    lines += [f"| {r['region'] or 'unknown'} | {r['contributors']} | {r['annotations']} |" for r in stats["regions"]]
+    if "speakers" in stats:
+        lines += ["", "### Speakers by region", "", "| region | speakers | recordings |", "|---|---:|---:|"]
+        lines += [f"| {r['region'] or 'unknown'} | {r['speakers']} | {r['recordings']} |" for r in stats["speakers"]]
+    lines += ["", "## Licence", "", f"`{licence}`" + (" (not specified by the data owner: ask before use)."
+                                                     if licence == "other" else "."),
+              "", "## Provenance", "", PROVENANCE]
+    if authenticity:
+        statement = authenticity.get("provenance") or authenticity.get("provenance_statement")
+        if isinstance(statement, str) and statement:
+            lines += ["", statement]
+        lines += ["", "### Data authenticity report", "", "```json",
+                  orjson.dumps(authenticity, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS,
+                               default=str).decode(), "```"]
+    lines += ["", "## Export", "", f"- Export #{export.pk}, generated at {generated_at.isoformat()}.",
+              f"- Rows: {rows}."]
+    return "\n".join(yaml + lines) + "\n"

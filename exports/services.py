@@ -1,0 +1,216 @@
+"""Writes for exports: request an export (validated), build it (the Celery job), notify webhooks."""
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from tasks.models import Campaign
+from tasks.types import SchemaError
+
+from . import engine
+from .card import authenticity_report, render_card
+from .layouts import supported_layouts
+from .models import Export
+from .selectors import base_queryset, card_statistics, export_records
+
+log = logging.getLogger(__name__)
+
+LICENCE_MAX = 64
+
+
+def export_root() -> Path:
+    return Path(getattr(settings, "EXPORT_ROOT", settings.MEDIA_ROOT / "exports"))
+
+
+def parse_since(value) -> str | None:
+    """An ISO date or datetime (naive = the site's time zone) as ISO text, or SchemaError('since')."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        text = str(value).strip()
+        try:
+            moment = parse_datetime(text)
+            if moment is None:
+                day = parse_date(text)
+                moment = datetime(day.year, day.month, day.day) if day else None
+        except ValueError:
+            moment = None
+        if moment is None:
+            raise SchemaError("since", "Use an ISO 8601 date or date-time, e.g. 2025-06-01 or 2025-06-01T08:00:00Z.")
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment.isoformat()
+
+
+def clean_min_agreement(value) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise SchemaError("min_agreement", "min_agreement must be a number between 0 and 1.") from None
+    if math.isnan(number) or not 0 <= number <= 1:
+        raise SchemaError("min_agreement", "min_agreement must be between 0 and 1.")
+    return number
+
+
+def clean_filters(filters: dict | None) -> dict:
+    filters = dict(filters or {})
+    unknown = set(filters) - {"finalised_only", "min_agreement", "since", "license"}
+    if unknown:
+        raise SchemaError(f"filters.{sorted(unknown)[0]}", "Unknown filter.")
+    out: dict = {"finalised_only": bool(filters.get("finalised_only", False))}
+    agreement = clean_min_agreement(filters.get("min_agreement"))
+    if agreement is not None:
+        out["min_agreement"] = agreement
+    since = parse_since(filters.get("since"))
+    if since:
+        out["since"] = since
+    licence = filters.get("license")
+    if licence:
+        if not isinstance(licence, str) or len(licence) > LICENCE_MAX or not licence.replace("-", "").replace(
+                ".", "").replace("_", "").isalnum():
+            raise SchemaError("filters.license", "Use an SPDX-style licence id, e.g. cc-by-4.0.")
+        out["license"] = licence.lower()
+    return out
+
+
+def clean_split(split: dict | None, *, layout_group: str) -> dict:
+    split = dict(split or {})
+    unknown = set(split) - {"train", "validation", "test", "by", "seed"}
+    if unknown:
+        raise SchemaError(f"split.{sorted(unknown)[0]}", "Unknown split option; use train, validation, test, by, seed.")
+    ratios = {}
+    for name in engine.SPLITS:
+        if name in split:
+            try:
+                ratio = float(split[name])
+            except (TypeError, ValueError):
+                raise SchemaError(f"split.{name}", "A split ratio must be a number.") from None
+            if math.isnan(ratio) or not 0 <= ratio <= 1:
+                raise SchemaError(f"split.{name}", "A split ratio must be between 0 and 1.")
+            if ratio > 0:
+                ratios[name] = ratio
+    if not ratios:
+        ratios = {"train": 1.0}
+    if abs(sum(ratios.values()) - 1.0) > 1e-6:
+        raise SchemaError("split", "Split ratios must add up to 1.")
+    by = split.get("by") or ("speaker" if layout_group == "speaker" else "item")
+    if by not in ("item", "speaker"):
+        raise SchemaError("split.by", "Split by 'item' or 'speaker'.")
+    if by == "speaker" and layout_group != "speaker":
+        raise SchemaError("split.by", "Only the speech layout can be split by speaker.")
+    seed = split.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise SchemaError("split.seed", "The seed must be a non-negative integer.")
+    return {"ratios": ratios, "by": by, "seed": seed}
+
+
+@transaction.atomic
+def request_export(*, campaign: Campaign, fmt: str, layout: str, filters: dict | None = None,
+                   split: dict | None = None, created_by=None, token=None) -> Export:
+    """Validate an export request and queue the build (on commit). Bad input raises SchemaError."""
+    if fmt not in Export.Format.values:
+        raise SchemaError("format", "Unknown format; use jsonl, parquet or csv.")
+    layouts = supported_layouts(campaign.task)
+    if layout not in layouts:
+        raise SchemaError(
+            "layout", f"The {campaign.task_type} task type exports the layouts: {', '.join(sorted(layouts))}."
+        )
+    export = Export.objects.create(
+        organization=campaign.organization, campaign=campaign, format=fmt, layout=layout,
+        filters=clean_filters(filters), split=clean_split(split, layout_group=layouts[layout].group),
+        created_by=created_by if getattr(created_by, "pk", None) else None, token=token,
+    )
+    from .tasks import build_export
+
+    transaction.on_commit(lambda: build_export.delay(export.pk))
+    return export
+
+
+def _progress_key(export_id: int) -> str:
+    return f"export-progress:{export_id}"
+
+
+def export_progress(export: Export) -> int:
+    """Rows written so far (the worker publishes it in the cache while it runs)."""
+    if export.status == Export.Status.RUNNING:
+        return int(cache.get(_progress_key(export.pk)) or export.rows_written)
+    return export.rows_written
+
+
+def run_export(export_id: int) -> Export:
+    """Build an export's archive. Idempotent: a redelivered job rebuilds from scratch, a done one is skipped."""
+    export = Export.objects.select_related("campaign", "organization").get(pk=export_id)
+    if export.status == Export.Status.SUCCEEDED:
+        return export
+    layout = supported_layouts(export.campaign.task)[export.layout]
+    Export.objects.filter(pk=export.pk).update(status=Export.Status.RUNNING, started_at=timezone.now(), error="")
+    export.status = Export.Status.RUNNING
+    root = export_root()
+    root.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix=f"export-{export.pk}-", dir=root))
+    try:
+        expected = base_queryset(export.campaign, layout, export.filters).count()
+        Export.objects.filter(pk=export.pk).update(rows_expected=expected)
+        plan = engine.SplitPlan(ratios=export.split.get("ratios", {"train": 1.0}), seed=export.split.get("seed", 0),
+                                by=export.split.get("by", "item"))
+        # One transaction: the server-side cursor needs no WITH HOLD copy, and all reads see one snapshot.
+        with transaction.atomic():
+            result = engine.write_splits(
+                export_records(export.campaign, layout, export.filters), layout, export.format, plan, workdir,
+                progress=lambda n: cache.set(_progress_key(export.pk), n, 24 * 3600),
+            )
+            stats = card_statistics(export.campaign, layout, export.filters)
+        card = render_card(export, layout, stats, result.files, result.rows, authenticity_report(export.campaign))
+        relative = f"{export.campaign_id}/{export.download_name}"
+        digest = engine.package(workdir, result, card, export.format, root / relative, default_storage.open)
+        export.path, export.sha256 = relative, digest
+        export.size_bytes = (root / relative).stat().st_size
+        export.rows_written, export.files = result.rows, result.files
+        export.stats = {
+            "rows_per_split": result.rows_per_split, "media_files": len(result.media),
+            "missing_media": result.missing_media[:100], "missing_media_count": len(result.missing_media),
+            "items": stats["items"], "annotations": stats["annotations"], "contributors": stats["contributors"],
+            "mean_agreement": stats["agreement"]["mean"],
+        }
+        export.status, export.finished_at = Export.Status.SUCCEEDED, timezone.now()
+        export.save()
+    except Exception as exc:
+        log.exception("export %s failed", export.pk)
+        Export.objects.filter(pk=export.pk).update(
+            status=Export.Status.FAILED, finished_at=timezone.now(), error=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        # Recorded, not re-raised: a retry would fail the same way; the API reports the error.
+        return Export.objects.get(pk=export.pk)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        cache.delete(_progress_key(export.pk))
+    from .webhooks import notify
+
+    notify(organization=export.organization, event="export.ready", object_id=export.pk,
+           data={"export": export.pk, "campaign": export.campaign_id, "sha256": export.sha256,
+                 "rows": export.rows_written, "layout": export.layout, "format": export.format})
+    return export
+
+
+def export_file_path(export: Export) -> Path | None:
+    if export.status != Export.Status.SUCCEEDED or not export.path:
+        return None
+    path = (export_root() / export.path).resolve()
+    if export_root().resolve() not in path.parents or not path.is_file():
+        return None
+    return path

@@ -66,7 +66,9 @@ def submit_annotation(
     try:
         with transaction.atomic():
             assignment = (
-                Assignment.objects.select_for_update()
+                # of=("self",): lock only the assignment; locking the joined campaign row would
+                # serialise every submission in the campaign.
+                Assignment.objects.select_for_update(of=("self",))
                 .select_related("campaign")
                 .get(pk=assignment_id, contributor=user)
             )
@@ -83,13 +85,21 @@ def submit_annotation(
                 payload, config=campaign.config, item_payload=item.payload, view=assignment.view
             )
             if assignment.state == Assignment.State.EXPIRED:
-                # The lease was reclaimed: accept the late answer only if the item still needs one.
-                if item.open_slots <= 0:
+                # The lease was reclaimed: accept the late answer only if the item still needs one
+                # (gold items are never full: every contributor may answer each once).
+                if item.open_slots <= 0 and not item.is_gold:
                     raise SubmissionRefused(
                         "lease_expired",
                         _("Your time for this task ran out and other contributors have completed it."),
                     )
                 Item.objects.filter(pk=item.pk).update(done_count=F("done_count") + 1, open_slots=F("open_slots") - 1)
+                if assignment.region:
+                    from tasks.models import RegionTally
+
+                    # The answer counts toward its region's quota again (the expiry gave it back).
+                    RegionTally.objects.filter(campaign=campaign, region=assignment.region).update(
+                        taken=F("taken") + 1
+                    )
             else:
                 Item.objects.filter(pk=item.pk).update(done_count=F("done_count") + 1, leased_count=F("leased_count") - 1)
             gold_correct = None
@@ -107,6 +117,11 @@ def submit_annotation(
                 telemetry=_clean_telemetry(telemetry or {}),
                 idempotency_key=key,
             )
+            if gold_correct is not None:
+                from contributors.services import record_gold_answer
+
+                # Exactly once per answer: inside this transaction, which a replay never reaches.
+                record_gold_answer(user=user, task_type=campaign.task_type, correct=gold_correct)
             assignment.state = Assignment.State.SUBMITTED
             assignment.finished_at = timezone.now()
             assignment.save(update_fields=["state", "finished_at"])

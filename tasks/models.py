@@ -93,6 +93,8 @@ class Item(models.Model):
                 condition=Q(open_slots__gt=0),
             ),
             models.Index(fields=["campaign", "id"], name="item_campaign_idx"),
+            # Gold items are served whatever their open slots (each contributor meets each once).
+            models.Index(fields=["campaign", "id"], name="item_gold_idx", condition=Q(is_gold=True)),
         ]
 
     def __str__(self) -> str:
@@ -118,10 +120,20 @@ class Assignment(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     view = models.JSONField(default=dict, blank=True, help_text=_("What this contributor was shown, e.g. response order"))
     reason = models.TextField(blank=True, help_text=_("Skip or problem-report reason"))
+    region = models.CharField(
+        max_length=10, blank=True, default="",
+        help_text=_("The contributor's region when leased; counts toward the campaign's region quota"),
+    )
 
     class Meta:
         verbose_name = _("assignment")
-        constraints = [models.UniqueConstraint(fields=["item", "contributor"], name="uniq_item_contributor")]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "contributor"], name="uniq_item_contributor"),
+            # One open lease per contributor per campaign: "next" resumes it instead of hoarding items.
+            models.UniqueConstraint(
+                fields=["contributor", "campaign"], condition=Q(state="leased"), name="uniq_open_lease"
+            ),
+        ]
         indexes = [
             models.Index(fields=["contributor", "campaign", "state"]),
             models.Index(fields=["expires_at"], name="assignment_live_lease_idx", condition=Q(state="leased")),
@@ -129,6 +141,25 @@ class Assignment(models.Model):
 
     def __str__(self) -> str:
         return f"assignment {self.pk} ({self.state})"
+
+
+class RegionTally(models.Model):
+    """Answers a region holds in a campaign with region quotas (live leases + submitted).
+
+    One row per (campaign, region); the queue takes a slot with a conditional UPDATE that cannot
+    pass the region's cap, so concurrent picks never overfill a quota (see docs, "The queue").
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="region_tallies")
+    region = models.CharField(max_length=10)
+    taken = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("region tally")
+        constraints = [models.UniqueConstraint(fields=["campaign", "region"], name="uniq_region_tally")]
+
+    def __str__(self) -> str:
+        return f"{self.region}: {self.taken} in {self.campaign_id}"
 
 
 def import_upload_path(instance, filename: str) -> str:

@@ -1,21 +1,27 @@
 """Reads for campaigns and the queue."""
 from __future__ import annotations
 
+import math
+
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contributors.models import ContributorProfile
-from contributors.selectors import profile_for, verification_level
+from contributors.selectors import is_qualified, profile_for, trust_score, verification_level
 
 from .models import Assignment, Campaign
 
 
-def contributor_block_reason(user, campaign: Campaign) -> tuple[str, str] | None:
-    """Why this user may not take work in this campaign now, as (code, message), or None."""
+def contributor_block_reason(user, campaign: Campaign, profile=None) -> tuple[str, str] | None:
+    """Why this user may not take work in this campaign now, as (code, message), or None.
+
+    The checks run cheapest first and skip what the campaign does not ask for, because this runs
+    on every "next task" request.
+    """
     if campaign.status != Campaign.Status.ACTIVE:
         return "inactive", _("This campaign is not open for work.")
-    profile = profile_for(user)
+    profile = profile or profile_for(user)
     if profile is None:
         return "no_profile", _("Complete your contributor profile first.")
     if profile.status != ContributorProfile.Status.ACTIVE:
@@ -29,17 +35,43 @@ def contributor_block_reason(user, campaign: Campaign) -> tuple[str, str] | None
             "need": campaign.min_verification_level,
             "have": level,
         }
+    if campaign.requires_qualification and not is_qualified(user, campaign.task_type):
+        return "qualification", _("Pass the qualification test for this task type first.")
+    if campaign.min_trust > 0 and trust_score(user, campaign.task_type) < campaign.min_trust:
+        return "trust", _("This campaign is open to contributors with a higher trust score.")
+    if campaign.region_quotas:
+        share = campaign.region_quotas.get(profile.region or "", 0)
+        if not share:
+            return "region", _("This campaign is not collecting answers from your region.")
     return None
+
+
+def region_cap(campaign: Campaign, region: str) -> int:
+    """How many answers (live leases + submitted) a region may hold in a quota campaign.
+
+    ceil(share% x the campaign's regular answer target), so rounding never leaves a slot that
+    no region may fill; the target grows when consensus asks for more answers on an item.
+    """
+    share = float(campaign.region_quotas.get(region, 0) or 0)
+    target = campaign.items.filter(is_gold=False).aggregate(t=Sum("target_overlap"))["t"] or 0
+    return math.ceil(share * target / 100 - 1e-9)
+
+
+def open_lease_for(user, campaign: Campaign) -> Assignment | None:
+    """The contributor's open lease in this campaign, possibly past its expiry (at most one exists)."""
+    return (
+        Assignment.objects.select_related("item")
+        .only("id", "item_id", "campaign_id", "contributor_id", "state", "leased_at", "expires_at", "view",
+              "region", "item__id", "item__payload")
+        .filter(contributor=user, campaign=campaign, state=Assignment.State.LEASED)
+        .first()
+    )
 
 
 def live_assignment_for(user, campaign: Campaign) -> Assignment | None:
     """The contributor's unexpired open lease in this campaign (resumed after a reload)."""
-    return (
-        Assignment.objects.select_related("item")
-        .filter(contributor=user, campaign=campaign, state=Assignment.State.LEASED, expires_at__gt=timezone.now())
-        .order_by("-leased_at")
-        .first()
-    )
+    lease = open_lease_for(user, campaign)
+    return lease if lease is not None and lease.expires_at > timezone.now() else None
 
 
 def active_campaigns_for(user):
@@ -60,3 +92,12 @@ def campaign_progress(campaign: Campaign) -> dict:
         "items_complete": agg["complete"] or 0,
     }
 
+
+
+def remaining_for(user, campaign: Campaign) -> int:
+    """Items left for this contributor in the campaign, counting the one they hold now (the page's quota)."""
+    unseen = campaign.items.filter(open_slots__gt=0).exclude(assignments__contributor=user).count()
+    held = Assignment.objects.filter(
+        contributor=user, campaign=campaign, state=Assignment.State.LEASED, expires_at__gt=timezone.now()
+    ).count()
+    return unseen + held

@@ -8,18 +8,22 @@ constraint is the last line of defence against a contributor seeing an item twic
 """
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import Assignment, Campaign, Item
-from .selectors import contributor_block_reason, live_assignment_for
+from contributors.selectors import profile_for
+
+from .models import Assignment, Campaign, Item, RegionTally
+from .selectors import contributor_block_reason, open_lease_for, region_cap
 from .types import SchemaError, get_task_type
+from .types.base import TaskType
 
 
 @dataclass
@@ -77,78 +81,244 @@ def new_item(campaign: Campaign, *, payload: dict, gold_answer=None, external_id
     )
 
 
-def _pick_item(campaign: Campaign, user, *, gold: bool) -> Item | None:
-    queryset = (
-        Item.objects.filter(campaign=campaign, open_slots__gt=0, is_gold=gold)
-        .exclude(assignments__contributor=user)
-        .exclude(source_contributor=user)
-        .order_by("-priority", "id")
-        .only("id", "payload", "target_overlap")
+# --- the pick ------------------------------------------------------------------------------
+# One statement on PostgreSQL: choose the best open item this contributor has never had, lock
+# it (skipping rows other picks hold), take a slot and insert the lease. In autocommit mode
+# that is one round trip; a unique violation on (item, contributor) rolls the whole statement
+# back, so counters never drift.
+_PICK_SQL = """
+WITH picked AS (
+    SELECT i.id FROM tasks_item i
+    WHERE i.campaign_id = %(campaign)s AND i.is_gold = %(gold)s {slots}
+      AND (i.source_contributor_id IS NULL OR i.source_contributor_id <> %(user)s)
+      AND NOT EXISTS (SELECT 1 FROM tasks_assignment a WHERE a.item_id = i.id AND a.contributor_id = %(user)s)
+    ORDER BY {order}
+    LIMIT 1
+    FOR UPDATE OF i SKIP LOCKED
+), leased AS (
+    UPDATE tasks_item i SET leased_count = i.leased_count + 1, open_slots = i.open_slots - 1
+    FROM picked WHERE i.id = picked.id
+    RETURNING i.id, i.payload
+), lease AS (
+    INSERT INTO tasks_assignment
+        (item_id, campaign_id, contributor_id, state, leased_at, expires_at, finished_at, view, reason, region)
+    SELECT leased.id, %(campaign)s, %(user)s, 'leased', %(now)s, %(expires)s, NULL, '{{}}'::jsonb, '', %(region)s
+    FROM leased
+    RETURNING id, item_id
+)
+SELECT lease.id, leased.id, leased.payload FROM lease JOIN leased ON leased.id = lease.item_id
+"""
+# Regular items: open slots only, campaign's order (priority, then oldest), from item_queue_idx.
+# Gold items: every contributor may meet each gold item once, in random order so no gold item is
+# recognisable by its position; their counters move like any item's but never gate the pick.
+_PICK_REGULAR = _PICK_SQL.format(slots="AND i.open_slots > 0", order="i.priority DESC, i.id")
+_PICK_GOLD = _PICK_SQL.format(slots="", order="random()")
+
+
+def _lease_postgres(campaign: Campaign, user, *, gold: bool, region: str, now, expires) -> tuple | None:
+    params = {
+        "campaign": campaign.pk, "user": user.pk, "gold": gold, "region": region, "now": now, "expires": expires,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_PICK_GOLD if gold else _PICK_REGULAR, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    payload = row[2]
+    if isinstance(payload, str):  # psycopg decodes jsonb; a raw string means a text column
+        payload = json.loads(payload)
+    return row[0], row[1], payload
+
+
+def _lease_portable(campaign: Campaign, user, *, gold: bool, region: str, now, expires) -> tuple | None:
+    """The same pick through the ORM for SQLite (the embedded demo), where writers are serialised."""
+    queryset = Item.objects.filter(campaign=campaign, is_gold=gold).exclude(assignments__contributor=user)
+    queryset = queryset.exclude(source_contributor=user)
+    if gold:
+        queryset = queryset.order_by("?")
+    else:
+        queryset = queryset.filter(open_slots__gt=0).order_by("-priority", "id")
+    item = queryset.only("id", "payload").first()
+    if item is None:
+        return None
+    Item.objects.filter(pk=item.pk).update(leased_count=F("leased_count") + 1, open_slots=F("open_slots") - 1)
+    assignment = Assignment.objects.create(
+        item_id=item.pk, campaign=campaign, contributor=user, leased_at=now, expires_at=expires, region=region
     )
-    if connection.features.has_select_for_update_skip_locked:
-        queryset = queryset.select_for_update(skip_locked=True, of=("self",))
-    return queryset.first()
+    return assignment.pk, item.pk, item.payload
 
 
-def reclaim_expired_leases(*, campaign_id: int | None = None, limit: int = 500) -> int:
-    """Mark leases past their expiry as expired and give their slots back to the items."""
+def _lease(campaign: Campaign, user, *, gold: bool, region: str, rng: random.Random) -> Assignment | None:
+    """Pick and lease one item; None when nothing fits.
+
+    Raises IntegrityError when a unique guard fires (the same contributor racing in two tabs);
+    the statement is then rolled back whole and the caller looks again.
+    """
+    task = campaign.task
+    custom_view = type(task).prepare_view is not TaskType.prepare_view
+    lease = _lease_postgres if connection.vendor == "postgresql" else _lease_portable
     now = timezone.now()
+    expires = now + timedelta(seconds=campaign.lease_seconds)
+    view: dict = {}
+    # Outside any transaction the pick is one autocommit statement; a task type that shows each
+    # contributor its own view (e.g. shuffled responses) needs a transaction so the lease and its
+    # view are stored together.
+    if connection.in_atomic_block or custom_view or connection.vendor != "postgresql":
+        with transaction.atomic():
+            row = lease(campaign, user, gold=gold, region=region, now=now, expires=expires)
+            if row is not None and custom_view:
+                view = task.prepare_view(item_payload=row[2], config=campaign.config, rng=rng)
+                Assignment.objects.filter(pk=row[0]).update(view=view)
+    else:
+        row = lease(campaign, user, gold=gold, region=region, now=now, expires=expires)
+    if row is None:
+        return None
+    assignment_id, item_id, payload = row
+    item = Item(pk=item_id, campaign=campaign, payload=payload)
+    assignment = Assignment(
+        pk=assignment_id, item=item, campaign=campaign, contributor=user, state=Assignment.State.LEASED,
+        leased_at=now, expires_at=expires, view=view, region=region,
+    )
+    item._state.adding = assignment._state.adding = False  # both rows exist: built from the RETURNING row
+    item._state.db = assignment._state.db = "default"
+    return assignment
+
+
+def _take_region_slot(campaign: Campaign, region: str) -> bool:
+    """Atomically take one answer slot of the region's quota; False when the quota is full."""
+    cap = region_cap(campaign, region)
+    for _attempt in range(2):
+        if RegionTally.objects.filter(campaign=campaign, region=region, taken__lt=cap).update(taken=F("taken") + 1):
+            return True
+        if RegionTally.objects.filter(campaign=campaign, region=region).exists():
+            return False
+        RegionTally.objects.bulk_create([RegionTally(campaign=campaign, region=region)], ignore_conflicts=True)
+    return False
+
+
+def _give_back(item_id: int, campaign_id: int, region: str) -> None:
+    """Return a lease's slot to its item (and its region's quota)."""
+    Item.objects.filter(pk=item_id).update(leased_count=F("leased_count") - 1, open_slots=F("open_slots") + 1)
+    if region:
+        RegionTally.objects.filter(campaign_id=campaign_id, region=region).update(taken=F("taken") - 1)
+
+
+_RECLAIM_SQL = """
+WITH expired AS (
+    UPDATE tasks_assignment SET state = 'expired', finished_at = %(now)s
+    WHERE state = 'leased' AND id IN (
+        SELECT id FROM tasks_assignment
+        WHERE state = 'leased' AND expires_at < %(now)s {filter}
+        ORDER BY expires_at LIMIT %(limit)s
+        FOR UPDATE SKIP LOCKED)
+    RETURNING item_id, campaign_id, region
+), items AS (
+    UPDATE tasks_item i SET leased_count = i.leased_count - e.n, open_slots = i.open_slots + e.n
+    FROM (SELECT item_id, count(*) AS n FROM expired GROUP BY item_id) e WHERE i.id = e.item_id
+), tallies AS (
+    UPDATE tasks_regiontally t SET taken = t.taken - e.n
+    FROM (SELECT campaign_id, region, count(*) AS n FROM expired WHERE region <> '' GROUP BY 1, 2) e
+    WHERE t.campaign_id = e.campaign_id AND t.region = e.region
+)
+SELECT count(*) FROM expired
+"""
+
+
+def reclaim_expired_leases(
+    *, campaign_id: int | None = None, assignment_id: int | None = None, limit: int = 500
+) -> int:
+    """Mark leases past their expiry as expired and give their slots back to items and quotas.
+
+    Safe to run concurrently (beat sweep and request-time checks): a lease being submitted right
+    now is locked and skipped, and the state = 'leased' guard lets only one sweeper win a lease.
+    """
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        where = ("AND campaign_id = %(campaign)s " if campaign_id else "") + (
+            "AND id = %(assignment)s" if assignment_id else ""
+        )
+        params = {"now": now, "limit": limit, "campaign": campaign_id, "assignment": assignment_id}
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(_RECLAIM_SQL.format(filter=where), params)
+                return cursor.fetchone()[0]
+        except OperationalError:
+            return 0  # a deadlock with another sweeper: the next sweep takes these leases
     expired = Assignment.objects.filter(state=Assignment.State.LEASED, expires_at__lt=now)
     if campaign_id is not None:
         expired = expired.filter(campaign_id=campaign_id)
-    ids = list(expired.values_list("id", flat=True)[:limit])
+    if assignment_id is not None:
+        expired = expired.filter(pk=assignment_id)
     reclaimed = 0
-    for assignment_id in ids:
+    for pk, item_id, lease_campaign_id, region in list(
+        expired.values_list("id", "item_id", "campaign_id", "region")[:limit]
+    ):
         with transaction.atomic():
-            # The conditional UPDATE makes concurrent sweeps safe: only one of them wins each lease.
-            item_ids = list(
-                Assignment.objects.filter(pk=assignment_id, state=Assignment.State.LEASED)
-                .values_list("item_id", flat=True)
-            )
-            changed = Assignment.objects.filter(pk=assignment_id, state=Assignment.State.LEASED).update(
+            changed = Assignment.objects.filter(pk=pk, state=Assignment.State.LEASED).update(
                 state=Assignment.State.EXPIRED, finished_at=now
             )
-            if changed and item_ids:
-                Item.objects.filter(pk=item_ids[0]).update(
-                    leased_count=F("leased_count") - 1, open_slots=F("open_slots") + 1
-                )
+            if changed:
+                _give_back(item_id, lease_campaign_id, region)
                 reclaimed += 1
     return reclaimed
 
 
+def _region_full(campaign: Campaign, region: str) -> bool:
+    taken = RegionTally.objects.filter(campaign=campaign, region=region).values_list("taken", flat=True).first()
+    return (taken or 0) >= region_cap(campaign, region)
+
+
 def lease_next_item(*, user, campaign: Campaign, rng: random.Random | None = None) -> Assignment | NoWork:
-    """Give the contributor their next item in the campaign, or say why there is none."""
-    block = contributor_block_reason(user, campaign)
+    """Give the contributor their next item in the campaign, or say why there is none.
+
+    Order: eligibility; the contributor's open lease (resumed; reclaimed first if it ran out);
+    the region quota; gold at the campaign's rate; regular work. When nothing is open, expired
+    leases of the campaign are reclaimed and the pick is tried once more.
+    """
+    profile = profile_for(user)
+    block = contributor_block_reason(user, campaign, profile=profile)
     if block:
         return NoWork(reason=block[1], code=block[0])
-    live = live_assignment_for(user, campaign)
-    if live is not None:
-        return live
-    reclaim_expired_leases(campaign_id=campaign.pk, limit=50)
     rng = rng or random.Random()
-    want_gold = campaign.gold_rate > 0 and rng.random() < campaign.gold_rate
-    task = campaign.task
+    region = profile.region if campaign.region_quotas else ""
     for _attempt in range(3):
+        lease = open_lease_for(user, campaign)
+        if lease is not None:
+            if lease.expires_at > timezone.now():
+                lease.campaign = campaign
+                return lease
+            reclaim_expired_leases(assignment_id=lease.pk)
+        if region and _region_full(campaign, region):
+            return NoWork(reason=_("This campaign has all the answers it needs from your region."), code="quota_full")
         try:
-            with transaction.atomic():
-                item = _pick_item(campaign, user, gold=want_gold) or _pick_item(campaign, user, gold=not want_gold)
-                if item is None:
-                    return NoWork(reason=_("No more items in this campaign for you right now."), code="empty")
-                Item.objects.filter(pk=item.pk).update(
-                    leased_count=F("leased_count") + 1, open_slots=F("open_slots") - 1
-                )
-                now = timezone.now()
-                return Assignment.objects.create(
-                    item=item,
-                    campaign=campaign,
-                    contributor=user,
-                    leased_at=now,
-                    expires_at=now + timedelta(seconds=campaign.lease_seconds),
-                    view=task.prepare_view(item_payload=item.payload, config=campaign.config, rng=rng),
-                )
+            return _pick_and_lease(campaign, user, region=region, rng=rng)
         except IntegrityError:
-            continue  # the unique (item, contributor) guard fired; pick again
+            continue  # a parallel request of the same contributor won: resume its lease
     return NoWork(reason=_("The queue is busy, please try again."), code="busy")
+
+
+def _pick_and_lease(campaign: Campaign, user, *, region: str, rng: random.Random) -> Assignment | NoWork:
+    if campaign.gold_rate > 0 and rng.random() < campaign.gold_rate:
+        assignment = _lease(campaign, user, gold=True, region="", rng=rng)
+        if assignment is not None:
+            return assignment
+    for _round in range(2):
+        if region:
+            with transaction.atomic():
+                if not _take_region_slot(campaign, region):
+                    return NoWork(
+                        reason=_("This campaign has all the answers it needs from your region."), code="quota_full"
+                    )
+                assignment = _lease(campaign, user, gold=False, region=region, rng=rng)
+                if assignment is None:
+                    transaction.set_rollback(True)  # give the quota slot back
+        else:
+            assignment = _lease(campaign, user, gold=False, region="", rng=rng)
+        if assignment is not None:
+            return assignment
+        if not reclaim_expired_leases(campaign_id=campaign.pk, limit=500):
+            break
+    return NoWork(reason=_("No more items in this campaign for you right now."), code="empty")
 
 
 def _release(assignment: Assignment, state: str, reason: str) -> Assignment:
@@ -160,9 +330,7 @@ def _release(assignment: Assignment, state: str, reason: str) -> Assignment:
         locked.reason = reason[:2000]
         locked.finished_at = timezone.now()
         locked.save(update_fields=["state", "reason", "finished_at"])
-        Item.objects.filter(pk=locked.item_id).update(
-            leased_count=F("leased_count") - 1, open_slots=F("open_slots") + 1
-        )
+        _give_back(locked.item_id, locked.campaign_id, locked.region)
     return locked
 
 

@@ -117,6 +117,7 @@ def submit_annotation(
                 telemetry=_clean_telemetry(telemetry or {}),
                 idempotency_key=key,
             )
+            campaign.task.on_submit(annotation)  # type-specific follow-up, same transaction
             if gold_correct is not None:
                 from contributors.services import record_gold_answer
 

@@ -292,3 +292,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Media assets (assets app: OCR images, speech recordings) ------------------------------------
+# Signed media URLs live this long (S3 presigned URLs too); uploads are decoded and capped.
+MEDIA_URL_TTL_SECONDS = int(os.environ.get("MEDIA_URL_TTL_SECONDS", "900"))
+MEDIA_MAX_AUDIO_BYTES = int(os.environ.get("MEDIA_MAX_AUDIO_BYTES", str(8 * 1024 * 1024)))
+MEDIA_MAX_IMAGE_BYTES = int(os.environ.get("MEDIA_MAX_IMAGE_BYTES", str(20 * 1024 * 1024)))
+MEDIA_MAX_AUDIO_SECONDS = int(os.environ.get("MEDIA_MAX_AUDIO_SECONDS", "600"))  # campaign uploads

@@ -24,6 +24,7 @@ api_v1 = [
     path("", include("exports.api_urls")),
     path("", include("contributors.api_urls")),
     path("", include("authenticity.api_urls")),
+    path("", include("assets.api_urls")),
 ]
 
 urlpatterns = [

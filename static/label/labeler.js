@@ -126,8 +126,9 @@
     telemetry = freshTelemetry();
     form.hidden = false;
     $("no-work").hidden = true;
-    type.render(area, assignment.item.payload, cfg.config, assignment.view || {});
     form.dataset.assignment = String(assignment.id);
+    // The 5th argument lets media types fetch signed URLs for this assignment.
+    type.render(area, assignment.item.payload, cfg.config, assignment.view || {}, assignment);
     const draft = localStorage.getItem(DRAFT(assignment.id));
     if (draft) {
       try { type.restore(JSON.parse(draft)); status(S.draftRestored); } catch (e) { /* ignore bad draft */ }

@@ -28,5 +28,7 @@ from . import moderation  # noqa: E402,F401,I001  (each module registers itself)
 from . import rlhf  # noqa: E402,F401,I001
 from . import hallucination  # noqa: E402,F401,I001
 from . import sft  # noqa: E402,F401,I001
+from . import ocr  # noqa: E402,F401,I001
+from . import speech  # noqa: E402,F401,I001  (recording, validation, transcription)
 
 __all__ = ["Aggregate", "DemoCampaign", "SchemaError", "TaskType", "all_task_types", "get_task_type", "register"]

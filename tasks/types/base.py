@@ -124,6 +124,13 @@ class TaskType:
         """What this contributor is shown beyond the payload (e.g. a shuffled response order)."""
         return {}
 
+    def media_keys(self, item_payload: dict) -> dict[str, str]:
+        """Storage keys of the media an item shows, by name; the page gets per-contributor signed URLs."""
+        return {}
+
+    def on_submit(self, annotation) -> None:
+        """Runs inside the submit transaction after an answer is stored (e.g. a recording becomes an item)."""
+
     # --- consensus -----------------------------------------------------------------------
     def aggregate(self, answers: list[dict], *, config: dict, weights: list[float] | None = None) -> Aggregate:
         raise NotImplementedError

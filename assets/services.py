@@ -1,0 +1,137 @@
+"""Writes for media: store a validated file in the media storage and record it as a MediaAsset.
+
+Every upload is decoded before anything is written; a refused upload leaves no file and no row.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from contributors.selectors import profile_for
+
+from .decoding import MediaRefused, check_file_name, check_key, inspect_audio, inspect_image
+from .models import MediaAsset
+
+
+def max_audio_bytes() -> int:
+    return int(getattr(settings, "MEDIA_MAX_AUDIO_BYTES", 8 * 1024 * 1024))
+
+
+def max_image_bytes() -> int:
+    return int(getattr(settings, "MEDIA_MAX_IMAGE_BYTES", 20 * 1024 * 1024))
+
+
+def read_upload(upload, *, field_name: str, max_bytes: int) -> bytes:
+    """Read an uploaded file, never more than ``max_bytes`` + 1 into memory."""
+    if upload is None:
+        raise MediaRefused(field_name, _("No file was sent."))
+    data = upload.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise MediaRefused(field_name, _("The file is too large (at most %(max)d MB).") % {
+            "max": max_bytes // (1024 * 1024)})
+    return data
+
+
+def store_media(*, key: str, data: bytes, kind: str, content_type: str, info: dict, campaign=None,
+                assignment=None, uploaded_by=None) -> MediaAsset:
+    """Write the bytes under ``key`` (refusing to overwrite) and record the asset, both or neither."""
+    check_key(key)
+    if default_storage.exists(key) or MediaAsset.objects.filter(key=key).exists():
+        raise MediaRefused("name", _("A file named %(key)s already exists.") % {"key": key})
+    saved = default_storage.save(key, ContentFile(data))
+    try:
+        with transaction.atomic():
+            return MediaAsset.objects.create(
+                key=saved, kind=kind, content_type=content_type, size_bytes=len(data),
+                sha256=hashlib.sha256(data).hexdigest(), campaign=campaign, assignment=assignment,
+                uploaded_by=uploaded_by, info=info,
+            )
+    except Exception:
+        default_storage.delete(saved)
+        raise
+
+
+def delete_asset(asset: MediaAsset) -> None:
+    default_storage.delete(asset.key)
+    asset.delete()
+
+
+def store_campaign_media(*, campaign, upload, name: str = "", uploaded_by=None) -> MediaAsset:
+    """A manager's image or audio for a campaign's items, stored as ``campaigns/<id>/<name>``."""
+    if name:
+        check_file_name(name, "name")
+    data = read_upload(upload, field_name="file", max_bytes=max(max_image_bytes(), max_audio_bytes()))
+    try:
+        image = inspect_image(data, field_name="file", max_bytes=max_image_bytes())
+        kind, content_type, ext, info = "image", image.content_type, image.extension, {
+            "width": image.width, "height": image.height, "format": image.format}
+    except MediaRefused as image_error:
+        try:
+            audio = inspect_audio(data, field_name="file", max_bytes=max_audio_bytes(),
+                                  max_seconds=float(getattr(settings, "MEDIA_MAX_AUDIO_SECONDS", 600)))
+        except MediaRefused as audio_error:
+            if not data:
+                raise
+            raise MediaRefused("file", _("This file is neither a readable image nor a readable audio "
+                                         "recording.")) from audio_error
+        del image_error
+        kind, content_type, ext, info = "audio", audio.content_type, audio.extension, audio.as_dict()
+    name = name or f"{secrets.token_hex(8)}.{ext}"
+    return store_media(key=f"campaigns/{campaign.pk}/{name}", data=data, kind=kind, content_type=content_type,
+                       info=info, campaign=campaign, uploaded_by=uploaded_by)
+
+
+def speaker_metadata(user) -> dict:
+    """What the speaker's profile says about their voice, frozen at recording time."""
+    profile = profile_for(user)
+    if profile is None:
+        return {}
+    return {
+        "pseudonym": profile.pseudonym,
+        "region": profile.region,
+        "province": profile.province,
+        "dialect": profile.dialect,
+        "gender": profile.gender,
+        "age_band": profile.age_band,
+    }
+
+
+def store_recording(*, assignment, upload, user, device: str = "", user_agent: str = "") -> MediaAsset:
+    """Validate a recording for a leased assignment (decoded, checked by the task type) and store it.
+
+    A new take replaces the assignment's earlier, not yet submitted takes.
+    """
+    task = assignment.campaign.task
+    if not hasattr(task, "check_recording"):
+        raise MediaRefused("audio", _("This task does not take recordings."))
+    if assignment.state != assignment.State.LEASED:
+        raise MediaRefused("assignment", _("This task is no longer open."))
+    data = read_upload(upload, field_name="audio", max_bytes=max_audio_bytes())
+    config = assignment.campaign.config
+    audio = inspect_audio(data, field_name="audio", max_bytes=max_audio_bytes(),
+                          max_seconds=float(config.get("max_seconds", 30)))
+    task.check_recording(audio, item_payload=assignment.item.payload, config=config)
+    nonce = (assignment.view or {}).get("media_nonce") or "x"
+    profile = profile_for(user)
+    info = {
+        **audio.as_dict(),
+        "speaker": speaker_metadata(user),
+        "device": {
+            "label": (device or "")[:200],
+            "type": getattr(profile, "device_type", "") or "",
+            "user_agent": (user_agent or "")[:300],
+        },
+    }
+    key = f"recordings/{assignment.campaign_id}/{nonce}/{secrets.token_hex(12)}.{audio.extension}"
+    earlier = list(MediaAsset.objects.filter(assignment=assignment, kind=MediaAsset.Kind.AUDIO))
+    asset = store_media(key=key, data=data, kind=MediaAsset.Kind.AUDIO, content_type=audio.content_type,
+                        info=info, campaign=assignment.campaign, assignment=assignment, uploaded_by=user)
+    for old in earlier:
+        delete_asset(old)
+    return asset

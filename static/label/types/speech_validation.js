@@ -1,0 +1,130 @@
+/*
+ * Speech validation (Common Voice-style): listen to someone else's recording of a sentence and answer
+ * matches / does not match / unclear, optionally with reasons. The answer buttons unlock once the
+ * whole recording has been heard. The audio comes from a short-lived signed URL for this assignment.
+ */
+(function () {
+  "use strict";
+  window.TaskTypes = window.TaskTypes || {};
+  const en = (document.documentElement.lang || "vi").startsWith("en");
+  let root = null;
+  let cfg = null;
+  const $ = (sel) => root.querySelector(sel);
+
+  function unlock(on) {
+    root.querySelectorAll('input[name="verdict"]').forEach((el) => { el.disabled = !on; });
+    $('[data-role="listen-first"]').hidden = on;
+  }
+
+  function showReasons() {
+    const checked = root.querySelector('input[name="verdict"]:checked');
+    $('[data-role="reasons-box"]').hidden = !checked || checked.value === "matches";
+  }
+
+  function togglePlay() {
+    const audio = $('[data-role="audio"]');
+    if (!audio.src) return false;
+    if (audio.paused) audio.play().catch(() => {}); else audio.pause();
+    return true;
+  }
+
+  function bind() {
+    if (root.dataset.bound) return;
+    root.dataset.bound = "1";
+    const audio = $('[data-role="audio"]');
+    $('[data-action="play"]').addEventListener("click", togglePlay);
+    audio.addEventListener("timeupdate", () => {
+      if (audio.duration && isFinite(audio.duration)) $('[data-role="position"]').value = audio.currentTime / audio.duration;
+    });
+    audio.addEventListener("ended", () => { unlock(true); $('[data-role="position"]').value = 1; });
+    audio.addEventListener("play", () => { $('[data-action="play"]').textContent = en ? "❚❚ Pause" : "❚❚ Tạm dừng"; });
+    audio.addEventListener("pause", () => { $('[data-action="play"]').textContent = en ? "▶ Listen" : "▶ Nghe"; });
+    audio.addEventListener("error", () => {
+      const box = $('[data-role="audio-error"]');
+      box.textContent = en ? "The recording could not be played. You can skip this task or report a problem." : "Không phát được bản ghi. Bạn có thể bỏ qua hoặc báo lỗi.";
+      box.hidden = false;
+    });
+    root.addEventListener("change", (e) => { if (e.target.name === "verdict") showReasons(); });
+  }
+
+  async function loadAudio(assignment) {
+    const audio = $('[data-role="audio"]');
+    audio.removeAttribute("src");
+    $('[data-role="audio-error"]').hidden = true;
+    try {
+      const res = await fetch(root.dataset.mediaUrl.replace("/0/", `/${assignment.id}/`), { credentials: "same-origin" });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      audio.src = (await res.json()).media.audio;
+    } catch (err) {
+      const box = $('[data-role="audio-error"]');
+      box.textContent = en ? "The recording could not be loaded; check your connection and reload." : "Không tải được bản ghi; kiểm tra kết nối rồi tải lại trang.";
+      box.hidden = false;
+    }
+  }
+
+  window.TaskTypes.speech_validation = {
+    render(area, payload, config, view, assignment) {
+      root = area.querySelector('[data-role="validator"]');
+      cfg = config;
+      bind();
+      $('[data-bind="sentence"]').textContent = payload.sentence;
+      root.querySelectorAll('input[name="verdict"]').forEach((el) => { el.checked = false; });
+      const reasons = $('[data-role="reasons"]');
+      reasons.replaceChildren();
+      (cfg.reasons || []).forEach((r) => {
+        const label = document.createElement("label");
+        label.className = "choice";
+        const input = document.createElement("input");
+        input.type = "checkbox";
+        input.name = "reasons";
+        input.value = r.key;
+        const span = document.createElement("span");
+        span.textContent = en && r.label_en ? r.label_en : r.label;
+        label.append(input, span);
+        reasons.append(label);
+      });
+      $('[data-role="position"]').value = 0;
+      unlock(false);
+      showReasons();
+      if (assignment) loadAudio(assignment);
+    },
+    collect() {
+      const checked = root.querySelector('input[name="verdict"]:checked');
+      const out = {};
+      if (checked) out.verdict = checked.value;
+      const reasons = Array.from(root.querySelectorAll('input[name="reasons"]:checked')).map((el) => el.value);
+      if (checked && checked.value !== "matches" && reasons.length) out.reasons = reasons;
+      return out;
+    },
+    restore(draft) {
+      // A draft means the recording was heard before the reload.
+      if (draft.verdict) {
+        unlock(true);
+        const el = root.querySelector(`input[name="verdict"][value="${CSS.escape(draft.verdict)}"]`);
+        if (el) el.checked = true;
+      }
+      root.querySelectorAll('input[name="reasons"]').forEach((el) => { el.checked = (draft.reasons || []).includes(el.value); });
+      showReasons();
+    },
+    beforeSubmit() {
+      if (!root.querySelector('input[name="verdict"]:checked')) {
+        const err = new Error(en ? "Listen to the recording, then choose an answer." : "Hãy nghe bản ghi rồi chọn câu trả lời.");
+        err.field = "verdict";
+        throw err;
+      }
+    },
+    shortcut(key) {
+      if (!root) return false;
+      if (key === " " && document.activeElement && document.activeElement.tagName !== "BUTTON") return togglePlay();
+      const n = Number(key);
+      if (n >= 1 && n <= 3) {
+        const el = root.querySelectorAll('input[name="verdict"]')[n - 1];
+        if (!el || el.disabled) return false;
+        el.checked = true;
+        showReasons();
+        return true;
+      }
+      return false;
+    },
+  };
+})();

@@ -1,5 +1,28 @@
-"""Reads about contributors."""
-from .models import ContributorProfile
+"""Reads about contributors: verification level, qualification, trust, the dashboard."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import Count
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import (
+    ContributorProfile,
+    IdentityDocument,
+    Qualification,
+    QualificationAttempt,
+    QualificationTest,
+)
+
+LEVEL_NAMES = {
+    0: "Not verified",
+    1: "E-mail verified",
+    2: "Profile complete",
+    3: "Qualified",
+    4: "Identity verified",
+}
 
 
 def profile_for(user) -> ContributorProfile | None:
@@ -17,28 +40,30 @@ def email_verified(user) -> bool:
     return EmailAddress.objects.filter(user=user, verified=True).exists()
 
 
-def verification_level(user, profile: ContributorProfile | None = None) -> int:
-    """0 nothing, 1 email verified, 2 profile complete, 3 qualified for a task type, 4 identity verified.
+def qualified_task_types(user) -> set[str]:
+    return set(Qualification.objects.filter(profile__user=user).values_list("task_type", flat=True))
 
-    Level 3 is per task type (see qualification checks); here it counts as reached when the
-    profile is complete, so level 4 can follow identity verification.
-    """
+
+def verification_level(user, profile: ContributorProfile | None = None) -> int:
+    """A ladder, each rung unlocking more work: 0 nothing, 1 e-mail verified, 2 profile complete,
+    3 qualified for at least one task type (campaigns check their own type with ``is_qualified``),
+    4 identity verified by staff on top of 3."""
     if not email_verified(user):
         return 0
     profile = profile or profile_for(user)
     if profile is None or not profile.is_complete:
         return 1
-    if profile.identity_verified_at:
-        return 4
-    return 2
+    if not Qualification.objects.filter(profile=profile).exists():
+        return 2
+    return 4 if profile.identity_verified_at else 3
 
 
 def is_qualified(user, task_type: str) -> bool:
-    """Whether the contributor passed the qualification test of this task type.
+    """Whether the contributor passed the qualification test of this task type (or staff granted it).
 
-    Interface used by the queue (tasks.selectors); the contributors app owns its implementation.
+    Interface used by the queue (tasks.selectors) when a campaign requires qualification.
     """
-    return True
+    return Qualification.objects.filter(profile__user=user, task_type=task_type).exists()
 
 
 def trust_score(user, task_type: str) -> float:
@@ -47,3 +72,165 @@ def trust_score(user, task_type: str) -> float:
 
     score = TrustScore.objects.filter(contributor__user=user, task_type=task_type).values_list("score", flat=True).first()
     return 0.5 if score is None else score
+
+
+def qualification_state(profile: ContributorProfile | None, test: QualificationTest, *, now=None) -> dict:
+    """Whether the contributor may start the test now, and if not why; attempts left; the last result."""
+    now = now or timezone.now()
+    attempts = list(QualificationAttempt.objects.filter(test=test, profile=profile)) if profile else []
+    done = [a for a in attempts if a.state != QualificationAttempt.State.OPEN]
+    open_attempt = next((a for a in attempts if a.state == QualificationAttempt.State.OPEN), None)
+    qualified = bool(profile) and Qualification.objects.filter(profile=profile, task_type=test.task_type).exists()
+    last = max(done, key=lambda a: a.submitted_at) if done else None
+    state = {
+        "test": test, "qualified": qualified, "attempts_used": len(done), "open_attempt": open_attempt,
+        "attempts_left": max(0, test.max_attempts - len(done)), "last": last, "next_allowed_at": None,
+        "can_start": False, "code": "", "reason": "",
+    }
+    if qualified:
+        state.update(code="qualified", reason=_("You are already qualified for this task type."))
+    elif open_attempt is not None:
+        state.update(can_start=True, code="open")
+    elif len(done) >= test.max_attempts:
+        state.update(code="no_attempts", reason=_("You have used all %(n)d attempts at this test.") % {"n": test.max_attempts})
+    elif last is not None and last.submitted_at + timedelta(minutes=test.cooldown_minutes) > now:
+        state["next_allowed_at"] = last.submitted_at + timedelta(minutes=test.cooldown_minutes)
+        minutes = max(1, int((state["next_allowed_at"] - now).total_seconds() // 60) + 1)
+        state.update(code="cooldown", reason=_("You can try again in %(m)d minutes.") % {"m": minutes})
+    else:
+        state.update(can_start=True, code="ok")
+    return state
+
+
+def next_step(user, profile: ContributorProfile | None, level: int) -> dict:
+    """What the contributor should do to unlock more work, with a link."""
+    if profile is not None and profile.status != ContributorProfile.Status.ACTIVE:
+        return {"text": _("Your account is %(status)s: %(reason)s") % {
+            "status": profile.get_status_display(), "reason": profile.status_reason or "-"}, "url": ""}
+    if level == 0:
+        return {"text": _("Confirm your e-mail address with the link we sent you."), "url": reverse("account_email")}
+    if level == 1:
+        return {"text": _("Complete your profile to start working."), "url": reverse("contributor-profile")}
+    if level == 2:
+        return {"text": _("Pass a qualification test to unlock campaigns."), "url": reverse("contributor-qualifications")}
+    if level == 3:
+        pending = IdentityDocument.objects.filter(profile=profile, state=IdentityDocument.State.PENDING).exists()
+        if pending:
+            return {"text": _("Your identity document is waiting for review."), "url": reverse("contributor-identity")}
+        return {"text": _("Verify your identity to unlock the best-paid campaigns."), "url": reverse("contributor-identity")}
+    return {"text": _("You have reached the highest verification level."), "url": ""}
+
+
+def campaign_blocker(user, campaign, *, profile=None, qualified: set[str] | None = None) -> dict | None:
+    """Why this contributor cannot work in the campaign, with a link to fix it when there is one."""
+    from tasks.selectors import contributor_block_reason
+
+    block = contributor_block_reason(user, campaign)
+    if block:
+        url = reverse("contributor-profile") if block[0] in ("no_profile", "verification") else ""
+        return {"code": block[0], "text": block[1], "url": url}
+    if campaign.requires_qualification:
+        has = campaign.task_type in qualified if qualified is not None else is_qualified(user, campaign.task_type)
+        if not has:
+            return {"code": "qualification", "text": _("Pass the qualification test for this task type first."),
+                    "url": reverse("contributor-qualification", args=[campaign.task_type])}
+    if campaign.min_trust and trust_score(user, campaign.task_type) < campaign.min_trust:
+        return {"code": "trust", "url": "", "text": _("This campaign needs a trust score of at least %(min).2f.") % {
+            "min": campaign.min_trust}}
+    return None
+
+
+def dashboard(user) -> dict:
+    """Everything the contributor dashboard shows, in a handful of queries."""
+    from annotations.models import Annotation
+    from tasks.selectors import active_campaigns_for
+
+    from .models import TrustScore
+
+    profile = profile_for(user)
+    level = verification_level(user, profile)
+    qualified = qualified_task_types(user)
+    campaigns, blocked = [], []
+    for campaign in active_campaigns_for(user):
+        blocker = campaign_blocker(user, campaign, profile=profile, qualified=qualified)
+        (blocked if blocker else campaigns).append({"campaign": campaign, "blocker": blocker})
+    now = timezone.localtime()
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    week = today - timedelta(days=today.weekday())
+    mine = Annotation.objects.filter(contributor=user)
+    per_campaign = list(
+        mine.values("campaign_id", "campaign__name", "campaign__pay_per_task")
+        .annotate(tasks=Count("id")).order_by("-tasks")
+    )
+    for row in per_campaign:
+        row["earned"] = row["tasks"] * (row["campaign__pay_per_task"] or 0)
+    trust = list(TrustScore.objects.filter(contributor__user=user).order_by("task_type"))
+    tests = QualificationTest.objects.filter(is_active=True).order_by("task_type")
+    return {
+        "profile": profile,
+        "level": level,
+        "level_name": _(LEVEL_NAMES[level]),
+        "levels": [(n, _(LEVEL_NAMES[n])) for n in range(1, 5)],
+        "next_step": next_step(user, profile, level),
+        "campaigns": campaigns,
+        "blocked_campaigns": blocked,
+        "done_today": mine.filter(created_at__gte=today).count(),
+        "done_week": mine.filter(created_at__gte=week).count(),
+        "per_campaign": per_campaign,
+        "earned_total": sum(row["earned"] for row in per_campaign),
+        "trust": trust,
+        "qualifications": [qualification_state(profile, test) for test in tests],
+    }
+
+
+def export_personal_data(profile: ContributorProfile) -> dict:
+    """Everything stored about one contributor, for a data-subject request (JSON-serialisable)."""
+    from annotations.models import Annotation
+
+    user = profile.user
+    fields = ["pseudonym", "display_name", "birth_year", "gender", "region", "province", "dialect", "languages",
+              "device_type", "consent_version", "consent_at", "identity_verified_at", "status", "status_reason",
+              "created_at", "erasure_requested_at"]
+
+    def plain(value):
+        return value.isoformat() if hasattr(value, "isoformat") else value
+
+    return {
+        "account": {"email": user.email, "date_joined": plain(user.date_joined), "last_login": plain(user.last_login)},
+        "profile": {name: plain(getattr(profile, name)) for name in fields},
+        "profile_history": [
+            {"at": plain(c.created_at), "changes": c.changes} for c in profile.changes.all()
+        ],
+        "status_history": [
+            {"at": plain(s.created_at), "from": s.from_status, "to": s.to_status, "reason": s.reason}
+            for s in profile.status_changes.all()
+        ],
+        "qualifications": [
+            {"task_type": q.task_type, "score": q.score, "at": plain(q.granted_at)} for q in profile.qualifications.all()
+        ],
+        "qualification_attempts": [
+            {"task_type": a.test.task_type, "number": a.number, "state": a.state, "score": a.score,
+             "started_at": plain(a.started_at), "submitted_at": plain(a.submitted_at)}
+            for a in profile.qualification_attempts.select_related("test")
+        ],
+        "trust": [
+            {"task_type": t.task_type, "score": t.score, "gold_seen": t.gold_seen, "gold_correct": t.gold_correct,
+             "consensus_seen": t.consensus_seen, "consensus_agreed": t.consensus_agreed}
+            for t in profile.trust_scores.all()
+        ],
+        "identity_documents": [
+            {"uploaded_at": plain(d.uploaded_at), "state": d.state, "reviewed_at": plain(d.reviewed_at),
+             "rejection_reason": d.rejection_reason, "file_deleted_at": plain(d.file_deleted_at)}
+            for d in profile.identity_documents.all()
+        ],
+        "devices": [
+            {"event": d.event, "ip": d.ip, "device": d.fingerprint[:16], "at": plain(d.created_at)}
+            for d in user.device_sightings.order_by("created_at")
+        ],
+        "annotations": [
+            {"id": a["id"], "campaign": a["campaign_id"], "item": a["item_id"], "created_at": plain(a["created_at"]),
+             "payload": a["payload"]}
+            for a in Annotation.objects.filter(contributor=user).order_by("id")
+            .values("id", "campaign_id", "item_id", "created_at", "payload").iterator(chunk_size=2000)
+        ],
+    }

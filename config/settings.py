@@ -299,3 +299,60 @@ MEDIA_URL_TTL_SECONDS = int(os.environ.get("MEDIA_URL_TTL_SECONDS", "900"))
 MEDIA_MAX_AUDIO_BYTES = int(os.environ.get("MEDIA_MAX_AUDIO_BYTES", str(8 * 1024 * 1024)))
 MEDIA_MAX_IMAGE_BYTES = int(os.environ.get("MEDIA_MAX_IMAGE_BYTES", str(20 * 1024 * 1024)))
 MEDIA_MAX_AUDIO_SECONDS = int(os.environ.get("MEDIA_MAX_AUDIO_SECONDS", "600"))  # campaign uploads
+# --- Contributors (issue 4): sign-up, verification, qualifications, trust, anti-fraud --------------
+ACCOUNT_FORMS = {"signup": "contributors.forms.SignupForm", "login": "contributors.forms.LoginForm"}
+ACCOUNT_ADAPTER = "contributors.adapters.AccountAdapter"
+# The issue asks for a clear message on a duplicate e-mail at sign-up, which allauth only gives with
+# enumeration prevention off; the sign-up and log-in rate limits below keep address probing slow.
+ACCOUNT_PREVENT_ENUMERATION = False
+ACCOUNT_RATE_LIMITS = {**ACCOUNT_RATE_LIMITS, "login": "30/m/ip", "signup": "20/h/ip"}
+ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+ALLAUTH_TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))  # 1 behind platform/nginx.conf
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_LOGIN_ON_GET = False
+
+# Identity documents: private storage, never under MEDIA_URL; on S3 a separate prefix, private ACL,
+# short-lived signed URLs only for staff (served through contributors.views.identity_document_file).
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES["identity"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {"location": "private", "default_acl": "private", "querystring_auth": True},
+    }
+else:
+    STORAGES["identity"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(Path(os.environ.get("PRIVATE_MEDIA_ROOT", BASE_DIR / "private-media"))),
+                    "base_url": None},
+    }
+
+CONTRIBUTOR_TERMS_VERSION = os.environ.get("CONTRIBUTOR_TERMS_VERSION", "2025-1")
+CONTRIBUTOR_MIN_AGE = int(os.environ.get("CONTRIBUTOR_MIN_AGE", "16"))
+CONTRIBUTOR_ID_MAX_BYTES = int(os.environ.get("CONTRIBUTOR_ID_MAX_BYTES", str(5 * 1024 * 1024)))
+CONTRIBUTOR_ID_RETENTION_DAYS = int(os.environ.get("CONTRIBUTOR_ID_RETENTION_DAYS", "30"))
+# Trust = (g·gold_correct + consensus_agreed + k·prior) / (g·gold_seen + consensus_seen + k); see services.
+CONTRIBUTOR_TRUST_GOLD_WEIGHT = 2.0
+CONTRIBUTOR_TRUST_PRIOR = 0.5
+CONTRIBUTOR_TRUST_PRIOR_WEIGHT = 4.0
+# Automatic suspension: gold accuracy below the threshold over the last WINDOW gold answers of a task
+# type, once at least MIN_GOLD of them are in the window.
+CONTRIBUTOR_SUSPEND_WINDOW = int(os.environ.get("CONTRIBUTOR_SUSPEND_WINDOW", "20"))
+CONTRIBUTOR_SUSPEND_MIN_GOLD = int(os.environ.get("CONTRIBUTOR_SUSPEND_MIN_GOLD", "10"))
+CONTRIBUTOR_SUSPEND_BELOW = float(os.environ.get("CONTRIBUTOR_SUSPEND_BELOW", "0.5"))
+# Anti-fraud: accounts sharing a device fingerprint or IP within the window raise a signal for staff;
+# the platform's own sign-up limits per device and per IP come on top of allauth's.
+CONTRIBUTOR_FRAUD_WINDOW_HOURS = 24
+CONTRIBUTOR_FRAUD_SHARED_DEVICE = 2  # distinct accounts on one device within the window
+CONTRIBUTOR_FRAUD_SHARED_IP = 4  # distinct accounts on one IP within the window
+CONTRIBUTOR_SIGNUPS_PER_DEVICE_PER_DAY = int(os.environ.get("CONTRIBUTOR_SIGNUPS_PER_DEVICE_PER_DAY", "3"))
+CONTRIBUTOR_SIGNUPS_PER_IP_PER_DAY = int(os.environ.get("CONTRIBUTOR_SIGNUPS_PER_IP_PER_DAY", "30"))
+CONTRIBUTOR_MIN_TASK_MS = int(os.environ.get("CONTRIBUTOR_MIN_TASK_MS", "1500"))  # lease to submit, server clock
+CELERY_BEAT_SCHEDULE["purge-identity-documents"] = {
+    "task": "contributors.tasks.purge_identity_documents",
+    "schedule": timedelta(hours=6),
+}
+CELERY_BEAT_SCHEDULE["scan-task-speeds"] = {
+    "task": "contributors.tasks.scan_task_speeds",
+    "schedule": timedelta(minutes=5),
+}
+

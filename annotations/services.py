@@ -8,6 +8,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from authenticity.telemetry import clean_telemetry
 from tasks.models import Assignment, Item
 from tasks.types import SchemaError
 
@@ -27,19 +28,6 @@ class SubmissionRefused(Exception):
 class SubmitResult:
     annotation: Annotation
     created: bool  # False when an Idempotency-Key replay returned the first result
-
-
-MAX_TELEMETRY_BYTES = 64 * 1024
-
-
-def _clean_telemetry(telemetry) -> dict:
-    if not isinstance(telemetry, dict):
-        return {"invalid": True}
-    import json
-
-    if len(json.dumps(telemetry, default=str)) > MAX_TELEMETRY_BYTES:
-        return {"invalid": True, "reason": "too large"}
-    return telemetry
 
 
 def submit_annotation(
@@ -114,7 +102,7 @@ def submit_annotation(
                 is_gold=item.is_gold,
                 gold_correct=gold_correct,
                 time_spent_ms=max(0, min(int(time_spent_ms or 0), 24 * 3600 * 1000)),
-                telemetry=_clean_telemetry(telemetry or {}),
+                telemetry=clean_telemetry(telemetry),
                 idempotency_key=key,
             )
             campaign.task.on_submit(annotation)  # type-specific follow-up, same transaction

@@ -1,1 +1,118 @@
-"""Models of this app."""
+"""Authenticity: a human-likeness score per annotation, per-campaign policy and reference LLM outputs."""
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+DEFAULT_THRESHOLD = 0.5
+DEFAULT_NEAR_DUPLICATE = 0.6
+
+
+class AuthenticityPolicy(models.Model):
+    """How strictly a campaign flags answers; campaigns without a row use the defaults."""
+
+    campaign = models.OneToOneField("tasks.Campaign", on_delete=models.CASCADE, related_name="authenticity_policy")
+    enabled = models.BooleanField(_("score answers"), default=True)
+    threshold = models.FloatField(
+        _("flag below"), default=DEFAULT_THRESHOLD,
+        help_text=_("Answers whose human-likeness score is below this value go to the review queue."),
+    )
+    near_duplicate = models.FloatField(
+        _("near-duplicate similarity"), default=DEFAULT_NEAR_DUPLICATE,
+        help_text=_("Estimated Jaccard similarity from which an answer counts as a copy."),
+    )
+    compare_same_item = models.BooleanField(
+        _("compare answers to the same item"), default=False,
+        help_text=_("Off for transcription and correction tasks, where answers to one item should agree."),
+    )
+
+    class Meta:
+        verbose_name = _("authenticity policy")
+        verbose_name_plural = _("authenticity policies")
+
+    def __str__(self) -> str:
+        return f"authenticity policy of {self.campaign_id}"
+
+
+class ReferenceText(models.Model):
+    """A known LLM output for a campaign (uploaded by its manager): answers copying it are flagged."""
+
+    campaign = models.ForeignKey("tasks.Campaign", on_delete=models.CASCADE, related_name="reference_texts")
+    text = models.TextField(_("text"))
+    source = models.CharField(_("source"), max_length=200, blank=True, help_text=_("e.g. the model that wrote it"))
+    signature = models.BinaryField(null=True, blank=True, editable=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("reference LLM text")
+        verbose_name_plural = _("reference LLM texts")
+        indexes = [models.Index(fields=["campaign", "id"], name="reftext_campaign_idx")]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+
+class AuthenticityScore(models.Model):
+    """Human-likeness of one annotation in [0, 1] with the components that produced it."""
+
+    class Evidence(models.TextChoices):
+        TYPED = "typed", _("Typed")
+        MIXED = "mixed", _("Partly pasted")
+        PASTED = "pasted", _("Mostly pasted")
+        NONE = "none", _("No behavioural evidence")
+        NOT_APPLICABLE = "not_applicable", _("No free text")
+
+    class Review(models.TextChoices):
+        PENDING = "", _("Not reviewed")
+        HUMAN = "human", _("Confirmed human")
+        NOT_HUMAN = "not_human", _("Not human-written")
+
+    annotation = models.OneToOneField("annotations.Annotation", on_delete=models.CASCADE, related_name="authenticity")
+    campaign = models.ForeignKey("tasks.Campaign", on_delete=models.CASCADE, related_name="+")
+    contributor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField(null=True, blank=True, help_text=_("Human-likeness in [0, 1]; empty without free text"))
+    components = models.JSONField(default=dict, blank=True)
+    reasons = models.JSONField(default=list, blank=True)
+    flagged = models.BooleanField(default=False, db_index=True)
+    behaviour_evidence = models.CharField(max_length=16, choices=Evidence.choices, default=Evidence.NONE)
+    text_chars = models.PositiveIntegerField(default=0)
+    pasted_share = models.FloatField(null=True, blank=True)
+    stripped_vietnamese = models.BooleanField(default=False)
+    mixed_script = models.BooleanField(default=False)
+    signature = models.BinaryField(null=True, blank=True, editable=False)
+    algorithm_version = models.CharField(max_length=10, blank=True)
+    review_decision = models.CharField(max_length=10, choices=Review.choices, default=Review.PENDING, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("authenticity score")
+        indexes = [
+            models.Index(fields=["campaign", "flagged"], name="authscore_campaign_flag_idx"),
+            models.Index(fields=["contributor", "flagged"], name="authscore_contrib_flag_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"authenticity of annotation {self.annotation_id}: {self.score}"
+
+
+class MinHashBand(models.Model):
+    """One LSH band key of an annotation's or reference text's MinHash (see authenticity/similarity.py)."""
+
+    campaign = models.ForeignKey("tasks.Campaign", on_delete=models.CASCADE, related_name="+")
+    key = models.BigIntegerField()
+    score = models.ForeignKey(AuthenticityScore, null=True, blank=True, on_delete=models.CASCADE, related_name="bands")
+    reference = models.ForeignKey(ReferenceText, null=True, blank=True, on_delete=models.CASCADE, related_name="bands")
+
+    class Meta:
+        indexes = [models.Index(fields=["campaign", "key"], name="minhash_campaign_key_idx")]
+
+    def __str__(self) -> str:
+        return f"band {self.key}"

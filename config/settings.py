@@ -356,3 +356,10 @@ CELERY_BEAT_SCHEDULE["scan-task-speeds"] = {
     "schedule": timedelta(minutes=5),
 }
 
+
+# --- Data authenticity (authenticity app) ---------------------------------------------------------
+# Scoring runs on the default queue (authenticity.tasks); the sweep scores answers whose job was lost.
+CELERY_BEAT_SCHEDULE["authenticity-score-missing"] = {
+    "task": "authenticity.tasks.score_missing",
+    "schedule": timedelta(minutes=10),
+}

@@ -1,0 +1,252 @@
+"""Writes for authenticity: scoring an annotation, reference LLM texts, reviews, policy.
+
+Scoring is idempotent (a re-run recomputes from the stored annotation and replaces the score and its LSH
+bands), so Celery may redeliver and the sweep may rescore without double counting.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import similarity
+from .models import AuthenticityPolicy, AuthenticityScore, MinHashBand, ReferenceText
+from .scoring import ALGORITHM_VERSION, score_answer
+from .selectors import answer_text, item_text, policy_for
+from .text import clean, shingles
+
+logger = logging.getLogger(__name__)
+
+MAX_REFERENCE_TEXTS = 20000
+MAX_REFERENCE_CHARS = 50000
+
+
+class ReferenceImportError(ValueError):
+    """A reference file with bad lines; ``errors`` names each one ({"line": n, "message": ...})."""
+
+    def __init__(self, errors: list[dict]):
+        super().__init__("; ".join(f"line {e['line']}: {e['message']}" for e in errors[:5]))
+        self.errors = errors
+
+
+def _best_match(campaign_id: int, sig, *, exclude_score_id=None, exclude_item_id=None) -> dict:
+    """Best estimated Jaccard against the campaign's reference texts and other answers (LSH candidates)."""
+    keys = similarity.band_keys(sig)
+    bands = MinHashBand.objects.filter(campaign_id=campaign_id, key__in=keys)
+    if exclude_score_id is not None:
+        bands = bands.exclude(score_id=exclude_score_id)
+    rows = list(bands.values_list("score_id", "reference_id").distinct()[:2000])
+    score_ids = {s for s, _r in rows if s is not None}
+    ref_ids = {r for _s, r in rows if r is not None}
+    best = {"reference": 0.0, "reference_id": None, "duplicate": 0.0, "duplicate_of": None}
+    for ref_id, blob in ReferenceText.objects.filter(pk__in=ref_ids).values_list("id", "signature"):
+        other = similarity.from_bytes(blob)
+        if other is not None:
+            j = similarity.jaccard(sig, other)
+            if j > best["reference"]:
+                best.update(reference=j, reference_id=ref_id)
+    candidates = AuthenticityScore.objects.filter(pk__in=score_ids)
+    if exclude_item_id is not None:
+        candidates = candidates.exclude(annotation__item_id=exclude_item_id)
+    for annotation_id, blob in candidates.values_list("annotation_id", "signature"):
+        other = similarity.from_bytes(blob)
+        if other is not None:
+            j = similarity.jaccard(sig, other)
+            if j > best["duplicate"]:
+                best.update(duplicate=j, duplicate_of=annotation_id)
+    return best
+
+
+def _item_overlap(answer: str, source: str) -> float:
+    """Share of the answer's shingles found in the item's own text (corrections start from it)."""
+    a, b = shingles(answer), shingles(source)
+    return len(a & b) / len(a) if a and b else 0.0
+
+
+def score_annotation(annotation_id: int) -> AuthenticityScore | None:
+    """Compute (or recompute) one annotation's human-likeness and flag it for review when low."""
+    from annotations.models import Annotation
+
+    annotation = (
+        Annotation.objects.select_related("campaign", "item").filter(pk=annotation_id).first()
+    )
+    if annotation is None:
+        return None
+    campaign = annotation.campaign
+    policy = policy_for(campaign)
+    if not policy.enabled:
+        return None
+    text = answer_text(annotation.payload, campaign)
+    existing = AuthenticityScore.objects.filter(annotation_id=annotation_id).first()
+    sig = similarity.signature(text) if text else None
+    best = {"reference": 0.0, "reference_id": None, "duplicate": 0.0, "duplicate_of": None}
+    if sig is not None:
+        best = _best_match(
+            campaign.pk, sig,
+            exclude_score_id=existing.pk if existing else None,
+            exclude_item_id=None if policy.compare_same_item else annotation.item_id,
+        )
+    source = item_text(annotation.item.payload)
+    result = score_answer(
+        text,
+        annotation.telemetry,
+        threshold=policy.threshold,
+        near_duplicate=policy.near_duplicate,
+        reference_similarity=best["reference"],
+        duplicate_similarity=best["duplicate"],
+        item_overlap=_item_overlap(text, source) if text and source else 0.0,
+    )
+    components = dict(result.components)
+    if best["reference_id"]:
+        components["reference_id"] = best["reference_id"]
+    if best["duplicate_of"] and best["duplicate"] >= policy.near_duplicate:
+        components["duplicate_of_annotation"] = best["duplicate_of"]
+    components["threshold"] = policy.threshold
+    was_flagged = bool(existing and existing.flagged)
+    with transaction.atomic():
+        values = {
+            "campaign": campaign,
+            "contributor_id": annotation.contributor_id,
+            "score": result.score,
+            "components": components,
+            "reasons": result.reasons,
+            "flagged": result.flagged,
+            "behaviour_evidence": result.evidence,
+            "text_chars": len(text),
+            "pasted_share": result.pasted_share,
+            "stripped_vietnamese": result.stripped_vietnamese,
+            "mixed_script": result.mixed_script,
+            "signature": similarity.to_bytes(sig) if sig is not None else None,
+            "algorithm_version": ALGORITHM_VERSION,
+        }
+        record, _created = AuthenticityScore.objects.update_or_create(annotation_id=annotation_id, defaults=values)
+        MinHashBand.objects.filter(score=record).delete()
+        if sig is not None:
+            MinHashBand.objects.bulk_create(
+                MinHashBand(campaign_id=campaign.pk, key=k, score=record) for k in similarity.band_keys(sig)
+            )
+        if result.flagged and not was_flagged:
+            transaction.on_commit(lambda: _record_flag(annotation.contributor_id, campaign.task_type))
+    return record
+
+
+def _record_flag(user_id: int, task_type: str) -> None:
+    """Repeated flags lower the contributor's trust (the formula lives in contributors.services)."""
+    from django.contrib.auth import get_user_model
+
+    from contributors.services import record_authenticity_flags
+
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is not None:
+        record_authenticity_flags(user=user, task_type=task_type)
+
+
+def review_score(*, score: AuthenticityScore, decision: str, reviewer) -> AuthenticityScore:
+    """A reviewer's verdict on a flagged answer; confirming it human lifts its weight on trust again."""
+    if decision not in {AuthenticityScore.Review.HUMAN, AuthenticityScore.Review.NOT_HUMAN}:
+        raise ValueError(_("decision must be 'human' or 'not_human'"))
+    score.review_decision = decision
+    score.reviewed_by = reviewer
+    score.reviewed_at = timezone.now()
+    score.save(update_fields=["review_decision", "reviewed_by", "reviewed_at", "updated_at"])
+    transaction.on_commit(lambda: _record_flag(score.contributor_id, score.campaign.task_type))
+    return score
+
+
+def set_policy(*, campaign, **fields) -> AuthenticityPolicy:
+    policy, _created = AuthenticityPolicy.objects.get_or_create(campaign=campaign)
+    for name, value in fields.items():
+        setattr(policy, name, value)
+    policy.full_clean()
+    policy.save()
+    return policy
+
+
+# --- reference LLM outputs --------------------------------------------------------------------------------
+
+
+def parse_reference_file(data: bytes, filename: str = "") -> list[dict]:
+    """Reference texts from JSONL ({"text", "source"?}), CSV (a ``text`` column) or plain text (one text per
+    blank-line-separated block). Raises ReferenceImportError naming every bad line."""
+    try:
+        content = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ReferenceImportError([{"line": 1, "message": _("The file is not UTF-8 text.")}]) from exc
+    name = filename.lower()
+    entries: list[dict] = []
+    errors: list[dict] = []
+    if name.endswith(".jsonl") or (not name.endswith((".csv", ".txt")) and content.lstrip().startswith("{")):
+        for number, line in enumerate(content.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                errors.append({"line": number, "message": _("Not valid JSON: %(error)s") % {"error": exc.msg}})
+                continue
+            if not isinstance(obj, dict) or not isinstance(obj.get("text"), str) or not obj["text"].strip():
+                errors.append({"line": number, "message": _('Each line needs a non-empty "text" string.')})
+                continue
+            entries.append({"line": number, "text": obj["text"], "source": str(obj.get("source", ""))[:200]})
+    elif name.endswith(".csv"):
+        reader = csv.DictReader(io.StringIO(content))
+        if not reader.fieldnames or "text" not in reader.fieldnames:
+            raise ReferenceImportError([{"line": 1, "message": _('The CSV header needs a "text" column.')}])
+        for row in reader:
+            number = reader.line_num
+            if not (row.get("text") or "").strip():
+                errors.append({"line": number, "message": _('The "text" column is empty.')})
+                continue
+            entries.append({"line": number, "text": row["text"], "source": (row.get("source") or "")[:200]})
+    else:
+        block, start = [], 1
+        for number, line in enumerate(content.splitlines() + [""], start=1):
+            if line.strip():
+                if not block:
+                    start = number
+                block.append(line)
+            elif block:
+                entries.append({"line": start, "text": "\n".join(block), "source": ""})
+                block = []
+    for entry in entries:
+        if len(entry["text"]) > MAX_REFERENCE_CHARS:
+            errors.append({"line": entry["line"], "message": _("Text longer than %(n)d characters.") % {
+                "n": MAX_REFERENCE_CHARS}})
+    if len(entries) > MAX_REFERENCE_TEXTS:
+        errors.append({"line": entries[MAX_REFERENCE_TEXTS]["line"], "message": _(
+            "More than %(n)d texts in one file.") % {"n": MAX_REFERENCE_TEXTS}})
+    if not entries and not errors:
+        errors.append({"line": 1, "message": _("The file holds no text.")})
+    if errors:
+        raise ReferenceImportError(sorted(errors, key=lambda e: e["line"]))
+    return entries
+
+
+def add_reference_texts(*, campaign, entries: list[dict], uploaded_by=None, rescore: bool = True) -> int:
+    """Store known LLM outputs for a campaign (all or nothing) and rescore its answers against them."""
+    with transaction.atomic():
+        refs = []
+        for entry in entries:
+            text = clean(entry["text"]).strip()
+            sig = similarity.signature(text)
+            refs.append(ReferenceText(
+                campaign=campaign, text=text, source=entry.get("source", "")[:200], uploaded_by=uploaded_by,
+                signature=similarity.to_bytes(sig) if sig is not None else None,
+            ))
+        created = ReferenceText.objects.bulk_create(refs, batch_size=500)
+        bands = []
+        for ref in created:
+            sig = similarity.from_bytes(ref.signature)
+            if sig is not None:
+                bands.extend(MinHashBand(campaign_id=campaign.pk, key=k, reference=ref) for k in similarity.band_keys(sig))
+        MinHashBand.objects.bulk_create(bands, batch_size=2000)
+        if rescore:
+            from .tasks import rescore_campaign
+
+            transaction.on_commit(lambda: rescore_campaign.delay(campaign.pk))
+    return len(created)

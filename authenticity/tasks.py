@@ -1,0 +1,53 @@
+"""Celery tasks for authenticity (queue ``default``). Idempotent: a re-run recomputes the score."""
+import logging
+
+from celery import shared_task
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue_scoring(annotation_id: int) -> None:
+    """Called on commit of a new annotation; a broker outage is repaired by the sweep, never raised."""
+    try:
+        score_annotation_task.apply_async(args=[annotation_id], queue="default")
+    except Exception:  # noqa: BLE001 - the submission already succeeded; the sweep scores it later
+        logger.warning("could not enqueue authenticity scoring of annotation %s", annotation_id, exc_info=True)
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def score_annotation_task(annotation_id: int) -> str:
+    from .services import score_annotation
+
+    record = score_annotation(annotation_id)
+    if record is None:
+        return "skipped"
+    return "flagged" if record.flagged else "ok"
+
+
+@shared_task(acks_late=True)
+def rescore_campaign(campaign_id: int) -> int:
+    """Rescore every answer of a campaign (after new reference LLM texts or a policy change)."""
+    from annotations.models import Annotation
+
+    from .services import score_annotation
+
+    count = 0
+    for annotation_id in Annotation.objects.filter(campaign_id=campaign_id).order_by("id").values_list("id", flat=True).iterator():
+        score_annotation(annotation_id)
+        count += 1
+    return count
+
+
+@shared_task(acks_late=True)
+def score_missing(limit: int = 5000) -> int:
+    """Safety net (beat): score answers whose job was lost while the broker was down."""
+    from annotations.models import Annotation
+
+    from .services import score_annotation
+
+    count = 0
+    pending = Annotation.objects.filter(authenticity__isnull=True).order_by("id").values_list("id", flat=True)[:limit]
+    for annotation_id in list(pending):
+        score_annotation(annotation_id)
+        count += 1
+    return count

@@ -1,0 +1,139 @@
+"""Server-side validation of the labelling page's typing telemetry (schema 1).
+
+The page (static/label/labeler.js) sends::
+
+    {"schema": 1, "active_ms": int, "keystrokes": int, "deletions": int,
+     "pastes": [{"at_ms": int, "length": int, "field": str}], "focus_losses": int,
+     "first_key_ms": int | null, "chars_final": int, "started_at": ISO-8601 str,
+     optional "bursts": [{"at_ms": int, "length": int, "field": str}],
+     optional "fields": {name: {"keystrokes": int, "pastes": int, ...}}}
+
+``clean_telemetry`` never raises: whatever arrives is stored with ``status`` = ``ok``, ``missing``,
+``malformed`` or ``impossible`` and the ``problems`` found, and the scorer treats anything but ``ok`` as
+"no behavioural evidence" rather than as evidence either way.
+"""
+from __future__ import annotations
+
+import json
+import math
+
+SCHEMA_VERSION = 1
+MAX_BYTES = 64 * 1024
+MAX_EVENTS = 500
+MAX_ACTIVE_MS = 24 * 3600 * 1000
+# Sustained typing above ~15 keys/s is beyond the fastest typists; 20 leaves room for key repeat and IMEs.
+MAX_KEYS_PER_SECOND = 20
+# A page that just loaded may have counted a few keys before the first 250 ms activity tick.
+KEY_SLACK = 40
+
+_COUNTERS = ("active_ms", "keystrokes", "deletions", "focus_losses", "chars_final")
+
+
+def _int(value, name: str, problems: list[str], *, nullable: bool = False):
+    """An int from JSON (floats with no fraction accepted); records why not."""
+    if value is None:
+        if not nullable:
+            problems.append(f"{name}: missing")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        problems.append(f"{name}: not a number")
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            problems.append(f"{name}: not finite")
+            return None
+        value = int(value)
+    if value < 0:
+        problems.append(f"{name}: negative (impossible)")
+        return None
+    if value > 10**12:
+        problems.append(f"{name}: too large")
+        return None
+    return value
+
+
+def _events(raw, name: str, problems: list[str]) -> list[dict]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        problems.append(f"{name}: not a list")
+        return []
+    if len(raw) > MAX_EVENTS:
+        problems.append(f"{name}: more than {MAX_EVENTS} events")
+        raw = raw[:MAX_EVENTS]
+    out = []
+    for i, event in enumerate(raw):
+        if not isinstance(event, dict):
+            problems.append(f"{name}[{i}]: not an object")
+            continue
+        at_ms = _int(event.get("at_ms", 0), f"{name}[{i}].at_ms", problems)
+        length = _int(event.get("length"), f"{name}[{i}].length", problems)
+        field = event.get("field", "")
+        if at_ms is None or length is None:
+            continue
+        out.append({"at_ms": at_ms, "length": length, "field": str(field)[:100] if field is not None else ""})
+    return out
+
+
+def clean_telemetry(raw) -> dict:
+    """Validate telemetry from a submission; never raises. See the module docstring for the schema."""
+    if raw is None or raw == {} or raw == "":
+        return {"schema": SCHEMA_VERSION, "status": "missing", "problems": []}
+    if not isinstance(raw, dict):
+        return {"schema": SCHEMA_VERSION, "status": "malformed", "problems": ["telemetry: not an object"]}
+    try:
+        size = len(json.dumps(raw, default=str))
+    except (TypeError, ValueError, RecursionError):
+        return {"schema": SCHEMA_VERSION, "status": "malformed", "problems": ["telemetry: not serialisable"]}
+    if size > MAX_BYTES:
+        return {"schema": SCHEMA_VERSION, "status": "malformed", "problems": [f"telemetry: larger than {MAX_BYTES} bytes"]}
+
+    problems: list[str] = []
+    schema = raw.get("schema")
+    if schema != SCHEMA_VERSION:
+        problems.append(f"schema: expected {SCHEMA_VERSION}")
+    out: dict = {"schema": SCHEMA_VERSION}
+    for name in _COUNTERS:
+        out[name] = _int(raw.get(name), name, problems, nullable=name == "chars_final")
+    out["first_key_ms"] = _int(raw.get("first_key_ms"), "first_key_ms", problems, nullable=True)
+    out["pastes"] = _events(raw.get("pastes", []), "pastes", problems)
+    if "bursts" in raw:
+        out["bursts"] = _events(raw.get("bursts"), "bursts", problems)
+    started = raw.get("started_at")
+    out["started_at"] = str(started)[:40] if isinstance(started, str) else None
+    if isinstance(raw.get("fields"), dict):
+        # Per-field counters the page may add: kept only as small numbers keyed by short names.
+        fields = {}
+        for key, counters in list(raw["fields"].items())[:20]:
+            if isinstance(counters, dict):
+                fields[str(key)[:100]] = {
+                    str(k)[:40]: v for k, v in list(counters.items())[:20]
+                    if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+                }
+        out["fields"] = fields
+    if problems:
+        # Negative counts and times are well-formed JSON describing something that cannot happen.
+        only_negative = all(p.endswith("(impossible)") for p in problems)
+        out["status"] = "impossible" if only_negative else "malformed"
+        out["problems"] = problems[:20]
+        return out
+
+    impossible: list[str] = []
+    if out["active_ms"] > MAX_ACTIVE_MS:
+        impossible.append("active_ms: longer than a day")
+    max_keys = out["active_ms"] / 1000 * MAX_KEYS_PER_SECOND + KEY_SLACK
+    if out["keystrokes"] > max_keys:
+        impossible.append(f"keystrokes: {out['keystrokes']} in {out['active_ms']} ms of activity")
+    if out["deletions"] > out["keystrokes"]:
+        impossible.append("deletions: more than keystrokes")
+    if out["first_key_ms"] is not None and out["keystrokes"] == 0:
+        impossible.append("first_key_ms: set without any keystroke")
+    if any(p["length"] > 1_000_000 for p in out["pastes"]):
+        impossible.append("pastes: a paste longer than any submission")
+    out["status"] = "impossible" if impossible else "ok"
+    out["problems"] = impossible
+    return out
+
+
+def has_evidence(telemetry: dict | None) -> bool:
+    return bool(telemetry) and telemetry.get("status") == "ok"

@@ -1,7 +1,7 @@
 """One error body for the whole API: {"error": {"status", "code", "message", "field"?, "fields"?}}."""
 from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -37,3 +37,25 @@ def exception_handler(exc, context):
         if header in response:
             error[header] = response[header]
     return error
+
+
+class _ErrorDetail(serializers.Serializer):
+    status = serializers.IntegerField()
+    code = serializers.CharField()
+    message = serializers.CharField()
+    field = serializers.CharField(required=False, help_text="The offending field, e.g. `split.train`.")
+    fields = serializers.DictField(required=False)
+
+
+class ErrorBody(serializers.Serializer):
+    """The documented error body (for OpenAPI responses)."""
+
+    error = _ErrorDetail()
+    detail = serializers.CharField()
+
+
+def error_example(status_code: int, code: str, message: str, field: str | None = None) -> dict:
+    error = {"status": status_code, "code": code, "message": message}
+    if field is not None:
+        error["field"] = field
+    return {"error": error, "detail": message}

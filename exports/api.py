@@ -9,6 +9,7 @@ from rest_framework import exceptions, generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api_errors import ErrorBody, error_example
 from config.pagination import ConditionalListMixin, IdCursorPagination
 from organizations.models import ApiToken
 from organizations.permissions import HasOrganization
@@ -113,8 +114,11 @@ class CampaignExports(ExportScoped, ConditionalListMixin, generics.ListCreateAPI
             "and, for OCR and speech, `media/`. Same filters and seed give the same data files, byte for byte."
         ),
         request=ExportIn,
-        responses={202: ExportOut, 400: OpenApiResponse(description="Invalid request (field named)"),
-                   404: OpenApiResponse(description="No such campaign in your organisation")},
+        responses={202: ExportOut, 400: OpenApiResponse(ErrorBody, description="Invalid request (field named)",
+                                                        examples=[OpenApiExample("Bad layout", value=error_example(
+                                                            400, "invalid", "The moderation task type exports the "
+                                                            "layouts: moderation, raw.", "layout"))]),
+                   404: OpenApiResponse(ErrorBody, description="No such campaign in your organisation")},
         examples=[
             OpenApiExample("DPO pairs as Parquet, 90/10 split", request_only=True, value={
                 "format": "parquet", "layout": "dpo", "finalised_only": True, "min_agreement": 0.6,
@@ -166,8 +170,14 @@ class ExportDetail(ExportScoped, generics.RetrieveAPIView):
     tags=["exports"], summary="Download an export (zip: README.md, data files, media)",
     description="Streams the archive. `X-Checksum-SHA256` and `Digest` carry its SHA-256; 409 while it is "
     "still being built.",
-    responses={(200, "application/zip"): OpenApiTypes.BINARY, 409: OpenApiResponse(description="Not ready yet"),
-               404: OpenApiResponse(description="No such export in your organisation")},
+    responses={
+        (200, "application/zip"): OpenApiTypes.BINARY,
+        409: OpenApiResponse(ErrorBody, description="Not ready yet", examples=[OpenApiExample(
+            "Still running", value=error_example(409, "not_ready", "This export is running; download it when "
+                                                 "its status is succeeded."))]),
+        404: OpenApiResponse(ErrorBody, description="No such export in your organisation", examples=[
+            OpenApiExample("Not found", value=error_example(404, "not_found", "Not found."))]),
+    },
 )
 class ExportDownload(ExportScoped, APIView):
     def get(self, request, export_id: int):

@@ -22,3 +22,27 @@ class HasOrganization(BasePermission):
             return False
         request.organization = organization_for_request(request)
         return request.organization is not None
+
+
+class IsOrganizationAdmin(BasePermission):
+    """A signed-in person (not a token) who is an admin of the organisation the request acts for.
+
+    Tokens cannot manage tokens: a leaked key must not be able to mint or keep itself alive.
+    """
+
+    message = "Only an organisation admin, signed in, can manage API tokens."
+
+    def has_permission(self, request, view):
+        user = request.user
+        if not (user and user.is_authenticated) or getattr(user, "token", None) is not None:
+            return False
+        from .models import Membership
+
+        membership = (
+            Membership.objects.select_related("organization")
+            .filter(user=user, role=Membership.Role.ADMIN).order_by("id").first()
+        )
+        if membership is None:
+            return False
+        request.organization = membership.organization
+        return True

@@ -1,2 +1,11 @@
-"""URL routes of this app (included by config/urls.py)."""
-urlpatterns: list = []
+"""URL routes of this app (included under /api/v1/ by config/urls.py); campaigns themselves are in config/urls.py."""
+from django.urls import path
+
+from . import org_api
+
+urlpatterns = [
+    path("campaigns/<int:campaign_id>/items/", org_api.ItemList.as_view(), name="campaign-items"),
+    path("campaigns/<int:campaign_id>/imports/", org_api.CampaignImports.as_view(), name="campaign-imports"),
+    path("imports/<int:job_id>/", org_api.ImportDetail.as_view(), name="import-detail"),
+    path("imports/<int:job_id>/errors/", org_api.ImportErrors.as_view(), name="import-errors"),
+]

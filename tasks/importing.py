@@ -6,7 +6,6 @@ Lines are read with a length limit, so a huge file without newlines cannot exhau
 from __future__ import annotations
 
 import csv
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -88,10 +87,27 @@ def _jsonl_records(stream: BinaryIO) -> Iterator[tuple[int, dict | LineError]]:
         yield line_no, record
 
 
+class _LineTooLong(Exception):
+    def __init__(self, line_no: int):
+        self.line_no = line_no
+
+
+def _capped_lines(stream: BinaryIO) -> Iterator[str]:
+    """Text lines of a binary stream, each read with a length cap (a file with no newline stays bounded)."""
+    line_no = 0
+    while True:
+        raw = stream.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        line_no += 1
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            raise _LineTooLong(line_no)
+        yield raw.decode("utf-8-sig" if line_no == 1 else "utf-8")
+
+
 def _csv_records(stream: BinaryIO) -> Iterator[tuple[int, dict | LineError]]:
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
     csv.field_size_limit(MAX_LINE_BYTES)
-    reader = csv.DictReader(text)
+    reader = csv.DictReader(_capped_lines(stream))
     try:
         for row in reader:
             line_no = reader.line_num
@@ -115,7 +131,11 @@ def _csv_records(stream: BinaryIO) -> Iterator[tuple[int, dict | LineError]]:
             else:
                 record["payload"] = payload
                 yield line_no, record
-    except (UnicodeDecodeError, csv.Error) as exc:
+    except _LineTooLong as exc:
+        yield exc.line_no, LineError(exc.line_no, "", f"Line longer than {MAX_LINE_BYTES} bytes.")
+    except UnicodeDecodeError:
+        yield reader.line_num + 1, LineError(reader.line_num + 1, "", "Not valid UTF-8.")
+    except csv.Error as exc:
         yield reader.line_num + 1, LineError(reader.line_num + 1, "", f"Unreadable CSV: {exc}")
 
 
@@ -177,7 +197,7 @@ def _to_item(campaign: Campaign, line_no: int, record: dict) -> Item | LineError
 def import_items(*, campaign: Campaign, stream: BinaryIO, fmt: str, progress=None) -> ImportReport:
     """Validate every line and store the items in one transaction, or nothing if any line is bad.
 
-    ``progress(lines_read)`` is called every batch so a Celery job can publish its progress.
+    ``progress(lines_read)`` is called every BATCH_SIZE lines so a Celery job can publish its progress.
     """
     report = ImportReport(format=fmt)
     batch: list[Item] = []
@@ -185,6 +205,8 @@ def import_items(*, campaign: Campaign, stream: BinaryIO, fmt: str, progress=Non
         with transaction.atomic():
             for line_no, record in records_from(stream, fmt):
                 report.lines_read = line_no
+                if progress and line_no % BATCH_SIZE == 0:
+                    progress(line_no)
                 outcome = record if isinstance(record, LineError) else _to_item(campaign, line_no, record)
                 if isinstance(outcome, LineError):
                     report.error_count += 1
@@ -199,8 +221,6 @@ def import_items(*, campaign: Campaign, stream: BinaryIO, fmt: str, progress=Non
                     Item.objects.bulk_create(batch)
                     report.imported += len(batch)
                     batch = []
-                    if progress:
-                        progress(report.lines_read)
             if batch and not report.error_count:
                 Item.objects.bulk_create(batch)
                 report.imported += len(batch)

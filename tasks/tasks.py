@@ -1,6 +1,8 @@
 """Celery tasks of the queue (queue ``default``)."""
 from celery import shared_task
 
+from .import_jobs import run_import_job_task  # noqa: F401  (registers the item-import job with the worker)
+
 
 @shared_task(acks_late=True)
 def sweep_expired_leases() -> int:

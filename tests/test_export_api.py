@@ -11,7 +11,6 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from exports.models import Export
 from tests.api_data import answer_items
 from tests.helpers import wait_for
 
@@ -128,53 +127,3 @@ def test_incremental_since(token_client, moderation_data, celery_worker_process)
         created_at="2030-01-02T00:00:00+07:00")
     export = run_export(client, moderation_data, {"layout": "raw", "since": "2030-01-01"})
     assert export["rows_written"] == 3
-
-
-@pytest.mark.parametrize("body, field", [
-    ({"layout": "dpo"}, "layout"),
-    ({"layout": "nope"}, "layout"),
-    ({"format": "xlsx"}, "format"),
-    ({"min_agreement": 1.5}, "min_agreement"),
-    ({"min_agreement": "abc"}, "min_agreement"),
-    ({"since": "yesterday"}, "since"),
-    ({"since": "2025-13-45"}, "since"),
-    ({"split": {"train": 0.5, "test": 0.2}}, "split"),
-    ({"split": {"train": 2}}, "split.train"),
-    ({"split": {"train": 1, "by": "speaker"}}, "split.by"),
-    ({"split": {"train": 1, "seed": "x"}}, "split.seed"),
-    ({"split": {"holdout": 1}}, "split.holdout"),
-    ({"license": "cc by <script>"}, "filters.license"),
-])
-def test_bad_export_requests_are_400_naming_the_field(token_client, make_campaign, body, field):
-    campaign = make_campaign()
-    res = token_client().post(f"/api/v1/campaigns/{campaign.pk}/exports/", body, format="json")
-    assert res.status_code == 400, res.content
-    assert res.json()["error"]["field"] == field
-    assert not Export.objects.exists()
-
-
-def test_download_of_running_export_is_409_and_other_org_is_404(token_client, make_campaign, other_org):
-    campaign = make_campaign()
-    export = Export.objects.create(organization=campaign.organization, campaign=campaign, status="running")
-    client = token_client()
-    res = client.get(f"/api/v1/exports/{export.pk}/download/")
-    assert res.status_code == 409 and res.json()["error"]["code"] == "not_ready"
-    stranger = token_client(other_org)
-    for url in (f"/api/v1/exports/{export.pk}/", f"/api/v1/exports/{export.pk}/download/",
-                f"/api/v1/campaigns/{campaign.pk}/exports/"):
-        assert stranger.get(url).status_code == 404
-    assert stranger.post(f"/api/v1/campaigns/{campaign.pk}/exports/", {}, format="json").status_code == 404
-    assert stranger.get("/api/v1/exports/").json()["results"] == []
-
-
-def test_export_needs_read_scope(token_client, make_campaign):
-    campaign = make_campaign()
-    client = token_client(scopes=["campaigns:manage"])
-    res = client.post(f"/api/v1/campaigns/{campaign.pk}/exports/", {}, format="json")
-    assert res.status_code == 403 and "datasets:read" in res.json()["error"]["message"]
-
-
-def test_layouts_endpoint_lists_the_type_layouts(token_client, make_campaign):
-    campaign = make_campaign()
-    names = [x["name"] for x in token_client().get(f"/api/v1/campaigns/{campaign.pk}/export-layouts/").json()["layouts"]]
-    assert names == ["raw", "moderation"]

@@ -258,6 +258,9 @@ class CampaignAdminForm(forms.ModelForm):
         message = exc.message
         if config:
             target = CONFIG_PREFIX + top
+            spec = next((c for c in self.config_fields if c.name == top), None)
+            if spec is not None and field == top and message.endswith("is too short"):
+                message = _("Too few entries: at least %(n)s are needed.") % {"n": spec.schema.get("minItems", 1)}
             if target in self.fields:
                 self.add_error(target, f"{field}: {message}" if field != top else message)
                 return

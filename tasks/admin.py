@@ -5,8 +5,6 @@ review.console.OrgScopedAdminMixin. Writes go through tasks.services / tasks.imp
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import random
 
@@ -42,10 +40,7 @@ def start_admin_import(*, campaign: Campaign, upload, user) -> ImportJob:
     checked and its media stored first (tasks.importing_zip), and its errors land in a failed job so
     the manager reads them on the same report page.
     """
-    try:
-        from .import_jobs import start_import_job
-    except ImportError:  # the API's import job module not installed yet: same service, run inline
-        start_import_job = _import_inline
+    from .import_jobs import start_import_job
 
     name = upload.name or "upload"
     if name.lower().endswith(".zip"):
@@ -280,14 +275,9 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
     def import_report_view(self, request, campaign_id: int, job_id: int):
         _campaign, job = self._job(request, campaign_id, job_id)
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(["line", "field", "message"])
-        for error in job.errors or []:
-            writer.writerow([error.get("line", ""), error.get("field", ""), error.get("message", "")])
-        if job.error_count > len(job.errors or []):
-            writer.writerow(["", "", _("… and %(n)d more errors") % {"n": job.error_count - len(job.errors)}])
-        response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
+        from .import_jobs import error_report_csv
+
+        response = HttpResponse("\ufeff" + error_report_csv(job), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
         return response
 
@@ -351,27 +341,6 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         return JsonResponse({"preview": True})
 
 
-def _import_inline(*, campaign: Campaign, file, original_name: str, fmt: str, created_by) -> ImportJob:
-    """Fallback when tasks.import_jobs is absent: the same import service, run in the request."""
-    from django.utils import timezone
-
-    from .importing import import_items
-
-    job = ImportJob.objects.create(campaign=campaign, created_by=created_by, original_name=original_name,
-                                   format=fmt, size_bytes=getattr(file, "size", 0) or 0,
-                                   status=ImportJob.Status.RUNNING)
-    stream = file.file if hasattr(file, "file") else file
-    stream.seek(0)
-    report = import_items(campaign=campaign, stream=stream, fmt=fmt)
-    job.status = ImportJob.Status.SUCCEEDED if report.ok else ImportJob.Status.FAILED
-    job.lines_read, job.imported, job.error_count = report.lines_read, report.imported, report.error_count
-    job.errors = [e.as_dict() for e in report.errors]
-    job.bytes_read = job.size_bytes
-    job.finished_at = timezone.now()
-    job.save()
-    return job
-
-
 def sample_payload(campaign: Campaign, index: int):
     """The n-th sample item of a campaign (non-gold first), or the task type's demo item."""
     ids = list(Item.objects.filter(campaign=campaign).order_by("is_gold", "id").values_list("id", flat=True)[:20])
@@ -398,20 +367,16 @@ def preview_media_view(campaign, payload: dict, view: dict, user) -> dict:
 
 
 def import_job_status(job: ImportJob) -> dict:
-    """What the progress bar and the report table show (the same numbers as the API's job endpoint)."""
-    percent = 100 if job.status in (ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED) else (
-        int(100 * job.bytes_read / job.size_bytes) if job.size_bytes else 0)
+    """The API's job status (tasks.import_jobs) plus what the admin's progress bar shows."""
+    from .import_jobs import import_job_status as api_status
+
+    status = api_status(job, errors_limit=200)
+    finished = job.status in (ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED)
     return {
-        "id": job.pk,
-        "status": job.status,
+        **{k: v for k, v in status.items() if k not in ("created_at", "finished_at")},
         "status_label": job.get_status_display(),
-        "finished": job.status in (ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED),
-        "percent": max(0, min(percent, 100)),
-        "lines_read": job.lines_read,
-        "imported": job.imported,
-        "error_count": job.error_count,
-        "errors": (job.errors or [])[:200],
-        "message": job.message,
+        "finished": finished,
+        "percent": 100 if finished else int(100 * status["progress"]),
     }
 
 

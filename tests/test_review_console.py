@@ -1,0 +1,173 @@
+"""Review queue, review decisions feeding trust and consensus, the dashboard, and list pages at 10,000 rows."""
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from annotations.models import Annotation, Consensus
+from contributors.models import TrustScore
+from organizations.models import Membership
+from review.models import ReviewDecision
+from review.services import appoint_reviewer, excluded_annotation_ids
+from tasks.models import Assignment, Item
+from tests.test_admin_console import answer, make_member
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def manager(org):
+    return make_member(org)
+
+
+@pytest.fixture
+def disputed_item(make_campaign, make_contributor):
+    campaign = make_campaign(items=[{"payload": {"text": "Mua ngay kẻo hết"}}], overlap=3, pay_per_task=500,
+                             budget=1000)
+    item = campaign.items.get()
+    users = [make_contributor(region=r) for r in ("north", "central", "south")]
+    answers = [answer(campaign, item, u, {"categories": [c]}) for u, c in zip(users, ["spam", "safe", "hate"],
+                                                                                strict=True)]
+    Item.objects.filter(pk=item.pk).update(done_count=3, leased_count=0, open_slots=0)
+    Consensus.objects.create(item=item, campaign=campaign, state=Consensus.State.DISPUTED, result={
+        "categories": ["spam"]}, confidence=0.34, agreement=0.0, n_answers=3)
+    return campaign, item, answers
+
+
+def test_queue_filters_and_scoping(client, manager, other_org, disputed_item, make_campaign):
+    campaign, item, _answers = disputed_item
+    other = make_campaign(organization=other_org, items=[{"payload": {"text": "khác"}}])
+    Consensus.objects.create(item=other.items.get(), campaign=other, state=Consensus.State.DISPUTED)
+    client.force_login(manager)
+    page = client.get(reverse("review:queue") + "?kind=disputed")
+    assert [i.pk for i in page.context["page"]] == [item.pk]
+    low = client.get(reverse("review:queue") + "?kind=low_confidence")
+    assert [i.pk for i in low.context["page"]] == [item.pk]  # 0.34 < threshold 0.7
+    pseudonym = _answers[0].contributor.contributor.pseudonym
+    by_contributor = client.get(reverse("review:queue") + f"?kind=all&contributor={pseudonym}")
+    assert [i.pk for i in by_contributor.context["page"]] == [item.pk]
+    nobody = client.get(reverse("review:queue") + "?kind=all&contributor=c_nobody")
+    assert list(nobody.context["page"]) == []
+    assert client.get(reverse("review:queue") + "?kind=flagged").status_code == 200
+
+
+def test_item_page_shows_answers_side_by_side(client, manager, disputed_item):
+    _campaign, item, answers = disputed_item
+    client.force_login(manager)
+    page = client.get(reverse("review:item", args=[item.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert html.count('class="console-answer agrees"') == 1 and html.count('class="console-answer differs"') == 2
+    assert "Mua ngay kẻo hết" in html
+
+
+def test_reject_and_correct_feed_trust_and_consensus(client, manager, disputed_item,
+                                                     django_capture_on_commit_callbacks):
+    campaign, item, (spam, safe, hate) = disputed_item
+    client.force_login(manager)
+    url = reverse("review:item", args=[item.pk])
+    res = client.post(url, {"annotation": hate.pk, "decision": "reject", "reason": ""})
+    assert "Say why" in res.content.decode()  # a rejection needs a reason
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(url, {"annotation": hate.pk, "decision": "reject",
+                                 "reason": "Không phải thù ghét"}).status_code == 302
+    assert excluded_annotation_ids(item.pk) == {hate.pk}
+    item.refresh_from_db()
+    assert item.target_overlap == 4 and item.open_slots == 1  # a replacement answer is requested
+    trust = TrustScore.objects.get(contributor__user=hate.contributor, task_type="moderation")
+    assert (trust.consensus_seen, trust.consensus_agreed) == (1, 0)
+    res = client.post(url, {"annotation": safe.pk, "decision": "correct", "corrected_payload": '{"categories": ["x"]}'})
+    assert "categories" in res.content.decode() and not ReviewDecision.objects.filter(decision="correct").exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"annotation": safe.pk, "decision": "correct", "corrected_payload": '{"categories": ["spam"]}'})
+    consensus = Consensus.objects.get(item=item)
+    assert consensus.method == "expert_review" and consensus.state == "finalised"
+    assert consensus.result == {"categories": ["spam"]}
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, {"annotation": spam.pk, "decision": "accept"})
+        client.post(url, {"annotation": spam.pk, "decision": "accept"})  # a repeat does not count twice
+    trust = TrustScore.objects.get(contributor__user=spam.contributor, task_type="moderation")
+    assert (trust.consensus_seen, trust.consensus_agreed) == (1, 1)
+    assert ReviewDecision.objects.filter(annotation=spam, is_current=True).count() == 1
+
+
+def test_appointed_reviewer_reviews_only_their_campaign(client, org, disputed_item, make_campaign, make_contributor):
+    campaign, item, answers = disputed_item
+    other = make_campaign(organization=org, items=[{"payload": {"text": "khác"}}])
+    reviewer = make_member(org, Membership.Role.REVIEWER)
+    client.force_login(reviewer)
+    assert client.get(reverse("review:item", args=[item.pk])).status_code == 404
+    appoint_reviewer(campaign=campaign, reviewer=reviewer)
+    assert client.get(reverse("review:item", args=[item.pk])).status_code == 200
+    assert client.get(reverse("review:item", args=[other.items.get().pk])).status_code == 404
+    assert client.get(reverse("review:dashboard", args=[other.pk])).status_code == 404
+
+
+def test_dashboard_numbers(client, manager, disputed_item):
+    campaign, item, answers = disputed_item
+    client.force_login(manager)
+    data = client.get(reverse("review:dashboard-json", args=[campaign.pk])).json()
+    assert data["progress"]["annotations"] == 3 and data["progress"]["items"] == 1
+    assert {r["state"]: r["n"] for r in data["items_by_state"]}["disputed"] == 1
+    assert data["cost"] == {**data["cost"], "spent": "1500.00", "budget": "1000.00", "over_budget_projected": True}
+    assert sum(r["n"] for r in data["throughput_per_hour"]) == 3
+    assert data["completion"][-1]["answers"] == 3 and data["completion"][-1]["percent"] == 100.0
+    assert {r["region"]: r["count"] for r in data["regions"]} == {"north": 1, "central": 1, "south": 1}
+    page = client.get(reverse("review:dashboard", args=[campaign.pk]))
+    html = page.content.decode()
+    assert 'id="dashboard-data"' in html and "vendor/chartjs/chart.umd.min.js" in html and "<script>" not in html
+
+
+@pytest.fixture
+def ten_thousand_annotations(make_campaign, make_contributor):
+    campaign = make_campaign(items=[], overlap=10, max_overlap=10)
+    users = [make_contributor() for _ in range(10)]
+    from tasks.services import new_item
+
+    items = Item.objects.bulk_create(new_item(campaign, payload={"text": f"mục {i}"}) for i in range(1000))
+    now = timezone.now()
+    assignments = Assignment.objects.bulk_create(
+        Assignment(item=item, campaign=campaign, contributor=user, state="submitted", expires_at=now)
+        for item in items for user in users
+    )
+    Annotation.objects.bulk_create(
+        Annotation(assignment=a, item_id=a.item_id, campaign=campaign, contributor_id=a.contributor_id,
+                   payload={"categories": ["safe"]}) for a in assignments
+    )
+    return campaign
+
+
+LIST_PAGES = ["admin:annotations_annotation_changelist", "admin:tasks_item_changelist",
+              "admin:tasks_assignment_changelist", "admin:annotations_consensus_changelist"]
+
+
+def test_list_pages_at_10k_rows(client, manager, ten_thousand_annotations):
+    """One fixture of 10,000 annotations (it takes seconds to build) for every list page and the paginator."""
+    from review.console import EstimatedCountPaginator
+
+    assert Annotation.objects.count() == 10_000
+    client.force_login(manager)
+    for url_name in LIST_PAGES:
+        client.get(reverse(url_name))  # warm caches (content types, session)
+        for query in ("", f"?campaign__id__exact={ten_thousand_annotations.pk}"):
+            with CaptureQueriesContext(connection) as queries:
+                res = client.get(reverse(url_name) + query)
+            assert res.status_code == 200
+            if "consensus" not in url_name:
+                assert len(res.context["cl"].result_list) == 100
+            # session, user, memberships, count, page rows, campaign filter and admin bookkeeping: a fixed
+            # number whatever the row count (no query per row).
+            assert len(queries) <= 12, (url_name, [q["sql"][:120] for q in queries])
+
+    if connection.vendor != "postgresql":
+        return  # planner estimates exist on PostgreSQL only
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE annotations_annotation")
+    paginator = EstimatedCountPaginator(Annotation.objects.all(), 100)
+    paginator.exact_below = 1000
+    with CaptureQueriesContext(connection) as queries:
+        count = paginator.count
+    assert "EXPLAIN" in queries[0]["sql"] and "COUNT(" not in queries[0]["sql"].upper()
+    assert 5_000 < count < 20_000  # an estimate of the 10,000 rows
+    assert EstimatedCountPaginator(Annotation.objects.filter(pk__lt=0), 100).count == 0

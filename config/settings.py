@@ -363,3 +363,16 @@ CELERY_BEAT_SCHEDULE["authenticity-score-missing"] = {
     "task": "authenticity.tasks.score_missing",
     "schedule": timedelta(minutes=10),
 }
+
+# --- REST API for AI teams, exports, imports, webhooks (exports app, tasks.import_jobs) -----------
+# Export archives are built here (temporary name, fsync, rename) and streamed by the download endpoint;
+# the web and the export worker must share this directory (a volume in docker-compose).
+EXPORT_ROOT = Path(os.environ.get("EXPORT_ROOT", MEDIA_ROOT / "exports"))
+# Item import uploads: size cap (files are streamed, never read whole) and whether to keep them after.
+IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(5 * 1024**3)))
+IMPORT_KEEP_FILES = env_bool("IMPORT_KEEP_FILES", default=False)
+# Webhooks: https only and public addresses only, unless allowed (on-premises receivers, tests).
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", default=False)
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "6"))
+WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", "30"))

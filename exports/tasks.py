@@ -15,4 +15,4 @@ def deliver_webhook(delivery_id: int) -> str:
     delivery, retry_in = webhooks.attempt_delivery(delivery_id)
     if retry_in is not None:
         deliver_webhook.apply_async((delivery_id,), countdown=retry_in)
-    return delivery.status
+    return delivery.status if delivery else "gone"

@@ -146,10 +146,12 @@ def backoff_seconds(attempt: int) -> float:
     return min(base * 4 ** (attempt - 1), 6 * 3600)
 
 
-def attempt_delivery(delivery_id: int) -> tuple[WebhookDelivery, float | None]:
+def attempt_delivery(delivery_id: int) -> tuple[WebhookDelivery | None, float | None]:
     """Make one attempt; returns the delivery and the delay before the next attempt (None: stop)."""
-    delivery = WebhookDelivery.objects.select_related("webhook").get(pk=delivery_id)
-    if delivery.status != WebhookDelivery.Status.PENDING:
+    delivery = WebhookDelivery.objects.select_related("webhook").filter(pk=delivery_id).first()
+    if delivery is None:  # the webhook was deleted meanwhile
+        return None, None
+    if delivery.status != WebhookDelivery.Status.PENDING or not delivery.webhook.is_active:
         return delivery, None
     hook = delivery.webhook
     body = orjson.dumps({**delivery.payload, "delivery": delivery.pk, "attempt": delivery.attempts + 1})

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import database_url
+
 # Playwright's sync API runs an event loop in the test thread; Django's ORM calls from the
 # test body are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -107,16 +109,6 @@ def token_client(api_token):
 # --- a real Celery worker ----------------------------------------------------------------------
 
 
-def _worker_database_url(settings_dict: dict) -> str:
-    if settings_dict["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{settings_dict['NAME']}"
-    user = settings_dict.get("USER") or "postgres"
-    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
-    host = settings_dict.get("HOST") or "127.0.0.1"
-    port = settings_dict.get("PORT") or 5432
-    return f"postgres://{user}{password}@{host}:{port}/{settings_dict['NAME']}"
-
-
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker):
     """A real `celery worker` process on the test database when a broker is configured.
@@ -130,7 +122,7 @@ def celery_worker_process(django_db_setup, django_db_blocker):
         yield None
         return
     env = dict(os.environ)
-    env["DATABASE_URL"] = _worker_database_url(connection.settings_dict)
+    env["DATABASE_URL"] = database_url(connection.settings_dict)
     env["CELERY_TASK_ALWAYS_EAGER"] = "0"
     env["CONSENSUS_DEBOUNCE_SECONDS"] = "0.2"
     ARTIFACTS.mkdir(exist_ok=True)

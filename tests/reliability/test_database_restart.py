@@ -6,7 +6,6 @@ so stopping the database disturbs nothing else on the machine.
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
 
@@ -24,12 +25,6 @@ pytestmark = pytest.mark.skipif(
     not PG_BIN or os.geteuid() != 0 or shutil.which("runuser") is None,
     reason="needs PostgreSQL server binaries and root (to run them as the postgres user)",
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(url: str, headers: dict | None = None) -> tuple[int, bytes]:

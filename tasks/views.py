@@ -8,7 +8,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from .models import Campaign
-from .selectors import active_campaigns_for, contributor_block_reason
+from .selectors import active_campaigns_for, contributor_block_reason, remaining_for
 from .types import all_task_types
 
 
@@ -67,5 +67,6 @@ def label_campaign(request, campaign_id: int):
             "instructions_html": render_instructions(campaign.instructions),
             "task_scripts": [t.script for t in all_task_types() if t.key == campaign.task_type],
             "labeler_config": labeler_config(request, campaign),
+            "remaining": remaining_for(request.user, campaign) if not block else 0,
         },
     )

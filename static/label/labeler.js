@@ -2,8 +2,12 @@
  * The labelling page core, shared by every task type.
  *
  * A task type script registers window.TaskTypes[key] = {render, collect, restore, shortcut?, showError?,
- * beforeSubmit?}: render(area, payload, config, view) fills the page; collect() returns the answer (or a
- * Promise of it); restore(draft) refills it; beforeSubmit(assignment) may upload media first.
+ * validate?, beforeSubmit?}: render(area, payload, config, view) fills the page; collect() returns the
+ * answer (or a Promise of it); restore(draft) refills it; validate(answer) may return {field, message?}
+ * to stop a submission the server would refuse (the server stays the authority); shortcut(key, event)
+ * handles a key and returns true; beforeSubmit(assignment) may upload media first.
+ * Field errors: an element [data-error-for="<field>"] shows the message; "claims[2].quote" falls back to
+ * "claims[2]" then "claims".
  * This core leases items over the task API, autosaves drafts to localStorage, retries submissions
  * with one Idempotency-Key until they succeed, shows an offline banner, and records telemetry.
  * Item content is only ever inserted with textContent: payloads never execute as HTML.
@@ -21,6 +25,7 @@
   const csrf = (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
   const DRAFT = (id) => `labeler:${cfg.userId}:draft:${id}`;
   const IDEM = (id) => `labeler:${cfg.userId}:idem:${id}`;
+  const TELE = (id) => `labeler:${cfg.userId}:telemetry:${id}`;
   const DONE = `labeler:${cfg.userId}:done:${cfg.campaignId}`;
 
   let assignment = null;
@@ -32,7 +37,39 @@
     return {
       schema: 1, active_ms: 0, keystrokes: 0, deletions: 0, pastes: [], focus_losses: 0,
       first_key_ms: null, chars_final: 0, started_at: new Date().toISOString(),
+      // Per field: keys, deletions, pastes and pasted characters; typing bursts (runs of keys with
+      // gaps under BURST_GAP_MS) show whether text was typed steadily or appeared at once.
+      fields: {}, bursts: [], visible_ms: 0, shortcuts: 0,
     };
+  }
+  const BURST_GAP_MS = 1500;
+  const MAX_BURSTS = 300;
+  function fieldName(el) {
+    if (!el || !el.closest) return "";
+    const holder = el.closest("[name], [data-field]");
+    return (holder && (holder.getAttribute("name") || holder.dataset.field)) || "";
+  }
+  function fieldStats(name) {
+    telemetry.fields[name] = telemetry.fields[name] || { keystrokes: 0, deletions: 0, pastes: 0, pasted_chars: 0, first_ms: null, last_ms: null };
+    return telemetry.fields[name];
+  }
+  function recordKey(e) {
+    const now = Date.now() - taskStart;
+    const name = fieldName(e.target);
+    if (name && /^(INPUT|TEXTAREA)$/.test(e.target.tagName)) {
+      const f = fieldStats(name);
+      f.keystrokes += 1;
+      if (e.key === "Backspace" || e.key === "Delete") f.deletions += 1;
+      if (f.first_ms === null) f.first_ms = now;
+      f.last_ms = now;
+      // A burst is {at_ms: start, length: keys in it, field, duration_ms} (authenticity/telemetry.py).
+      const last = telemetry.bursts[telemetry.bursts.length - 1];
+      if (last && last.field === name && now - (last.at_ms + last.duration_ms) < BURST_GAP_MS) {
+        last.length += 1; last.duration_ms = now - last.at_ms;
+      } else if (telemetry.bursts.length < MAX_BURSTS) {
+        telemetry.bursts.push({ at_ms: now, length: 1, field: name, duration_ms: 0 });
+      }
+    }
   }
 
   // --- telemetry: active time counts only while the page is visible and the user is not idle ---
@@ -40,6 +77,7 @@
   let lastTick = Date.now();
   setInterval(() => {
     const now = Date.now();
+    if (telemetry && !document.hidden) telemetry.visible_ms += now - lastTick;
     if (telemetry && !document.hidden && now - lastActivity < 30000) telemetry.active_ms += now - lastTick;
     lastTick = now;
     if (assignment) {
@@ -55,10 +93,14 @@
     telemetry.keystrokes += 1;
     if (e.key === "Backspace" || e.key === "Delete") telemetry.deletions += 1;
     if (telemetry.first_key_ms === null) telemetry.first_key_ms = Date.now() - taskStart;
+    recordKey(e);
   }, true);
   area.addEventListener("paste", (e) => {
     const text = (e.clipboardData && e.clipboardData.getData("text")) || "";
-    if (telemetry) telemetry.pastes.push({ at_ms: Date.now() - taskStart, length: text.length, field: e.target.name || "" });
+    if (!telemetry) return;
+    const name = fieldName(e.target);
+    telemetry.pastes.push({ at_ms: Date.now() - taskStart, length: text.length, field: name });
+    if (name) { const f = fieldStats(name); f.pastes += 1; f.pasted_chars += text.length; }
   });
   window.addEventListener("blur", () => { if (telemetry) telemetry.focus_losses += 1; });
 
@@ -83,26 +125,50 @@
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
   // --- drafts ----------------------------------------------------------------------------------
+  function saveTelemetry() {
+    // Telemetry survives a reload with the draft, so active time and keystrokes are not lost or reset.
+    if (!assignment || !telemetry) return;
+    try { localStorage.setItem(TELE(assignment.id), JSON.stringify(telemetry)); } catch (e) { /* quota */ }
+  }
   function saveDraft() {
     if (!assignment || !type) return;
     try { localStorage.setItem(DRAFT(assignment.id), JSON.stringify(type.collect())); } catch (e) { /* quota */ }
+    saveTelemetry();
   }
+  function dropDraft(id) { localStorage.removeItem(DRAFT(id)); localStorage.removeItem(TELE(id)); }
+  window.addEventListener("pagehide", saveTelemetry);
+  document.addEventListener("visibilitychange", () => { if (document.hidden) saveTelemetry(); });
   form.addEventListener("input", saveDraft);
   form.addEventListener("change", saveDraft);
 
+  function errorSlot(field) {
+    // "claims[2].quote" -> "claims[2]" -> "claims": the nearest slot the page has for this field.
+    for (let f = field; f; f = f.replace(/(\.[^.[\]]*|\[\d+\])$/, "")) {
+      const el = area.querySelector(`[data-error-for="${CSS.escape(f)}"]`);
+      if (el) return el;
+      if (!/(\.[^.[\]]*|\[\d+\])$/.test(f)) break;
+    }
+    return null;
+  }
+
   function showError(message, field) {
     document.querySelectorAll("[data-error-for]").forEach((el) => { el.hidden = true; el.textContent = ""; });
+    area.querySelectorAll(".has-error").forEach((el) => el.classList.remove("has-error"));
     const box = $("form-error");
+    box.classList.remove("info");
     if (!message) { box.hidden = true; box.textContent = ""; return; }
-    let target = null;
-    if (field) {
-      const top = field.split(/[.[]/)[0];
-      target = area.querySelector(`[data-error-for="${CSS.escape(field)}"]`) ||
-        area.querySelector(`[data-error-for="${CSS.escape(top)}"]`);
-      if (type && type.showError && type.showError(field, message)) return;
+    if (field && type && type.showError && type.showError(field, message)) return;
+    const target = field ? errorSlot(field) : null;
+    if (target) {
+      target.textContent = message;
+      target.hidden = false;
+      const holder = target.closest("fieldset, label, .field, .claim, .response, .category") || target;
+      holder.classList.add("has-error");
+      holder.scrollIntoView({ block: "center", behavior: "smooth" });
+      const input = holder.querySelector("input:not([type=hidden]), textarea, select");
+      if (input && !input.closest("[hidden]")) input.focus({ preventScroll: true });
     }
-    if (target) { target.textContent = message; target.hidden = false; }
-    box.textContent = field ? `${field}: ${message}` : message;
+    box.textContent = target ? message : (field ? `${field}: ${message}` : message);
     box.hidden = false;
   }
 
@@ -124,6 +190,14 @@
     assignment = res.data.assignment;
     taskStart = Date.now();
     telemetry = freshTelemetry();
+    try {
+      const saved = JSON.parse(localStorage.getItem(TELE(assignment.id)) || "null");
+      if (saved && saved.schema === telemetry.schema) {
+        telemetry = Object.assign(telemetry, saved);
+        telemetry.reloads = (telemetry.reloads || 0) + 1;
+        taskStart = Date.parse(telemetry.started_at) || taskStart;
+      }
+    } catch (e) { /* a bad stored value: start afresh */ }
     form.hidden = false;
     $("no-work").hidden = true;
     form.dataset.assignment = String(assignment.id);
@@ -143,6 +217,8 @@
       try { await type.beforeSubmit(assignment); } catch (e) { showError(e.message || String(e), e.field); return; }
     }
     const payload = await type.collect();
+    const problem = type.validate ? type.validate(payload) : null;
+    if (problem) { showError(problem.message || S.required, problem.field); return; }
     let key = localStorage.getItem(IDEM(id));
     if (!key) { key = (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`); localStorage.setItem(IDEM(id), key); }
     telemetry.chars_final = JSON.stringify(payload).length;
@@ -163,11 +239,13 @@
         }
         setOffline(false);
         if (res.status === 201 || res.status === 200) {
-          localStorage.removeItem(DRAFT(id)); localStorage.removeItem(IDEM(id));
+          dropDraft(id); localStorage.removeItem(IDEM(id));
           localStorage.removeItem(`labeler:${cfg.userId}:pending:${id}`);
           const done = Number(sessionStorage.getItem(DONE) || 0) + 1;
           sessionStorage.setItem(DONE, String(done));
           $("done-count").textContent = String(done);
+          const left = $("remaining");
+          if (left && left.textContent !== "") left.textContent = String(Math.max(0, Number(left.textContent) - 1));
           status(S.sent);
           await loadNext();
           return;
@@ -176,7 +254,7 @@
         localStorage.removeItem(`labeler:${cfg.userId}:pending:${id}`);
         const err = res.data.error || {};
         showError(err.message || `HTTP ${res.status}`, err.field);
-        if (res.status === 409 || res.status === 404) { localStorage.removeItem(DRAFT(id)); localStorage.removeItem(IDEM(id)); await sleep(1500); await loadNext(); }
+        if (res.status === 409 || res.status === 404) { dropDraft(id); localStorage.removeItem(IDEM(id)); await sleep(1500); await loadNext(); }
         return;
       }
     } finally {
@@ -192,7 +270,7 @@
     const reason = window.prompt(kind === "report" ? S.reportReason : S.skipReason, "");
     if (reason === null) return;
     const res = await api(urlFor(kind === "report" ? cfg.urls.report : cfg.urls.skip, assignment.id), { reason });
-    if (res.status === 200) { localStorage.removeItem(DRAFT(assignment.id)); await loadNext(); }
+    if (res.status === 200) { dropDraft(assignment.id); await loadNext(); }
     else showError((res.data.error && res.data.error.message) || `HTTP ${res.status}`, res.data.error && res.data.error.field);
   }
 
@@ -206,16 +284,23 @@
   $("btn-report").addEventListener("click", () => release("report"));
   document.addEventListener("keydown", (e) => {
     const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName) && e.target.type !== "checkbox" && e.target.type !== "radio";
+    if (typing && e.key === "Escape") { e.target.blur(); return; }  // leave the text box; shortcuts work again
     if ((e.ctrlKey || e.metaKey) && e.key === "Enter") { e.preventDefault(); submit(); return; }
     if (e.altKey && (e.key === "s" || e.key === "S")) { e.preventDefault(); release("skip"); return; }
     if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.key === "?") { toggle("help"); return; }
     if (e.key === "i") { toggle("instructions"); return; }
     if (e.key === "Escape") { $("help").hidden = true; $("instructions").hidden = true; return; }
-    if (type && type.shortcut && type.shortcut(e.key)) { e.preventDefault(); saveDraft(); }
+    if (type && type.shortcut && assignment && type.shortcut(e.key, e)) {
+      e.preventDefault();
+      if (telemetry) telemetry.shortcuts += 1;
+      saveDraft();
+    }
   });
 
   $("done-count").textContent = sessionStorage.getItem(DONE) || "0";
+  // The type's own shortcuts (a block in its template) join the help overlay.
+  area.querySelectorAll('[data-role="shortcuts-help"]').forEach((el) => $("help").insertBefore(el, $("help").querySelector("[data-close]")));
   if (!localStorage.getItem(`labeler:seen:${cfg.campaignId}`)) {
     $("instructions").hidden = false;  // examples shown on first use
     localStorage.setItem(`labeler:seen:${cfg.campaignId}`, "1");

@@ -218,6 +218,24 @@ def record_consensus_agreement(*, user, task_type: str, agreed: bool) -> None:
         trust.save()
 
 
+def record_consensus_agreements(*, task_type: str, counts: dict[int, tuple[int, int]]) -> None:
+    """Bulk form of ``record_consensus_agreement`` for a campaign re-score: ``{user_id: (seen, agreed)}``.
+
+    One locked update per contributor instead of one per answer (a re-score may finalise 100k items).
+    """
+    profiles = ContributorProfile.objects.filter(user_id__in=list(counts)).only("id", "user_id")
+    with transaction.atomic():
+        for profile in profiles:
+            seen, agreed = counts[profile.user_id]
+            if seen <= 0:
+                continue
+            trust = _locked_trust(profile, task_type)
+            trust.consensus_seen += int(seen)
+            trust.consensus_agreed += int(agreed)
+            _rescore(trust)
+            trust.save()
+
+
 # --- qualification tests -----------------------------------------------------------------------
 
 
@@ -324,6 +342,38 @@ def submit_qualification_attempt(*, user, attempt_id: int, answers) -> Qualifica
                 defaults={"score": attempt.score, "attempt": attempt, "granted_at": attempt.submitted_at},
             )
     return attempt
+
+
+@transaction.atomic
+def create_qualification_test(
+    *, task_type: str, title: str, items: list[dict], pass_mark: float = 0.8, max_attempts: int = 3,
+    cooldown_minutes: int = 60, config: dict | None = None, instructions: str = "",
+) -> QualificationTest:
+    """A test with its gold items, each checked by the task type; any bad item and nothing is stored."""
+    from tasks.types import get_task_type
+
+    from .models import QualificationItem
+
+    task = get_task_type(task_type)
+    config = task.validate_config(config or {})
+    if not 0 < pass_mark <= 1:
+        raise SchemaError("pass_mark", _("The pass mark is a share between 0 and 1."))
+    if not items:
+        raise SchemaError("items", _("A qualification test needs at least one question."))
+    test = QualificationTest.objects.create(
+        task_type=task_type, title=title, config=config, pass_mark=pass_mark, max_attempts=max_attempts,
+        cooldown_minutes=cooldown_minutes, instructions=instructions,
+    )
+    rows = []
+    for index, entry in enumerate(items):
+        try:
+            payload = task.validate_item(entry["payload"], config)
+            gold = task.validate_gold(entry["gold_answer"], config, payload)
+        except SchemaError as exc:
+            raise SchemaError(f"items[{index}].{exc.field}".rstrip("."), exc.message) from exc
+        rows.append(QualificationItem(test=test, position=index, payload=payload, gold_answer=gold))
+    QualificationItem.objects.bulk_create(rows)
+    return test
 
 
 def grant_qualification(*, profile: ContributorProfile, task_type: str, by=None, score: float | None = None):

@@ -20,9 +20,9 @@ from .types import all_task_types
 
 DEMO_PASSWORD = "demo-password-2025"
 CONTRIBUTORS = [
-    ("an@demo.local", "Nguyễn Văn An", 1995, "male", "north", "Thành phố Hà Nội", "Bắc"),
-    ("binh@demo.local", "Trần Thị Bình", 1988, "female", "central", "Thành phố Huế", "Trung"),
-    ("chi@demo.local", "Lê Minh Chi", 2000, "female", "south", "Thành phố Hồ Chí Minh", "Nam"),
+    ("an@demo.local", "Nguyễn Văn An", 1995, "male", "north", "Thành phố Hà Nội", "north"),
+    ("binh@demo.local", "Trần Thị Bình", 1988, "female", "central", "Thành phố Huế", "central"),
+    ("chi@demo.local", "Lê Minh Chi", 2000, "female", "south", "Thành phố Hồ Chí Minh", "south"),
 ]
 
 
@@ -66,6 +66,9 @@ def load_demo(*, stdout=None) -> dict:
             },
         )
         contributors.append(user)
+    from contributors.demo import load_demo_qualifications
+
+    load_demo_qualifications(contributors)
     created = []
     for task in all_task_types():
         for spec in task.demo():

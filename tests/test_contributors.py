@@ -416,7 +416,7 @@ def test_dashboard_shows_level_next_step_work_and_earnings(make_contributor, mak
     assert ctx["done_today"] == 2 and ctx["done_week"] == 2
     assert [r["tasks"] for r in ctx["per_campaign"]] == [2] and ctx["earned_total"] == 3000
     assert [e["campaign"] for e in ctx["campaigns"]] == [open_campaign]
-    assert [e["blocker"]["code"] for e in ctx["blocked_campaigns"]] == ["qualification"]
+    assert [(e["campaign"], e["blocker"]["code"]) for e in ctx["blocked_campaigns"]] == [(locked, "qualification")]
     earned = re.search(r'id="earned-total">([^<]*)<', response.content.decode()).group(1)
     assert re.sub(r"\D", "", earned) == "3000"
 

@@ -353,25 +353,29 @@ def test_region_quota_slot_returns_on_expiry(make_campaign, make_contributor):
 # --- gold mixing ---------------------------------------------------------------------------------
 
 
-def test_gold_is_mixed_in_at_the_campaign_rate_and_feeds_trust(client, make_campaign, make_contributor):
+def test_gold_is_mixed_in_at_the_campaign_rate_and_feeds_trust(make_campaign):
+    from annotations.services import submit_annotation
+    from tests.test_queue_concurrency import contributors
+
     gold = [{"payload": {"text": f"Vàng {i}"}, "gold_answer": {"categories": ["spam"]}} for i in range(40)]
     campaign = make_campaign(items=texts(400) + gold, overlap=3, gold_rate=0.2)
-    users = [make_contributor() for _ in range(20)]
     gold_ids = set(Item.objects.filter(campaign=campaign, is_gold=True).values_list("id", flat=True))
-    served = gold_served = 0
-    for user in users:
-        client.force_login(user)
-        for _ in range(15):
-            body = next_task(client, campaign)
-            served += 1
-            gold_served += body["assignment"]["item"]["id"] in gold_ids
-            assert submit(client, body["assignment"]["id"], "spam").status_code == 201
+    gold_served = 0
+    for user in contributors(10):
+        for _ in range(30):
+            lease = lease_next_item(user=user, campaign=campaign)
+            is_gold = lease.item_id in gold_ids
+            # The very first gold answer is wrong, so trust sees both outcomes (one miss never suspends).
+            label = "safe" if is_gold and gold_served == 0 else "spam"
+            gold_served += is_gold
+            submit_annotation(user=user, assignment_id=lease.pk, payload={"categories": [label]})
     # 300 draws at p = 0.2: mean 60, sd ~6.9; accept within ~4 sd.
     assert 32 <= gold_served <= 88, gold_served
     assert Annotation.objects.filter(is_gold=True).count() == gold_served
-    assert Annotation.objects.filter(is_gold=True, gold_correct=True).count() == gold_served
-    seen = TrustScore.objects.filter(task_type="moderation").values_list("gold_seen", flat=True)
-    assert sum(seen) == gold_served, "gold answers did not reach the trust evidence"
+    correct = Annotation.objects.filter(is_gold=True, gold_correct=True).count()
+    trust = TrustScore.objects.filter(task_type="moderation")
+    assert sum(trust.values_list("gold_seen", flat=True)) == gold_served, "gold answers did not reach trust"
+    assert sum(trust.values_list("gold_correct", flat=True)) == correct == gold_served - 1
 
 
 # --- query budget ------------------------------------------------------------------------------------

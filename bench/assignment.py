@@ -1,0 +1,368 @@
+"""Queue benchmark: next -> submit cycles over HTTP through a real gunicorn against PostgreSQL.
+
+    .venv/bin/python bench/assignment.py                       # 100,000 items, overlap 3, N = 1 8 32 128
+    .venv/bin/python bench/assignment.py --clients 32 --seconds 20 --workers 3 --threads 4
+    .venv/bin/python bench/assignment.py --smoke               # tiny sizes (the test suite runs this)
+
+Creates (or reuses) the database given by --database-url (default ``annotate_bench``), migrates it,
+seeds one moderation campaign and the contributors (verified, profile complete, a session each),
+starts gunicorn (gthread, HTTP keep-alive) and runs N simulated contributors, each looping
+``POST /next/`` then ``POST /submit/`` (with an Idempotency-Key) for a fixed time. Prints cycles/s,
+p50/p99 latency of each request and of the whole cycle, then checks the stored state: no item
+beyond its overlap, no (item, contributor) twice, counters equal to the rows they count.
+The last line is the result as JSON.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/annotate_bench"
+SECRET_KEY = "bench-secret-key-" + "x" * 50  # the seeding process signs sessions the server must read
+
+
+# --- set-up ------------------------------------------------------------------------------------
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    parts = urlparse(url)
+    name = parts.path.lstrip("/")
+    admin = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def django_setup(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ["SECRET_KEY"] = SECRET_KEY
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.pop("REDIS_URL", None)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def seed(*, items: int, overlap: int, contributors: int) -> tuple[int, list[tuple[str, str]]]:
+    """One active campaign with ``items`` items and ``contributors`` signed-in contributors."""
+    from allauth.account.models import EmailAddress
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.middleware.csrf import _get_new_csrf_string
+    from django.utils import timezone
+
+    from contributors.models import ContributorProfile
+    from organizations.models import Organization
+    from tasks.models import Campaign, Item
+    from tasks.services import create_campaign, new_item
+
+    run = uuid.uuid4().hex[:8]
+    org = Organization.objects.create(name=f"Bench {run}", slug=f"bench-{run}")
+    campaign = create_campaign(organization=org, name=f"bench {run}", task_type="moderation", overlap=overlap,
+                               max_overlap=overlap, lease_seconds=600)
+    batch = []
+    for i in range(items):
+        batch.append(new_item(campaign, payload={"text": f"Bình luận thử số {i} của {run}"}))
+        if len(batch) == 5000:
+            Item.objects.bulk_create(batch)
+            batch = []
+    Item.objects.bulk_create(batch)
+    campaign.status = Campaign.Status.ACTIVE
+    campaign.save(update_fields=["status"])
+    User = get_user_model()
+    users = User.objects.bulk_create(
+        [User(username=f"bench-{run}-{i}@example.com", email=f"bench-{run}-{i}@example.com") for i in range(contributors)]
+    )
+    for user in users:
+        user.set_unusable_password()  # sessions below stand in for a log-in; no hashing cost in set-up
+    User.objects.bulk_update(users, ["password"])
+    EmailAddress.objects.bulk_create(
+        [EmailAddress(user=u, email=u.email, verified=True, primary=True) for u in users]
+    )
+    now = timezone.now()
+    ContributorProfile.objects.bulk_create([
+        ContributorProfile(user=u, display_name=f"Bench {i}", birth_year=1990, region="north",
+                           province="Thành phố Hà Nội", consent_version="bench", consent_at=now)
+        for i, u in enumerate(users)
+    ])
+    cookies = []
+    for user in users:
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.save()
+        csrf = _get_new_csrf_string()
+        cookies.append((f"{settings.SESSION_COOKIE_NAME}={session.session_key}; {settings.CSRF_COOKIE_NAME}={csrf}", csrf))
+    return campaign.pk, cookies
+
+
+def verify(campaign_id: int) -> dict:
+    """Violations of the queue's guarantees in the stored state (all zero when correct)."""
+    from django.db import connection
+
+    checks = {
+        "items_over_overlap": """
+            SELECT count(*) FROM tasks_item WHERE campaign_id = %s AND NOT is_gold
+              AND leased_count + done_count > target_overlap""",
+        "items_with_more_answers_than_overlap": """
+            SELECT count(*) FROM (SELECT a.item_id FROM annotations_annotation a JOIN tasks_item i ON i.id = a.item_id
+              WHERE a.campaign_id = %s GROUP BY a.item_id, i.target_overlap HAVING count(*) > i.target_overlap) x""",
+        "duplicate_item_contributor": """
+            SELECT count(*) FROM (SELECT 1 FROM tasks_assignment WHERE campaign_id = %s
+              GROUP BY item_id, contributor_id HAVING count(*) > 1) x""",
+        "counter_mismatches": """
+            SELECT count(*) FROM tasks_item i
+            LEFT JOIN (SELECT item_id, count(*) FILTER (WHERE state = 'leased') AS leased,
+                              count(*) FILTER (WHERE state = 'submitted') AS done
+                       FROM tasks_assignment WHERE campaign_id = %s GROUP BY item_id) a ON a.item_id = i.id
+            WHERE i.campaign_id = %s AND (i.leased_count <> coalesce(a.leased, 0) OR i.done_count <> coalesce(a.done, 0)
+              OR i.open_slots <> i.target_overlap - i.leased_count - i.done_count)""",
+    }
+    out = {}
+    with connection.cursor() as cursor:
+        for name, sql in checks.items():
+            cursor.execute(sql, [campaign_id] * sql.count("%s"))
+            out[name] = cursor.fetchone()[0]
+        cursor.execute("SELECT count(*) FROM annotations_annotation WHERE campaign_id = %s", [campaign_id])
+        out["annotations"] = cursor.fetchone()[0]
+    return out
+
+
+# --- the server --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(*, url: str, port: int, workers: int, threads: int, db_pool: bool, redis_url: str) -> subprocess.Popen:
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": url, "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost", "LOG_LEVEL": "WARNING",
+        "DB_POOL": "1" if db_pool else "0", "DB_POOL_MIN": str(threads), "DB_POOL_MAX": str(threads),
+        "SECRET_KEY": SECRET_KEY, "CELERY_TASK_ALWAYS_EAGER": "0", "TESTING": "0",
+    })
+    # Consensus jobs are queued to Redis as in production (no worker runs during the bench, so the
+    # web tier is measured alone; the queue is purged afterwards). Without Redis they run in process.
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    else:
+        env.pop("REDIS_URL", None)
+        env["CELERY_TASK_ALWAYS_EAGER"] = "1"
+    env.pop("PYTEST_CURRENT_TEST", None)
+    cmd = [
+        str(ROOT / ".venv/bin/gunicorn") if (ROOT / ".venv/bin/gunicorn").exists() else "gunicorn",
+        "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+        "--threads", str(threads), "--worker-class", "gthread", "--keep-alive", "60",
+        "--log-level", "warning", "--backlog", "2048",
+    ]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            conn.getresponse().read()
+            return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError("gunicorn exited at start") from None
+            time.sleep(0.2)
+    stop(proc)
+    raise RuntimeError("gunicorn did not answer within 60 s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def purge_consensus_jobs(redis_url: str) -> None:
+    """Drop the consensus jobs nobody consumed during the bench (and their debounce keys)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    client.delete("consensus")
+    for key in client.scan_iter("*consensus:pending:*"):
+        client.delete(key)
+
+
+# --- the load ----------------------------------------------------------------------------------
+
+
+def contributor_loop(port: int, campaign_id: int, cookie: str, csrf: str, until: float, out: list) -> None:
+    """One contributor: next -> submit as fast as the server answers, on one keep-alive connection."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Cookie": cookie, "X-CSRFToken": csrf, "Content-Type": "application/json", "Connection": "keep-alive"}
+    answer = json.dumps({"payload": {"categories": ["safe"]}, "time_spent_ms": 1000})
+    next_ms, submit_ms, cycle_ms, errors = [], [], [], {}
+    while time.time() < until:
+        t0 = time.perf_counter()
+        try:
+            conn.request("POST", f"/api/v1/campaigns/{campaign_id}/next/", body="", headers=headers)
+            res = conn.getresponse()
+            body = json.loads(res.read())
+            t1 = time.perf_counter()
+            if res.status != 200 or not body.get("assignment"):
+                key = f"next:{res.status}:{body.get('code', '')}"
+                errors[key] = errors.get(key, 0) + 1
+                if body.get("code") == "empty":
+                    break
+                continue
+            assignment_id = body["assignment"]["id"]
+            conn.request("POST", f"/api/v1/assignments/{assignment_id}/submit/", body=answer,
+                         headers={**headers, "Idempotency-Key": uuid.uuid4().hex})
+            res = conn.getresponse()
+            res.read()
+            t2 = time.perf_counter()
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            key = f"transport:{type(exc).__name__}"
+            errors[key] = errors.get(key, 0) + 1
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            continue
+        if res.status != 201:
+            key = f"submit:{res.status}"
+            errors[key] = errors.get(key, 0) + 1
+            continue
+        next_ms.append((t1 - t0) * 1000)
+        submit_ms.append((t2 - t1) * 1000)
+        cycle_ms.append((t2 - t0) * 1000)
+    conn.close()
+    out.append((next_ms, submit_ms, cycle_ms, errors))
+
+
+def load_process(port: int, campaign_id: int, sessions: list, until: float, queue) -> None:
+    out: list = []
+    threads = [threading.Thread(target=contributor_loop, args=(port, campaign_id, c, t, until, out)) for c, t in sessions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    queue.put(out)
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
+
+
+def run_level(*, port: int, campaign_id: int, sessions: list, seconds: float, processes: int) -> dict:
+    start = time.time() + 0.5
+    until = start + seconds
+    queue = multiprocessing.get_context("fork").Queue()
+    chunks = [sessions[i::processes] for i in range(processes)]
+    procs = [multiprocessing.get_context("fork").Process(target=load_process, args=(port, campaign_id, c, until, queue))
+             for c in chunks if c]
+    for p in procs:
+        p.start()
+    results = [r for _ in procs for r in queue.get()]
+    for p in procs:
+        p.join()
+    elapsed = max(time.time(), until) - start
+    next_ms = [v for r in results for v in r[0]]
+    submit_ms = [v for r in results for v in r[1]]
+    cycle_ms = [v for r in results for v in r[2]]
+    errors: dict[str, int] = {}
+    for r in results:
+        for k, v in r[3].items():
+            errors[k] = errors.get(k, 0) + v
+    return {
+        "clients": len(sessions), "seconds": round(elapsed, 2), "cycles": len(cycle_ms),
+        "cycles_per_s": round(len(cycle_ms) / elapsed, 1),
+        "next_p50_ms": round(percentile(next_ms, 50), 1), "next_p99_ms": round(percentile(next_ms, 99), 1),
+        "submit_p50_ms": round(percentile(submit_ms, 50), 1), "submit_p99_ms": round(percentile(submit_ms, 99), 1),
+        "cycle_p50_ms": round(percentile(cycle_ms, 50), 1), "cycle_p99_ms": round(percentile(cycle_ms, 99), 1),
+        "cycle_mean_ms": round(statistics.fmean(cycle_ms), 1) if cycle_ms else None,
+        "errors": errors,
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3"),
+                        help="broker for the consensus jobs; empty: run them in process")
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--overlap", type=int, default=3)
+    parser.add_argument("--clients", default="1,8,32,128", help="comma-separated concurrency levels")
+    parser.add_argument("--seconds", type=float, default=15.0, help="duration of each level")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--db-pool", action="store_true", help="psycopg pool (DB_POOL=1) instead of persistent connections")
+    parser.add_argument("--no-migrate", action="store_true", help="the database is already migrated (the test suite)")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: 300 items, N = 1 and 4, 2 s each")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.items, args.clients, args.seconds, args.workers, args.threads = 300, "1,4", 2.0, 1, 2
+    levels = [int(n) for n in args.clients.split(",") if n.strip()]
+
+    if not args.no_migrate:
+        ensure_database(args.database_url)
+        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True,
+                       env={**os.environ, "DATABASE_URL": args.database_url})
+    django_setup(args.database_url)
+    t0 = time.time()
+    campaign_id, sessions = seed(items=args.items, overlap=args.overlap, contributors=max(levels))
+    print(f"seeded campaign {campaign_id}: {args.items} items, overlap {args.overlap}, "
+          f"{len(sessions)} contributors in {time.time() - t0:.1f} s", flush=True)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE tasks_item") if not connection.in_atomic_block else None
+    connection.close()
+
+    port = free_port()
+    server = start_gunicorn(url=args.database_url, port=port, workers=args.workers, threads=args.threads,
+                            db_pool=args.db_pool, redis_url=args.redis_url)
+    print(f"gunicorn: {args.workers} workers x {args.threads} threads (gthread, keep-alive), "
+          f"{'psycopg pool' if args.db_pool else 'persistent connections'}; 2 load processes", flush=True)
+    rows = []
+    try:
+        for n in levels:
+            row = run_level(port=port, campaign_id=campaign_id, sessions=sessions[:n], seconds=args.seconds,
+                            processes=min(n, 2))
+            rows.append(row)
+            print(f"N={n:>4}  {row['cycles_per_s']:>7} cycles/s  next p50/p99 {row['next_p50_ms']}/{row['next_p99_ms']} ms  "
+                  f"submit p50/p99 {row['submit_p50_ms']}/{row['submit_p99_ms']} ms  "
+                  f"cycle p50/p99 {row['cycle_p50_ms']}/{row['cycle_p99_ms']} ms  errors {row['errors'] or 0}", flush=True)
+    finally:
+        stop(server)
+        if args.redis_url:
+            purge_consensus_jobs(args.redis_url)
+    violations = verify(campaign_id)
+    print("verification:", json.dumps(violations), flush=True)
+    result = {"levels": rows, "verification": violations, "items": args.items, "overlap": args.overlap,
+              "workers": args.workers, "threads": args.threads, "db_pool": args.db_pool}
+    print(json.dumps(result), flush=True)
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -4,6 +4,7 @@ import json
 import zipfile
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 from PIL import Image
@@ -19,6 +20,7 @@ pytestmark = pytest.mark.django_db
 def make_member(org, role=Membership.Role.MANAGER, email=None):
     email = email or f"{role}-{org.slug}@example.com"
     user = get_user_model().objects.create_user(username=email, email=email, password="correct-horse-42")
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
     Membership.objects.create(organization=org, user=user, role=role)
     user.refresh_from_db()
     return user

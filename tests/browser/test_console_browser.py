@@ -1,0 +1,80 @@
+"""A manager's pass through the console in Debian's chromium: create, import (bad line, then fixed),
+activate, preview as contributor, and watch the dashboard update as contributors submit."""
+import pytest
+from django.urls import reverse
+
+from annotations.services import submit_annotation
+from tasks.models import Campaign, Item
+from tasks.services import lease_next_item
+from tests.test_admin_console import make_member
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+BAD = '{"text": "Chào buổi sáng"}\n{"context": "thiếu text"}\n{"text": "Mua 1 tặng 1!!!"}\n'
+
+
+def test_manager_console_pass(page, live_server, browser_login, org, make_contributor, artifacts_dir,
+                              celery_worker_process):
+    manager = make_member(org)
+    browser_login(page, manager.email)
+    base = live_server.url
+
+    # Create a campaign with the moderation form.
+    page.goto(f"{base}{reverse('admin:tasks_campaign_add')}?task_type=moderation")
+    page.fill("input[name=name]", "Kiểm duyệt thử nghiệm")
+    assert "safe" in page.input_value("textarea[name=cfg__categories]")
+    page.fill("input[name=gold_rate]", "0")
+    page.fill("input[name=overlap]", "1")
+    page.click("input[name=_save]")
+    page.wait_for_url(lambda url: "/add/" not in url)
+    campaign = Campaign.objects.get(name="Kiểm duyệt thử nghiệm")
+    assert campaign.status == "draft" and campaign.organization == org
+
+    # Import a file with one bad line: the report names it, nothing is stored.
+    page.goto(f"{base}{reverse('admin:tasks_campaign_import', args=[campaign.pk])}")
+    page.set_input_files("#import-file", files=[{"name": "items.jsonl", "mimeType": "application/json",
+                                                 "buffer": BAD.encode()}])
+    page.click("#import-form button[type=submit]")
+    page.wait_for_selector("#import-status[data-status=failed]", timeout=30000)
+    page.wait_for_selector("#import-errors tbody tr")
+    assert page.locator("#import-errors tbody tr td").first.text_content() == "2"
+    report = page.request.get(base + page.get_attribute("#import-report-link", "href"))
+    assert "payload.text" in report.text()
+    page.screenshot(path=str(artifacts_dir / "console-import-report.png"))
+    assert not Item.objects.filter(campaign=campaign).exists()
+
+    # Fix the line and import again.
+    page.goto(f"{base}{reverse('admin:tasks_campaign_import', args=[campaign.pk])}")
+    page.set_input_files("#import-file", files=[{"name": "items.jsonl", "mimeType": "application/json",
+                                                 "buffer": BAD.replace('"context"', '"text"').encode()}])
+    page.click("#import-form button[type=submit]")
+    page.wait_for_selector("#import-status[data-status=succeeded]", timeout=30000)
+    assert page.text_content("#import-imported") == "3"
+
+    # Activate from the campaign page.
+    page.goto(f"{base}{reverse('admin:tasks_campaign_change', args=[campaign.pk])}")
+    page.click("button[data-transition=active]")
+    page.wait_for_selector(".console-status-active")
+    campaign.refresh_from_db()
+    assert campaign.status == "active"
+
+    # Preview as a contributor: the real labelling page, nothing leased.
+    page.click("#console-preview")
+    page.wait_for_function("document.querySelector('[data-bind=text]') && "
+                           "document.querySelector('[data-bind=text]').textContent.length > 0")
+    assert page.is_visible("#preview-banner")
+    page.screenshot(path=str(artifacts_dir / "console-preview.png"))
+    assert not campaign.assignments.exists()
+
+    # The dashboard updates as contributors submit.
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto(f"{base}{reverse('review:dashboard', args=[campaign.pk])}")
+    assert page.text_content("#kpi-answers") == "0"
+    assert page.evaluate("typeof window.Chart") == "function"
+    for region in ("north", "central", "south"):
+        user = make_contributor(region=region)
+        assignment = lease_next_item(user=user, campaign=campaign)
+        submit_annotation(user=user, assignment_id=assignment.pk, payload={"categories": ["safe"]})
+    page.wait_for_function("document.getElementById('kpi-answers').textContent === '3'", timeout=25000)
+    assert page.locator("#table-regions tbody tr").count() == 3
+    page.screenshot(path=str(artifacts_dir / "console-dashboard-phone.png"), full_page=True)

@@ -20,6 +20,9 @@ class Annotation(models.Model):
     telemetry = models.JSONField(default=dict, blank=True)
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Whether this answer already fed the contributor's trust as agreeing (True) or disagreeing (False)
+    # with its item's finalised consensus; None = not counted yet. Re-runs never count an answer twice.
+    trust_counted = models.BooleanField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("annotation")
@@ -61,3 +64,69 @@ class Consensus(models.Model):
 
     def __str__(self) -> str:
         return f"consensus of item {self.item_id}: {self.state}"
+
+
+class ConsensusJob(models.Model):
+    """One campaign re-score run (beat or on demand): its progress, outcome and figures, for the admin and API."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="consensus_jobs")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    trigger = models.CharField(max_length=20, default="manual", help_text=_("manual, beat or api"))
+    stage = models.CharField(max_length=40, blank=True)
+    progress = models.FloatField(default=0.0, help_text=_("0..1"))
+    method = models.CharField(max_length=40, blank=True)
+    algorithm_version = models.CharField(max_length=20, blank=True)
+    n_answers = models.PositiveIntegerField(default=0)
+    n_items = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True, help_text=_("Items per state and other figures"))
+    timings = models.JSONField(default=dict, blank=True, help_text=_("Seconds per stage"))
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("consensus job")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["campaign", "-id"], name="consensus_job_campaign_idx")]
+
+    def __str__(self) -> str:
+        return f"consensus job {self.pk} of campaign {self.campaign_id} ({self.status})"
+
+
+class CampaignScoring(models.Model):
+    """The last campaign-level fit: Dawid-Skene parameters (reused to score single items between runs)
+    and the quality report (Krippendorff's alpha, contributor accuracy, confusion matrices)."""
+
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="scoring")
+    method = models.CharField(max_length=40, blank=True)
+    algorithm_version = models.CharField(max_length=20, blank=True)
+    n_answers = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True)
+    parameters = models.BinaryField(blank=True, default=b"", help_text=_("NumPy .npz of the fitted model"))
+    fitted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("campaign scoring")
+
+    def __str__(self) -> str:
+        return f"scoring of campaign {self.campaign_id} ({self.method})"
+
+
+class CampaignQuality(Campaign):
+    """Admin entry for a campaign's quality report and its on-demand re-score (a proxy: no table)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("campaign quality")
+        verbose_name_plural = _("campaign quality")

@@ -1,9 +1,17 @@
-"""Celery tasks for consensus (queue ``consensus``). Idempotent: a re-run recomputes from all answers."""
+"""Celery tasks for consensus (queue ``consensus``). Idempotent: a re-run recomputes from all answers.
+
+``score_item`` runs per item after submissions (debounced); ``run_consensus_job`` re-scores a whole
+campaign (Dawid-Skene needs the whole answer matrix), started from the admin, the API or beat via
+``rescore_active_campaigns``. All are acks_late: a killed worker's job is redelivered and re-runs
+without double-counting trust (see annotations.services).
+"""
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -32,14 +40,58 @@ def score_item(item_id: int) -> str:
     return consensus.state if consensus else "missing"
 
 
+@shared_task(acks_late=True, bind=True, max_retries=3)
+def run_consensus_job(self, job_id: int) -> str:
+    """Re-score one campaign and record progress and figures on its ConsensusJob row.
+
+    A redelivered job (the worker died) finds the row "running" with an old start and runs it again;
+    a finished job is not re-run. A failure is recorded on the row and never escapes as a crash loop.
+    """
+    from .models import ConsensusJob
+    from .services import rescore_campaign
+
+    job = ConsensusJob.objects.filter(pk=job_id).first()
+    if job is None or job.status in (ConsensusJob.Status.SUCCEEDED, ConsensusJob.Status.FAILED):
+        return "done"
+    lock = f"consensus:campaign:{job.campaign_id}"
+    if not cache.add(lock, job_id, timeout=settings.CONSENSUS_JOB_STALE_SECONDS):
+        if cache.get(lock) != job_id:
+            raise self.retry(countdown=30)  # another job of this campaign is running
+    try:
+        ConsensusJob.objects.filter(pk=job_id).update(
+            status=ConsensusJob.Status.RUNNING, started_at=timezone.now(), attempts=job.attempts + 1, error=""
+        )
+        try:
+            figures = rescore_campaign(campaign_id=job.campaign_id, job=job)
+        except Exception as exc:  # recorded for the admin; the campaign stays as it was
+            logger.exception("consensus job %s failed", job_id)
+            ConsensusJob.objects.filter(pk=job_id).update(
+                status=ConsensusJob.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000],
+                finished_at=timezone.now(),
+            )
+            return "failed"
+        ConsensusJob.objects.filter(pk=job_id).update(
+            status=ConsensusJob.Status.SUCCEEDED, stage="done", progress=1.0, finished_at=timezone.now(),
+            method=figures["method"], algorithm_version=figures["algorithm_version"],
+            n_answers=figures["n_answers"], n_items=figures["n_items"], timings=figures.pop("timings"),
+            counts=figures,
+        )
+        return "succeeded"
+    finally:
+        if cache.get(lock) == job_id:
+            cache.delete(lock)
+
+
 @shared_task(acks_late=True)
 def rescore_active_campaigns() -> int:
-    """Safety net: score full items that have no consensus yet (e.g. enqueued while Redis was down)."""
-    from django.db.models import F
+    """Beat: score full items that have no consensus yet (e.g. enqueued while Redis was down), and start
+    a campaign re-score where answers arrived since the last fit. Returns how many things it started."""
+    from django.db.models import Exists, F, OuterRef
 
     from tasks.models import Campaign, Item
 
-    from .services import score_item_consensus
+    from .models import Annotation, CampaignScoring, ConsensusJob
+    from .services import score_item_consensus, start_campaign_rescore
 
     pending = Item.objects.filter(
         campaign__status=Campaign.Status.ACTIVE, done_count__gte=F("target_overlap"), consensus__isnull=True
@@ -47,5 +99,18 @@ def rescore_active_campaigns() -> int:
     count = 0
     for item_id in pending:
         score_item_consensus(item_id)
+        count += 1
+    stale = timezone.now() - timedelta(seconds=settings.CONSENSUS_JOB_STALE_SECONDS)
+    ConsensusJob.objects.filter(status=ConsensusJob.Status.RUNNING, started_at__lt=stale).update(
+        status=ConsensusJob.Status.FAILED, error="No progress: the worker was lost.", finished_at=timezone.now()
+    )
+    fitted = CampaignScoring.objects.filter(campaign=OuterRef("pk"))
+    newer = Annotation.objects.filter(campaign=OuterRef("pk"))
+    campaigns = Campaign.objects.filter(status=Campaign.Status.ACTIVE).filter(
+        Exists(newer) & ~Exists(fitted)
+        | Exists(newer.filter(created_at__gt=OuterRef("scoring__fitted_at")))
+    )
+    for campaign in campaigns[:50]:
+        start_campaign_rescore(campaign=campaign, trigger="beat")
         count += 1
     return count

@@ -5,8 +5,11 @@ The page (static/label/labeler.js) sends::
     {"schema": 1, "active_ms": int, "keystrokes": int, "deletions": int,
      "pastes": [{"at_ms": int, "length": int, "field": str}], "focus_losses": int,
      "first_key_ms": int | null, "chars_final": int, "started_at": ISO-8601 str,
-     optional "bursts": [{"at_ms": int, "length": int, "field": str}],
-     optional "fields": {name: {"keystrokes": int, "pastes": int, ...}}}
+     optional "bursts": [{"at_ms": int, "length": keys in the run, "field": str, "duration_ms": int}],
+     optional "fields": {name: {"keystrokes": int, "pastes": int, "pasted_chars": int, ...}},
+     optional "visible_ms": int, "shortcuts": int}
+
+A burst is a run of keys with gaps under 1.5 s (the page's BURST_GAP_MS).
 
 ``clean_telemetry`` never raises: whatever arrives is stored with ``status`` = ``ok``, ``missing``,
 ``malformed`` or ``impossible`` and the ``problems`` found, and the scorer treats anything but ``ok`` as
@@ -71,7 +74,13 @@ def _events(raw, name: str, problems: list[str]) -> list[dict]:
         field = event.get("field", "")
         if at_ms is None or length is None:
             continue
-        out.append({"at_ms": at_ms, "length": length, "field": str(field)[:100] if field is not None else ""})
+        clean = {"at_ms": at_ms, "length": length, "field": str(field)[:100] if field is not None else ""}
+        if "duration_ms" in event:
+            duration = _int(event.get("duration_ms"), f"{name}[{i}].duration_ms", problems)
+            if duration is None:
+                continue
+            clean["duration_ms"] = duration
+        out.append(clean)
     return out
 
 
@@ -96,6 +105,9 @@ def clean_telemetry(raw) -> dict:
     for name in _COUNTERS:
         out[name] = _int(raw.get(name), name, problems, nullable=name == "chars_final")
     out["first_key_ms"] = _int(raw.get("first_key_ms"), "first_key_ms", problems, nullable=True)
+    for name in ("visible_ms", "shortcuts"):
+        if name in raw:
+            out[name] = _int(raw.get(name), name, problems, nullable=True)
     out["pastes"] = _events(raw.get("pastes", []), "pastes", problems)
     if "bursts" in raw:
         out["bursts"] = _events(raw.get("bursts"), "bursts", problems)

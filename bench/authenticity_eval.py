@@ -4,10 +4,13 @@
     .venv/bin/python bench/authenticity_eval.py --sweep    # plus a threshold sweep
     .venv/bin/python bench/authenticity_eval.py --json     # machine-readable
 
-Texts: human_vi.txt / human_en.txt (one answer per line, written by people for this set) and llm_*.jsonl
+Texts: human_vi.txt / human_en.txt (one answer per line, casual) and human_formal.jsonl (careful answers with
+numbers, lists and connectives), written by people for this set, and llm_*.jsonl
 (answers in the style of chat assistants). Telemetry traces are simulated with a fixed seed from typing
-profiles (desktop, phone keyboard, fast typist, a quoted paste, a distracted typist) and pasting profiles
-(whole answer, paste then edit, pasted in chunks, typed intro then paste), with the numbers the labelling
+profiles (desktop, phone keyboard, swipe keyboard, voice dictation, fast typist, a quoted paste, a distracted
+typist) and pasting profiles
+(whole answer, paste then edit, pasted in chunks, typed intro then paste) and a keyboard-injection tool
+"typing" a prepared answer at machine speed, with the numbers (and typing bursts) the labelling
 page records (static/label/labeler.js). Each sample goes through the same function the Celery task uses
 (authenticity.scoring.score_answer) at the default threshold.
 """
@@ -25,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "authenticity"
 sys.path.insert(0, str(ROOT))
 
-TYPING_PROFILES = ["desktop", "phone", "fast", "quote_paste", "distracted"]
+TYPING_PROFILES = ["desktop", "phone", "swipe", "dictation", "fast", "quote_paste", "distracted"]
 PASTING_PROFILES = ["full_paste", "paste_then_edit", "chunked", "intro_then_paste"]
 
 
@@ -33,10 +36,16 @@ def load_texts() -> dict[str, list[str]]:
     out = {}
     for name in ("human_vi", "human_en"):
         out[name] = [line.strip() for line in (DATA / f"{name}.txt").read_text(encoding="utf-8").splitlines() if line.strip()]
-    for name in ("llm_vi", "llm_en"):
+    for name in ("llm_vi", "llm_en", "human_formal"):
         lines = (DATA / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
         out[name] = [json.loads(line)["text"] for line in lines if line.strip()]
     return out
+
+
+def text_is_vietnamese(value: str) -> bool:
+    from authenticity.text import is_vietnamese
+
+    return is_vietnamese(value)
 
 
 def _base(rng: random.Random) -> dict:
@@ -50,6 +59,10 @@ def typing_trace(text: str, rng: random.Random, profile: str, vietnamese: bool) 
     t = _base(rng)
     if profile == "phone":
         cps, kpc = rng.uniform(1.2, 3.5), rng.uniform(0.45, 1.1)
+    elif profile == "swipe":  # gesture typing: one key event per word or fewer
+        cps, kpc = rng.uniform(2, 5), rng.uniform(0.1, 0.35)
+    elif profile == "dictation":  # voice typing: text arrives without key events, at speaking speed
+        cps, kpc = rng.uniform(5, 11), rng.uniform(0.0, 0.08)
     elif profile == "fast":
         cps, kpc = rng.uniform(7, 10), rng.uniform(1.05, 1.3)
     else:
@@ -63,10 +76,39 @@ def typing_trace(text: str, rng: random.Random, profile: str, vietnamese: bool) 
     t["active_ms"] = int(typed / cps * 1000 * pause)
     t["keystrokes"] = int(typed * kpc)
     t["deletions"] = int(t["keystrokes"] * rng.uniform(0.02, 0.12))
-    t["first_key_ms"] = rng.randint(1500, 20000)
+    t["first_key_ms"] = rng.randint(1500, 20000) if t["keystrokes"] else None
     t["focus_losses"] = rng.randint(1, 4) if profile == "distracted" else rng.choice([0, 0, 0, 1])
     if profile == "distracted":
         t["active_ms"] = int(t["active_ms"] * rng.uniform(1.2, 2.0))
+    t["bursts"] = _human_bursts(t["keystrokes"], cps * kpc, rng)
+    t["chars_final"] = n
+    return t
+
+
+def _human_bursts(keys: int, keys_per_second: float, rng: random.Random) -> list[dict]:
+    """Runs of keys as the page records them; now and then a held-down Backspace (auto-repeat ~30/s)."""
+    bursts, at, left = [], rng.randint(1000, 5000), keys
+    while left > 0 and len(bursts) < 300:
+        if rng.random() < 0.05:
+            length, kps = rng.randint(20, 70), rng.uniform(25, 33)  # a held key
+        else:
+            length, kps = min(left, rng.randint(5, 80)), keys_per_second * rng.uniform(0.7, 1.6)
+        duration = int(length / kps * 1000)
+        bursts.append({"at_ms": at, "length": length, "field": "response", "duration_ms": duration})
+        at += duration + rng.randint(1600, 8000)
+        left -= length
+    return bursts
+
+
+def autotyped_trace(text: str, rng: random.Random) -> dict:
+    """A keyboard-injection tool "typing" a prepared answer: no paste, every character a key event."""
+    n = len(text)
+    t = _base(rng)
+    kps = rng.uniform(60, 300)
+    t["keystrokes"] = n
+    t["first_key_ms"] = rng.randint(2000, 20000)
+    t["active_ms"] = int(n / kps * 1000) + rng.randint(2000, 15000)
+    t["bursts"] = [{"at_ms": t["first_key_ms"], "length": n, "field": "response", "duration_ms": int(n / kps * 1000)}]
     t["chars_final"] = n
     return t
 
@@ -111,6 +153,7 @@ def build_samples(seed: int = 11, limit: int | None = None) -> list[dict]:
     rng = random.Random(seed)
     texts = load_texts()
     human = [(t, k == "human_vi") for k in ("human_vi", "human_en") for t in texts[k]]
+    human += [(t, text_is_vietnamese(t)) for t in texts["human_formal"]]
     llm = [(t, k == "llm_vi") for k in ("llm_vi", "llm_en") for t in texts[k]]
     if limit:
         human, llm = human[:limit], llm[:limit]
@@ -131,6 +174,8 @@ def build_samples(seed: int = 11, limit: int | None = None) -> list[dict]:
                         "telemetry": typing_trace(text, rng, "desktop", vi)})
         samples.append({"category": "llm_no_telemetry", "profile": "none", "text": text, "llm": True,
                         "telemetry": None})
+        samples.append({"category": "autotyped_llm", "profile": "injected", "text": text, "llm": True,
+                        "telemetry": autotyped_trace(text, rng)})
     return samples
 
 
@@ -172,7 +217,7 @@ def evaluate(samples: list[dict], threshold: float = 0.5) -> dict:
         "categories": per,
         "pasted_llm_vs_typed_human": pr(["pasted_llm"], ["typed_human"]),
         "all_llm_vs_all_human_unpasted": pr(
-            ["pasted_llm", "typed_llm", "llm_no_telemetry"], ["typed_human", "human_no_telemetry"]
+            ["pasted_llm", "autotyped_llm", "typed_llm", "llm_no_telemetry"], ["typed_human", "human_no_telemetry"]
         ),
         "text_only_llm_vs_human": pr(["llm_no_telemetry"], ["human_no_telemetry"]),
         "errors_on_targets": misses,

@@ -126,11 +126,27 @@ def test_clean_telemetry_survives_random_garbage():
 
 
 def test_invalid_telemetry_scores_as_no_behavioural_evidence():
-    for raw in (None, "junk", {**pasted(LLM_VI), "active_ms": -5}):
+    text_only = score_answer(HUMAN_VI, None).score
+    for raw in (None, "junk", {"schema": 1, "keystrokes": "many"}):
         result = score_answer(HUMAN_VI, raw)
-        assert result.evidence == "none"
-        assert result.components["behaviour"] is None
+        assert result.evidence == "none" and result.components["behaviour"] is None
+        assert result.score == text_only
         assert not result.flagged  # no evidence is not evidence of pasting
+    # Impossible numbers are scored the same way but sent to a reviewer: honest pages never send them.
+    impossible = score_answer(HUMAN_VI, {**typed(HUMAN_VI), "active_ms": 500, "keystrokes": 400})
+    assert impossible.evidence == "none" and impossible.score == text_only
+    assert impossible.flagged and "impossible_telemetry" in impossible.reasons
+
+
+def test_keystrokes_injected_at_machine_speed_are_not_typing():
+    trace = {**typed(LLM_VI), "bursts": [{"at_ms": 3000, "length": len(LLM_VI), "field": "response",
+                                          "duration_ms": len(LLM_VI) * 10}]}  # 100 keys/s
+    result = score_answer(LLM_VI, trace)
+    assert result.components["telemetry_status"] == "ok"
+    assert result.flagged and "injected_keystrokes" in result.reasons
+    held_backspace = {**typed(HUMAN_VI), "bursts": [{"at_ms": 3000, "length": 60, "field": "response",
+                                                     "duration_ms": 2000}]}  # auto-repeat, 30 keys/s
+    assert not score_answer(HUMAN_VI, held_backspace).flagged
 
 
 # --- text features ---------------------------------------------------------------------------------------
@@ -229,7 +245,7 @@ def test_eval_bench_smoke(capsys):
     report = bench.main(["--limit", "4", "--sweep"])
     out = capsys.readouterr().out
     assert "pasted_llm_vs_typed_human" in out and "recall" in out
-    assert report["samples"] == 4 * 6 + 4 * 6
+    assert report["samples"] == 4 * 6 + 4 * 7
 
 
 def test_throughput_bench_smoke(db, capsys):

@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.db.models import Count, Exists, F, Max, OuterRef, Q
 from django.db.models.functions import TruncDate, TruncHour
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from annotations.models import Annotation, Consensus
 from organizations.models import Membership
@@ -248,8 +249,8 @@ def campaign_dashboard(campaign: Campaign, *, now=None) -> dict:
     with_consensus = sum(states.values())
     started = Item.objects.filter(campaign=campaign, done_count__gt=0, consensus__isnull=True).count()
     by_state = [
-        {"state": "not_started", "label": "Not started", "n": max(progress["items"] - with_consensus - started, 0)},
-        {"state": "in_progress", "label": "In progress", "n": started},
+        {"state": "not_started", "label": str(_("Not started")), "n": max(progress["items"] - with_consensus - started, 0)},
+        {"state": "in_progress", "label": str(_("In progress")), "n": started},
     ] + [{"state": s.value, "label": str(s.label), "n": states.get(s.value, 0)} for s in Consensus.State]
 
     # Completion over time: cumulative answers per day against the target.

@@ -201,6 +201,9 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
                  name="tasks_campaign_import_status"),
             path("<int:campaign_id>/import/<int:job_id>/report.csv", view(self.import_report_view),
                  name="tasks_campaign_import_report"),
+            path("<int:campaign_id>/export/", view(self.export_view), name="tasks_campaign_export"),
+            path("<int:campaign_id>/export/<int:export_id>/status.json", view(self.export_status_view),
+                 name="tasks_campaign_export_status"),
             path("<int:campaign_id>/preview/", view(self.preview_view), name="tasks_campaign_preview"),
             path("<int:campaign_id>/preview/next/", view(self.preview_next_view), name="tasks_campaign_preview_next"),
             path("<int:campaign_id>/preview/answer/<int:assignment_id>/", view(self.preview_answer_view),
@@ -281,6 +284,42 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
         return response
 
+    # --- exports: the API's export engine (exports.services.request_export) ------------------------------
+    def export_view(self, request, campaign_id: int):
+        from exports.layouts import supported_layouts
+        from exports.models import Export
+        from exports.services import request_export
+
+        campaign = self._campaign(request, campaign_id)
+        layouts = sorted(supported_layouts(campaign.task))
+        if request.method == "POST":
+            filters = {"finalised_only": request.POST.get("finalised_only") == "1"}
+            if request.POST.get("min_agreement", "").strip():
+                filters["min_agreement"] = request.POST["min_agreement"].strip()
+            try:
+                request_export(campaign=campaign, fmt=request.POST.get("format", ""),
+                               layout=request.POST.get("layout", ""), filters=filters, created_by=request.user)
+            except SchemaError as exc:
+                messages.error(request, f"{exc.field}: {exc.message}" if exc.field else exc.message)
+            else:
+                messages.success(request, _("The export is being built; this page shows its progress."))
+            return redirect("admin:tasks_campaign_export", campaign.pk)
+        exports = [export_status(e) for e in Export.objects.filter(campaign=campaign).order_by("-id")[:20]]
+        return render(request, "admin/tasks/campaign/export.html", self._context(
+            request, campaign, _("Export %(c)s") % {"c": campaign}, layouts=layouts, exports=exports,
+            formats=Export.Format.choices,
+            status_urls=[reverse("admin:tasks_campaign_export_status", args=[campaign.pk, e["id"]])
+                         for e in exports if not e["finished"]]))
+
+    def export_status_view(self, request, campaign_id: int, export_id: int):
+        from exports.models import Export
+
+        campaign = self._campaign(request, campaign_id)
+        export = Export.objects.filter(pk=export_id, campaign=campaign).first()
+        if export is None:
+            raise Http404("No such export.")
+        return JsonResponse(export_status(export))
+
     # --- preview as contributor: the real labelling page, nothing leased or stored ----------------------
     def preview_view(self, request, campaign_id: int):
         campaign = self._campaign(request, campaign_id)
@@ -339,6 +378,21 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     def preview_release_view(self, request, campaign_id: int, assignment_id: int):
         self._campaign(request, campaign_id)
         return JsonResponse({"preview": True})
+
+
+def export_status(export) -> dict:
+    """An export's progress and download link, for the export page and its poller."""
+    from exports.services import export_progress
+
+    done = export.status in ("succeeded", "failed")
+    rows = export_progress(export)
+    return {
+        "id": export.pk, "status": export.status, "status_label": export.get_status_display(),
+        "finished": done, "layout": export.layout, "format": export.format, "rows": rows,
+        "percent": 100 if done else (int(100 * rows / export.rows_expected) if export.rows_expected else 0),
+        "error": export.error,
+        "download": reverse("export-download", args=[export.pk]) if export.status == "succeeded" else "",
+    }
 
 
 def sample_payload(campaign: Campaign, index: int):

@@ -323,3 +323,22 @@ def test_preview_of_draft_without_items_uses_demo_sample(client, org, manager):
     client.force_login(manager)
     nxt = client.post(reverse("admin:tasks_campaign_preview_next", args=[campaign.pk]), content_type="application/json")
     assert nxt.json()["assignment"]["item"]["payload"]["text"]
+
+
+def test_export_from_admin_uses_export_engine(client, org, manager, make_campaign, other_org):
+    from exports.models import Export
+
+    campaign = make_campaign(organization=org)
+    client.force_login(manager)
+    url = reverse("admin:tasks_campaign_export", args=[campaign.pk])
+    page = client.get(url)
+    assert page.status_code == 200 and b'value="moderation"' in page.content
+    res = client.post(url, {"layout": "nope", "format": "jsonl"}, follow=True)
+    assert "layout" in " ".join(str(m) for m in res.context["messages"])
+    assert not Export.objects.exists()
+    client.post(url, {"layout": "raw", "format": "jsonl", "finalised_only": "1"})
+    export = Export.objects.get(campaign=campaign)
+    status = client.get(reverse("admin:tasks_campaign_export_status", args=[campaign.pk, export.pk])).json()
+    assert status["id"] == export.pk and status["layout"] == "raw"
+    theirs = make_campaign(organization=other_org)
+    assert client.get(reverse("admin:tasks_campaign_export", args=[theirs.pk])).status_code == 404

@@ -1,24 +1,39 @@
-"""Contributor task API (session auth from the labelling page): next, submit, skip, report."""
+"""Contributor task API: next, submit, skip, report; and the contributor's personal tokens.
+
+The labelling page uses its session (with CSRF); other clients (a mobile app, a script) use a
+personal token, ``Authorization: Bearer <prefix>.<secret>``, created by the signed-in contributor.
+Organisation tokens are refused here: work is done by people.
+"""
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotations.services import SubmissionRefused, submit_annotation
 from config.api_errors import error_response
+from organizations.authentication import ApiTokenAuthentication
 
 from . import services
-from .models import Assignment, Campaign
+from .authentication import PersonalTokenAuthentication
+from .models import Assignment, Campaign, PersonalToken
+
+CONTRIBUTOR_AUTHENTICATION = [ApiTokenAuthentication, PersonalTokenAuthentication, SessionAuthentication]
 
 
 class IsPersonUser(BasePermission):
-    """Contributor endpoints need a person (session), not an organisation token."""
+    """Contributor endpoints need a person (session or personal token), not an organisation token."""
 
     message = "This endpoint is for contributors signed in as a person."
 
     def has_permission(self, request, view):
         return bool(request.user and request.user.is_authenticated and getattr(request.user, "pk", None))
+
+
+class ContributorAPIView(APIView):
+    authentication_classes = CONTRIBUTOR_AUTHENTICATION
+    permission_classes = [IsPersonUser]
 
 
 class AssignmentOut(serializers.Serializer):
@@ -60,9 +75,7 @@ def _assignment_out(assignment: Assignment) -> dict:
     return AssignmentOut(assignment).data
 
 
-class NextTaskView(APIView):
-    permission_classes = [IsPersonUser]
-
+class NextTaskView(ContributorAPIView):
     @extend_schema(
         request=None,
         responses={200: AssignmentOut, 204: NoWorkOut},
@@ -80,9 +93,7 @@ class NextTaskView(APIView):
         return Response({"assignment": _assignment_out(outcome), "code": "ok", "reason": ""})
 
 
-class SubmitView(APIView):
-    permission_classes = [IsPersonUser]
-
+class SubmitView(ContributorAPIView):
     @extend_schema(
         request=SubmitIn,
         responses={201: SubmitOut, 200: SubmitOut},
@@ -114,8 +125,7 @@ class SubmitView(APIView):
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
 
-class _ReleaseView(APIView):
-    permission_classes = [IsPersonUser]
+class _ReleaseView(ContributorAPIView):
     release = staticmethod(services.skip_assignment)
 
     @extend_schema(request=ReasonIn, responses={200: None})
@@ -125,8 +135,8 @@ class _ReleaseView(APIView):
         assignment = Assignment.objects.filter(pk=assignment_id, contributor=request.user).first()
         if assignment is None:
             return error_response(404, "not_found", "Not found.")
-        self.release(assignment=assignment, reason=data.validated_data["reason"])
-        return Response({"assignment_id": assignment_id, "state": Assignment.objects.get(pk=assignment_id).state})
+        released = self.release(assignment=assignment, reason=data.validated_data["reason"])
+        return Response({"assignment_id": assignment_id, "state": released.state})
 
 
 class SkipView(_ReleaseView):
@@ -139,3 +149,42 @@ class ReportView(_ReleaseView):
     """Report a problem with an item (reason required)."""
 
     release = staticmethod(services.report_problem)
+
+
+class PersonalTokenIn(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+
+
+class PersonalTokenOut(serializers.ModelSerializer):
+    class Meta:
+        model = PersonalToken
+        fields = ["id", "name", "prefix", "created_at", "last_used_at"]
+
+
+class PersonalTokenList(ContributorAPIView):
+    """The contributor's personal tokens for the task API; a new key is shown once."""
+
+    @extend_schema(responses={200: PersonalTokenOut(many=True)}, summary="List my personal tokens")
+    def get(self, request):
+        tokens = PersonalToken.objects.filter(user=request.user, revoked_at__isnull=True).order_by("-id")
+        return Response(PersonalTokenOut(tokens, many=True).data)
+
+    @extend_schema(request=PersonalTokenIn, responses={201: PersonalTokenOut}, summary="Create a personal token")
+    def post(self, request):
+        if not isinstance(request.successful_authenticator, SessionAuthentication):
+            # A leaked token must not be able to mint more tokens.
+            return error_response(403, "session_required", "Sign in to create a token.")
+        data = PersonalTokenIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        token, key = services.create_personal_token(user=request.user, name=data.validated_data["name"])
+        return Response({**PersonalTokenOut(token).data, "key": key}, status=status.HTTP_201_CREATED)
+
+
+class PersonalTokenDetail(ContributorAPIView):
+    @extend_schema(request=None, responses={204: None}, summary="Revoke a personal token")
+    def delete(self, request, token_id: int):
+        token = PersonalToken.objects.filter(pk=token_id, user=request.user, revoked_at__isnull=True).first()
+        if token is None:
+            return error_response(404, "not_found", "Not found.")
+        services.revoke_personal_token(token=token)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -162,6 +162,28 @@ class RegionTally(models.Model):
         return f"{self.region}: {self.taken} in {self.campaign_id}"
 
 
+class PersonalToken(models.Model):
+    """A contributor's own key to the task API (next, submit, skip, report) for clients other than the browser.
+
+    Sent as ``Authorization: Bearer <prefix>.<secret>``; only SHA-256 of the secret is stored (as for
+    organisation tokens). It acts as its person, never as an organisation.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="personal_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(max_length=12, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("personal API token")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
 def import_upload_path(instance, filename: str) -> str:
     return f"imports/{instance.campaign_id}/{timezone.now():%Y%m%d%H%M%S}-{instance.pk or 'new'}.upload"
 

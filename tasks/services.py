@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -20,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from contributors.selectors import profile_for
 
-from .models import Assignment, Campaign, Item, RegionTally
+from .models import Assignment, Campaign, Item, PersonalToken, RegionTally
 from .selectors import contributor_block_reason, open_lease_for, region_cap
 from .types import SchemaError, get_task_type
 from .types.base import TaskType
@@ -427,3 +428,29 @@ def update_campaign_config(*, campaign: Campaign, config: dict) -> dict:
                   "Copy the campaign to start over with new labels, or only change display texts."),
             )
     return cleaned
+
+
+# --- personal tokens (the task API for clients other than the browser) ----------------------------
+
+MAX_PERSONAL_TOKENS = 10
+
+
+def create_personal_token(*, user, name: str) -> tuple[PersonalToken, str]:
+    """A new personal token; returns it and the plain key, which is shown once and never stored."""
+    from organizations.services import hash_token_secret
+
+    name = (name or "").strip()[:100]
+    if not name:
+        raise SchemaError("name", _("Give the token a name, e.g. the device it is for."))
+    if PersonalToken.objects.filter(user=user, revoked_at__isnull=True).count() >= MAX_PERSONAL_TOKENS:
+        raise SchemaError("name", _("You have too many active tokens; revoke one first."))
+    prefix = secrets.token_hex(4)
+    secret = secrets.token_urlsafe(32)
+    token = PersonalToken.objects.create(user=user, name=name, prefix=prefix, key_hash=hash_token_secret(secret))
+    return token, f"{prefix}.{secret}"
+
+
+def revoke_personal_token(*, token: PersonalToken) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])

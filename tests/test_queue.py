@@ -394,3 +394,53 @@ def test_next_and_submit_stay_within_a_small_query_budget(client, make_campaign,
     # session + user + campaign + profile + e-mail check + open lease + pick (+ savepoints in tests)
     assert len([q for q in next_queries.captured_queries if "SAVEPOINT" not in q["sql"]]) <= 8, next_queries.captured_queries
     assert len([q for q in submit_queries.captured_queries if "SAVEPOINT" not in q["sql"]]) <= 10
+
+
+# --- personal tokens (clients other than the browser) -------------------------------------------------
+
+
+def test_personal_token_drives_the_task_api_without_a_session(client, make_campaign, make_contributor, token_client):
+    from rest_framework.test import APIClient
+
+    campaign = make_campaign(items=texts(2))
+    user = make_contributor()
+    client.force_login(user)
+    res = client.post(reverse("personal-token-list"), {"name": "Điện thoại"}, content_type="application/json")
+    assert res.status_code == 201, res.content
+    key = res.json()["key"]
+    assert key.startswith(res.json()["prefix"] + ".")
+    assert "key" not in client.get(reverse("personal-token-list")).json()[0]
+
+    app = APIClient(enforce_csrf_checks=True)  # no session, no CSRF token: the bearer token is the credential
+    app.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    lease = app.post(reverse("task-next", args=[campaign.pk])).json()["assignment"]
+    res = app.post(reverse("assignment-submit", args=[lease["id"]]), {"payload": {"categories": ["safe"]}}, format="json")
+    assert res.status_code == 201
+    assert Annotation.objects.get().contributor == user
+    # A token cannot mint tokens; a revoked or wrong token is refused.
+    assert app.post(reverse("personal-token-list"), {"name": "x"}, format="json").status_code == 403
+    token_id = client.get(reverse("personal-token-list")).json()[0]["id"]
+    other = make_contributor()
+    client.force_login(other)
+    assert client.delete(reverse("personal-token-detail", args=[token_id])).status_code == 404
+    client.force_login(user)
+    assert client.delete(reverse("personal-token-detail", args=[token_id])).status_code == 204
+    assert app.post(reverse("task-next", args=[campaign.pk])).status_code == 401
+    app.credentials(HTTP_AUTHORIZATION=f"Bearer {key[:-2]}xx")
+    assert app.post(reverse("task-next", args=[campaign.pk])).status_code == 401
+
+
+def test_session_requests_to_the_task_api_need_csrf(make_campaign, make_contributor):
+    from django.test import Client
+
+    campaign = make_campaign(items=texts(1))
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(make_contributor())
+    assert browser.post(reverse("task-next", args=[campaign.pk])).status_code == 403
+    assert not Assignment.objects.exists()
+
+
+def test_personal_token_needs_a_name(client, make_contributor):
+    client.force_login(make_contributor())
+    res = client.post(reverse("personal-token-list"), {"name": ""}, content_type="application/json")
+    assert res.status_code == 400 and res.json()["error"]["field"] == "name"

@@ -239,6 +239,7 @@ class RLHFPreference(TaskType):
             margins = [_signed_margin(a, config) for a in answers]
             margin = float(np.average(margins, weights=weights)) if answers else 0.0
             result.update(votes=counts, choice=winner, margin=round(margin, 4))
+            result["position_bias"] = position_bias(answers)
             if winner in (0, 1):
                 result.update(chosen=winner, rejected=1 - winner)
             else:
@@ -249,6 +250,7 @@ class RLHFPreference(TaskType):
         orig_ranks = [_original_ranks(a) for a in answers]
         result.update(chosen=ranking[0], rejected=ranking[-1],
                       margin=round(float(scores[ranking[0]] - scores[ranking[-1]]), 4))
+        result["position_bias"] = position_bias(answers)
         conf = _concordance_with(ranking, orig_ranks, weights)
         return Aggregate(result=result, confidence=conf, agreement=_mean_pairwise_concordance(orig_ranks),
                          method="bradley_terry")
@@ -368,6 +370,26 @@ class RLHFPreference(TaskType):
                 items=[{"payload": e["payload"]} for e in pair_items[:3]],
             ),
         ]
+
+
+def position_bias(answers: list[dict]) -> dict:
+    """How often the response SHOWN first won: {"decisive": n, "first_shown_wins": k}.
+
+    Summed over a campaign, k / n far from 1 / (number of responses) means contributors favour a position.
+    Pairwise: answers choosing A or B; ranking: answers with a single response ranked first.
+    """
+    decisive = first = 0
+    for answer in answers:
+        if "choice" in answer:
+            if answer["choice"] in ("A", "B"):
+                decisive += 1
+                first += answer["choice"] == "A"
+        elif "ranks" in answer:
+            ranks = answer["ranks"]
+            if ranks.count(1) == 1:
+                decisive += 1
+                first += ranks[0] == 1
+    return {"decisive": decisive, "first_shown_wins": first}
 
 
 # --- mapping shown positions back to original response indices -------------------------------

@@ -17,6 +17,8 @@
   let st = null;
 
   const $ = (sel) => root.querySelector(sel);
+  // Interface strings come translated from the template (Django i18n), never hard-coded here.
+  const msg = (key) => { const el = root && root.querySelector(`[data-msg="${key}"]`); return el ? el.textContent : key; };
   const nfc = (s) => (s || "").normalize("NFC");
   const round1 = (v) => Math.round(v * 10) / 10;
   const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
@@ -120,13 +122,13 @@
       const title = document.createElement("button");
       title.type = "button";
       title.className = "link";
-      title.textContent = `#${i + 1} ${r.shape === "rect" ? (isEn() ? "rectangle" : "chữ nhật") : (isEn() ? "4 points" : "4 điểm")}`;
+      title.textContent = `#${i + 1} ${msg(r.shape === "rect" ? "rect" : "polygon")}`;
       title.addEventListener("click", () => select(i));
       const del = document.createElement("button");
       del.type = "button";
       del.className = "secondary";
       del.dataset.action = "delete-region";
-      del.textContent = isEn() ? "Delete" : "Xóa";
+      del.textContent = msg("delete");
       del.addEventListener("click", () => removeRegion(i));
       head.append(title, del);
       const ta = document.createElement("textarea");
@@ -137,7 +139,7 @@
       ta.dataset.viInput = "";
       ta.dataset.region = String(i);
       ta.value = r.text || "";
-      ta.setAttribute("aria-label", `${isEn() ? "Text of region" : "Nội dung vùng"} ${i + 1}`);
+      ta.setAttribute("aria-label", `${msg("regionText")} ${i + 1}`);
       ta.addEventListener("input", () => { st.regions[i].text = ta.value; });
       ta.addEventListener("focus", () => { if (st.selected !== i) { st.selected = i; drawOverlay(); markSelected(); } });
       const err = document.createElement("p");
@@ -190,13 +192,8 @@
     st.tool = tool;
     st.draft = null;
     root.querySelectorAll("[data-tool]").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.tool === tool)));
-    const hints = {
-      pan: isEn() ? "Drag to move the image; pinch, the wheel or +/− to zoom. Tap a box to select it and drag its corners." : "Kéo để di chuyển ảnh; chụm hai ngón, cuộn chuột hoặc +/− để phóng to. Chạm vào khung để chọn và kéo các góc.",
-      rect: isEn() ? "Drag over a line of text to draw a rectangle." : "Kéo qua một dòng chữ để vẽ khung chữ nhật.",
-      polygon: isEn() ? "Tap the four corners of the text, one after another." : "Chạm lần lượt vào bốn góc của vùng chữ.",
-    };
-    $('[data-role="hint"]').textContent = hints[tool];
-    $('[data-role="viewport"]').dataset.tool = tool;
+    $('[data-role="hint"]').textContent = msg({ pan: "hintPan", rect: "hintRect", polygon: "hintPolygon" }[tool]);
+    $('[data-role="viewport"]').dataset.activeTool = tool;
     drawOverlay();
     return true;
   }
@@ -320,14 +317,14 @@
       const warning = $('[data-role="diacritics-warning"]');
       if (!warning.hidden && e.target.name !== "confirmed_no_diacritics" && hasDiacritics(texts().join(" "))) warning.hidden = true;
     });
-    window.ViInput.attach(root);
+    window.ViInput.attach(root, { capitals: msg("capitals") });
   }
 
   async function loadImage(assignment) {
     const img = $('[data-role="image"]');
     const loading = $('[data-role="loading"]');
     loading.hidden = false;
-    loading.textContent = isEn() ? "Loading the image…" : "Đang tải ảnh…";
+    loading.textContent = msg("loading");
     img.removeAttribute("src");
     const url = root.dataset.mediaUrl.replace("/0/", `/${assignment.id}/`);
     try {
@@ -342,7 +339,7 @@
       loading.hidden = true;
       fit();
     } catch (err) {
-      loading.textContent = isEn() ? "The image could not be loaded. Check your connection and reload the page." : "Không tải được ảnh. Kiểm tra kết nối mạng rồi tải lại trang.";
+      loading.textContent = msg("loadFailed");
     }
   }
 
@@ -446,13 +443,13 @@
     },
     beforeSubmit() {
       if (cfg.mode === "regions" && !st.regions.length) {
-        const err = new Error(isEn() ? "Draw at least one region." : "Hãy vẽ ít nhất một vùng.");
+        const err = new Error(msg("needRegion"));
         err.field = "regions";
         throw err;
       }
       if (needsWarning()) {
         $('[data-role="diacritics-warning"]').hidden = false;
-        const err = new Error(isEn() ? "No diacritics: check the text, or tick the box if the document really has none." : "Văn bản không có dấu: hãy kiểm tra lại, hoặc đánh dấu ô nếu tài liệu thật sự không có dấu.");
+        const err = new Error(msg("noDiacritics"));
         err.field = cfg.mode === "full_page" ? "text" : "";
         throw err;
       }

@@ -8,38 +8,6 @@
 (function () {
   "use strict";
   window.TaskTypes = window.TaskTypes || {};
-  const en = (document.documentElement.lang || "vi").startsWith("en");
-  const T = en ? {
-    record: "Record", stop: "Stop", again: "Record again",
-    recording: "Recording… read the sentence, then press Stop.",
-    uploading: "Checking your recording…",
-    ok: (s) => `Recording accepted (${s} s). Listen to it, then submit — or record again.`,
-    unsupported: "This browser cannot record audio. Please use a recent Chrome, Firefox, Edge or Safari.",
-    insecure: "Recording needs a secure (https) connection.",
-    denied: "Microphone access was refused. Allow the microphone for this site in your browser's settings (the lock icon next to the address), then try again.",
-    nomic: "No microphone was found. Plug one in (or use a phone), then try again.",
-    busy: "The microphone is being used by another application. Close it, then try again.",
-    failed: "The microphone could not be started",
-    first: "Record the sentence first.",
-    notUploaded: "Your recording has not been accepted yet: record again.",
-    network: "Connection problem while uploading; press Submit again to retry.",
-    restored: "Your earlier recording was kept; submit it or record again.",
-  } : {
-    record: "Ghi âm", stop: "Dừng", again: "Ghi lại",
-    recording: "Đang ghi âm… hãy đọc câu, rồi bấm Dừng.",
-    uploading: "Đang kiểm tra bản ghi…",
-    ok: (s) => `Bản ghi hợp lệ (${s} giây). Nghe lại rồi gửi — hoặc ghi lại.`,
-    unsupported: "Trình duyệt này không ghi âm được. Hãy dùng Chrome, Firefox, Edge hoặc Safari bản mới.",
-    insecure: "Ghi âm cần kết nối bảo mật (https).",
-    denied: "Bạn đã từ chối quyền dùng micro. Hãy cho phép micro cho trang này trong cài đặt trình duyệt (biểu tượng ổ khóa cạnh địa chỉ) rồi thử lại.",
-    nomic: "Không tìm thấy micro. Hãy cắm micro (hoặc dùng điện thoại) rồi thử lại.",
-    busy: "Micro đang được ứng dụng khác sử dụng. Hãy đóng ứng dụng đó rồi thử lại.",
-    failed: "Không khởi động được micro",
-    first: "Hãy ghi âm câu trước khi gửi.",
-    notUploaded: "Bản ghi chưa được chấp nhận: hãy ghi lại.",
-    network: "Lỗi kết nối khi tải bản ghi lên; bấm Gửi lại để thử lại.",
-    restored: "Bản ghi trước của bạn vẫn còn; hãy gửi hoặc ghi lại.",
-  };
 
   let root = null;
   let cfg = null;
@@ -59,6 +27,8 @@
   let deviceLabel = "";
 
   const $ = (sel) => root.querySelector(sel);
+  // Interface strings come translated from the template (Django i18n), never hard-coded here.
+  const msg = (key) => { const el = root && root.querySelector(`[data-msg="${key}"]`); return el ? el.textContent : key; };
   const csrf = () => (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
 
   function status(text, isError) {
@@ -90,17 +60,17 @@
   }
 
   function support() {
-    if (!window.isSecureContext) return T.insecure;
-    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.MediaRecorder) return T.unsupported;
+    if (!window.isSecureContext) return msg("insecure");
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia || !window.MediaRecorder) return msg("unsupported");
     return "";
   }
 
   function explain(err) {
     const name = err && err.name;
-    if (name === "NotAllowedError" || name === "SecurityError") return T.denied;
-    if (name === "NotFoundError" || name === "OverconstrainedError") return T.nomic;
-    if (name === "NotReadableError" || name === "AbortError") return T.busy;
-    return `${T.failed}: ${(err && err.message) || name || "?"}`;
+    if (name === "NotAllowedError" || name === "SecurityError") return msg("denied");
+    if (name === "NotFoundError" || name === "OverconstrainedError") return msg("nomic");
+    if (name === "NotReadableError" || name === "AbortError") return msg("busy");
+    return `${msg("failed")}: ${(err && err.message) || name || "?"}`;
   }
 
   function stopMeter() {
@@ -113,6 +83,7 @@
     const Ctx = window.AudioContext || window.webkitAudioContext;
     if (!Ctx) return;
     meterCtx = new Ctx();
+    if (meterCtx.state === "suspended") meterCtx.resume().catch(() => {});
     const analyser = meterCtx.createAnalyser();
     analyser.fftSize = 1024;
     meterCtx.createMediaStreamSource(s).connect(analyser);
@@ -141,7 +112,7 @@
 
   function setRecordingUi(on) {
     root.classList.toggle("is-recording", on);
-    $('[data-role="record-label"]').textContent = on ? T.stop : (blob || uploadedKey ? T.again : T.record);
+    $('[data-role="record-label"]').textContent = on ? msg("stop") : (blob || uploadedKey ? msg("again") : msg("record"));
     $('[data-action="play"]').disabled = on || !blob;
   }
 
@@ -163,7 +134,7 @@
       recorder = mime ? new MediaRecorder(stream, { mimeType: mime }) : new MediaRecorder(stream);
     } catch (err) {
       releaseMic();
-      micProblem(`${T.unsupported} (${err.message})`);
+      micProblem(`${msg("unsupported")} (${err.message})`);
       return;
     }
     chunks = [];
@@ -176,7 +147,7 @@
     recorder.start(250);
     startedAt = Date.now();
     startMeter(stream);
-    status(T.recording);
+    status(msg("recording"));
     setRecordingUi(true);
     const max = Number(cfg.max_seconds || 30);
     tick = setInterval(() => { $('[data-role="time"]').textContent = `${((Date.now() - startedAt) / 1000).toFixed(1)} s`; }, 100);
@@ -204,7 +175,7 @@
   async function uploadTake(take, type) {
     if (!current) return;
     const assignmentId = current.id;
-    status(T.uploading);
+    status(msg("uploading"));
     const form = new FormData();
     form.append("audio", take, `recording.${extensionFor(type)}`);
     form.append("device", deviceLabel.slice(0, 200));
@@ -213,8 +184,8 @@
     try {
       res = await fetch(url, { method: "POST", body: form, credentials: "same-origin", headers: { "X-CSRFToken": csrf() } });
     } catch (err) {
-      uploadError = T.network;
-      status(T.network, true);
+      uploadError = msg("network");
+      status(msg("network"), true);
       return;
     }
     let data = {};
@@ -223,7 +194,7 @@
     if (res.status === 201) {
       uploadedKey = data.key;
       uploadError = null;
-      status(T.ok(Number(data.duration_s).toFixed(1)));
+      status(msg("ok").replace("{seconds}", Number(data.duration_s).toFixed(1)));
       root.closest("form").dispatchEvent(new Event("input", { bubbles: true })); // saves the draft with the key
       return;
     }
@@ -275,7 +246,7 @@
       if (recorder && recorder.state === "recording") { stopRecording(); await new Promise((r) => setTimeout(r, 300)); }
       if (upload) await upload;
       if (uploadedKey) return;
-      const err = new Error(uploadError || (blob ? T.notUploaded : T.first));
+      const err = new Error(uploadError || (blob ? msg("notUploaded") : msg("first")));
       err.field = "audio";
       throw err;
     },
@@ -285,7 +256,7 @@
     restore(draft) {
       if (draft && draft.audio) {
         uploadedKey = draft.audio;
-        status(T.restored);
+        status(msg("restored"));
         setRecordingUi(false);
       }
     },

@@ -5,10 +5,11 @@
 (function () {
   "use strict";
   window.TaskTypes = window.TaskTypes || {};
-  const en = (document.documentElement.lang || "vi").startsWith("en");
   let root = null;
   let cfg = null;
   const $ = (sel) => root.querySelector(sel);
+  // Interface strings come translated from the template (Django i18n), never hard-coded here.
+  const msg = (key) => { const el = root && root.querySelector(`[data-msg="${key}"]`); return el ? el.textContent : key; };
   const nfc = (s) => (s || "").normalize("NFC");
 
   function audio() { return $('[data-role="audio"]'); }
@@ -48,11 +49,11 @@
         $('[data-role="time"]').textContent = `${a.currentTime.toFixed(1)} / ${a.duration.toFixed(1)} s`;
       }
     });
-    a.addEventListener("play", () => { $('[data-action="play"]').textContent = en ? "❚❚ Pause" : "❚❚ Tạm dừng"; });
-    a.addEventListener("pause", () => { $('[data-action="play"]').textContent = en ? "▶ Play" : "▶ Phát"; });
+    a.addEventListener("play", () => { $('[data-action="play"]').textContent = msg("pause"); });
+    a.addEventListener("pause", () => { $('[data-action="play"]').textContent = msg("play"); });
     a.addEventListener("error", () => {
       const box = $('[data-role="audio-error"]');
-      box.textContent = en ? "The audio could not be played. You can skip this task or report a problem." : "Không phát được âm thanh. Bạn có thể bỏ qua hoặc báo lỗi.";
+      box.textContent = msg("playFailed");
       box.hidden = false;
     });
     // Player keys while typing (Alt+K/J/L); Space and arrows belong to the text field there.
@@ -66,7 +67,7 @@
       const w = $('[data-role="diacritics-warning"]');
       if (!w.hidden && e.target.name === "text" && !window.ViInput.lacksDiacritics(e.target.value)) w.hidden = true;
     });
-    window.ViInput.attach(root);
+    window.ViInput.attach(root, { capitals: msg("capitals") });
   }
 
   async function loadAudio(assignment) {
@@ -81,7 +82,7 @@
       a.loop = $('input[name="loop"]').checked;
     } catch (err) {
       const box = $('[data-role="audio-error"]');
-      box.textContent = en ? "The audio could not be loaded; check your connection and reload." : "Không tải được âm thanh; kiểm tra kết nối rồi tải lại trang.";
+      box.textContent = msg("loadFailed");
       box.hidden = false;
     }
   }
@@ -118,7 +119,7 @@
     beforeSubmit() {
       if (needsWarning()) {
         $('[data-role="diacritics-warning"]').hidden = false;
-        const err = new Error(en ? "No diacritics: check the text, or tick the box." : "Văn bản không có dấu: hãy kiểm tra lại, hoặc đánh dấu ô xác nhận.");
+        const err = new Error(msg("noDiacritics"));
         err.field = "text";
         throw err;
       }

@@ -6,10 +6,12 @@
 (function () {
   "use strict";
   window.TaskTypes = window.TaskTypes || {};
-  const en = (document.documentElement.lang || "vi").startsWith("en");
+  const en = (document.documentElement.lang || "vi").startsWith("en"); // reason labels: label_en
   let root = null;
   let cfg = null;
   const $ = (sel) => root.querySelector(sel);
+  // Interface strings come translated from the template (Django i18n), never hard-coded here.
+  const msg = (key) => { const el = root && root.querySelector(`[data-msg="${key}"]`); return el ? el.textContent : key; };
 
   function unlock(on) {
     root.querySelectorAll('input[name="verdict"]').forEach((el) => { el.disabled = !on; });
@@ -37,11 +39,11 @@
       if (audio.duration && isFinite(audio.duration)) $('[data-role="position"]').value = audio.currentTime / audio.duration;
     });
     audio.addEventListener("ended", () => { unlock(true); $('[data-role="position"]').value = 1; });
-    audio.addEventListener("play", () => { $('[data-action="play"]').textContent = en ? "❚❚ Pause" : "❚❚ Tạm dừng"; });
-    audio.addEventListener("pause", () => { $('[data-action="play"]').textContent = en ? "▶ Listen" : "▶ Nghe"; });
+    audio.addEventListener("play", () => { $('[data-action="play"]').textContent = msg("pause"); });
+    audio.addEventListener("pause", () => { $('[data-action="play"]').textContent = msg("listen"); });
     audio.addEventListener("error", () => {
       const box = $('[data-role="audio-error"]');
-      box.textContent = en ? "The recording could not be played. You can skip this task or report a problem." : "Không phát được bản ghi. Bạn có thể bỏ qua hoặc báo lỗi.";
+      box.textContent = msg("playFailed");
       box.hidden = false;
     });
     root.addEventListener("change", (e) => { if (e.target.name === "verdict") showReasons(); });
@@ -57,7 +59,7 @@
       audio.src = (await res.json()).media.audio;
     } catch (err) {
       const box = $('[data-role="audio-error"]');
-      box.textContent = en ? "The recording could not be loaded; check your connection and reload." : "Không tải được bản ghi; kiểm tra kết nối rồi tải lại trang.";
+      box.textContent = msg("loadFailed");
       box.hidden = false;
     }
   }
@@ -108,7 +110,7 @@
     },
     beforeSubmit() {
       if (!root.querySelector('input[name="verdict"]:checked')) {
-        const err = new Error(en ? "Listen to the recording, then choose an answer." : "Hãy nghe bản ghi rồi chọn câu trả lời.");
+        const err = new Error(msg("chooseFirst"));
         err.field = "verdict";
         throw err;
       }

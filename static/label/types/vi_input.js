@@ -57,7 +57,6 @@
 
   function attach(container, options) {
     const opts = options || {};
-    const en = (document.documentElement.lang || "vi").startsWith("en");
     let last = null;
     let upper = false;
     container.addEventListener("focusin", (e) => { if (e.target.matches("[data-vi-input]")) last = e.target; });
@@ -88,7 +87,7 @@
       el.dispatchEvent(new Event("input", { bubbles: true }));
     }));
     letters.append(...letterKeys);
-    const shift = key("⇧", en ? "Capital letters" : "Chữ hoa", () => {
+    const shift = key("⇧", opts.capitals || "Aa", () => {
       upper = !upper;
       shift.setAttribute("aria-pressed", String(upper));
       letterKeys.forEach((b, i) => { b.textContent = upper ? LETTERS[i].toUpperCase() : LETTERS[i]; });

@@ -121,23 +121,23 @@ def next_step(user, profile: ContributorProfile | None, level: int) -> dict:
     return {"text": _("You have reached the highest verification level."), "url": ""}
 
 
-def campaign_blocker(user, campaign, *, profile=None, qualified: set[str] | None = None) -> dict | None:
-    """Why this contributor cannot work in the campaign, with a link to fix it when there is one."""
+def campaign_blocker(user, campaign, *, profile=None, level: int | None = None) -> dict | None:
+    """Why this contributor cannot work in the campaign (the queue's own rule), with a link to fix it."""
     from tasks.selectors import contributor_block_reason
 
     block = contributor_block_reason(user, campaign)
-    if block:
-        url = reverse("contributor-profile") if block[0] in ("no_profile", "verification") else ""
-        return {"code": block[0], "text": block[1], "url": url}
-    if campaign.requires_qualification:
-        has = campaign.task_type in qualified if qualified is not None else is_qualified(user, campaign.task_type)
-        if not has:
-            return {"code": "qualification", "text": _("Pass the qualification test for this task type first."),
-                    "url": reverse("contributor-qualification", args=[campaign.task_type])}
-    if campaign.min_trust and trust_score(user, campaign.task_type) < campaign.min_trust:
-        return {"code": "trust", "url": "", "text": _("This campaign needs a trust score of at least %(min).2f.") % {
-            "min": campaign.min_trust}}
-    return None
+    if not block:
+        return None
+    code, text = block
+    url = ""
+    if code == "no_profile":
+        url = reverse("contributor-profile")
+    elif code == "verification":
+        profile = profile or profile_for(user)
+        url = next_step(user, profile, verification_level(user, profile) if level is None else level)["url"]
+    elif code == "qualification":
+        url = reverse("contributor-qualification", args=[campaign.task_type])
+    return {"code": code, "text": text, "url": url}
 
 
 def dashboard(user) -> dict:
@@ -149,10 +149,9 @@ def dashboard(user) -> dict:
 
     profile = profile_for(user)
     level = verification_level(user, profile)
-    qualified = qualified_task_types(user)
     campaigns, blocked = [], []
     for campaign in active_campaigns_for(user):
-        blocker = campaign_blocker(user, campaign, profile=profile, qualified=qualified)
+        blocker = campaign_blocker(user, campaign, profile=profile, level=level)
         (blocked if blocker else campaigns).append({"campaign": campaign, "blocker": blocker})
     now = timezone.localtime()
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)

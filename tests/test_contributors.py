@@ -105,8 +105,8 @@ def test_signup_needs_email_verification_then_lands_on_the_profile():
     assert done.status_code == 302
     assert EmailAddress.objects.get(user=user).verified
     assert selectors.verification_level(user) == 1
-    follow = client.get(done["Location"])
-    assert follow.status_code in (200, 302)
+    assert done["Location"] == reverse("contributor-profile")  # logged in, the profile is next
+    assert client.get(done["Location"]).status_code == 200
     landing = client.get(reverse("label-home"))
     assert landing.status_code == 200
     # After log-in an incomplete contributor is sent to the profile.

@@ -17,6 +17,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rapidfuzz.distance import Levenshtein
 
+from exports.layouts import layouts_for
+
 from . import register
 from .base import Aggregate, DemoCampaign, SchemaError, TaskType
 from .sft import has_vietnamese_diacritics
@@ -139,6 +141,7 @@ class OCR(TaskType):
     label = _("OCR: transcribe a document")
     template = "tasks/types/ocr.html"
     script = "label/types/ocr.js"
+    export_layouts = layouts_for("ocr")  # image file in the archive, consensus text, boxes in pixels
     config_schema = {
         "type": "object",
         "required": ["mode"],

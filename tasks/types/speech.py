@@ -21,6 +21,8 @@ import secrets
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from exports.layouts import layouts_for
+
 from . import register
 from .base import Aggregate, DemoCampaign, SchemaError, TaskType
 from .ocr import KEY_PATTERN, check_diacritics, medoid_text, text_similarity
@@ -206,6 +208,8 @@ class SpeechRecording(TaskType):
             item = new_item(target, payload={
                 "audio": payload["audio"], "sentence": payload["sentence"], "duration_s": payload["duration_s"],
                 "speaker": {k: v for k, v in payload.get("speaker", {}).items() if k != "pseudonym"},
+                "dialect": payload.get("speaker", {}).get("dialect", ""),
+                "locale": campaign.config.get("language", "vi"),
                 "recording": annotation.pk,
             }, external_id=external_id)
             item.source_contributor_id = annotation.contributor_id
@@ -243,6 +247,7 @@ class SpeechValidation(TaskType):
     label = _("Speech: validate a recording")
     template = "tasks/types/speech_validation.html"
     script = "label/types/speech_validation.js"
+    export_layouts = layouts_for("speech")  # Common Voice columns, audio files in the archive
     config_schema = {
         "type": "object",
         "properties": {
@@ -272,6 +277,8 @@ class SpeechValidation(TaskType):
                 "sentence": {"type": "string", "minLength": 1, "maxLength": 500},
                 "duration_s": {"type": ["number", "null"]},
                 "speaker": SPEAKER_SCHEMA,
+                "dialect": {"type": "string", "maxLength": 100},
+                "locale": {"type": "string", "maxLength": 20},
                 "recording": {"type": "integer"},
                 "source": {"type": "string", "maxLength": 500},
             },
@@ -323,7 +330,8 @@ class SpeechValidation(TaskType):
         decided = votes["matches"] + votes["does_not_match"]
         majority = max(votes["matches"], votes["does_not_match"])
         return Aggregate(
-            result={"decision": decision, "votes": votes, "reasons": reasons},
+            result={"decision": decision, "votes": votes, "reasons": reasons,
+                    "up_votes": votes["matches"], "down_votes": votes["does_not_match"]},
             confidence=1.0 if decision != "pending" else 0.0,
             agreement=majority / decided if decided else 0.0,
             method="accept_after_n_reject_after_m",

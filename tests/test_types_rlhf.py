@@ -117,6 +117,7 @@ def test_pairwise_aggregate_unshuffles_shown_positions():
     assert agg.result["margin"] < 0  # negative: original response 1 wins
     assert agg.confidence == pytest.approx(1.0)
     assert agg.agreement == pytest.approx(1.0)
+    assert agg.result["position_bias"] == {"decisive": 3, "first_shown_wins": 2}  # two saw the winner as A
 
 
 def test_ranking_aggregate_uses_bradley_terry_on_original_indices():

@@ -315,7 +315,7 @@ ACCOUNT_ADAPTER = "contributors.adapters.AccountAdapter"
 # The issue asks for a clear message on a duplicate e-mail at sign-up, which allauth only gives with
 # enumeration prevention off; the sign-up and log-in rate limits below keep address probing slow.
 ACCOUNT_PREVENT_ENUMERATION = False
-ACCOUNT_RATE_LIMITS = {**ACCOUNT_RATE_LIMITS, "login": "30/m/ip", "signup": "20/h/ip"}
+ACCOUNT_RATE_LIMITS = {**ACCOUNT_RATE_LIMITS, "login": "30/m/ip", "signup": "20/h/ip", "login_device": "30/h/key"}
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ALLAUTH_TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))  # 1 behind platform/nginx.conf
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
-from allauth.core import context
+from allauth.core import context, ratelimit
 from django import forms
 from django.conf import settings
 from django.utils import timezone
@@ -64,7 +64,20 @@ class SignupForm(AllauthSignupForm):
 
 
 class LoginForm(AllauthLoginForm):
+    """allauth's log-in (limits per IP and per account) plus the platform's limit per device fingerprint,
+    which catches one device cycling through many accounts and networks (rate "login_device")."""
+
     device_fingerprint = _fingerprint_field()
+
+    def clean(self):
+        digest = services.fingerprint_digest(self.data.get("device_fingerprint", ""))
+        if digest and self.request is not None and not ratelimit.consume(
+            self.request, action="login_device", key=digest
+        ):
+            raise forms.ValidationError(
+                _("Too many log-in attempts from this device. Please wait a while and try again."), code="rate_limited"
+            )
+        return super().clean()
 
 
 class ProfileForm(forms.ModelForm):

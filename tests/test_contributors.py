@@ -462,3 +462,24 @@ def test_personal_data_export_and_erasure_keep_annotations_pseudonymised(make_co
     assert fresh_client().post(reverse("account_login"), {"login": "erase.me@example.com", "password": "correct-horse-42"}
                                ).status_code == 200
     assert Qualification.objects.count() == 0
+
+
+def test_login_is_limited_per_device_on_top_of_allauths_limits(settings):
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login_device": "2/h/key"}
+    device = f"device-{uuid.uuid4().hex}"
+    user = verified_user(unique("dev"))
+    for _ in range(2):
+        wrong = fresh_client().post(reverse("account_login"), {
+            "login": user.email, "password": "not-the-password", "device_fingerprint": device})
+        assert "Too many log-in attempts" not in wrong.content.decode()
+    blocked = fresh_client().post(reverse("account_login"), {
+        "login": user.email, "password": PASSWORD, "device_fingerprint": device})
+    assert blocked.status_code == 200 and "Too many log-in attempts from this device" in blocked.content.decode()
+    other_device = fresh_client().post(reverse("account_login"), {
+        "login": user.email, "password": PASSWORD, "device_fingerprint": device + "-2"})
+    assert other_device.status_code == 302
+
+
+def test_google_login_is_off_without_its_environment():
+    html = fresh_client().get(reverse("account_login")).content.decode()
+    assert "Continue with" not in html

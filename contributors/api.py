@@ -11,7 +11,7 @@ from . import selectors, services
 from .models import QualificationAttempt, QualificationItem
 
 
-class MeOut(serializers.Serializer):
+class ContributorMeOut(serializers.Serializer):
     pseudonym = serializers.CharField()
     level = serializers.IntegerField()
     status = serializers.CharField()
@@ -20,7 +20,7 @@ class MeOut(serializers.Serializer):
     qualified_task_types = serializers.ListField(child=serializers.CharField())
 
 
-class AttemptOut(serializers.Serializer):
+class QualificationAttemptOut(serializers.Serializer):
     id = serializers.IntegerField()
     task_type = serializers.CharField(source="test.task_type")
     number = serializers.IntegerField()
@@ -40,7 +40,7 @@ class AttemptOut(serializers.Serializer):
         return [{"payload": items[i], "view": v} for i, v in zip(attempt.item_ids, views, strict=True) if i in items]
 
 
-class SubmitIn(serializers.Serializer):
+class AttemptAnswersIn(serializers.Serializer):
     answers = serializers.ListField(child=serializers.JSONField(), allow_empty=False)
 
 
@@ -54,7 +54,7 @@ def _refused(exc: services.ContributorError) -> Response:
 class MeView(APIView):
     permission_classes = [IsPersonUser]
 
-    @extend_schema(responses={200: MeOut}, summary="The contributor's verification level, status and next step")
+    @extend_schema(responses={200: ContributorMeOut}, summary="The contributor's verification level, status and next step")
     def get(self, request):
         profile = services.ensure_profile(request.user)
         level = selectors.verification_level(request.user, profile)
@@ -69,21 +69,21 @@ class MeView(APIView):
 class StartAttemptView(APIView):
     permission_classes = [IsPersonUser]
 
-    @extend_schema(request=None, responses={201: AttemptOut}, summary="Start (or resume) a qualification test")
+    @extend_schema(request=None, responses={201: QualificationAttemptOut}, summary="Start (or resume) a qualification test")
     def post(self, request, task_type: str):
         try:
             attempt = services.start_qualification_attempt(user=request.user, task_type=task_type)
         except services.ContributorError as exc:
             return _refused(exc)
-        return Response(AttemptOut(attempt).data, status=status.HTTP_201_CREATED)
+        return Response(QualificationAttemptOut(attempt).data, status=status.HTTP_201_CREATED)
 
 
 class SubmitAttemptView(APIView):
     permission_classes = [IsPersonUser]
 
-    @extend_schema(request=SubmitIn, responses={200: AttemptOut}, summary="Submit all answers of an attempt once")
+    @extend_schema(request=AttemptAnswersIn, responses={200: QualificationAttemptOut}, summary="Submit all answers of an attempt once")
     def post(self, request, attempt_id: int):
-        data = SubmitIn(data=request.data)
+        data = AttemptAnswersIn(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             attempt = services.submit_qualification_attempt(
@@ -93,4 +93,4 @@ class SubmitAttemptView(APIView):
             return error_response(404, "not_found", "Not found.")
         except services.ContributorError as exc:
             return _refused(exc)
-        return Response(AttemptOut(attempt).data)
+        return Response(QualificationAttemptOut(attempt).data)

@@ -59,6 +59,11 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
 }
 
 
+# Contributors' identity documents and device fingerprints: only support staff (who verify contributors)
+# see them; organisation roles never do, even where they may view other contributor data.
+PRIVATE_MODELS = {("contributors", "identitydocument"), ("contributors", "devicesighting")}
+
+
 def _permissions_for(role: str):
     query = Q(pk__in=[])
     for app_label, model, actions in ROLE_PERMISSIONS[role]:
@@ -71,7 +76,11 @@ def _permissions_for(role: str):
                 action_q |= Q(codename__startswith=f"{action}_")
             scope &= action_q
         query |= scope
-    return Permission.objects.filter(query)
+    permissions = Permission.objects.filter(query)
+    if role != Membership.Role.SUPPORT:
+        for app_label, model in PRIVATE_MODELS:
+            permissions = permissions.exclude(content_type__app_label=app_label, content_type__model=model)
+    return permissions
 
 
 def role_group(role: str) -> Group:

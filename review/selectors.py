@@ -1,6 +1,7 @@
 """Reads for the console: who may review what, the review queue, one item's answers, the dashboard."""
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from decimal import Decimal
 
@@ -238,7 +239,8 @@ def campaign_dashboard(campaign: Campaign, *, now=None) -> dict:
     annotations = Annotation.objects.filter(campaign=campaign)
     marker = annotations.aggregate(last=Max("id"))["last"]
     consensus_marker = Consensus.objects.filter(campaign=campaign).aggregate(last=Max("updated_at"))["last"]
-    key = f"console:dashboard:{campaign.pk}:{campaign.updated_at.timestamp()}:{marker}:{consensus_marker}"
+    stamp = f"{campaign.updated_at.timestamp()}:{marker}:{consensus_marker}"
+    key = f"console:dashboard:{campaign.pk}:{hashlib.sha1(stamp.encode()).hexdigest()}"
     cached = cache.get(key)
     if cached is not None:
         return cached

@@ -342,3 +342,15 @@ def test_export_from_admin_uses_export_engine(client, org, manager, make_campaig
     assert status["id"] == export.pk and status["layout"] == "raw"
     theirs = make_campaign(organization=other_org)
     assert client.get(reverse("admin:tasks_campaign_export", args=[theirs.pk])).status_code == 404
+
+
+def test_identity_documents_only_for_support(org):
+    manager = make_member(org, Membership.Role.MANAGER, email="m-id@example.com")
+    admin = make_member(org, Membership.Role.ADMIN, email="a-id@example.com")
+    support = make_member(org, Membership.Role.SUPPORT, email="s-id@example.com")
+    assert manager.has_perm("contributors.view_trustscore")
+    assert not manager.has_perm("contributors.view_identitydocument")
+    assert not admin.has_perm("contributors.view_identitydocument")
+    assert support.has_perm("contributors.view_identitydocument")
+    assert support.has_perm("contributors.change_contributorprofile")
+    assert not support.has_perm("tasks.change_campaign")

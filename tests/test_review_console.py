@@ -171,3 +171,20 @@ def test_list_pages_at_10k_rows(client, manager, ten_thousand_annotations):
     assert "EXPLAIN" in queries[0]["sql"] and "COUNT(" not in queries[0]["sql"].upper()
     assert 5_000 < count < 20_000  # an estimate of the 10,000 rows
     assert EstimatedCountPaginator(Annotation.objects.filter(pk__lt=0), 100).count == 0
+
+
+def test_flagged_answers_in_queue_and_authenticity_verdict(client, manager, disputed_item):
+    from authenticity.models import AuthenticityScore
+
+    campaign, item, (spam, safe, hate) = disputed_item
+    Consensus.objects.filter(item=item).update(state=Consensus.State.FINALISED, confidence=0.9)
+    client.force_login(manager)
+    assert list(client.get(reverse("review:queue") + "?kind=flagged").context["page"]) == []
+    AuthenticityScore.objects.create(annotation=safe, campaign=campaign, contributor=safe.contributor, score=0.1,
+                                     flagged=True, reasons=["pasted"])
+    page = client.get(reverse("review:queue") + "?kind=flagged")
+    assert [i.pk for i in page.context["page"]] == [item.pk]
+    html = client.get(reverse("review:item", args=[item.pk])).content.decode()
+    assert "console-flag" in html and "pasted" in html
+    client.post(reverse("review:authenticity", args=[item.pk]), {"annotation": safe.pk, "human": "1"})
+    assert AuthenticityScore.objects.get(annotation=safe).review_decision == "human"

@@ -274,6 +274,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run_level(*, port: int, campaign_id: int, sessions: list, seconds: float, processes: int) -> dict:
+    load_before = round(os.getloadavg()[0], 2)
     start = time.time() + 0.5
     until = start + seconds
     queue = multiprocessing.get_context("fork").Queue()
@@ -301,6 +302,7 @@ def run_level(*, port: int, campaign_id: int, sessions: list, seconds: float, pr
         "cycle_p50_ms": round(percentile(cycle_ms, 50), 1), "cycle_p99_ms": round(percentile(cycle_ms, 99), 1),
         "cycle_mean_ms": round(statistics.fmean(cycle_ms), 1) if cycle_ms else None,
         "errors": errors,
+        "loadavg_1m_before": load_before,  # other work on the machine skews the figures; shown, not hidden
     }
 
 
@@ -351,7 +353,8 @@ def main(argv: list[str] | None = None) -> dict:
             rows.append(row)
             print(f"N={n:>4}  {row['cycles_per_s']:>7} cycles/s  next p50/p99 {row['next_p50_ms']}/{row['next_p99_ms']} ms  "
                   f"submit p50/p99 {row['submit_p50_ms']}/{row['submit_p99_ms']} ms  "
-                  f"cycle p50/p99 {row['cycle_p50_ms']}/{row['cycle_p99_ms']} ms  errors {row['errors'] or 0}", flush=True)
+                  f"cycle p50/p99 {row['cycle_p50_ms']}/{row['cycle_p99_ms']} ms  errors {row['errors'] or 0}  "
+                  f"(load avg before: {row['loadavg_1m_before']})", flush=True)
     finally:
         stop(server)
         if args.redis_url:

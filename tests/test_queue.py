@@ -391,8 +391,11 @@ def test_next_and_submit_stay_within_a_small_query_budget(client, make_campaign,
         lease = next_task(client, campaign)["assignment"]
     with CaptureQueriesContext(connection) as submit_queries:
         assert submit(client, lease["id"], key="budget").status_code == 201
-    # session + user + campaign + profile + e-mail check + open lease + pick (+ savepoints in tests)
-    assert len([q for q in next_queries.captured_queries if "SAVEPOINT" not in q["sql"]]) <= 8, next_queries.captured_queries
+    # session, user, campaign, profile, 2 verification-level reads, open lease, and the pick: one statement
+    # on PostgreSQL (select + update + insert through the ORM on SQLite). Savepoints are the test's.
+    budget = 8 if connection.vendor == "postgresql" else 11
+    picks = [q for q in next_queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+    assert len(picks) <= budget, [q["sql"][:80] for q in picks]
     assert len([q for q in submit_queries.captured_queries if "SAVEPOINT" not in q["sql"]]) <= 10
 
 

@@ -19,6 +19,14 @@ from tasks.tasks import sweep_expired_leases
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def make_contributor(db):
+    """Like conftest's, without password hashing (these tests log in with force_login or tokens)."""
+    from tests.test_queue_concurrency import contributors
+
+    return lambda region="north": contributors(1, region=region)[0]
+
+
 def texts(n: int, prefix: str = "Câu") -> list[dict]:
     return [{"payload": {"text": f"{prefix} {i}"}} for i in range(n)]
 
@@ -358,19 +366,19 @@ def test_gold_is_mixed_in_at_the_campaign_rate_and_feeds_trust(make_campaign):
     from tests.test_queue_concurrency import contributors
 
     gold = [{"payload": {"text": f"Vàng {i}"}, "gold_answer": {"categories": ["spam"]}} for i in range(40)]
-    campaign = make_campaign(items=texts(400) + gold, overlap=3, gold_rate=0.2)
+    campaign = make_campaign(items=texts(300) + gold, overlap=3, gold_rate=0.25)
     gold_ids = set(Item.objects.filter(campaign=campaign, is_gold=True).values_list("id", flat=True))
     gold_served = 0
     for user in contributors(10):
-        for _ in range(30):
+        for _ in range(20):
             lease = lease_next_item(user=user, campaign=campaign)
             is_gold = lease.item_id in gold_ids
             # The very first gold answer is wrong, so trust sees both outcomes (one miss never suspends).
             label = "safe" if is_gold and gold_served == 0 else "spam"
             gold_served += is_gold
             submit_annotation(user=user, assignment_id=lease.pk, payload={"categories": [label]})
-    # 300 draws at p = 0.2: mean 60, sd ~6.9; accept within ~4 sd.
-    assert 32 <= gold_served <= 88, gold_served
+    # 200 draws at p = 0.25: mean 50, sd ~6.1; accept within ~4 sd.
+    assert 26 <= gold_served <= 74, gold_served
     assert Annotation.objects.filter(is_gold=True).count() == gold_served
     correct = Annotation.objects.filter(is_gold=True, gold_correct=True).count()
     trust = TrustScore.objects.filter(task_type="moderation")

@@ -53,3 +53,22 @@ class ReviewDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_decision_display()} annotation {self.annotation_id}"
+
+
+class QualitySnapshot(models.Model):
+    """Krippendorff's alpha of a campaign each time its consensus was re-fitted: the dashboard's trend."""
+
+    campaign = models.ForeignKey("tasks.Campaign", on_delete=models.CASCADE, related_name="quality_snapshots")
+    alpha = models.FloatField(null=True, blank=True, help_text=_("Mean over the task type's questions"))
+    per_question = models.JSONField(default=dict, blank=True)
+    mean_agreement = models.FloatField(null=True, blank=True)
+    n_answers = models.PositiveIntegerField(default=0)
+    method = models.CharField(max_length=40, blank=True)
+    taken_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("quality snapshot")
+        indexes = [models.Index(fields=["campaign", "taken_at"], name="quality_snapshot_idx")]
+
+    def __str__(self) -> str:
+        return f"alpha {self.alpha} of {self.campaign_id} at {self.taken_at:%Y-%m-%d %H:%M}"

@@ -16,7 +16,7 @@ from organizations.models import Membership
 from tasks.models import Campaign, Item
 from tasks.selectors import campaign_progress
 
-from .models import ReviewDecision, ReviewerAppointment
+from .models import QualitySnapshot, ReviewDecision, ReviewerAppointment
 
 MANAGING_ROLES = (Membership.Role.ADMIN, Membership.Role.MANAGER)
 QUEUE_FILTERS = ("disputed", "low_confidence", "flagged", "all")
@@ -118,18 +118,41 @@ def _norm(value):
 
 
 def _quality_report(campaign) -> dict | None:
+    """The consensus engineer's campaign quality report: a selector if there is one, else the last fit."""
     try:
         from annotations import selectors as annotation_selectors
     except ImportError:
-        return None
+        annotation_selectors = None
     report = getattr(annotation_selectors, "quality_report", None) or getattr(
         annotation_selectors, "campaign_quality_report", None)
-    if report is None:
-        return None
     try:
-        return report(campaign)
+        if report is not None:
+            return report(campaign)
+        from annotations.models import CampaignScoring
     except Exception:  # noqa: BLE001 - the dashboard must render even if the quality report fails
         return None
+    row = CampaignScoring.objects.filter(campaign=campaign).values("report", "fitted_at", "method").first()
+    if row is None:
+        return None
+    return {**(row["report"] or {}), "fitted_at": row["fitted_at"].isoformat(), "method": row["method"]}
+
+
+def alpha_of_report(report: dict) -> tuple[float | None, dict]:
+    """(mean alpha over the questions that have one, alpha per question) from a consensus quality report."""
+    per_question = {q: e.get("alpha") for q, e in (report.get("questions") or {}).items() if isinstance(e, dict)}
+    defined = [a for a in per_question.values() if isinstance(a, int | float)]
+    overall = report.get("krippendorff_alpha", report.get("alpha"))
+    if not isinstance(overall, int | float):
+        overall = round(sum(defined) / len(defined), 4) if defined else None
+    return overall, per_question
+
+
+def _scoring_marker(campaign) -> str:
+    try:
+        from annotations.models import CampaignScoring
+    except ImportError:
+        return ""
+    return str(CampaignScoring.objects.filter(campaign=campaign).values_list("fitted_at", flat=True).first())
 
 
 def _authenticity_report(campaign) -> dict | None:
@@ -239,7 +262,7 @@ def campaign_dashboard(campaign: Campaign, *, now=None) -> dict:
     annotations = Annotation.objects.filter(campaign=campaign)
     marker = annotations.aggregate(last=Max("id"))["last"]
     consensus_marker = Consensus.objects.filter(campaign=campaign).aggregate(last=Max("updated_at"))["last"]
-    stamp = f"{campaign.updated_at.timestamp()}:{marker}:{consensus_marker}"
+    stamp = f"{campaign.updated_at.timestamp()}:{marker}:{consensus_marker}:{_scoring_marker(campaign)}"
     key = f"console:dashboard:{campaign.pk}:{hashlib.sha1(stamp.encode()).hexdigest()}"
     cached = cache.get(key)
     if cached is not None:
@@ -277,11 +300,12 @@ def campaign_dashboard(campaign: Campaign, *, now=None) -> dict:
         .annotate(mean=_avg("agreement"), n=Count("id")).order_by("day")
     ]
     quality = _quality_report(campaign)
-    alpha = None
-    if quality:
-        alpha = quality.get("krippendorff_alpha", quality.get("alpha"))
-        if isinstance(alpha, dict):
-            alpha = alpha.get("value", alpha.get("overall"))
+    alpha, per_question = alpha_of_report(quality) if quality else (None, {})
+    alpha_trend = [
+        {"t": snap.taken_at.isoformat(), "alpha": round(snap.alpha, 4) if snap.alpha is not None else None,
+         "n_answers": snap.n_answers}
+        for snap in reversed(QualitySnapshot.objects.filter(campaign=campaign).order_by("-taken_at")[:60])
+    ]
     mean_agreement = Consensus.objects.filter(campaign=campaign, n_answers__gt=0).aggregate(m=_avg("agreement"))["m"]
 
     paid_answers = progress["annotations"]
@@ -298,9 +322,12 @@ def campaign_dashboard(campaign: Campaign, *, now=None) -> dict:
         "throughput_per_hour": per_hour,
         "agreement": {
             "alpha": round(alpha, 3) if isinstance(alpha, int | float) else None,
+            "alpha_per_question": per_question,
+            "alpha_trend": alpha_trend,
+            "fitted_at": (quality or {}).get("fitted_at"),
+            "method": (quality or {}).get("method", ""),
             "mean_pairwise": round(mean_agreement, 3) if mean_agreement is not None else None,
             "trend": agreement_trend,
-            "quality_report": quality,
         },
         "regions": _region_coverage(campaign),
         "contributors": _contributors(campaign),

@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 from annotations.models import Annotation, Consensus
 from tasks.types import SchemaError
 
-from .models import ReviewDecision, ReviewerAppointment
-from .selectors import can_review_campaign
+from .models import QualitySnapshot, ReviewDecision, ReviewerAppointment
+from .selectors import alpha_of_report, can_review_campaign
 
 
 def excluded_annotation_ids(item_id: int) -> set[int]:
@@ -136,3 +136,14 @@ def appoint_reviewer(*, campaign, reviewer, appointed_by=None) -> ReviewerAppoin
         campaign=campaign, reviewer=reviewer, defaults={"appointed_by": appointed_by, "created_at": timezone.now()}
     )
     return appointment
+
+
+def record_quality_snapshot(*, campaign_id: int, report: dict, n_answers: int = 0, method: str = "",
+                            taken_at=None) -> QualitySnapshot:
+    """Keep one point of the agreement trend (called whenever the campaign's consensus is re-fitted)."""
+    overall, per_question = alpha_of_report(report or {})
+    return QualitySnapshot.objects.create(
+        campaign_id=campaign_id, alpha=overall, per_question=per_question,
+        mean_agreement=(report or {}).get("mean_agreement"), n_answers=n_answers, method=method,
+        taken_at=taken_at or timezone.now(),
+    )

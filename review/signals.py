@@ -18,3 +18,11 @@ def membership_changed(sender, instance, **kwargs):
     from .roles import sync_user_roles
 
     sync_user_roles(instance.user)
+
+
+def campaign_scoring_saved(sender, instance, **kwargs):
+    """A campaign re-fit (annotations.CampaignScoring) adds a point to the dashboard's alpha trend."""
+    from .services import record_quality_snapshot
+
+    record_quality_snapshot(campaign_id=instance.campaign_id, report=instance.report or {},
+                            n_answers=instance.n_answers, method=instance.method, taken_at=instance.fitted_at)

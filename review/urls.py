@@ -10,4 +10,5 @@ urlpatterns = [
     path("items/<int:item_id>/authenticity/", views.authenticity_review, name="authenticity"),
     path("campaigns/<int:campaign_id>/dashboard/", views.dashboard, name="dashboard"),
     path("campaigns/<int:campaign_id>/dashboard.json", views.dashboard_json, name="dashboard-json"),
+    path("campaigns/<int:campaign_id>/rescore/", views.rescore, name="rescore"),
 ]

@@ -129,3 +129,20 @@ def dashboard(request, campaign_id: int):
 def dashboard_json(request, campaign_id: int):
     campaign = _campaign_or_404(request, campaign_id)
     return JsonResponse(selectors.campaign_dashboard(campaign))
+
+
+@login_required
+@require_POST
+def rescore(request, campaign_id: int):
+    """Re-fit the campaign's consensus now (the consensus engineer's job), e.g. to refresh alpha."""
+    campaign = _campaign_or_404(request, campaign_id)
+    if not request.user.has_perm("tasks.change_campaign"):
+        raise Http404("No such campaign.")
+    try:
+        from annotations.services import start_campaign_rescore
+    except ImportError:
+        messages.error(request, _("Campaign re-scoring is not available."))
+    else:
+        start_campaign_rescore(campaign=campaign, trigger="manual", user=request.user)
+        messages.success(request, _("Re-scoring started; the figures update when it finishes."))
+    return redirect("review:dashboard", campaign.pk)

@@ -188,3 +188,35 @@ def test_flagged_answers_in_queue_and_authenticity_verdict(client, manager, disp
     assert "console-flag" in html and "pasted" in html
     client.post(reverse("review:authenticity", args=[item.pk]), {"annotation": safe.pk, "human": "1"})
     assert AuthenticityScore.objects.get(annotation=safe).review_decision == "human"
+
+
+def test_dashboard_alpha_and_trend_from_campaign_refits(client, manager, make_campaign, make_contributor):
+    from annotations.services import rescore_campaign
+    from review.models import QualitySnapshot
+
+    campaign = make_campaign(items=[{"payload": {"text": f"câu {i}"}} for i in range(6)], overlap=3)
+    users = [make_contributor() for _ in range(3)]
+    labels = [["spam"] * 3, ["safe"] * 3, ["hate", "hate", "safe"], ["spam"] * 3, ["safe"] * 3, ["safe"] * 3]
+    for item, row in zip(campaign.items.order_by("id"), labels, strict=True):
+        for user, label in zip(users, row, strict=True):
+            answer(campaign, item, user, {"categories": [label]})
+    client.force_login(manager)
+    assert client.get(reverse("review:dashboard-json", args=[campaign.pk])).json()["agreement"]["alpha"] is None
+    rescore_campaign(campaign_id=campaign.pk)
+    rescore_campaign(campaign_id=campaign.pk)
+    assert QualitySnapshot.objects.filter(campaign=campaign).count() == 2
+    data = client.get(reverse("review:dashboard-json", args=[campaign.pk])).json()["agreement"]
+    assert 0.5 < data["alpha"] <= 1.0
+    assert len(data["alpha_trend"]) == 2 and data["alpha_trend"][-1]["alpha"] == pytest.approx(data["alpha"], abs=1e-3)
+    assert data["alpha_per_question"]
+
+
+def test_rescore_button_starts_the_consensus_job(client, manager, disputed_item, django_capture_on_commit_callbacks):
+    from annotations.models import ConsensusJob
+
+    campaign, _item, _answers = disputed_item
+    client.force_login(manager)
+    with django_capture_on_commit_callbacks(execute=True):
+        res = client.post(reverse("review:rescore", args=[campaign.pk]))
+    assert res.status_code == 302
+    assert ConsensusJob.objects.get(campaign=campaign).status == "succeeded"

@@ -64,6 +64,13 @@
       { scales: { y: { min: 0, max: 1 } } });
     rows("table-agreement", d.agreement.trend, (r) => [r.t, r.agreement, r.n]);
 
+    const at = d.agreement.alpha_trend || [];
+    chart("chart-alpha", "line", at.map((r) => short(r.t)), [{ label: "alpha", data: at.map((r) => r.alpha) }],
+      { scales: { y: { min: -1, max: 1 } } });
+    rows("table-alpha", at, (r) => [r.t, r.alpha, r.n_answers]);
+    rows("table-alpha-questions", Object.entries(d.agreement.alpha_per_question || {}), (r) => [r[0], r[1]]);
+    $("alpha-fitted").textContent = d.agreement.fitted_at || "–";
+
     chart("chart-regions", "bar", d.regions.map((r) => r.region), [
       { label: "share %", data: d.regions.map((r) => r.share) },
       { label: "quota %", data: d.regions.map((r) => r.quota) },

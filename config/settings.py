@@ -386,3 +386,10 @@ WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", de
 WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", default=False)
 WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "6"))
 WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", "30"))
+
+# --- Consensus scoring (annotations app: annotations/services.py, annotations/tasks.py) -----------
+# Dawid-Skene replaces the trust-weighted vote once the campaign has this many answers per contributor.
+CONSENSUS_DS_MIN_ANSWERS_PER_CONTRIBUTOR = float(os.environ.get("CONSENSUS_DS_MIN_ANSWERS_PER_CONTRIBUTOR", "10"))
+# A job that has not finished after this long is considered dead (killed worker) and may be re-run.
+CONSENSUS_JOB_STALE_SECONDS = int(os.environ.get("CONSENSUS_JOB_STALE_SECONDS", "3600"))
+# Beat re-scores active campaigns with answers newer than their last fit (see CELERY_BEAT_SCHEDULE above).

@@ -139,6 +139,54 @@ class TaskType:
         """Whether an answer matches a gold answer (feeds trust)."""
         return answer == gold
 
+    # --- campaign-level consensus (Dawid-Skene needs every answer of the campaign) --------
+    # A type with categorical questions declares them here and plugs into Dawid-Skene without the
+    # consensus code knowing its payloads (see docs/architecture.md, "Consensus").
+    def label_space(self, config: dict) -> dict[str, list[str]]:
+        """Categorical questions an answer holds, each with its classes in order (empty: none).
+
+        A multi-label question is one yes/no question per category, e.g. ``{"category.spam": ["no", "yes"]}``.
+        """
+        return {}
+
+    def label_metric(self, question: str, config: dict) -> str:
+        """Krippendorff's alpha level for a question: "nominal", "ordinal" or "interval"."""
+        return "nominal"
+
+    def categorical_labels(self, payload: dict, config: dict) -> dict[str, int]:
+        """An answer's class index per question of ``label_space`` (unanswered questions left out)."""
+        return {}
+
+    def apply_campaign_labels(self, aggregate: Aggregate, labels: dict[str, tuple[str, float]], *,
+                              config: dict) -> Aggregate:
+        """Merge the campaign-level decision (class and posterior per question) into an item's aggregate.
+
+        The default keeps the type's own result and adds ``labels``/``posteriors``; confidence is the
+        least certain question's posterior.
+        """
+        aggregate.result = {
+            **aggregate.result,
+            "labels": {q: c for q, (c, _p) in labels.items()},
+            "posteriors": {q: round(p, 6) for q, (_c, p) in labels.items()},
+        }
+        if labels:
+            aggregate.confidence = min(p for _c, p in labels.values())
+        return aggregate
+
+    def agrees_with_consensus(self, answer: dict, result: dict, *, config: dict) -> bool | None:
+        """Whether one answer agrees with its item's finalised consensus (feeds trust); None: not comparable."""
+        space = self.label_space(config)
+        if space:
+            mine = self.categorical_labels(answer, config)
+            decided = result.get("labels") or {}
+            shared = [q for q in mine if q in decided and q in space]
+            if shared:
+                return all(space[q][mine[q]] == decided[q] for q in shared)
+        try:
+            return bool(self.is_correct(answer, result, config=config))
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+            return None
+
     # --- demo ----------------------------------------------------------------------------
     def demo(self) -> list[DemoCampaign]:
         return []

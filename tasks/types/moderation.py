@@ -174,6 +174,31 @@ class Moderation(TaskType):
     def is_correct(self, answer: dict, gold: dict, *, config: dict) -> bool:
         return sorted(answer.get("categories", [])) == sorted(gold.get("categories", []))
 
+    # --- campaign-level consensus (Dawid-Skene): single-label = one question, multi-label = one per category
+    def label_space(self, config: dict) -> dict[str, list[str]]:
+        keys = [c["key"] for c in config.get("categories", [])]
+        if config.get("multi_label"):
+            return {f"category.{k}": ["no", "yes"] for k in keys}
+        return {"category": keys}
+
+    def categorical_labels(self, payload: dict, config: dict) -> dict[str, int]:
+        keys = [c["key"] for c in config.get("categories", [])]
+        chosen = payload.get("categories") or []
+        if config.get("multi_label"):
+            return {f"category.{k}": int(k in chosen) for k in keys}
+        if chosen and chosen[0] in keys:
+            return {"category": keys.index(chosen[0])}
+        return {"category": -1} if chosen else {}  # a label outside the set: dropped by the scorer
+
+    def apply_campaign_labels(self, aggregate: Aggregate, labels: dict[str, tuple[str, float]], *,
+                              config: dict) -> Aggregate:
+        aggregate = super().apply_campaign_labels(aggregate, labels, config=config)
+        if config.get("multi_label"):
+            aggregate.result["categories"] = [q.split(".", 1)[1] for q, (c, _p) in labels.items() if c == "yes"]
+        elif "category" in labels:
+            aggregate.result["categories"] = [labels["category"][0]]
+        return aggregate
+
     def demo(self) -> list[DemoCampaign]:
         texts = [
             ("Quán phở này ngon lắm, mọi người nên thử nhé!", "safe"),

@@ -140,6 +140,13 @@
   document.addEventListener("visibilitychange", () => { if (document.hidden) saveTelemetry(); });
   form.addEventListener("input", saveDraft);
   form.addEventListener("change", saveDraft);
+  // Fixing a field clears its error message.
+  form.addEventListener("change", (e) => {
+    const holder = e.target.closest && e.target.closest(".has-error");
+    if (!holder) return;
+    holder.classList.remove("has-error");
+    holder.querySelectorAll("[data-error-for]").forEach((el) => { el.hidden = true; });
+  });
 
   function errorSlot(field) {
     // "claims[2].quote" -> "claims[2]" -> "claims": the nearest slot the page has for this field.

@@ -42,7 +42,10 @@ def wait_item(page, selector: str, previous: str = "") -> str:
 
 
 def wait_done(page, n: int):
-    page.wait_for_function(f"document.getElementById('done-count').textContent === '{n}'")
+    try:
+        page.wait_for_function(f"document.getElementById('done-count').textContent === '{n}'", timeout=20000)
+    except Exception as exc:  # say what the page showed
+        raise AssertionError(f"not submitted; page says: {page.locator('#form-error').text_content()!r}") from exc
 
 
 def reload_and_expect_draft(page, selector: str):

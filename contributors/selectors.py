@@ -47,13 +47,28 @@ def qualified_task_types(user) -> set[str]:
 def verification_level(user, profile: ContributorProfile | None = None) -> int:
     """A ladder, each rung unlocking more work: 0 nothing, 1 e-mail verified, 2 profile complete,
     3 qualified for at least one task type (campaigns check their own type with ``is_qualified``),
-    4 identity verified by staff on top of 3."""
-    if not email_verified(user):
+    4 identity verified by staff on top of 3. One query (the queue calls it on every lease)."""
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth import get_user_model
+    from django.db.models import Exists, OuterRef
+
+    if not getattr(user, "pk", None):
+        return 0
+    flags = (
+        get_user_model().objects.filter(pk=user.pk)
+        .annotate(
+            verified=Exists(EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)),
+            qualified=Exists(Qualification.objects.filter(profile__user=OuterRef("pk"))),
+        )
+        .values("verified", "qualified")
+        .first()
+    )
+    if not flags or not flags["verified"]:
         return 0
     profile = profile or profile_for(user)
     if profile is None or not profile.is_complete:
         return 1
-    if not Qualification.objects.filter(profile=profile).exists():
+    if not flags["qualified"]:
         return 2
     return 4 if profile.identity_verified_at else 3
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import FileResponse, Http404, HttpResponse
@@ -118,6 +119,11 @@ def qualification(request, task_type: str):
             },
         )
     return render(request, "contributors/qualification.html", context)
+
+
+def terms(request):
+    """The contributor terms that the profile's consent refers to (public: read them before signing up)."""
+    return render(request, "contributors/terms.html", {"version": settings.CONTRIBUTOR_TERMS_VERSION})
 
 
 @login_required

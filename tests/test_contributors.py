@@ -483,3 +483,18 @@ def test_login_is_limited_per_device_on_top_of_allauths_limits(settings):
 def test_google_login_is_off_without_its_environment():
     html = fresh_client().get(reverse("account_login")).content.decode()
     assert "Continue with" not in html
+
+
+def test_verification_level_costs_one_query_on_the_queue_path(make_contributor, django_assert_num_queries):
+    user = make_contributor()
+    profile = ContributorProfile.objects.get(user=user)
+    with django_assert_num_queries(1):
+        assert selectors.verification_level(user, profile) == 2
+
+
+def test_terms_page_is_public_and_the_profile_links_to_it():
+    page = fresh_client().get(reverse("contributor-terms"))
+    assert page.status_code == 200 and "2025-1" in page.content.decode()
+    client = fresh_client()
+    client.force_login(verified_user())
+    assert reverse("contributor-terms") in client.get(reverse("contributor-profile")).content.decode()

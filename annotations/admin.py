@@ -71,3 +71,6 @@ class ConsensusAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("result"))
     def result_pretty(self, obj):
         return _pretty(obj.result)
+
+
+from . import admin_quality  # noqa: E402,F401  (consensus jobs and the campaign quality report)

@@ -25,6 +25,7 @@ api_v1 = [
     path("", include("contributors.api_urls")),
     path("", include("authenticity.api_urls")),
     path("", include("assets.api_urls")),
+    path("", include("annotations.api_urls")),
 ]
 
 urlpatterns = [

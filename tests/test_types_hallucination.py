@@ -120,6 +120,8 @@ def test_per_claim_vote():
     agg = hal.aggregate(answers, config=CFG)
     assert [x["verdict"] for x in agg.result["claims"]] == ["supported", "contradicted"]
     assert agg.result["hallucinated_claims"] == [1]
+    assert agg.result["claims"][1]["correction"] == "Sinh năm 1766."
+    assert agg.result["claims"][0]["correction"] is None
     assert agg.result["claims"][1]["confidence"] == pytest.approx(2 / 3, abs=1e-3)
     assert agg.result["overall"] == "major_errors"
     assert agg.result["severity"] == "medium"

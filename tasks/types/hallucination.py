@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from django.utils.translation import gettext_lazy as _
 
+from annotations.consensus.text import medoid_text
 from annotations.consensus.voting import pairwise_agreement, weighted_vote
 
 from . import register
@@ -248,8 +249,10 @@ class HallucinationAudit(TaskType):
                            if i < len(a.get("claims", [])) and a["claims"][i].get("correction")]
             evidence = sorted({a["claims"][i]["evidence_url"] for a in answers
                                if i < len(a.get("claims", [])) and a["claims"][i].get("evidence_url")})
+            # The correction closest to all the others stands for them (medoid under edit distance).
+            correction = medoid_text(corrections)[0] if verdict == "contradicted" and corrections else None
             claims.append({"verdict": verdict, "confidence": round(share, 4), "votes": counts,
-                           "evidence_urls": evidence, "corrections": corrections})
+                           "evidence_urls": evidence, "correction": correction, "corrections": corrections})
             shares.append(share)
             agreements.append(pairwise_agreement(labels))
         overall, overall_share, overall_votes = weighted_vote([a.get("overall") for a in answers], weights)

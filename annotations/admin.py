@@ -39,6 +39,9 @@ class AnnotationAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # answers come from contributors through the submit service
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # answers are kept; a reviewer rejects a bad one (review queue) instead
+
     @admin.display(description=_("item"), ordering="item_id")
     def item_link(self, obj):
         return format_html('<a href="{}">{}</a>', reverse("review:item", args=[obj.item_id]), obj.item_id)
@@ -63,6 +66,9 @@ class ConsensusAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # consensus is computed by the scoring workers (or set by a reviewer's correction)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
     @admin.display(description=_("item"), ordering="item_id")
     def item_link(self, obj):

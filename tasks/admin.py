@@ -121,17 +121,31 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         orgs = self.formfield_for_foreignkey(Campaign._meta.get_field("organization"), request).queryset
         if "organization" not in initial and orgs.count() == 1:
             initial["organization"] = orgs.first().pk
-        task = get_task_type(self._task_type_for(request, None))
-        initial.setdefault("task_type", task.key)
-        demos = task.demo()
-        if demos and not initial.get("instructions"):
-            initial["instructions"] = demos[0].instructions
+        initial.setdefault("task_type", self._task_type_for(request, None))
+        initial.setdefault("instructions", _(
+            "## What to do\n\nDescribe the task in one or two sentences.\n\n"
+            "## Examples\n\n- **Good answer:** …, because …\n- **Wrong answer:** …, because …\n"))
         return initial
 
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # collecting a big campaign's rows would take the page down
+        return actions
+
+    def has_delete_permission(self, request, obj=None):
+        """Only drafts nobody has answered can be deleted; anything else is archived instead."""
+        if not super().has_delete_permission(request, obj):
+            return False
+        if obj is None:
+            return True
+        from annotations.models import Annotation
+
+        return obj.status == Campaign.Status.DRAFT and not Annotation.objects.filter(campaign=obj).exists()
 
     @admin.display(description=gettext_lazy("instructions as contributors see them"))
     def instructions_preview(self, obj):
@@ -454,6 +468,17 @@ class ItemAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
             query |= Q(pk=int(term))
         return queryset.filter(query), False
 
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request, obj=None):
+        """An item can go only while its campaign is a draft (answers and counters depend on it)."""
+        if not super().has_delete_permission(request, obj):
+            return False
+        return obj is None or (obj.campaign.status == Campaign.Status.DRAFT and obj.done_count == 0)
+
     @admin.display(description=gettext_lazy("payload"))
     def short_payload(self, obj):
         return json.dumps(obj.payload, ensure_ascii=False)[:120]
@@ -482,6 +507,9 @@ class AssignmentAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # leases come from the queue only
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # item counters depend on assignments; leases expire or are skipped, never deleted
 
 
 @admin.register(ImportJob)

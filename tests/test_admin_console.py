@@ -354,3 +354,19 @@ def test_identity_documents_only_for_support(org):
     assert support.has_perm("contributors.view_identitydocument")
     assert support.has_perm("contributors.change_contributorprofile")
     assert not support.has_perm("tasks.change_campaign")
+
+
+def test_deletion_guards_and_console_links(client, org, manager, make_campaign, make_contributor):
+    active = make_campaign(organization=org)
+    draft = create_campaign(organization=org, name="Bản nháp", task_type="moderation")
+    client.force_login(manager)
+    index = client.get(reverse("admin:index"))
+    assert index.status_code == 200 and reverse("review:queue").encode() in index.content
+    assert client.get(reverse("admin:tasks_campaign_delete", args=[active.pk])).status_code == 403
+    assert client.get(reverse("admin:tasks_campaign_delete", args=[draft.pk])).status_code == 200
+    item = active.items.first()
+    assert client.get(reverse("admin:tasks_item_delete", args=[item.pk])).status_code == 403
+    note = answer(active, item, make_contributor(), {"categories": ["safe"]})
+    assert client.get(reverse("admin:annotations_annotation_delete", args=[note.pk])).status_code == 403
+    changelist = client.get(reverse("admin:tasks_campaign_changelist"))
+    assert "delete_selected" not in changelist.context["cl"].model_admin.get_actions(changelist.wsgi_request)

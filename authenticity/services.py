@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from . import similarity
 from .models import AuthenticityPolicy, AuthenticityScore, MinHashBand, ReferenceText
 from .scoring import ALGORITHM_VERSION, score_answer
-from .selectors import answer_text, item_text, policy_for
+from .selectors import answer_text, item_text
 from .text import clean, shingles
 
 logger = logging.getLogger(__name__)
@@ -69,20 +69,32 @@ def _item_overlap(answer: str, source: str) -> float:
 
 
 def score_annotation(annotation_id: int) -> AuthenticityScore | None:
-    """Compute (or recompute) one annotation's human-likeness and flag it for review when low."""
+    """Compute (or recompute) one annotation's human-likeness and flag it for review when low.
+
+    About six queries: the annotation with its item, campaign, policy and previous score in one; the LSH
+    candidates; their signatures; the score row; its bands.
+    """
     from annotations.models import Annotation
 
     annotation = (
-        Annotation.objects.select_related("campaign", "item").filter(pk=annotation_id).first()
+        Annotation.objects.select_related("campaign__authenticity_policy", "item", "authenticity")
+        .filter(pk=annotation_id)
+        .first()
     )
     if annotation is None:
         return None
     campaign = annotation.campaign
-    policy = policy_for(campaign)
+    try:
+        policy = campaign.authenticity_policy
+    except AuthenticityPolicy.DoesNotExist:
+        policy = AuthenticityPolicy(campaign=campaign)
     if not policy.enabled:
         return None
+    try:
+        existing = annotation.authenticity
+    except AuthenticityScore.DoesNotExist:
+        existing = None
     text = answer_text(annotation.payload, campaign)
-    existing = AuthenticityScore.objects.filter(annotation_id=annotation_id).first()
     sig = similarity.signature(text) if text else None
     best = {"reference": 0.0, "reference_id": None, "duplicate": 0.0, "duplicate_of": None}
     if sig is not None:
@@ -108,42 +120,45 @@ def score_annotation(annotation_id: int) -> AuthenticityScore | None:
         components["duplicate_of_annotation"] = best["duplicate_of"]
     components["threshold"] = policy.threshold
     was_flagged = bool(existing and existing.flagged)
+    values = {
+        "campaign": campaign,
+        "contributor_id": annotation.contributor_id,
+        "score": result.score,
+        "components": components,
+        "reasons": result.reasons,
+        "flagged": result.flagged,
+        "behaviour_evidence": result.evidence,
+        "text_chars": len(text),
+        "pasted_share": result.pasted_share,
+        "stripped_vietnamese": result.stripped_vietnamese,
+        "mixed_script": result.mixed_script,
+        "signature": similarity.to_bytes(sig) if sig is not None else None,
+        "algorithm_version": ALGORITHM_VERSION,
+    }
     with transaction.atomic():
-        values = {
-            "campaign": campaign,
-            "contributor_id": annotation.contributor_id,
-            "score": result.score,
-            "components": components,
-            "reasons": result.reasons,
-            "flagged": result.flagged,
-            "behaviour_evidence": result.evidence,
-            "text_chars": len(text),
-            "pasted_share": result.pasted_share,
-            "stripped_vietnamese": result.stripped_vietnamese,
-            "mixed_script": result.mixed_script,
-            "signature": similarity.to_bytes(sig) if sig is not None else None,
-            "algorithm_version": ALGORITHM_VERSION,
-        }
-        record, _created = AuthenticityScore.objects.update_or_create(annotation_id=annotation_id, defaults=values)
-        MinHashBand.objects.filter(score=record).delete()
+        if existing is not None:
+            record = existing
+            for name, value in values.items():
+                setattr(record, name, value)
+            record.save(update_fields=[*values, "updated_at"])
+            MinHashBand.objects.filter(score=record).delete()
+        else:
+            record = AuthenticityScore.objects.create(annotation=annotation, **values)
         if sig is not None:
             MinHashBand.objects.bulk_create(
                 MinHashBand(campaign_id=campaign.pk, key=k, score=record) for k in similarity.band_keys(sig)
             )
-        if result.flagged and not was_flagged:
+        if result.flagged != was_flagged:
+            # Flag counts feed trust; a flag that disappears on rescoring gives the trust back.
             transaction.on_commit(lambda: _record_flag(annotation.contributor_id, campaign.task_type))
     return record
 
 
 def _record_flag(user_id: int, task_type: str) -> None:
     """Repeated flags lower the contributor's trust (the formula lives in contributors.services)."""
-    from django.contrib.auth import get_user_model
-
     from contributors.services import record_authenticity_flags
 
-    user = get_user_model().objects.filter(pk=user_id).first()
-    if user is not None:
-        record_authenticity_flags(user=user, task_type=task_type)
+    record_authenticity_flags(user=user_id, task_type=task_type)
 
 
 def review_score(*, score: AuthenticityScore, decision: str, reviewer) -> AuthenticityScore:

@@ -5,7 +5,8 @@ and how the near-duplicate lookup scales with the campaign's size; plus the data
     DATABASE_URL=... .venv/bin/python bench/authenticity_throughput.py --answers 5000 --references 500
 
 Creates a throw-away organisation (deleted at the end) with one free-text campaign; answers are drawn from
-tests/data/authenticity/ with a random suffix so that the LSH index holds realistic, mostly distinct texts.
+tests/data/authenticity/ (each one stitched from parts of three texts, so that answers share phrases the way
+real answers to similar prompts do, without being copies).
 """
 from __future__ import annotations
 
@@ -20,6 +21,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
+
+
+def _compose(pool: list[str], rng: random.Random) -> str:
+    """A distinct answer: halves of three texts of the pool, so answers share phrases but are not copies."""
+    parts = []
+    for text in rng.sample(pool, 3):
+        words = text.split()
+        cut = rng.randint(len(words) // 3, max(len(words) // 3 + 1, 2 * len(words) // 3))
+        parts.append(" ".join(words[:cut] if rng.random() < 0.5 else words[cut:]))
+    return " ".join(parts)
 
 
 def _setup(answers: int, references: int, rng: random.Random):
@@ -59,7 +70,7 @@ def _setup(answers: int, references: int, rng: random.Random):
     rows = []
     for item, assignment in zip(items, assignments, strict=True):
         is_llm = rng.random() < 0.3
-        body = rng.choice(llm if is_llm else human) + f" ({rng.randint(0, 10**9)})"
+        body = _compose(llm if is_llm else human, rng)
         trace = pasting_trace(body, rng, "full_paste") if is_llm else typing_trace(body, rng, "desktop", True)
         rows.append(Annotation(assignment=assignment, item=item, campaign=campaign, contributor=assignment.contributor,
                                payload={"response": body}, telemetry=trace))

@@ -120,44 +120,51 @@ def dawid_skene(
     answers_t = answers.T.tocsr()
     has_answers = np.diff(answers.indptr) > 0
 
+    # Posteriors are kept as (K, n_items): reductions over the K classes then run along the first
+    # axis, which NumPy does ~10x faster than along a short last axis.
     if init is None:
-        counts = vote_counts(data)
-        totals = counts.sum(axis=1, keepdims=True)
-        post = np.divide(counts, totals, out=np.full((n, k), 1.0 / k), where=totals > 0)
+        counts = vote_counts(data).T
+        totals = counts.sum(axis=0)
+        post = np.divide(counts, totals, out=np.full((k, n), 1.0 / k), where=totals > 0)
     else:
-        post = np.array(init, dtype=np.float64)
-    post[gold_rows] = gold_onehot
+        post = np.array(np.asarray(init, dtype=np.float64).T, order="C")
+    gold_cols = gold_onehot.T
+    post[:, gold_rows] = gold_cols
 
     converged = False
     previous = -np.inf
     log_conf = np.zeros((m, k, k))
     priors = np.full(k, 1.0 / k)
     n_iter = 0
+    all_answered = bool(has_answers.all())
+    n_labels = max(data.items.size, 1)
     for n_iter in range(1, max_iter + 1):  # noqa: B007 - reported in the result
         # M-step: priors and confusion counts C[w, true k, said l] = sum of P(item is k) over w's "l" labels.
-        active = post[has_answers] if not has_answers.all() else post
-        priors = active.sum(axis=0) + smoothing
+        priors = (post.sum(axis=1) if all_answered else post[:, has_answers].sum(axis=1)) + smoothing
         priors /= priors.sum()
-        conf_counts = answers_t @ post  # rows: worker*K + said l; columns: true k
+        conf_counts = answers_t @ np.ascontiguousarray(post.T)  # rows: worker*K + said l; columns: true k
         conf = conf_counts.reshape(m, k, k).transpose(0, 2, 1) + smoothing  # (worker, true, said)
         conf /= conf.sum(axis=2, keepdims=True)
         log_conf = np.log(conf)
         # E-step: log P(item is k) = log prior_k + sum over its labels of log conf[w, k, l].
-        log_post = answers @ np.ascontiguousarray(log_conf.transpose(0, 2, 1).reshape(m * k, k))
-        log_post += np.log(priors)
-        top = log_post.max(axis=1, keepdims=True)
+        per_key = np.ascontiguousarray(log_conf.transpose(0, 2, 1).reshape(m * k, k))
+        log_post = np.ascontiguousarray((answers @ per_key).T)
+        log_post += np.log(priors)[:, None]
+        top = log_post.max(axis=0)
         post = np.exp(log_post - top)
-        norm = post.sum(axis=1, keepdims=True)
+        norm = post.sum(axis=0)
         post /= norm
-        post[gold_rows] = gold_onehot
+        post[:, gold_rows] = gold_cols
         # Marginal log-likelihood of the answers (items with answers only), per label.
-        loglik = float((top[has_answers, 0] + np.log(norm[has_answers, 0])).sum()) / max(data.items.size, 1)
+        ll_terms = top + np.log(norm)
+        loglik = float(ll_terms.sum() if all_answered else ll_terms[has_answers].sum()) / n_labels
         if loglik - previous < tol:
             converged = True
             break
         previous = loglik
 
-    labels = np.argmax(post, axis=1)
+    labels = np.argmax(post, axis=0)
     labels[~has_answers] = -1
     labels[gold_rows] = gold[gold_rows]
+    post = post.T
     return DawidSkeneResult(post, labels, np.exp(log_conf), priors, n_iter, converged, data.dropped)

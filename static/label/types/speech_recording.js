@@ -90,12 +90,15 @@
     const data = new Float32Array(analyser.fftSize);
     const bar = $('[data-role="meter"]');
     const meter = root.querySelector('[role="meter"]');
+    let shown = 0;
     const draw = () => {
       analyser.getFloatTimeDomainData(data);
       let peak = 0;
       for (let i = 0; i < data.length; i++) peak = Math.max(peak, Math.abs(data[i]));
       const db = 20 * Math.log10(Math.max(peak, 1e-4)); // -80..0 dBFS
-      const pct = Math.max(0, Math.min(100, (db + 60) / 60 * 100));
+      // Peak hold with a smooth fall, as on a mixing desk: short syllables stay readable.
+      shown = Math.max(Math.max(0, Math.min(100, (db + 60) / 60 * 100)), shown * 0.94);
+      const pct = shown < 0.5 ? 0 : shown;
       bar.style.width = `${pct}%`;
       bar.classList.toggle("hot", peak > 0.98);
       meter.setAttribute("aria-valuenow", String(Math.round(pct)));

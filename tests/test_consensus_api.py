@@ -1,4 +1,6 @@
 """The quality report and re-score jobs over the API and in the admin; organisation scoping."""
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 
@@ -92,3 +94,20 @@ def test_admin_quality_page_and_rescore_action(scored_campaign, client, django_c
     job = ConsensusJob.objects.get(campaign=scored_campaign)
     assert job.status == "succeeded" and job.trigger == "manual"
     assert client.get(reverse("admin:annotations_consensusjob_changelist")).status_code == 200
+
+
+def test_beat_rescores_campaigns_with_new_answers_only(scored_campaign, django_capture_on_commit_callbacks):
+    from annotations.tasks import rescore_active_campaigns
+
+    with django_capture_on_commit_callbacks(execute=True):
+        rescore_active_campaigns()
+    assert not ConsensusJob.objects.filter(campaign=scored_campaign).exists()  # fitted after its last answer
+    from annotations.models import Annotation, CampaignScoring
+
+    CampaignScoring.objects.filter(campaign=scored_campaign).update(
+        fitted_at=Annotation.objects.filter(campaign=scored_campaign).order_by("created_at").first().created_at
+        - timedelta(seconds=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        rescore_active_campaigns()
+    job = ConsensusJob.objects.get(campaign=scored_campaign)
+    assert job.trigger == "beat" and job.status == "succeeded"

@@ -7,6 +7,12 @@ class ReviewConfig(AppConfig):
     verbose_name = "Review and console"
 
     def ready(self):
+        from django.contrib import admin
+        from django.utils.translation import gettext_lazy as _
+
+        admin.site.site_header = _("Annotation platform console")
+        admin.site.site_title = _("Console")
+        admin.site.index_title = _("Campaigns, review and contributors")
         from organizations.models import Membership
 
         from . import signals

@@ -78,3 +78,32 @@ def test_manager_console_pass(page, live_server, browser_login, org, make_contri
     page.wait_for_function("document.getElementById('kpi-answers').textContent === '3'", timeout=25000)
     assert page.locator("#table-regions tbody tr").count() == 3
     page.screenshot(path=str(artifacts_dir / "console-dashboard-phone.png"), full_page=True)
+
+
+def test_review_with_keyboard(page, live_server, browser_login, org, make_campaign, make_contributor, artifacts_dir):
+    from annotations.models import Consensus
+    from review.models import ReviewDecision
+    from tests.test_admin_console import answer
+
+    manager = make_member(org)
+    campaign = make_campaign(organization=org, items=[{"payload": {"text": "<b>Mua</b> ngay"}}])
+    item = campaign.items.get()
+    answers = [answer(campaign, item, make_contributor(), {"categories": [c]}) for c in ("spam", "safe", "spam")]
+    Consensus.objects.create(item=item, campaign=campaign, state="disputed", result={"categories": ["spam"]},
+                             confidence=0.6, n_answers=3)
+    browser_login(page, manager.email)
+    page.goto(f"{live_server.url}{reverse('review:queue')}")
+    page.click(f"tr[data-item='{item.pk}'] a")
+    assert "<b>Mua</b>" in page.text_content("#item-payload")  # escaped, shown as text
+    page.keyboard.press("j")
+    page.keyboard.press("r")
+    page.keyboard.type("Sai nhãn: đây là quảng cáo")
+    page.keyboard.press("Escape")
+    page.locator(f"[data-annotation='{answers[1].pk}'] button[value=reject]").click()
+    page.wait_for_selector(f"[data-annotation='{answers[1].pk}'] .console-decision[data-decision=reject]")
+    page.keyboard.press("a")  # the first answer has the focus again after the reload
+    page.wait_for_selector(f"[data-annotation='{answers[0].pk}'] .console-decision[data-decision=accept]")
+    page.screenshot(path=str(artifacts_dir / "console-review.png"), full_page=True)
+    decisions = dict(ReviewDecision.objects.filter(is_current=True).values_list("annotation_id", "decision"))
+    assert decisions == {answers[1].pk: "reject", answers[0].pk: "accept"}
+    assert ReviewDecision.objects.get(annotation=answers[1]).reason == "Sai nhãn: đây là quảng cáo"

@@ -526,3 +526,16 @@ def test_submission_over_http_is_scored_by_the_worker(client, freetext_campaign,
     garbage = by_assignment[results["garbage"]]
     assert garbage.behaviour_evidence == "none" and garbage.components["telemetry_status"] == "malformed"
     assert math.isfinite(garbage.score)
+
+
+@pytest.mark.django_db
+def test_campaign_dashboard_shows_the_report(client, freetext_campaign, make_contributor, django_user_model):
+    a = _answer(freetext_campaign, make_contributor(region="central"), LLM_VI, pasted(LLM_VI))
+    services.score_annotation(a.pk)
+    admin_user = django_user_model.objects.create_superuser("boss@example.com", "boss@example.com", "pw-123456789")
+    client.force_login(admin_user)
+    res = client.get(reverse("review:dashboard", args=[freetext_campaign.pk]))
+    assert res.status_code == 200
+    html = res.content.decode()
+    assert 'id="authenticity-report"' in html
+    assert "central: 1" in html and "1 answers were written by 1 contributors" in html

@@ -211,6 +211,40 @@ def purge_consensus_jobs(redis_url: str) -> None:
         client.delete(key)
 
 
+def cpu_seconds(pids) -> dict[int, float]:
+    """utime + stime of each live process, from /proc (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def server_pids(master: int) -> list[int]:
+    pids = [master]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == master:
+                pids.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return pids
+
+
+def database_pids(url: str) -> list[int]:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
 # --- the load ----------------------------------------------------------------------------------
 
 
@@ -273,8 +307,11 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q / 100 * (len(values) - 1))))]
 
 
-def run_level(*, port: int, campaign_id: int, sessions: list, seconds: float, processes: int) -> dict:
+def run_level(*, port: int, campaign_id: int, sessions: list, seconds: float, processes: int,
+              server: int, url: str) -> dict:
     load_before = round(os.getloadavg()[0], 2)
+    web_before = cpu_seconds(server_pids(server))
+    db_before = cpu_seconds(database_pids(url))
     start = time.time() + 0.5
     until = start + seconds
     queue = multiprocessing.get_context("fork").Queue()
@@ -287,6 +324,12 @@ def run_level(*, port: int, campaign_id: int, sessions: list, seconds: float, pr
     for p in procs:
         p.join()
     elapsed = max(time.time(), until) - start
+    # CPU spent per cycle by the web processes and the database backends: unlike wall-clock figures,
+    # this hardly moves when other work shares the machine, so it gives the capacity of dedicated cores.
+    web_after = cpu_seconds(server_pids(server))
+    db_after = cpu_seconds(database_pids(url) + list(db_before))
+    web_cpu = sum(v - web_before.get(pid, 0.0) for pid, v in web_after.items())
+    db_cpu = sum(v - db_before.get(pid, 0.0) for pid, v in db_after.items())
     next_ms = [v for r in results for v in r[0]]
     submit_ms = [v for r in results for v in r[1]]
     cycle_ms = [v for r in results for v in r[2]]
@@ -302,6 +345,8 @@ def run_level(*, port: int, campaign_id: int, sessions: list, seconds: float, pr
         "cycle_p50_ms": round(percentile(cycle_ms, 50), 1), "cycle_p99_ms": round(percentile(cycle_ms, 99), 1),
         "cycle_mean_ms": round(statistics.fmean(cycle_ms), 1) if cycle_ms else None,
         "errors": errors,
+        "web_cpu_ms_per_cycle": round(web_cpu * 1000 / len(cycle_ms), 2) if cycle_ms else None,
+        "db_cpu_ms_per_cycle": round(db_cpu * 1000 / len(cycle_ms), 2) if cycle_ms else None,
         "loadavg_1m_before": load_before,  # other work on the machine skews the figures; shown, not hidden
     }
 
@@ -349,11 +394,12 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         for n in levels:
             row = run_level(port=port, campaign_id=campaign_id, sessions=sessions[:n], seconds=args.seconds,
-                            processes=min(n, 2))
+                            processes=min(n, 2), server=server.pid, url=args.database_url)
             rows.append(row)
             print(f"N={n:>4}  {row['cycles_per_s']:>7} cycles/s  next p50/p99 {row['next_p50_ms']}/{row['next_p99_ms']} ms  "
                   f"submit p50/p99 {row['submit_p50_ms']}/{row['submit_p99_ms']} ms  "
                   f"cycle p50/p99 {row['cycle_p50_ms']}/{row['cycle_p99_ms']} ms  errors {row['errors'] or 0}  "
+                  f"CPU/cycle web {row['web_cpu_ms_per_cycle']} ms db {row['db_cpu_ms_per_cycle']} ms  "
                   f"(load avg before: {row['loadavg_1m_before']})", flush=True)
     finally:
         stop(server)

@@ -83,14 +83,18 @@ def new_item(campaign: Campaign, *, payload: dict, gold_answer=None, external_id
 
 
 # --- the pick ------------------------------------------------------------------------------
-# One statement on PostgreSQL: choose the best open item this contributor has never had, lock
-# it (skipping rows other picks hold), take a slot and insert the lease. In autocommit mode
-# that is one round trip; a unique violation on (item, contributor) rolls the whole statement
-# back, so counters never drift.
+# One statement on PostgreSQL: return the contributor's open lease in the campaign if there is one;
+# otherwise choose the best open item they have never had, lock it (skipping rows others hold),
+# take a slot and insert the lease. In autocommit mode that is one round trip; a unique violation
+# (two tabs racing) rolls the whole statement back, so counters never drift.
 _PICK_SQL = """
-WITH picked AS (
+WITH open_lease AS (
+    SELECT a.id, a.item_id, a.leased_at, a.expires_at, a.view, a.region FROM tasks_assignment a
+    WHERE a.contributor_id = %(user)s AND a.campaign_id = %(campaign)s AND a.state = 'leased'
+), picked AS (
     SELECT i.id FROM tasks_item i
-    WHERE i.campaign_id = %(campaign)s AND i.is_gold = %(gold)s {slots}
+    WHERE NOT EXISTS (SELECT 1 FROM open_lease)
+      AND i.campaign_id = %(campaign)s AND i.is_gold = %(gold)s {slots}
       AND (i.source_contributor_id IS NULL OR i.source_contributor_id <> %(user)s)
       AND NOT EXISTS (SELECT 1 FROM tasks_assignment a WHERE a.item_id = i.id AND a.contributor_id = %(user)s)
     ORDER BY {order}
@@ -105,15 +109,23 @@ WITH picked AS (
         (item_id, campaign_id, contributor_id, state, leased_at, expires_at, finished_at, view, reason, region)
     SELECT leased.id, %(campaign)s, %(user)s, 'leased', %(now)s, %(expires)s, NULL, '{{}}'::jsonb, '', %(region)s
     FROM leased
-    RETURNING id, item_id
+    RETURNING id, item_id, leased_at, expires_at, view, region
 )
-SELECT lease.id, leased.id, leased.payload FROM lease JOIN leased ON leased.id = lease.item_id
+SELECT lease.id, leased.id, leased.payload, lease.leased_at, lease.expires_at, lease.view, lease.region, true
+FROM lease JOIN leased ON leased.id = lease.item_id
+UNION ALL
+SELECT o.id, o.item_id, i.payload, o.leased_at, o.expires_at, o.view, o.region, false
+FROM open_lease o JOIN tasks_item i ON i.id = o.item_id
 """
 # Regular items: open slots only, campaign's order (priority, then oldest), from item_queue_idx.
 # Gold items: every contributor may meet each gold item once, in random order so no gold item is
 # recognisable by its position; their counters move like any item's but never gate the pick.
 _PICK_REGULAR = _PICK_SQL.format(slots="AND i.open_slots > 0", order="i.priority DESC, i.id")
 _PICK_GOLD = _PICK_SQL.format(slots="", order="random()")
+
+
+def _json(value):
+    return json.loads(value) if isinstance(value, str) else value  # psycopg decodes jsonb already
 
 
 def _lease_postgres(campaign: Campaign, user, *, gold: bool, region: str, now, expires) -> tuple | None:
@@ -125,14 +137,14 @@ def _lease_postgres(campaign: Campaign, user, *, gold: bool, region: str, now, e
         row = cursor.fetchone()
     if row is None:
         return None
-    payload = row[2]
-    if isinstance(payload, str):  # psycopg decodes jsonb; a raw string means a text column
-        payload = json.loads(payload)
-    return row[0], row[1], payload
+    return (*row[:2], _json(row[2]), row[3], row[4], _json(row[5]), *row[6:])
 
 
 def _lease_portable(campaign: Campaign, user, *, gold: bool, region: str, now, expires) -> tuple | None:
-    """The same pick through the ORM for SQLite (the embedded demo), where writers are serialised."""
+    """The same steps through the ORM for SQLite (the embedded demo), where writers are serialised."""
+    lease = open_lease_for(user, campaign)
+    if lease is not None:
+        return lease.pk, lease.item_id, lease.item.payload, lease.leased_at, lease.expires_at, lease.view, lease.region, False
     queryset = Item.objects.filter(campaign=campaign, is_gold=gold).exclude(assignments__contributor=user)
     queryset = queryset.exclude(source_contributor=user)
     if gold:
@@ -146,11 +158,11 @@ def _lease_portable(campaign: Campaign, user, *, gold: bool, region: str, now, e
     assignment = Assignment.objects.create(
         item_id=item.pk, campaign=campaign, contributor=user, leased_at=now, expires_at=expires, region=region
     )
-    return assignment.pk, item.pk, item.payload
+    return assignment.pk, item.pk, item.payload, now, expires, {}, region, True
 
 
 def _lease(campaign: Campaign, user, *, gold: bool, region: str, rng: random.Random) -> Assignment | None:
-    """Pick and lease one item; None when nothing fits.
+    """The contributor's open lease (``resumed`` True, possibly run out), or a new lease, or None.
 
     Raises IntegrityError when a unique guard fires (the same contributor racing in two tabs);
     the statement is then rolled back whole and the caller looks again.
@@ -160,28 +172,29 @@ def _lease(campaign: Campaign, user, *, gold: bool, region: str, rng: random.Ran
     lease = _lease_postgres if connection.vendor == "postgresql" else _lease_portable
     now = timezone.now()
     expires = now + timedelta(seconds=campaign.lease_seconds)
-    view: dict = {}
     # Outside any transaction the pick is one autocommit statement; a task type that shows each
     # contributor its own view (e.g. shuffled responses) needs a transaction so the lease and its
     # view are stored together.
     if connection.in_atomic_block or custom_view or connection.vendor != "postgresql":
         with transaction.atomic():
             row = lease(campaign, user, gold=gold, region=region, now=now, expires=expires)
-            if row is not None and custom_view:
+            if row is not None and row[7] and custom_view:
                 view = task.prepare_view(item_payload=row[2], config=campaign.config, rng=rng)
                 Assignment.objects.filter(pk=row[0]).update(view=view)
+                row = (*row[:5], view, *row[6:])
     else:
         row = lease(campaign, user, gold=gold, region=region, now=now, expires=expires)
     if row is None:
         return None
-    assignment_id, item_id, payload = row
+    assignment_id, item_id, payload, leased_at, expires_at, view, lease_region, is_new = row
     item = Item(pk=item_id, campaign=campaign, payload=payload)
     assignment = Assignment(
         pk=assignment_id, item=item, campaign=campaign, contributor=user, state=Assignment.State.LEASED,
-        leased_at=now, expires_at=expires, view=view, region=region,
+        leased_at=leased_at, expires_at=expires_at, view=view, region=lease_region,
     )
-    item._state.adding = assignment._state.adding = False  # both rows exist: built from the RETURNING row
+    item._state.adding = assignment._state.adding = False  # both rows exist: built from the returned row
     item._state.db = assignment._state.db = "default"
+    assignment.resumed = not is_new
     return assignment
 
 
@@ -272,9 +285,9 @@ def _region_full(campaign: Campaign, region: str) -> bool:
 def lease_next_item(*, user, campaign: Campaign, rng: random.Random | None = None) -> Assignment | NoWork:
     """Give the contributor their next item in the campaign, or say why there is none.
 
-    Order: eligibility; the contributor's open lease (resumed; reclaimed first if it ran out);
-    the region quota; gold at the campaign's rate; regular work. When nothing is open, expired
-    leases of the campaign are reclaimed and the pick is tried once more.
+    Order: eligibility; the contributor's open lease (resumed; expired first if it ran out); the
+    region quota; gold at the campaign's rate; regular work. When nothing is open, expired leases
+    of the campaign are reclaimed and the pick is tried once more.
     """
     profile = profile_for(user)
     block = contributor_block_reason(user, campaign, profile=profile)
@@ -283,18 +296,26 @@ def lease_next_item(*, user, campaign: Campaign, rng: random.Random | None = Non
     rng = rng or random.Random()
     region = profile.region if campaign.region_quotas else ""
     for _attempt in range(3):
-        lease = open_lease_for(user, campaign)
-        if lease is not None:
-            if lease.expires_at > timezone.now():
+        if region:
+            # The quota slot is taken before the pick, so look for an open lease first here.
+            lease = open_lease_for(user, campaign)
+            if lease is not None and lease.expires_at > timezone.now():
                 lease.campaign = campaign
                 return lease
-            reclaim_expired_leases(assignment_id=lease.pk)
-        if region and _region_full(campaign, region):
-            return NoWork(reason=_("This campaign has all the answers it needs from your region."), code="quota_full")
+            if lease is not None:
+                reclaim_expired_leases(assignment_id=lease.pk)
+            if _region_full(campaign, region):
+                return NoWork(
+                    reason=_("This campaign has all the answers it needs from your region."), code="quota_full"
+                )
         try:
-            return _pick_and_lease(campaign, user, region=region, rng=rng)
+            outcome = _pick_and_lease(campaign, user, region=region, rng=rng)
         except IntegrityError:
             continue  # a parallel request of the same contributor won: resume its lease
+        if isinstance(outcome, Assignment) and outcome.expires_at <= timezone.now():
+            reclaim_expired_leases(assignment_id=outcome.pk)  # their own lease ran out: free it, pick anew
+            continue
+        return outcome
     return NoWork(reason=_("The queue is busy, please try again."), code="busy")
 
 
@@ -311,8 +332,8 @@ def _pick_and_lease(campaign: Campaign, user, *, region: str, rng: random.Random
                         reason=_("This campaign has all the answers it needs from your region."), code="quota_full"
                     )
                 assignment = _lease(campaign, user, gold=False, region=region, rng=rng)
-                if assignment is None:
-                    transaction.set_rollback(True)  # give the quota slot back
+                if assignment is None or assignment.resumed:
+                    transaction.set_rollback(True)  # no new lease: give the quota slot back
         else:
             assignment = _lease(campaign, user, gold=False, region="", rng=rng)
         if assignment is not None:

@@ -19,6 +19,7 @@ from . import services
 from .authentication import PersonalTokenAuthentication
 from .models import Assignment, Campaign, PersonalToken
 
+MAX_IDEMPOTENCY_KEY = 100  # the stored column's length: a longer key would be cut and could collide
 CONTRIBUTOR_AUTHENTICATION = [ApiTokenAuthentication, PersonalTokenAuthentication, SessionAuthentication]
 
 
@@ -115,6 +116,10 @@ class SubmitView(ContributorAPIView):
     def post(self, request, assignment_id: int):
         data = SubmitIn(data=request.data)
         data.is_valid(raise_exception=True)
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not 0 < len(key.strip()) <= MAX_IDEMPOTENCY_KEY:
+            return error_response(400, "invalid", f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters.",
+                                  field="Idempotency-Key")
         try:
             result = submit_annotation(
                 user=request.user,
@@ -122,7 +127,7 @@ class SubmitView(ContributorAPIView):
                 payload=data.validated_data["payload"],
                 telemetry=data.validated_data.get("telemetry"),
                 time_spent_ms=data.validated_data["time_spent_ms"],
-                idempotency_key=request.headers.get("Idempotency-Key"),
+                idempotency_key=key,
             )
         except Assignment.DoesNotExist:
             return error_response(404, "not_found", "Not found.")

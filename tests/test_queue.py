@@ -455,3 +455,37 @@ def test_personal_token_needs_a_name(client, make_contributor):
     client.force_login(make_contributor())
     res = client.post(reverse("personal-token-list"), {"name": ""}, content_type="application/json")
     assert res.status_code == 400 and res.json()["error"]["field"] == "name"
+
+
+def test_malformed_requests_are_4xx_and_store_nothing(client, make_campaign, make_contributor):
+    campaign = make_campaign(items=texts(1))
+    client.force_login(make_contributor())
+    lease = next_task(client, campaign)["assignment"]
+    url = reverse("assignment-submit", args=[lease["id"]])
+    res = client.post(url, "{not json", content_type="application/json")
+    assert res.status_code == 400
+    res = client.post(url, {"payload": {"categories": ["safe"]}}, content_type="application/json",
+                      HTTP_IDEMPOTENCY_KEY="k" * 101)
+    assert res.status_code == 400 and res.json()["error"]["field"] == "Idempotency-Key"
+    res = client.post(url, {"payload": "safe"}, content_type="application/json")
+    assert res.status_code == 400 and res.json()["error"]["code"] == "invalid"
+    assert client.post(reverse("assignment-submit", args=[2**62]), {"payload": {}}, content_type="application/json").status_code == 404
+    res = client.post(reverse("assignment-skip", args=[lease["id"]]), {"reason": "x" * 2001}, content_type="application/json")
+    assert res.status_code == 400 and res.json()["error"]["field"] == "reason"
+    assert not Annotation.objects.exists()
+    assert Assignment.objects.get(pk=lease["id"]).state == Assignment.State.LEASED
+    check_counters(campaign)
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_beat_sweep_on_a_real_worker_returns_expired_leases(make_campaign, make_contributor, celery_worker_process):
+    from tests.helpers import wait_for
+
+    campaign = make_campaign(items=texts(2), overlap=1)
+    leases = [lease_next_item(user=make_contributor(), campaign=campaign) for _ in range(2)]
+    for lease in leases:
+        expire(lease.pk)
+    sweep_expired_leases.delay()
+    wait_for(lambda: not Assignment.objects.filter(state=Assignment.State.LEASED).exists(), timeout=30)
+    assert Item.objects.filter(campaign=campaign, open_slots=1, leased_count=0).count() == 2

@@ -370,3 +370,17 @@ def test_deletion_guards_and_console_links(client, org, manager, make_campaign, 
     assert client.get(reverse("admin:annotations_annotation_delete", args=[note.pk])).status_code == 403
     changelist = client.get(reverse("admin:tasks_campaign_changelist"))
     assert "delete_selected" not in changelist.context["cl"].model_admin.get_actions(changelist.wsgi_request)
+
+
+def test_every_task_type_round_trips_its_default_config(client, manager):
+    """The generic schema-to-form mapping: each type's defaults, shown and posted back, give its config."""
+    from tasks.types import all_task_types
+
+    client.force_login(manager)
+    for task in all_task_types():
+        url = reverse("admin:tasks_campaign_add") + f"?task_type={task.key}"
+        data = {**form_data(client.get(url)), "name": f"round trip {task.key}", "task_type": task.key}
+        res = client.post(url, data)
+        assert res.status_code == 302, (task.key, res.context["adminform"].form.errors if res.context else "")
+        campaign = Campaign.objects.get(name=f"round trip {task.key}")
+        assert campaign.config == task.validate_config(task.default_config()), task.key

@@ -20,7 +20,9 @@ def test_manager_console_pass(page, live_server, browser_login, org, make_contri
     base = live_server.url
 
     # Create a campaign with the moderation form.
-    page.goto(f"{base}{reverse('admin:tasks_campaign_add')}?task_type=moderation")
+    page.goto(f"{base}{reverse('admin:tasks_campaign_add')}?task_type=sft")
+    page.select_option("select[name=task_type]", "moderation")  # the form reloads with that type's fields
+    page.wait_for_url(lambda url: "task_type=moderation" in url)
     page.fill("input[name=name]", "Kiểm duyệt thử nghiệm")
     assert "safe" in page.input_value("textarea[name=cfg__categories]")
     page.fill("input[name=gold_rate]", "0")

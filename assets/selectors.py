@@ -59,7 +59,15 @@ def content_type_for(key: str) -> str:
 def assignment_media_urls(assignment, *, user_id: int) -> dict[str, str]:
     """Signed URLs for the media named in the assignment's item payload (the type says which)."""
     keys = assignment.campaign.task.media_keys(assignment.item.payload)
-    return {name: signed_media_url(key, user_id=user_id) for name, key in keys.items()}
+    assets = {a.key: a for a in MediaAsset.objects.filter(key__in=keys.values()).select_related("campaign")}
+    urls = {}
+    for name, key in keys.items():
+        asset = assets.get(key)
+        # Never sign an unknown file or another organisation's (platform demo media has no campaign).
+        if asset is None or (asset.campaign_id and asset.campaign.organization_id != assignment.campaign.organization_id):
+            continue
+        urls[name] = signed_media_url(key, user_id=user_id)
+    return urls
 
 
 def recording_for(key: str, *, view: dict) -> MediaAsset | None:

@@ -63,7 +63,7 @@ def delete_asset(asset: MediaAsset) -> None:
 
 
 def store_campaign_media(*, campaign, upload, name: str = "", uploaded_by=None) -> MediaAsset:
-    """A manager's image or audio for a campaign's items, stored as ``campaigns/<id>/<name>``."""
+    """A manager's image or audio for a campaign's items, stored as ``campaigns/<id>/<random>/<name>``."""
     if name:
         check_file_name(name, "name")
     data = read_upload(upload, field_name="file", max_bytes=max(max_image_bytes(), max_audio_bytes()))
@@ -82,9 +82,10 @@ def store_campaign_media(*, campaign, upload, name: str = "", uploaded_by=None) 
                                          "recording.")) from audio_error
         del image_error
         kind, content_type, ext, info = "audio", audio.content_type, audio.extension, audio.as_dict()
-    name = name or f"{secrets.token_hex(8)}.{ext}"
-    return store_media(key=f"campaigns/{campaign.pk}/{name}", data=data, kind=kind, content_type=content_type,
-                       info=info, campaign=campaign, uploaded_by=uploaded_by)
+    # An unguessable folder: another organisation cannot name this file in its own items.
+    key = f"campaigns/{campaign.pk}/{secrets.token_hex(8)}/{name or 'media.' + ext}"
+    return store_media(key=key, data=data, kind=kind, content_type=content_type, info=info, campaign=campaign,
+                       uploaded_by=uploaded_by)
 
 
 def speaker_metadata(user) -> dict:

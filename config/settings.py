@@ -303,12 +303,6 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-# --- Media assets (assets app: OCR images, speech recordings) ------------------------------------
-# Signed media URLs live this long (S3 presigned URLs too); uploads are decoded and capped.
-MEDIA_URL_TTL_SECONDS = int(os.environ.get("MEDIA_URL_TTL_SECONDS", "900"))
-MEDIA_MAX_AUDIO_BYTES = int(os.environ.get("MEDIA_MAX_AUDIO_BYTES", str(8 * 1024 * 1024)))
-MEDIA_MAX_IMAGE_BYTES = int(os.environ.get("MEDIA_MAX_IMAGE_BYTES", str(20 * 1024 * 1024)))
-MEDIA_MAX_AUDIO_SECONDS = int(os.environ.get("MEDIA_MAX_AUDIO_SECONDS", "600"))  # campaign uploads
 # --- Contributors (issue 4): sign-up, verification, qualifications, trust, anti-fraud --------------
 ACCOUNT_FORMS = {"signup": "contributors.forms.SignupForm", "login": "contributors.forms.LoginForm"}
 ACCOUNT_ADAPTER = "contributors.adapters.AccountAdapter"
@@ -366,6 +360,21 @@ CELERY_BEAT_SCHEDULE["scan-task-speeds"] = {
     "schedule": timedelta(minutes=5),
 }
 
+# --- Media assets (assets app: OCR images, speech recordings) ------------------------------------
+# Signed media URLs live this long (S3 presigned URLs too); uploads are decoded and capped.
+MEDIA_URL_TTL_SECONDS = int(os.environ.get("MEDIA_URL_TTL_SECONDS", "900"))
+MEDIA_MAX_AUDIO_BYTES = int(os.environ.get("MEDIA_MAX_AUDIO_BYTES", str(8 * 1024 * 1024)))
+MEDIA_MAX_IMAGE_BYTES = int(os.environ.get("MEDIA_MAX_IMAGE_BYTES", str(20 * 1024 * 1024)))
+MEDIA_MAX_AUDIO_SECONDS = int(os.environ.get("MEDIA_MAX_AUDIO_SECONDS", "600"))  # campaign uploads
+if AWS_STORAGE_BUCKET_NAME:
+    AWS_S3_SIGNATURE_VERSION = "s3v4"  # presigned media URLs: SigV4 (required by newer regions)
+if AWS_STORAGE_BUCKET_NAME and not os.environ.get("S3_ENDPOINT_URL"):
+    # AWS S3 without a custom endpoint: the page loads presigned URLs from the bucket's own host.
+    _S3_HOSTS = [f"https://{AWS_STORAGE_BUCKET_NAME}.s3.amazonaws.com"]
+    if os.environ.get("S3_REGION"):
+        _S3_HOSTS.append(f"https://{AWS_STORAGE_BUCKET_NAME}.s3.{os.environ['S3_REGION']}.amazonaws.com")
+    for _directive in ("img-src", "media-src"):
+        CONTENT_SECURITY_POLICY["DIRECTIVES"][_directive] += _S3_HOSTS
 
 # --- Data authenticity (authenticity app) ---------------------------------------------------------
 # Scoring runs on the default queue (authenticity.tasks); the sweep scores answers whose job was lost.

@@ -1,6 +1,7 @@
 """Media storage end to end: recording uploads validated by decoding, signed URLs, campaign uploads, bad input."""
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -180,7 +181,8 @@ def test_signed_media_urls(media_root, settings, make_campaign, make_contributor
                         {"file": SimpleUploadedFile("clip.ogg", data), "name": "clip-1.ogg"}, format="multipart")
     assert response.status_code == 201, response.content
     key = response.json()["key"]
-    assert key == f"campaigns/{campaign.pk}/clip-1.ogg" and response.json()["kind"] == "audio"
+    assert re.fullmatch(rf"campaigns/{campaign.pk}/[0-9a-f]{{16}}/clip-1\.ogg", key)  # unguessable folder
+    assert response.json()["kind"] == "audio"
     Item.objects.create(campaign=campaign, payload=campaign.task.validate_item({"audio": key, "sentence": "Xin chào các bạn"},
                                                                                  campaign.config),
                         target_overlap=1, open_slots=1)
@@ -225,7 +227,6 @@ def test_campaign_media_upload_validates_content_and_names(media_root, make_camp
         ({"file": SimpleUploadedFile("scan.png", image), "name": "../../etc/passwd"}, "name"),
         ({"file": SimpleUploadedFile("scan.png", image), "name": "..\\..\\boot.ini"}, "name"),
         ({"file": SimpleUploadedFile("scan.png", image), "name": "nested/dir.png"}, "name"),
-        ({"file": SimpleUploadedFile("scan.png", image), "name": "scan-1.png"}, "name"),  # exists: no overwrite
     ]
     for body, field in cases:
         response = api.post(url, body, format="multipart")
@@ -234,7 +235,12 @@ def test_campaign_media_upload_validates_content_and_names(media_root, make_camp
         assert response.json()["error"]["message"]
     assert MediaAsset.objects.count() == 1
     assert [p.name for p in stored_files(media_root)] == ["scan-1.png"]
-    assert default_storage.open(f"campaigns/{campaign.pk}/scan-1.png").read() == image
+    assert default_storage.open(ok.json()["key"]).read() == image
+    # The same name again is a new file: nothing already stored is overwritten.
+    again = api.post(url, {"file": SimpleUploadedFile("scan.png", ms.png(10, 10)), "name": "scan-1.png"},
+                     format="multipart")
+    assert again.status_code == 201 and again.json()["key"] != ok.json()["key"]
+    assert default_storage.open(ok.json()["key"]).read() == image
     # Another organisation's campaign does not exist for this token.
     foreign = make_campaign("ocr", items=[], overlap=1, organization=other_org, config={"mode": "full_page"})
     response = api.post(reverse("campaign-media-upload", args=[foreign.pk]),
@@ -273,3 +279,36 @@ def test_coverage_per_region_and_province(media_root, make_campaign, make_contri
     assert "Cần Thơ" in text and str(Region.SOUTH.label) in text and "<script>" not in text
     outsider = django_user_model.objects.create_user("x@example.com", "x@example.com", "pw-123456789", is_staff=True)
     assert client_for(outsider).get(reverse("assets:coverage", args=[campaign.pk])).status_code == 404
+
+
+def test_s3_storage_gets_short_lived_presigned_urls(settings):
+    """With S3 configured, contributors get the bucket's own presigned URL (signed locally by botocore)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+            "bucket_name": "vn-media", "access_key": "AKIAEXAMPLEEXAMPLE", "secret_key": "s" * 40,
+            "region_name": "ap-southeast-1", "querystring_auth": True, "default_acl": None,
+            "signature_version": "s3v4"}},
+    }
+    from assets.selectors import signed_media_url
+
+    url = signed_media_url("recordings/7/abc/take.webm", user_id=1, ttl=120)
+    assert url.startswith("https://vn-media.s3.") and "recordings/7/abc/take.webm" in url
+    assert "X-Amz-Expires=120" in url and "X-Amz-Signature=" in url
+    with pytest.raises(ValueError):
+        signed_media_url("../../etc/passwd", user_id=1)
+
+
+@pytest.mark.django_db
+def test_another_organisations_media_is_never_signed(media_root, make_campaign, make_contributor, other_org,
+                                                     token_client):
+    """Even if an item names another organisation's file, the page gets no URL for it."""
+    theirs = make_campaign("ocr", items=[], overlap=1, organization=other_org, config={"mode": "full_page"})
+    response = token_client(other_org).post(reverse("campaign-media-upload", args=[theirs.pk]),
+                                            {"file": SimpleUploadedFile("s.png", ms.png())}, format="multipart")
+    foreign_key = response.json()["key"]
+    ours = make_campaign("ocr", items=[{"payload": {"image": foreign_key}}], overlap=1, config={"mode": "full_page"})
+    client = client_for(make_contributor())
+    assignment = lease(client, ours)
+    media = client.get(reverse("assets:assignment-media", args=[assignment["id"]])).json()["media"]
+    assert media == {}

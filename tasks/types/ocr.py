@@ -417,22 +417,13 @@ register(OCR())
 
 
 def stored_image_size(key: str) -> tuple[int, int] | None:
-    """Pixel size of a stored image (from its MediaAsset record, else its header), None if absent."""
-    from django.core.files.storage import default_storage
-    from PIL import Image, UnidentifiedImageError
-
+    """Pixel size of an uploaded image (decoded at upload), None when no image was uploaded under this key."""
     from assets.models import MediaAsset
 
     asset = MediaAsset.objects.filter(key=key, kind=MediaAsset.Kind.IMAGE).only("info").first()
-    if asset is not None and asset.info.get("width"):
-        return int(asset.info["width"]), int(asset.info["height"])
-    try:
-        if not default_storage.exists(key):
-            return None
-        with default_storage.open(key, "rb") as handle, Image.open(handle) as image:
-            return image.size
-    except (OSError, UnidentifiedImageError, ValueError):
+    if asset is None or not asset.info.get("width"):
         return None
+    return int(asset.info["width"]), int(asset.info["height"])
 
 
 FONT_DIRS = [Path("/usr/share/fonts/truetype/noto"), Path("/usr/share/fonts/truetype/dejavu"),

@@ -64,23 +64,11 @@ def expected_duration(sentence: str, config: dict) -> tuple[float, float]:
 
 
 def stored_audio_info(key: str) -> dict | None:
-    """What decoding told us about a stored audio file, decoding it now if it has no record; None if absent."""
-    from django.core.files.storage import default_storage
-
-    from assets.decoding import MediaRefused, inspect_audio
+    """What decoding told us about an uploaded audio file; None when no audio was uploaded under this key."""
     from assets.models import MediaAsset
 
     asset = MediaAsset.objects.filter(key=key, kind=MediaAsset.Kind.AUDIO).only("info").first()
-    if asset is not None:
-        return asset.info
-    if not default_storage.exists(key):
-        return None
-    with default_storage.open(key, "rb") as handle:
-        data = handle.read(64 * 1024 * 1024)
-    try:
-        return inspect_audio(data, max_bytes=64 * 1024 * 1024, max_seconds=3600).as_dict()
-    except MediaRefused:
-        return None
+    return None if asset is None else asset.info
 
 
 def _audio_item(payload: dict, field: str = "audio") -> dict:

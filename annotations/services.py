@@ -740,14 +740,12 @@ def _count_trust(task, config, task_type, items, answers, parsed, questions, *, 
                 verdicts.append((int(answers["ids"][r]), bool(verdict)))
                 users.append(int(answers["users"][r]))
     user_of = dict(zip((a for a, _v in verdicts), users, strict=True))
-    total = 0
-    for start in range(0, len(verdicts), 50000):
-        chunk = verdicts[start:start + 50000]
-        with transaction.atomic():
-            applied = _mark_counted(chunk)
-            _record_trust(task_type, [(user_of[a], v) for a, v in applied])
-        total += len(applied)
-    return total
+    applied: list[tuple[int, bool]] = []
+    with transaction.atomic():  # the flags and the trust they feed commit together, or not at all
+        for start in range(0, len(verdicts), 100000):
+            applied += _mark_counted(verdicts[start:start + 100000])
+        _record_trust(task_type, [(user_of[a], v) for a, v in applied])
+    return len(applied)
 
 
 def _mark_counted(verdicts: list[tuple[int, bool]]) -> list[tuple[int, bool]]:

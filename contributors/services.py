@@ -221,19 +221,31 @@ def record_consensus_agreement(*, user, task_type: str, agreed: bool) -> None:
 def record_consensus_agreements(*, task_type: str, counts: dict[int, tuple[int, int]]) -> None:
     """Bulk form of ``record_consensus_agreement`` for a campaign re-score: ``{user_id: (seen, agreed)}``.
 
-    One locked update per contributor instead of one per answer (a re-score may finalise 100k items).
+    The contributors' trust rows are created if missing, locked and rewritten together (a re-score may
+    finalise 100k items for 2k contributors): a few queries plus one per contributor for the formula.
     """
-    profiles = ContributorProfile.objects.filter(user_id__in=list(counts)).only("id", "user_id")
+    wanted = {u: c for u, c in counts.items() if c[0] > 0}
+    if not wanted:
+        return
     with transaction.atomic():
-        for profile in profiles:
-            seen, agreed = counts[profile.user_id]
-            if seen <= 0:
-                continue
-            trust = _locked_trust(profile, task_type)
+        profiles = list(ContributorProfile.objects.filter(user_id__in=list(wanted)).only("id", "user_id"))
+        TrustScore.objects.bulk_create(
+            [TrustScore(contributor=p, task_type=task_type) for p in profiles], ignore_conflicts=True
+        )
+        rows = list(
+            TrustScore.objects.select_for_update().select_related("contributor")
+            .filter(contributor__in=profiles, task_type=task_type).order_by("id")
+        )
+        now = timezone.now()
+        for trust in rows:
+            seen, agreed = wanted[trust.contributor.user_id]
             trust.consensus_seen += int(seen)
             trust.consensus_agreed += int(agreed)
             _rescore(trust)
-            trust.save()
+            trust.updated_at = now
+        TrustScore.objects.bulk_update(
+            rows, ["consensus_seen", "consensus_agreed", "score", "updated_at"], batch_size=1000
+        )
 
 
 # --- qualification tests -----------------------------------------------------------------------

@@ -16,7 +16,11 @@ def _profile_page_if_incomplete(user) -> str | None:
 
 class AccountAdapter(DefaultAccountAdapter):
     def get_login_redirect_url(self, request):
-        return _profile_page_if_incomplete(request.user) or super().get_login_redirect_url(request)
+        # Contributors land on their dashboard (level, next step, open campaigns); staff as configured.
+        user = request.user
+        if user.is_authenticated and not user.is_staff:
+            return _profile_page_if_incomplete(user) or reverse("contributor-dashboard")
+        return super().get_login_redirect_url(request)
 
     def get_email_verification_redirect_url(self, email_address):
         return _profile_page_if_incomplete(email_address.user) or super().get_email_verification_redirect_url(

@@ -113,6 +113,10 @@ def test_signup_needs_email_verification_then_lands_on_the_profile():
     client.logout()
     login = client.post(reverse("account_login"), {"login": email, "password": PASSWORD})
     assert login["Location"] == reverse("contributor-profile")
+    client.post(reverse("contributor-profile"), PROFILE)
+    client.logout()
+    login = client.post(reverse("account_login"), {"login": email, "password": PASSWORD})
+    assert login["Location"] == reverse("contributor-dashboard")
 
 
 def test_duplicate_email_is_refused_with_a_clear_message():
@@ -498,3 +502,13 @@ def test_terms_page_is_public_and_the_profile_links_to_it():
     client = fresh_client()
     client.force_login(verified_user())
     assert reverse("contributor-terms") in client.get(reverse("contributor-profile")).content.decode()
+
+
+def test_account_management_pages_render_in_the_platform_layout():
+    client = fresh_client()
+    client.force_login(verified_user())
+    for name in ("account_email", "account_change_password"):
+        page = client.get(reverse(name))
+        assert page.status_code == 200
+        assert "contributors/contributors.css" in page.content.decode()
+        assert reverse("contributor-dashboard") in page.content.decode()

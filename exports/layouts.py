@@ -7,13 +7,15 @@ and a ``build(record, ctx) -> list[dict]`` function.
 
 Task types declare which layouts they support with ``export_layouts = layouts_for("dpo", ...)``
 in their module (``raw`` is supported by every type). Records come from ``exports.selectors``:
-JSON columns arrive as JSON text (``item_payload``, ``payload``, ``result``, ``telemetry``) so the
-raw layout passes them through without decoding and the others decode only what they read.
+JSON columns arrive as JSON text (``item_payload``, ``payload``, ``result``) so the raw layout passes
+them through without decoding and the others decode only what they read; the telemetry arrives
+summarised and ``created_at`` as ISO 8601 text.
 
 This module imports no models, so task-type modules can import it at load time.
 """
 from __future__ import annotations
 
+import math
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,10 +61,6 @@ def _json(text: str | None) -> Any:
     return orjson.loads(text) if text else {}
 
 
-def _ts(value) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 # --- raw -------------------------------------------------------------------------------------
 
 RAW_SCHEMA = pa.schema([
@@ -75,34 +73,40 @@ RAW_SCHEMA = pa.schema([
 ])
 
 
-def _int_or_none(value) -> int | None:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+def _round_half_away(value) -> int | None:
+    """PostgreSQL's round(numeric) (half away from zero), clamped to int64 as the SQL path does."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
+        return None
+    value = max(-9e18, min(9e18, value))
+    return int(math.floor(abs(value) + 0.5)) * (1 if value >= 0 else -1)
 
 
 def telemetry_summary(text: str | None) -> tuple:
-    """(active_ms, keystrokes, pastes, pasted_chars, focus_losses) from the labelling page's telemetry."""
+    """(active_ms, keystrokes, pastes, pasted_chars, focus_losses) from the labelling page's telemetry.
+
+    The ORM path's version of what the PostgreSQL export query computes with jsonb operators.
+    """
     tel = _json(text)
     if not isinstance(tel, dict):
         return None, None, None, None, None
     pastes = tel.get("pastes")
-    pastes = pastes if isinstance(pastes, list) else []
-    pasted = sum(int(p.get("length") or 0) for p in pastes if isinstance(p, dict) and isinstance(p.get("length"), int))
-    return (
-        _int_or_none(tel.get("active_ms")), _int_or_none(tel.get("keystrokes")),
-        len(pastes) if "pastes" in tel else None, pasted if "pastes" in tel else None,
-        _int_or_none(tel.get("focus_losses")),
-    )
+    count = pasted = None
+    if isinstance(pastes, list):
+        count = len(pastes)
+        lengths = [_round_half_away(p.get("length")) for p in pastes if isinstance(p, dict)]
+        pasted = sum(max(0, min(10**12, n)) for n in lengths if n is not None)
+    return (_round_half_away(tel.get("active_ms")), _round_half_away(tel.get("keystrokes")), count, pasted,
+            _round_half_away(tel.get("focus_losses")))
 
 
 def raw(rec, ctx: LayoutContext) -> list[dict]:
-    active, keys, pastes, pasted, focus = telemetry_summary(rec.telemetry)
     return [{
         "annotation_id": rec.id, "item_id": rec.item_id, "external_id": rec.external_id,
         "item": rec.item_payload, "annotation": rec.payload, "contributor": rec.contributor or "",
         "region": rec.region or "", "is_gold": rec.is_gold, "gold_correct": rec.gold_correct,
-        "time_spent_ms": rec.time_spent_ms, "active_ms": active, "keystrokes": keys, "pastes": pastes,
-        "pasted_chars": pasted, "focus_losses": focus, "consensus_state": rec.state or "",
-        "agreement": rec.agreement, "created_at": _ts(rec.created_at),
+        "time_spent_ms": rec.time_spent_ms, "active_ms": rec.active_ms, "keystrokes": rec.keystrokes,
+        "pastes": rec.pastes, "pasted_chars": rec.pasted_chars, "focus_losses": rec.focus_losses,
+        "consensus_state": rec.state or "", "agreement": rec.agreement, "created_at": rec.created_at,
     }]
 
 
@@ -190,7 +194,8 @@ def sft(rec, ctx: LayoutContext) -> list[dict]:
     for turn in item.get("conversation") or item.get("messages") or []:
         if isinstance(turn, dict) and turn.get("content"):
             messages.append({"role": str(turn.get("role", "user")), "content": str(turn["content"])})
-    prompt = _first_text(item, ("prompt", "instruction", "question", "text"))
+    # write_pair campaigns have the contributor write the instruction too.
+    prompt = _first_text(answer, ("instruction",)) or _first_text(item, ("prompt", "instruction", "question", "text"))
     if prompt:
         messages.append({"role": "user", "content": prompt})
     messages.append({"role": "assistant", "content": response})
@@ -204,7 +209,8 @@ CLAIM = pa.struct([("claim", pa.string()), ("verdict", pa.string()), ("evidence"
                    ("correction", pa.string()), ("confidence", pa.float64())])
 HALLUCINATION_SCHEMA = pa.schema([
     ("prompt", pa.string()), ("response", pa.string()), ("claims", pa.list_(CLAIM)),
-    ("hallucinated", pa.bool_()), ("agreement", pa.float64()), ("item_id", pa.int64()),
+    ("hallucinated", pa.bool_()), ("overall", pa.string()), ("severity", pa.string()),
+    ("agreement", pa.float64()), ("item_id", pa.int64()),
 ])
 _BAD_VERDICTS = {"contradicted", "false", "unsupported", "hallucinated", "incorrect", "fabricated"}
 
@@ -215,6 +221,10 @@ def _as_list(value) -> list[str]:
     if isinstance(value, list):
         return [v if isinstance(v, str) else orjson.dumps(v).decode() for v in value]
     return [value if isinstance(value, str) else orjson.dumps(value).decode()]
+
+
+def _str_or_none(value) -> str | None:
+    return None if value is None else str(value)
 
 
 def hallucination(rec, ctx: LayoutContext) -> list[dict]:
@@ -233,8 +243,9 @@ def hallucination(rec, ctx: LayoutContext) -> list[dict]:
                 "claim": text or "", "verdict": str(verdict.get("verdict") or ""),
                 "evidence": _as_list(verdict.get("evidence") or verdict.get("evidence_urls")
                                      or verdict.get("evidence_url")),
-                "correction": verdict.get("correction") or verdict.get("corrected") or None,
-                "confidence": verdict.get("confidence"),
+                "correction": _str_or_none(verdict.get("correction") or verdict.get("corrected") or None),
+                "confidence": float(verdict["confidence"]) if isinstance(verdict.get("confidence"), (int, float))
+                else None,
             })
         else:
             text = _response_text(texts[i]) if i < len(texts) else ""
@@ -243,6 +254,7 @@ def hallucination(rec, ctx: LayoutContext) -> list[dict]:
     return [{
         "prompt": item.get("prompt", ""), "response": _first_text(item, ("response", "text", "answer")),
         "claims": claims, "hallucinated": any(c["verdict"].lower() in _BAD_VERDICTS for c in claims),
+        "overall": _str_or_none(result.get("overall")), "severity": _str_or_none(result.get("severity")),
         "agreement": rec.agreement, "item_id": rec.item_id,
     }]
 
@@ -327,20 +339,24 @@ def speech(rec, ctx: LayoutContext) -> list[dict]:
     """A validated recording: audio file, sentence, speaker pseudonym and demographics, up/down votes.
 
     Records are items of a validation campaign whose ``source_contributor`` is the speaker (the
-    selector joins the speaker's profile into the record).
+    selector joins the speaker's profile into the record); the item's ``speaker`` snapshot (taken
+    when the recording was made) fills in what the profile lacks.
     """
     item = _json(rec.item_payload)
     result = _json(rec.result)
     key = _storage_key(item, ("audio", "audio_key", "recording", "file", "key"))
     if not key:
         return []
+    speaker = item.get("speaker") if isinstance(item.get("speaker"), dict) else {}
     up, down = _votes(result)
     return [{
-        "client_id": rec.contributor or "", "path": ctx.media_path(key, rec.item_id),
+        "client_id": rec.contributor or speaker.get("pseudonym") or "", "path": ctx.media_path(key, rec.item_id),
         "sentence": _first_text(item, ("sentence", "text", "prompt")), "up_votes": up, "down_votes": down,
-        "age": _age_band(rec.birth_year), "gender": rec.gender or "", "accents": item.get("dialect") or "",
-        "region": rec.region or "", "province": rec.province or "", "locale": item.get("locale") or "vi",
-        "item_id": rec.item_id,
+        "age": _age_band(rec.birth_year) or speaker.get("age_band") or "",
+        "gender": rec.gender or speaker.get("gender") or "",
+        "accents": speaker.get("dialect") or item.get("dialect") or "",
+        "region": rec.region or speaker.get("region") or "", "province": rec.province or speaker.get("province") or "",
+        "locale": item.get("locale") or "vi", "item_id": rec.item_id,
     }]
 
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from annotations.consensus.text import medoid_text
 from annotations.consensus.voting import pairwise_agreement, weighted_vote
+from exports.layouts import layouts_for
 
 from . import register
 from .base import Aggregate, DemoCampaign, SchemaError, TaskType
@@ -116,6 +117,7 @@ class HallucinationAudit(TaskType):
     label = _("Hallucination audit")
     template = "tasks/types/hallucination.html"
     script = "label/types/hallucination.js"
+    export_layouts = layouts_for("hallucination")
     config_schema = {
         "type": "object",
         "additionalProperties": False,

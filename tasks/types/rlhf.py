@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from annotations.consensus.bradley_terry import bradley_terry_scores
 from annotations.consensus.voting import pairwise_agreement, weighted_vote
+from exports.layouts import layouts_for
 
 from . import register
 from .base import Aggregate, DemoCampaign, SchemaError, TaskType
@@ -34,6 +35,7 @@ class RLHFPreference(TaskType):
     label = _("RLHF preference")
     template = "tasks/types/rlhf.html"
     script = "label/types/rlhf.js"
+    export_layouts = layouts_for("dpo", "reward")
     config_schema = {
         "type": "object",
         "required": ["mode"],

@@ -11,6 +11,8 @@ import unicodedata
 
 from django.utils.translation import gettext_lazy as _
 
+from exports.layouts import layouts_for
+
 from . import register
 from .base import Aggregate, DemoCampaign, SchemaError, TaskType
 
@@ -65,6 +67,7 @@ class SFT(TaskType):
     label = _("SFT writing")
     template = "tasks/types/sft.html"
     script = "label/types/sft.js"
+    export_layouts = layouts_for("sft")
     config_schema = {
         "type": "object",
         "required": ["mode"],

@@ -17,7 +17,7 @@ def open_labeler(page, live_server, browser_login, make_contributor):
     errors: list[str] = []
 
     def open_(campaign):
-        page.set_default_timeout(10000)
+        page.set_default_timeout(20000)  # a loaded 2-core machine runs the worker and other tests too
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "favicon" not in m.text
                 and "Failed to load resource" not in m.text else None)
         page.on("pageerror", lambda e: errors.append(str(e)))

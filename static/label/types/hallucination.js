@@ -46,6 +46,7 @@
       config = cfg;
       current = 0;
       area.querySelector('[data-bind="prompt"]').textContent = payload.prompt;
+      area.querySelector('[data-bind="response"]').textContent = payload.response;
       area.querySelector('[data-bind="trusted"]').textContent = (cfg.trusted_sources || []).join(", ") || msg("any-source");
       const refs = area.querySelector('[data-role="references"]');
       refs.replaceChildren();

@@ -113,10 +113,13 @@ def _lexical(campaign) -> dict:
     texts = _sample_texts(campaign, REPORT_SAMPLE_ANSWERS)
     for text in texts:
         data_tokens.extend(words(text))
+    # Reference texts are tokenised only up to the dataset sample's size: the comparison needs no more.
     ref_tokens: list[str] = []
-    ref_texts = list(ReferenceText.objects.filter(campaign=campaign).order_by("id").values_list("text", flat=True)[:REPORT_SAMPLE_ANSWERS])
-    for text in ref_texts:
+    refs = ReferenceText.objects.filter(campaign=campaign).order_by("id").values_list("text", flat=True)
+    for text in refs[:REPORT_SAMPLE_ANSWERS].iterator():
         ref_tokens.extend(words(text))
+        if len(ref_tokens) >= max(len(data_tokens), 2000):
+            break
     out = {"sampled_answers": len(texts), "dataset": diversity(data_tokens), "reference_llm": None, "comparison": None}
     if ref_tokens:
         out["reference_llm"] = diversity(ref_tokens)

@@ -211,12 +211,17 @@ def test_dashboard_alpha_and_trend_from_campaign_refits(client, manager, make_ca
     assert data["alpha_per_question"]
 
 
-def test_rescore_button_starts_the_consensus_job(client, manager, disputed_item, django_capture_on_commit_callbacks):
+def test_rescore_button_starts_the_consensus_job(client, manager, disputed_item):
     from annotations.models import ConsensusJob
+    from annotations.tasks import run_consensus_job
+    from review.models import QualitySnapshot
 
     campaign, _item, _answers = disputed_item
     client.force_login(manager)
-    with django_capture_on_commit_callbacks(execute=True):
-        res = client.post(reverse("review:rescore", args=[campaign.pk]))
+    res = client.post(reverse("review:rescore", args=[campaign.pk]))
     assert res.status_code == 302
-    assert ConsensusJob.objects.get(campaign=campaign).status == "succeeded"
+    job = ConsensusJob.objects.get(campaign=campaign)
+    run_consensus_job.apply(args=[job.pk])  # what the worker does with the queued job
+    job.refresh_from_db()
+    assert job.status == "succeeded"
+    assert QualitySnapshot.objects.filter(campaign=campaign).count() == 1

@@ -69,6 +69,18 @@ def serve_media(request, token: str):
     return response
 
 
+def _too_large(request, max_bytes: int, field: str):
+    """Refuse an oversized body from its Content-Length, before Django spools it to disk."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > max_bytes + 64 * 1024:  # room for the multipart envelope and the other fields
+        return error_response(413, "too_large", _("The file is too large (at most %(max)d MB).") % {
+            "max": max_bytes // (1024 * 1024)}, field=field)
+    return None
+
+
 def _own_open_assignment(request, assignment_id: int) -> Assignment | None:
     return (
         Assignment.objects.select_related("campaign", "item")
@@ -117,6 +129,8 @@ class RecordingUploadView(APIView):
         assignment = _own_open_assignment(request, assignment_id)
         if assignment is None:
             return error_response(404, "not_found", "Not found.")
+        if (refusal := _too_large(request, services.max_audio_bytes(), "audio")) is not None:
+            return refusal
         if "audio" not in request.FILES:
             return error_response(400, "invalid", _("No recording was sent (field 'audio')."), field="audio")
         asset = services.store_recording(
@@ -157,6 +171,8 @@ class CampaignMediaUpload(APIView):
         campaign = Campaign.objects.filter(pk=campaign_id, organization=request.organization).first()
         if campaign is None:
             return error_response(404, "not_found", "Not found.")
+        if (refusal := _too_large(request, max(services.max_image_bytes(), services.max_audio_bytes()), "file")) is not None:
+            return refusal
         if "file" not in request.FILES:
             return error_response(400, "invalid", _("No file was sent (field 'file')."), field="file")
         asset = services.store_campaign_media(

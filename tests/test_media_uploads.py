@@ -118,32 +118,32 @@ def test_recording_upload_submit_and_validation_item(media_root, recording_campa
     assert other["item"]["id"] == item.pk
 
 
+BAD_RECORDINGS = [
+    ("not-audio.webm", lambda: "Đây là văn bản, không phải âm thanh.\n".encode() * 50, "not a"),
+    ("empty.webm", lambda: b"", "empty"),
+    ("long.webm", lambda: ms.webm_opus(ms.voice(31.0)), "too long"),
+    ("short.webm", lambda: ms.webm_opus(ms.voice(0.6)), "too short"),
+    ("silent.webm", lambda: ms.webm_opus(np.zeros(48000 * 3, dtype=np.float32)), "silent"),
+    ("clipped.wav", lambda: ms.wav(np.clip(ms.voice(3.0, 16000, level=4.0), -1, 1), 16000), "clipping"),
+    ("phone-line.wav", lambda: ms.wav(ms.voice(3.0, 8000), 8000), "sample rate"),
+    ("../../../etc/passwd.webm", lambda: b"\x1aE\xdf\xa3" + b"\x00" * 200, "not a"),
+    ("truncated.webm", lambda: ms.webm_opus(ms.voice(3.0))[:60], "not a"),
+]
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    ("name", "data_factory", "message"),
-    [
-        ("not-audio.webm", lambda: "Đây là văn bản, không phải âm thanh.\n".encode() * 50, "not a"),
-        ("empty.webm", lambda: b"", "empty"),
-        ("long.webm", lambda: ms.webm_opus(ms.voice(31.0)), "too long"),
-        ("short.webm", lambda: ms.webm_opus(ms.voice(0.6)), "too short"),
-        ("silent.webm", lambda: ms.webm_opus(np.zeros(48000 * 3, dtype=np.float32)), "silent"),
-        ("clipped.wav", lambda: ms.wav(np.clip(ms.voice(3.0, 16000, level=4.0), -1, 1), 16000), "clipping"),
-        ("phone-line.wav", lambda: ms.wav(ms.voice(3.0, 8000), 8000), "sample rate"),
-        ("../../../etc/passwd.webm", lambda: b"\x1aE\xdf\xa3" + b"\x00" * 200, "not a"),
-        ("truncated.webm", lambda: ms.webm_opus(ms.voice(3.0))[:60], "not a"),
-    ],
-)
-def test_bad_recordings_are_refused_and_nothing_is_stored(media_root, recording_campaign, speaker, name,
-                                                          data_factory, message):
+def test_bad_recordings_are_refused_and_nothing_is_stored(media_root, recording_campaign, speaker):
+    """Non-audio named .webm, 0 bytes, over-long, too short, silent, clipped, 8 kHz, traversal name, truncated."""
     client = client_for(speaker)
     assignment = lease(client, recording_campaign)
-    response = upload(client, assignment["id"], data_factory(), name=name)
-    assert response.status_code == 400, response.content
-    error = response.json()["error"]
-    assert error["field"] == "audio"
-    assert message in error["message"].lower()
-    assert MediaAsset.objects.count() == 0
-    assert stored_files(media_root) == []
+    for name, data_factory, message in BAD_RECORDINGS:
+        response = upload(client, assignment["id"], data_factory(), name=name)
+        assert response.status_code == 400, (name, response.content)
+        error = response.json()["error"]
+        assert error["field"] == "audio", name
+        assert message in error["message"].lower(), (name, error["message"])
+        assert MediaAsset.objects.count() == 0, name
+        assert stored_files(media_root) == [], name
     # Submitting without an accepted upload is refused too, naming the field.
     refused = submit(client, assignment["id"], {"audio": f"recordings/{recording_campaign.pk}/x/y.webm"})
     assert refused.status_code == 400 and refused.json()["error"]["field"] == "audio"
@@ -312,3 +312,15 @@ def test_another_organisations_media_is_never_signed(media_root, make_campaign, 
     assignment = lease(client, ours)
     media = client.get(reverse("assets:assignment-media", args=[assignment["id"]])).json()["media"]
     assert media == {}
+
+
+@pytest.mark.django_db
+def test_oversized_recordings_are_refused_before_decoding(media_root, settings, recording_campaign, speaker):
+    settings.MEDIA_MAX_AUDIO_BYTES = 100_000
+    client = client_for(speaker)
+    assignment = lease(client, recording_campaign)
+    huge = upload(client, assignment["id"], b"\0" * 400_000)  # refused from Content-Length: 413
+    assert huge.status_code == 413 and huge.json()["error"]["field"] == "audio"
+    slightly = upload(client, assignment["id"], ms.wav(ms.voice(4.0, 16000), 16000)[:110_000])  # read, then refused
+    assert slightly.status_code == 400 and "too large" in slightly.json()["error"]["message"]
+    assert MediaAsset.objects.count() == 0 and stored_files(media_root) == []

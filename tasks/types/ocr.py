@@ -509,7 +509,7 @@ def render_document(lines: list[str], *, handwriting: bool, seed: int) -> tuple[
 
     polygons = [[turn(x0, y0), turn(x1, y0), turn(x1, y1), turn(x0, y1)] for x0, y0, x1, y1 in boxes]
     out = io.BytesIO()
-    rotated.convert("RGB").save(out, format="PNG", optimize=True)
+    rotated.convert("L").save(out, format="PNG")  # grey paper: a third of the RGB size
     return out.getvalue(), rotated.size[0], rotated.size[1], polygons
 
 

@@ -211,3 +211,91 @@ def test_validate_a_recording(phone_page, live_server, browser_login, make_campa
     page.keyboard.press("Control+Enter")
     wait_done(page, 1, artifacts_dir, "speech-validation")
     assert Annotation.objects.get(campaign=campaign).payload == {"verdict": "matches"}
+
+
+def test_adjust_a_detected_region_and_draw_a_polygon_on_desktop(browser, live_server, browser_login,
+                                                                 make_campaign, make_contributor, media_root,
+                                                                 artifacts_dir):
+    data, width, height, polygons = render_document(["Cà phê sữa đá   20.000đ", "Tổng cộng:   45.000đ"],
+                                                    handwriting=False, seed=3)
+    store_media(key="campaigns/t/receipt.png", data=data, kind="image", content_type="image/png",
+                info={"width": width, "height": height})
+    detected = [{"id": "r1", "shape": "polygon", "points": polygons[0]}]
+    campaign = make_campaign("ocr", items=[{"payload": {"image": "campaigns/t/receipt.png", "regions": detected}}],
+                             overlap=1, config={"mode": "regions"})
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="vi-VN")
+    page = context.new_page()
+    browser_login(page, make_contributor().email)
+    open_campaign(page, live_server, campaign)
+    expect(page.locator("[data-role=loading]")).to_be_hidden(timeout=10000)
+    assert page.locator("button[data-tool=pan]").get_attribute("aria-pressed") == "true"  # regions given: adjust
+    page.locator("[data-role=viewport]").evaluate("el => el.scrollIntoView({block: 'start'})")
+    box = page.locator("[data-role=viewport]").bounding_box()
+    matrix = page.evaluate("getComputedStyle(document.querySelector('[data-role=stage]')).transform")
+    scale, _b, _c, _d, tx, ty = (float(v) for v in re.findall(r"-?[\d.]+(?:e-?\d+)?", matrix))
+
+    def screen(x, y):
+        return box["x"] + tx + x * scale, box["y"] + ty + y * scale
+
+    # Select the detected region (tap inside it) and drag its first corner 10 px (image) up-left.
+    cx = sum(p[0] for p in polygons[0]) / 4
+    cy = sum(p[1] for p in polygons[0]) / 4
+    page.mouse.click(*screen(cx, cy))
+    handle = page.locator("circle.ocr-handle").first
+    handle.wait_for()
+    start = screen(*polygons[0][0])
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(start[0] - 10 * scale, start[1] - 10 * scale, steps=5)
+    page.mouse.up()
+    page.fill("textarea[data-region='0']", "Cà phê sữa đá 20.000đ")
+    # A 4-point polygon around the second line, by keyboard tool choice and four clicks.
+    page.evaluate("document.activeElement.blur()")
+    page.keyboard.press("p")  # the polygon tool's shortcut
+    assert page.locator("button[data-tool=polygon]").get_attribute("aria-pressed") == "true"
+    for x, y in polygons[1]:
+        page.mouse.click(*screen(x, y))
+    page.locator("textarea[data-region='1']").wait_for()
+    page.keyboard.type("Tổng cộng: 45.000đ")
+    page.screenshot(path=str(artifacts_dir / "ocr-regions-desktop.png"))
+    page.keyboard.press("Control+Enter")
+    wait_done(page, 1, artifacts_dir, "ocr-polygon")
+    first, second = Annotation.objects.get(campaign=campaign).payload["regions"]
+    assert first["id"] == "r1" and first["text"] == "Cà phê sữa đá 20.000đ"
+    assert first["points"][0] == pytest.approx([polygons[0][0][0] - 10, polygons[0][0][1] - 10], abs=1.0)
+    assert first["points"][1:] == polygons[0][1:]
+    assert second["shape"] == "polygon" and second["text"] == "Tổng cộng: 45.000đ"
+    for got, want in zip(second["points"], polygons[1], strict=True):
+        assert got == pytest.approx(want, abs=1.0)
+    context.close()
+
+
+def test_transcribe_with_speed_loop_and_the_diacritics_warning(phone_page, live_server, browser_login, make_campaign,
+                                                               make_contributor, media_root, artifacts_dir):
+    page = phone_page
+    data = ms.ogg(ms.voice(2.0, 16000), 16000)
+    info = inspect_audio(data)
+    store_media(key="campaigns/t/talk.ogg", data=data, kind="audio", content_type=info.content_type, info=info.as_dict())
+    campaign = make_campaign("speech_transcription", items=[{"payload": {"audio": "campaigns/t/talk.ogg"}}], overlap=1)
+    browser_login(page, make_contributor().email)
+    open_campaign(page, live_server, campaign)
+    audio = page.locator("[data-role=audio]")
+    expect(audio).to_have_attribute("src", re.compile("^/assets/m/"))
+    page.select_option("[data-role=speed]", "0.5")
+    page.check("input[name=loop]")
+    assert audio.evaluate("a => [a.playbackRate, a.loop]") == [0.5, True]
+    text = page.locator("textarea[name=text]")
+    text.click()
+    page.keyboard.press("Alt+k")  # play while typing
+    expect(page.locator("[data-action=play]")).to_have_text(page.locator("[data-msg=pause]").text_content())
+    page.keyboard.type("xin chao cac ban")
+    page.keyboard.press("Control+Enter")
+    warning = page.locator("[data-role=diacritics-warning]")
+    expect(warning).to_be_visible()
+    assert Annotation.objects.filter(campaign=campaign).count() == 0
+    page.check("input[name=confirmed_no_diacritics]")
+    page.screenshot(path=str(artifacts_dir / "speech-transcription-phone.png"), full_page=True)
+    page.click("#btn-submit")
+    wait_done(page, 1, artifacts_dir, "speech-transcription")
+    payload = Annotation.objects.get(campaign=campaign).payload
+    assert payload == {"text": "xin chao cac ban", "no_speech": False, "confirmed_no_diacritics": True}

@@ -162,7 +162,9 @@ def test_hallucination_audit(page, open_labeler, make_campaign, artifacts_dir):
     items = [
         {"payload": {"prompt": "Ai viết Truyện Kiều?",
                      "response": "Truyện Kiều do Nguyễn Du sáng tác. Nguyễn Du sinh năm 1820.",
-                     "references": [{"title": "Nguyễn Du", "url": "javascript:alert(1)", "text": "Nguyễn Du (1766–1820)"}]}},
+                     "references": [{"title": "Bẫy", "url": "javascript:alert(1)", "text": "Không phải nguồn."},
+                                    {"title": "Nguyễn Du", "url": "https://vi.wikipedia.org/wiki/Nguyễn_Du",
+                                     "text": "Nguyễn Du (1766–1820) là nhà thơ lớn."}]}},
         {"payload": {"prompt": "Thủ đô?", "response": "Hà Nội là thủ đô của Việt Nam. Tôi nghĩ vậy."}},
     ]
     campaign = make_campaign("hallucination", items=items, overlap=1,
@@ -170,14 +172,21 @@ def test_hallucination_audit(page, open_labeler, make_campaign, artifacts_dir):
     user = open_labeler(campaign)
     prompt = wait_item(page, "[data-bind=prompt]")
     assert page.locator(".claim").count() == 2
-    assert page.locator(".reference a").get_attribute("href") is None  # a javascript: URL is never a link
+    assert page.locator(".reference a").first.get_attribute("href") is None  # a javascript: URL is never a link
     first, second = page.locator(".claim").nth(0), page.locator(".claim").nth(1)
     first.locator("label:has(input[value=supported])").click()
     first.locator("input[data-name=evidence_url]").fill("https://blog.example.com/kieu")
     first.locator("textarea[data-name=quote]").fill("Truyện Kiều của Nguyễn Du")
     second.locator("label:has(input[value=contradicted])").click()
-    second.locator("input[data-name=evidence_url]").fill("https://vi.wikipedia.org/wiki/Nguyễn_Du")
-    second.locator("textarea[data-name=quote]").fill("Nguyễn Du (1766–1820)")
+    # Evidence from the reference: "use as source" fills the URL, Q quotes the selected passage.
+    page.click("[data-role=references-box] summary")
+    assert page.locator("[data-action=use-source]").first.is_hidden()  # not for an untrusted link
+    page.locator("[data-action=use-source]").nth(1).click()
+    page.evaluate("""() => { const p = document.querySelectorAll('.reference p')[1]; const r = document.createRange();
+        r.setStart(p.firstChild, 0); r.setEnd(p.firstChild, 'Nguyễn Du (1766–1820)'.length);
+        const s = window.getSelection(); s.removeAllRanges(); s.addRange(r); }""")
+    page.keyboard.press("q")
+    assert second.locator("textarea[data-name=quote]").input_value() == "Nguyễn Du (1766–1820)"
     page.select_option("select[name=overall]", "major_errors")
     page.select_option("select[name=severity]", "medium")
     page.click("#btn-submit")

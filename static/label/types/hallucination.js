@@ -40,6 +40,20 @@
     all[current].scrollIntoView({ block: "nearest" });
   }
 
+  function fillCurrent(name, value) {
+    const card = cards()[current];
+    if (!card) return false;
+    if (card.querySelector('[data-role="evidence"]').hidden) {
+      // Evidence only makes sense for a verdict that takes it; default to "supported".
+      card.querySelector('input[value="supported"]').checked = true;
+      sync(card);
+    }
+    const el = card.querySelector(`[data-name="${name}"]`);
+    el.value = value;
+    el.dispatchEvent(new Event("input", { bubbles: true }));
+    return true;
+  }
+
   window.TaskTypes.hallucination = {
     render(area, payload, cfg) {
       root = area;
@@ -56,6 +70,11 @@
         a.textContent = ref.title || ref.url || "—";
         if (ref.url && /^https?:\/\//i.test(ref.url)) a.href = ref.url; else a.removeAttribute("target");
         el.querySelector('[data-bind="text"]').textContent = ref.text;
+        const use = el.querySelector('[data-action="use-source"]');
+        if (ref.url && domainAllowed(ref.url)) {
+          use.hidden = false;
+          use.addEventListener("click", () => fillCurrent("evidence_url", ref.url));
+        }
         refs.append(el);
       });
       area.querySelector('[data-role="references-box"]').hidden = !(payload.references || []).length;
@@ -146,6 +165,10 @@
         sync(card);
         if (card.querySelector('[data-role="evidence"]').hidden) focusClaim(current + 1);
         return true;
+      }
+      if (k === "q") {
+        const text = String(window.getSelection ? window.getSelection() : "").trim();
+        return text ? fillCurrent("quote", text) : false;
       }
       if (k === "e") {
         const url = card.querySelector('[data-name="evidence_url"]');

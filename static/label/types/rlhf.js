@@ -60,6 +60,17 @@
     });
   }
 
+  function countRationale() {
+    const t = root.querySelector('textarea[name="rationale"]');
+    const out = root.querySelector('[data-counter-for="rationale"]');
+    if (!t || !out) return;
+    const len = t.value.trim().length;
+    const min = Number(t.dataset.min || 0);
+    out.textContent = min ? `${len} / ${min}` : String(len);
+    out.classList.toggle("bad", len > 0 && len < min);
+    out.classList.toggle("good", min > 0 && len >= min);
+  }
+
   window.TaskTypes.rlhf = {
     render(area, payload, cfg, view) {
       root = area;
@@ -126,7 +137,11 @@
       const clear = area.querySelector('[data-action="clear-ranks"]');
       if (clear) clear.onclick = () => { rankSelects().forEach((s) => { s.value = ""; }); showRanks(); };
       const rationale = area.querySelector('textarea[name="rationale"]');
-      if (rationale) rationale.value = "";
+      if (rationale) {
+        rationale.value = "";
+        rationale.oninput = countRationale;
+        countRationale();
+      }
       highlight();
       showRanks();
     },
@@ -177,7 +192,7 @@
         highlight();
       }
       const rationale = root.querySelector('textarea[name="rationale"]');
-      if (rationale && draft.rationale) rationale.value = draft.rationale;
+      if (rationale && draft.rationale) { rationale.value = draft.rationale; countRationale(); }
     },
     validate(answer) {
       if (config.mode === "pairwise" && !answer.choice) return { field: "choice" };

@@ -88,18 +88,21 @@ def recording_coverage(campaign) -> dict:
         .annotate(n=Count("id"))
         .order_by("payload__speaker__region", "payload__speaker__province")
     )
+    accepted = _accepted_by_place(campaign)
     regions: dict[str, dict] = {}
     total = 0
     for row in rows:
         region = row["payload__speaker__region"] or ""
         province = row["payload__speaker__province"] or ""
-        entry = regions.setdefault(region, {"region": region, "count": 0, "provinces": []})
+        entry = regions.setdefault(region, {"region": region, "count": 0, "accepted": 0, "provinces": []})
         entry["count"] += row["n"]
-        entry["provinces"].append({"province": province, "count": row["n"]})
+        entry["accepted"] += accepted.get((region, province), 0)
+        entry["provinces"].append({"province": province, "count": row["n"],
+                                   "accepted": accepted.get((region, province), 0)})
         total += row["n"]
     quotas = campaign.region_quotas or {}
     for region in quotas:
-        regions.setdefault(region, {"region": region, "count": 0, "provinces": []})
+        regions.setdefault(region, {"region": region, "count": 0, "accepted": 0, "provinces": []})
     out = []
     for region, entry in sorted(regions.items()):
         share = 100.0 * entry["count"] / total if total else 0.0
@@ -108,7 +111,24 @@ def recording_coverage(campaign) -> dict:
         entry["label"] = str(Region(region).label) if region in Region.values else region
         entry["below_quota"] = entry["quota"] is not None and share + 1e-9 < entry["quota"]
         out.append(entry)
-    return {"total": total, "regions": out}
+    return {"total": total, "accepted": sum(accepted.values()), "regions": out}
+
+
+def _accepted_by_place(campaign) -> dict[tuple[str, str], int]:
+    """Recordings of the campaign accepted by its validation campaigns, per (region, province)."""
+    from annotations.models import Consensus
+    from tasks.models import Campaign
+
+    validations = Campaign.objects.filter(organization_id=campaign.organization_id, task_type="speech_validation",
+                                          config__source_campaign=campaign.pk)
+    rows = (
+        Consensus.objects.filter(campaign__in=validations, state=Consensus.State.FINALISED,
+                                 result__decision="accepted")
+        .values("item__payload__speaker__region", "item__payload__speaker__province")
+        .annotate(n=Count("id"))
+    )
+    return {(r["item__payload__speaker__region"] or "", r["item__payload__speaker__province"] or ""): r["n"]
+            for r in rows}
 
 
 def open_media(key: str):

@@ -469,6 +469,14 @@
       if (key === "-") { zoomCentre(0.8); return true; }
       if (key === "0") { fit(); return true; }
       if ((key === "Delete" || key === "Backspace") && st.selected >= 0) { removeRegion(st.selected); return true; }
+      // Arrow keys pan while the image has the keyboard focus (Tab to it); elsewhere they scroll the page.
+      const step = { ArrowLeft: [60, 0], ArrowRight: [-60, 0], ArrowUp: [0, 60], ArrowDown: [0, -60] }[key];
+      if (step && document.activeElement === $('[data-role="viewport"]')) {
+        st.tx += step[0];
+        st.ty += step[1];
+        applyTransform();
+        return true;
+      }
       return false;
     },
   };

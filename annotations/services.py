@@ -1,6 +1,7 @@
 """Writes for annotations: the one submit path used by the page, the API and tests."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 
@@ -15,7 +16,7 @@ from authenticity.telemetry import clean_telemetry
 from tasks.models import Assignment, Item
 from tasks.types import SchemaError
 
-from .models import Annotation
+from .models import Annotation, TrustRecord
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +140,8 @@ __all__ = ["SchemaError", "SubmissionRefused", "SubmitResult", "submit_annotatio
 # --- consensus scoring --------------------------------------------------------------------------
 # One item at a time on submission (debounced), the whole campaign by the re-score job. Both use
 # the same state rule (``decide_states``), the same trust bookkeeping (each answer feeds trust at
-# most once, guarded by ``Annotation.trust_counted IS NULL`` in the same transaction) and the same
+# most once: a ``TrustRecord`` row per counted answer, inserted ON CONFLICT DO NOTHING in the same
+# transaction as the trust increments, which use only the rows actually inserted) and the same
 # aggregation: the task type's ``aggregate`` with trust weights, or Dawid-Skene for types that
 # declare categorical questions once the campaign has enough answers per contributor.
 # See docs/architecture.md, "Consensus".
@@ -293,7 +295,7 @@ def score_item_consensus(item_id: int):
     excluded = _excluded_answers(item_id=item_id)
     rows = [
         r for r in Annotation.objects.filter(item=item).order_by("id")
-        .values_list("id", "contributor_id", "payload", "trust_counted")
+        .values_list("id", "contributor_id", "payload")
         if r[0] not in excluded
     ]
     answers = [r[2] for r in rows]
@@ -334,16 +336,14 @@ def score_item_consensus(item_id: int):
         consensus.state = state
         consensus.save()
         if state == Consensus.State.FINALISED and not item.is_gold:
-            flags = []
-            for annotation_id, user_id, payload, counted in rows:
-                if counted is not None:
-                    continue
+            verdicts, user_of = [], {}
+            for annotation_id, user_id, payload in rows:
                 agreed = task.agrees_with_consensus(payload, consensus.result, config=config)
-                if agreed is None:
-                    continue
-                if Annotation.objects.filter(pk=annotation_id, trust_counted__isnull=True).update(trust_counted=agreed):
-                    flags.append((user_id, agreed))
-            _record_trust(campaign.task_type, flags)
+                if agreed is not None:
+                    verdicts.append((annotation_id, bool(agreed)))
+                    user_of[annotation_id] = user_id
+            applied = _mark_counted(campaign.pk, verdicts)
+            _record_trust(campaign.task_type, [(user_of[a], v) for a, v in applied])
     return consensus
 
 
@@ -474,7 +474,7 @@ def rescore_campaign(*, campaign_id: int, job=None) -> dict:
     _progress(job, "trust", 0.85)
 
     t4 = time.perf_counter()
-    newly_counted = _count_trust(task, config, campaign.task_type, items, answers, parsed, questions,
+    newly_counted = _count_trust(campaign_id, task, config, campaign.task_type, items, answers, parsed, questions,
                                  finalised=(states == 2) & keep & ~items["is_gold"] & method_ok, results=results)
     timings["trust"] = time.perf_counter() - t4
 
@@ -557,12 +557,14 @@ def _read_answers(campaign_id: int, item_ids_sorted, excluded: set[int]) -> dict
     from django.db.models.functions import Cast
 
     qs = (
-        Annotation.objects.filter(campaign_id=campaign_id).order_by("item_id", "id")
-        .values_list("id", "item_id", "contributor_id", Cast("payload", TextField()), "trust_counted", "gold_correct")
+        # In id order (the (campaign, id) index, no sort of a million rows in the database); grouped by item
+        # below with a stable NumPy sort.
+        Annotation.objects.filter(campaign_id=campaign_id).order_by("id")
+        .values_list("id", "item_id", "contributor_id", Cast("payload", TextField()), "gold_correct")
     )
     payload_index: dict[str, int] = {}
-    ids, item_ids, users, pids, counted, gold = [], [], [], [], [], []
-    for annotation_id, item_id, user_id, text, flag, gold_correct in qs.iterator(chunk_size=20000):
+    ids, item_ids, users, pids, gold = [], [], [], [], []
+    for annotation_id, item_id, user_id, text, gold_correct in qs.iterator(chunk_size=20000):
         if annotation_id in excluded:
             continue
         ids.append(annotation_id)
@@ -572,20 +574,26 @@ def _read_answers(campaign_id: int, item_ids_sorted, excluded: set[int]) -> dict
         if pid is None:
             pid = payload_index[text] = len(payload_index)
         pids.append(pid)
-        counted.append(-1 if flag is None else int(flag))
         gold.append(-1 if gold_correct is None else int(gold_correct))
-    users_arr = np.array(users, dtype=np.int64)
+    item_rows = np.searchsorted(item_ids_sorted, np.array(item_ids, dtype=np.int64)).astype(np.int64)
+    order = np.argsort(item_rows, kind="stable")
+    item_rows = item_rows[order]
+    users_arr = np.array(users, dtype=np.int64)[order]
     workers, worker_rows = np.unique(users_arr, return_inverse=True)
+    ids_arr = np.array(ids, dtype=np.int64)[order]
+    counted_ids = np.fromiter(
+        TrustRecord.objects.filter(campaign_id=campaign_id).values_list("annotation_id", flat=True).iterator(
+            chunk_size=50000), dtype=np.int64)
     return {
-        "ids": np.array(ids, dtype=np.int64),
-        "item_rows": np.searchsorted(item_ids_sorted, np.array(item_ids, dtype=np.int64)).astype(np.int64),
+        "ids": ids_arr,
+        "item_rows": item_rows,
         "worker_rows": worker_rows.astype(np.int64).ravel(),
         "workers": workers,
         "users": users_arr,
-        "payload_ids": np.array(pids, dtype=np.int64),
+        "payload_ids": np.array(pids, dtype=np.int64)[order],
         "payloads": list(payload_index),
-        "counted": np.array(counted, dtype=np.int8),
-        "gold_correct": np.array(gold, dtype=np.int8),
+        "counted": np.isin(ids_arr, counted_ids),
+        "gold_correct": np.array(gold, dtype=np.int8)[order],
     }
 
 
@@ -607,16 +615,24 @@ def _item_results(task, config, items, answers, parsed, questions, use_ds, worke
     method: list = [""] * n_items
     version: list = [""] * n_items
     weights_per_answer = worker_weights[answers["worker_rows"]] if worker_weights.size else np.zeros(0)
+    cache: dict[tuple, object] = {}
     for row in range(n_items):
         lo, hi = bounds[row], bounds[row + 1]
         if lo == hi:
             continue
-        payloads = [parsed[p] for p in answers["payload_ids"][lo:hi]]
+        pids = answers["payload_ids"][lo:hi]
         try:
-            if any(p is None for p in payloads):
-                raise ValueError("an answer is not valid JSON")
             if use_ds:
-                aggregate = task.aggregate(payloads, config=config)
+                # Items with the same multiset of answers share the type's aggregate (categorical campaigns
+                # have few distinct answers); the campaign-level decision is then applied per item.
+                key = tuple(sorted(pids.tolist()))
+                shared = cache.get(key)
+                if shared is None:
+                    payloads = [parsed[p] for p in key]
+                    if any(p is None for p in payloads):
+                        raise ValueError("an answer is not valid JSON")
+                    shared = cache[key] = task.aggregate(payloads, config=config)
+                aggregate = dataclasses.replace(shared)
                 decided = {
                     q: (e["classes"][int(e["decided"][row])], float(e["posterior"][row]))
                     for q, e in questions.items() if e["decided"][row] >= 0
@@ -624,6 +640,9 @@ def _item_results(task, config, items, answers, parsed, questions, use_ds, worke
                 aggregate = task.apply_campaign_labels(aggregate, decided, config=config)
                 aggregate.method, aggregate.version = "dawid_skene", ds.VERSION
             else:
+                payloads = [parsed[p] for p in pids]
+                if any(p is None for p in payloads):
+                    raise ValueError("an answer is not valid JSON")
                 aggregate = task.aggregate(payloads, config=config, weights=weights_per_answer[lo:hi].tolist())
                 if questions and items["is_gold"][row]:
                     aggregate.confidence = 1.0
@@ -659,6 +678,7 @@ def _request_more_answers_bulk(item_ids, max_overlap: int) -> list[int]:
     return bumped
 
 
+_COMPARED = ("state", "result", "confidence", "agreement", "method", "algorithm_version", "n_answers")
 _CONSENSUS_COLUMNS = ("item_id", "campaign_id", "state", "result", "confidence", "agreement", "method",
                       "algorithm_version", "n_answers", "updated_at")
 
@@ -695,7 +715,9 @@ def _write_consensus(campaign_id: int, item_ids, keep, states, counts, results) 
             cursor.execute(
                 f"INSERT INTO annotations_consensus ({columns}) SELECT {columns} FROM consensus_load "
                 f"ON CONFLICT (item_id) DO UPDATE SET {updates} "
-                "WHERE annotations_consensus.method <> 'expert_review'"
+                "WHERE annotations_consensus.method <> 'expert_review' AND ("
+                + ", ".join(f"annotations_consensus.{c}" for c in _COMPARED) + ") IS DISTINCT FROM ("
+                + ", ".join(f"EXCLUDED.{c}" for c in _COMPARED) + ")"  # unchanged rows are not rewritten
             )
         return
     existing = {
@@ -715,9 +737,9 @@ def _write_consensus(campaign_id: int, item_ids, keep, states, counts, results) 
         )
 
 
-def _count_trust(task, config, task_type, items, answers, parsed, questions, *, finalised, results) -> int:
+def _count_trust(campaign_id, task, config, task_type, items, answers, parsed, questions, *, finalised, results) -> int:
     """Mark not-yet-counted answers of finalised items as agreeing or not and feed trust, once each."""
-    rows = np.flatnonzero(finalised[answers["item_rows"]] & (answers["counted"] < 0))
+    rows = np.flatnonzero(finalised[answers["item_rows"]] & ~answers["counted"])
     if rows.size == 0:
         return 0
     if questions:
@@ -741,38 +763,40 @@ def _count_trust(task, config, task_type, items, answers, parsed, questions, *, 
                 users.append(int(answers["users"][r]))
     user_of = dict(zip((a for a, _v in verdicts), users, strict=True))
     applied: list[tuple[int, bool]] = []
-    with transaction.atomic():  # the flags and the trust they feed commit together, or not at all
+    with transaction.atomic():  # the records and the trust they feed commit together, or not at all
         for start in range(0, len(verdicts), 100000):
-            applied += _mark_counted(verdicts[start:start + 100000])
+            applied += _mark_counted(campaign_id, verdicts[start:start + 100000])
         _record_trust(task_type, [(user_of[a], v) for a, v in applied])
     return len(applied)
 
 
-def _mark_counted(verdicts: list[tuple[int, bool]]) -> list[tuple[int, bool]]:
-    """Set trust_counted where still NULL; returns the (annotation, agreed) pairs this call set."""
+def _mark_counted(campaign_id: int, verdicts: list[tuple[int, bool]]) -> list[tuple[int, bool]]:
+    """Record answers as counted toward trust; returns the (annotation, agreed) pairs this call recorded
+    (those recorded before, by another run or worker, are left out)."""
     from django.db import connection
 
+    from .models import TrustRecord
+
+    if not verdicts:
+        return []
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                "UPDATE annotations_annotation a SET trust_counted = v.agreed "
-                "FROM unnest(%s::bigint[], %s::boolean[]) AS v(id, agreed) "
-                "WHERE a.id = v.id AND a.trust_counted IS NULL RETURNING a.id, a.trust_counted",
-                [[a for a, _ in verdicts], [v for _, v in verdicts]],
+                "INSERT INTO annotations_trustrecord (annotation_id, campaign_id, agreed) "
+                "SELECT v.id, %s, v.agreed FROM unnest(%s::bigint[], %s::boolean[]) AS v(id, agreed) "
+                "ON CONFLICT (annotation_id) DO NOTHING RETURNING annotation_id, agreed",
+                [campaign_id, [a for a, _ in verdicts], [v for _, v in verdicts]],
             )
             return [(int(a), bool(v)) for a, v in cursor.fetchall()]
     ids = [a for a, _ in verdicts]
-    still = set()
+    done: set[int] = set()
     for start in range(0, len(ids), 500):
-        still |= set(
-            Annotation.objects.filter(pk__in=ids[start:start + 500], trust_counted__isnull=True)
-            .values_list("id", flat=True)
-        )
-    applied = [(a, v) for a, v in verdicts if a in still]
-    for value in (True, False):
-        chosen = [a for a, v in applied if v is value]
-        for start in range(0, len(chosen), 500):
-            Annotation.objects.filter(pk__in=chosen[start:start + 500]).update(trust_counted=value)
+        done |= set(TrustRecord.objects.filter(annotation_id__in=ids[start:start + 500])
+                    .values_list("annotation_id", flat=True))
+    applied = [(a, v) for a, v in verdicts if a not in done]
+    TrustRecord.objects.bulk_create(
+        [TrustRecord(annotation_id=a, campaign_id=campaign_id, agreed=v) for a, v in applied], batch_size=500
+    )
     return applied
 
 

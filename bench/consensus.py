@@ -4,6 +4,7 @@ whole-campaign re-score of 1M answers through PostgreSQL.
     .venv/bin/python bench/consensus.py                 # DS on 1,000,000 labels (100k items, 2k workers,
                                                         # 5 classes), BT on 200,000 comparisons, DB re-score
     .venv/bin/python bench/consensus.py --skip-db       # algorithms only
+    .venv/bin/python bench/consensus.py --skip-algorithms --reuse-campaign ID   # DB re-score of an earlier seed
     .venv/bin/python bench/consensus.py --smoke         # tiny sizes (the test suite runs this)
 
 Simulated crowds have known truth: each worker answers correctly with their own accuracy (a share
@@ -235,15 +236,41 @@ def seed_campaign(organization, *, n_items: int, n_workers: int, k: int, per_ite
     return campaign, truth, user_ids
 
 
-def bench_db_rescore(organization, *, n_items: int, n_workers: int, k: int, per_item: int) -> dict:
+def reset_campaign(campaign_id: int, *, n_items: int, n_workers: int, k: int, per_item: int):
+    """Put a campaign seeded earlier with the same sizes back to "never scored" (seeding 1M rows is slow)."""
+    from django.db import transaction
+
+    from annotations.models import Annotation, CampaignScoring, Consensus, ConsensusJob, TrustRecord
+    from contributors.models import TrustScore
+    from tasks.models import Campaign, Item
+
+    campaign = Campaign.objects.get(pk=campaign_id)
+    with transaction.atomic():
+        Consensus.objects.filter(campaign=campaign).delete()
+        CampaignScoring.objects.filter(campaign=campaign).delete()
+        ConsensusJob.objects.filter(campaign=campaign).delete()
+        TrustRecord.objects.filter(campaign=campaign).delete()
+        Item.objects.filter(campaign=campaign).update(target_overlap=per_item, open_slots=0)
+        users = Annotation.objects.filter(campaign=campaign).values("contributor_id").distinct()
+        TrustScore.objects.filter(contributor__user_id__in=users).update(consensus_seen=0, consensus_agreed=0)
+    truth = simulate_crowd(n_items, n_workers, k, per_item, seed=3)[0]
+    return campaign, truth
+
+
+def bench_db_rescore(organization, *, n_items: int, n_workers: int, k: int, per_item: int,
+                     reuse: int | None = None) -> dict:
     from annotations.models import Consensus
     from annotations.services import rescore_campaign
 
     t = time.perf_counter()
-    campaign, truth, _users = seed_campaign(organization, n_items=n_items, n_workers=n_workers, k=k,
-                                            per_item=per_item, seed=3, gold_items=min(100, n_items // 10))
+    if reuse:
+        campaign, truth = reset_campaign(reuse, n_items=n_items, n_workers=n_workers, k=k, per_item=per_item)
+    else:
+        campaign, truth, _users = seed_campaign(organization, n_items=n_items, n_workers=n_workers, k=k,
+                                                per_item=per_item, seed=3, gold_items=min(100, n_items // 10))
     seeded = time.perf_counter() - t
-    print(f"Campaign re-score through the database: {n_items * per_item:,} answers seeded in {seeded:.1f} s")
+    print(f"Campaign re-score through the database: {n_items * per_item:,} answers "
+          f"{'reset' if reuse else 'seeded'} in {seeded:.1f} s (campaign {campaign.pk})")
     first, t_first, m_first = measured(lambda: rescore_campaign(campaign_id=campaign.pk))
     print(f"  first run  {t_first:7.2f} s  peak {m_first:7.1f} MiB  method {first['method']}  "
           f"states {first['states']}  trust counted {first['trust_counted']:,}")
@@ -275,13 +302,15 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--skip-db", action="store_true")
     parser.add_argument("--skip-crowdkit", action="store_true")
+    parser.add_argument("--skip-algorithms", action="store_true")
+    parser.add_argument("--reuse-campaign", type=int, help="re-score a campaign seeded by an earlier run")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, current Django database (tests)")
     args = parser.parse_args(argv)
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     if args.smoke:
         args.items, args.workers, args.per_item, args.bt_items, args.comparisons = 400, 30, 5, 50, 2000
-    results = {"algorithms": bench_algorithms(
+    results = {} if args.skip_algorithms else {"algorithms": bench_algorithms(
         n_items=args.items, n_workers=args.workers, k=args.classes, per_item=args.per_item,
         n_bt_items=args.bt_items, n_comparisons=args.comparisons, crowd_kit=not args.skip_crowdkit,
     )}
@@ -296,7 +325,7 @@ def main(argv: list[str] | None = None) -> dict:
 
         org, _created = Organization.objects.get_or_create(slug="bench-consensus", defaults={"name": "Bench"})
         results["db"] = bench_db_rescore(org, n_items=args.items, n_workers=args.workers, k=args.classes,
-                                         per_item=args.per_item)
+                                         per_item=args.per_item, reuse=args.reuse_campaign)
     print(json.dumps(results, default=float))
     return results
 

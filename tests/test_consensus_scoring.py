@@ -3,7 +3,7 @@ with Dawid-Skene, legacy data, expert corrections, and the bench at smoke size."
 import numpy as np
 import pytest
 
-from annotations.models import Annotation, CampaignScoring, Consensus, ConsensusJob
+from annotations.models import Annotation, CampaignScoring, Consensus, ConsensusJob, TrustRecord
 from annotations.services import decide_states, rescore_campaign, score_item_consensus, submit_annotation
 from contributors.models import TrustScore
 from tasks.models import Assignment, Item
@@ -52,7 +52,7 @@ def test_agreeing_answers_finalise_and_feed_trust_once(make_campaign, make_contr
     score_item_consensus(consensus.item_id)
     rescore_campaign(campaign_id=campaign.pk)
     assert [trust_seen(u) for u in users] == [(1, 1), (1, 1), (1, 0)]
-    assert set(Annotation.objects.filter(campaign=campaign).values_list("trust_counted", flat=True)) == {True, False}
+    assert sorted(TrustRecord.objects.filter(campaign=campaign).values_list("agreed", flat=True)) == [False, True, True]
 
 
 def test_disagreement_asks_for_more_then_disputes(make_campaign, make_contributor,

@@ -124,6 +124,10 @@ class Moderation(TaskType):
             payload.pop("escalation_note")
         return payload
 
+    def validate_gold(self, gold, config: dict, payload: dict):
+        """Gold answers compare categories only (is_correct), so a severity is not required in them."""
+        return super().validate_gold(gold, {**config, "severity_required": False}, payload)
+
     def aggregate(self, answers: list[dict], *, config: dict, weights: list[float] | None = None) -> Aggregate:
         agg = self._aggregate_categories(answers, config=config, weights=weights)
         levels = config.get("severity_levels") or []

@@ -56,3 +56,9 @@ def test_aggregate_severity_and_escalation():
     assert agg.result["needs_escalation"] is True and agg.result["escalation_votes"] == 1
     calm = [validate({"categories": ["safe"]}) for _ in range(3)]
     assert mod.aggregate(calm, config=MULTI).result["needs_escalation"] is False
+
+
+def test_gold_needs_categories_only():
+    assert mod.validate_gold({"categories": ["harassment"]}, MULTI, ITEM) == {"categories": ["harassment"]}
+    with pytest.raises(SchemaError):
+        mod.validate_gold({"categories": ["safe", "spam"]}, MULTI, ITEM)

@@ -162,16 +162,26 @@ def test_keystrokes_injected_at_machine_speed_are_not_typing():
         ("The weather in Hanoi is cold today, bring a jacket", False),
         ("ok 123", False),
         ("", False),
+        ("toi khong biet lam sao ca, minh cam ơn ban nhieu nha", True),  # mostly stripped, one mark left
+        ("Anh ơi cho em hỏi con đường này đi ra chợ Bến Thành không anh", False),  # many unmarked syllables
     ],
 )
 def test_stripped_vietnamese_detection(value, expected):
     assert text.is_stripped_vietnamese(value) is expected
 
 
+def test_stripped_detection_on_the_evaluation_texts():
+    vi = (DATA / "human_vi.txt").read_text(encoding="utf-8").splitlines()
+    en = (DATA / "human_en.txt").read_text(encoding="utf-8").splitlines()
+    assert not [line for line in vi + en if text.is_stripped_vietnamese(line)]
+    assert not [line for line in vi if not text.is_stripped_vietnamese(text.strip_diacritics(line))]
+
+
 def test_mixed_script_and_invisible_characters():
     assert text.is_mixed_script("pаypal login here")  # Cyrillic а inside a Latin word
     assert not text.is_mixed_script("Xin chào, tôi tên là An")
     assert not text.is_mixed_script("東京 is the capital of Japan")  # two scripts, no mixed word
+    assert not text.is_mixed_script("Cho tam giác có góc α bằng 30 độ")
     assert text.clean("Tie\u0302\u0301ng\u200b Vie\u0323\u0302t\ufeff") == "Tiếng Việt"
     # A homoglyph swap does not hide a copy from the near-duplicate fingerprints.
     assert text.shingles("Một câu trả lời được sao chép nguyên văn") == text.shingles("Một câu trả lời được sao chép nguyên vӑn".replace("ӑ", "ă"))

@@ -229,7 +229,8 @@ def main(argv=None) -> dict:
         "review queue (disputed)": reverse("review:queue") + f"?campaign={campaign.pk}",
         "review item": reverse("review:item", args=[campaign.items.order_by("id").values_list("id", flat=True)[0]]),
         "campaign change form": reverse("admin:tasks_campaign_change", args=[campaign.pk]),
-        "dashboard (uncached)": reverse("review:dashboard-json", args=[campaign.pk]),
+        "dashboard JSON poll (uncached)": reverse("review:dashboard-json", args=[campaign.pk]),
+        "dashboard page (uncached)": reverse("review:dashboard", args=[campaign.pk]),
     }
     results = {}
     for label, url in pages.items():

@@ -166,7 +166,33 @@ def _authenticity_report(campaign) -> dict | None:
         return None
 
 
-def _region_coverage(campaign) -> list[dict]:
+def _per_contributor(campaign) -> dict[int, dict]:
+    """Answers, gold answers and correct gold answers per contributor: one GROUP BY on the answers table
+    (no join), shared by the region coverage and the contributor ranking."""
+    rows = (
+        Annotation.objects.filter(campaign=campaign)
+        .values("contributor_id")
+        .annotate(answers=Count("id"), gold=Count("id", filter=Q(gold_correct__isnull=False)),
+                  gold_correct=Count("id", filter=Q(gold_correct=True)))
+        .order_by()
+    )
+    return {row["contributor_id"]: row for row in rows}
+
+
+def _profiles(user_ids) -> dict[int, tuple[str, str]]:
+    from contributors.models import ContributorProfile
+
+    out = {}
+    ids = list(user_ids)
+    for start in range(0, len(ids), 5000):
+        out.update({
+            uid: (pseudonym, region) for uid, pseudonym, region in ContributorProfile.objects.filter(
+                user_id__in=ids[start:start + 5000]).values_list("user_id", "pseudonym", "region")
+        })
+    return out
+
+
+def _region_coverage(campaign, per_contributor: dict[int, dict], profiles: dict) -> list[dict]:
     """Answers per contributor home region against the campaign's quotas (speech: speaker region)."""
     if campaign.task_type.startswith("speech"):
         try:
@@ -178,52 +204,51 @@ def _region_coverage(campaign) -> list[dict]:
                         for r in coverage["regions"]]
         except ImportError:
             pass
-    rows = dict(
-        Annotation.objects.filter(campaign=campaign)
-        .values_list("contributor__contributor__region")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+    rows: dict[str, int] = {}
+    for uid, row in per_contributor.items():
+        region = (profiles.get(uid) or ("", ""))[1] or "unknown"
+        rows[region] = rows.get(region, 0) + row["answers"]
     total = sum(rows.values())
     quotas = campaign.region_quotas or {}
-    regions = sorted(set(rows) | set(quotas), key=lambda r: (r is None, r or ""))
     return [
-        {"region": region or "unknown", "count": rows.get(region, 0),
+        {"region": region, "count": rows.get(region, 0),
          "share": round(100.0 * rows.get(region, 0) / total, 1) if total else 0.0, "quota": quotas.get(region)}
-        for region in regions
+        for region in sorted(set(rows) | set(quotas))
     ]
 
 
-def _contributors(campaign, limit: int = 5) -> dict:
-    """Top and bottom contributors by accuracy: gold answers first, agreement with consensus otherwise."""
-    rows = list(
-        Annotation.objects.filter(campaign=campaign)
-        .values("contributor_id", "contributor__contributor__pseudonym")
-        .annotate(
-            answers=Count("id"),
-            gold=Count("id", filter=Q(gold_correct__isnull=False)),
-            gold_correct=Count("id", filter=Q(gold_correct=True)),
-        )
-        .order_by()
-    )
-    agreed = _consensus_agreement_by_contributor(campaign)
+def _contributors(campaign, per_contributor: dict[int, dict], profiles: dict, quality: dict | None,
+                  limit: int = 5) -> dict:
+    """Top and bottom contributors by accuracy: correct gold answers plus answers matching the final
+    consensus, over both. Agreement comes from the consensus re-fit's report when there is one (it covers
+    the whole campaign), else from a bounded sample of finalised items."""
+    from_report = {
+        c["user_id"]: (c.get("agreement_with_consensus"), c.get("answers", 0))
+        for c in (quality or {}).get("contributors", []) if isinstance(c, dict) and "user_id" in c
+    }
+    sampled = {} if from_report else _consensus_agreement_by_contributor(campaign)
     out = []
-    for row in rows:
-        seen, ok = agreed.get(row["contributor_id"], (0, 0))
+    for uid, row in per_contributor.items():
+        if from_report:
+            rate, answered = from_report.get(uid, (None, 0))
+            seen = answered - row["gold"] if rate is not None else 0
+            ok = round(rate * seen) if rate is not None else 0
+        else:
+            seen, ok = sampled.get(uid, (0, 0))
         judged = row["gold"] + seen
         accuracy = (row["gold_correct"] + ok) / judged if judged else None
         out.append({
-            "pseudonym": row["contributor__contributor__pseudonym"] or f"user {row['contributor_id']}",
+            "pseudonym": (profiles.get(uid) or (f"user {uid}", ""))[0] or f"user {uid}",
             "answers": row["answers"], "gold": row["gold"], "gold_correct": row["gold_correct"],
-            "consensus_seen": seen, "consensus_agreed": ok,
+            "consensus_seen": max(seen, 0), "consensus_agreed": ok,
             "accuracy": round(accuracy, 3) if accuracy is not None else None,
         })
     ranked = sorted((r for r in out if r["accuracy"] is not None), key=lambda r: (-r["accuracy"], -r["answers"]))
     return {"top": ranked[:limit], "bottom": list(reversed(ranked[-limit:])) if len(ranked) > limit else [],
-            "count": len(out)}
+            "count": len(out), "source": "consensus re-fit" if from_report else "sample of finalised items"}
 
 
-def _consensus_agreement_by_contributor(campaign, sample: int = 20000) -> dict[int, tuple[int, int]]:
+def _consensus_agreement_by_contributor(campaign, sample: int = 5000) -> dict[int, tuple[int, int]]:
     """(answers on finalised items, answers matching the consensus) per contributor, on a bounded sample."""
     finalised = dict(
         Consensus.objects.filter(campaign=campaign, state=Consensus.State.FINALISED)
@@ -256,9 +281,31 @@ def _series(queryset, trunc, since) -> list[dict]:
     return [{"t": row["bucket"].isoformat(), "n": row["n"]} for row in rows]
 
 
-def campaign_dashboard(campaign: Campaign, *, now=None) -> dict:
-    """Every number of the campaign dashboard; charts and tables both render from this dict."""
+# Campaigns with at least this many answers recompute their dashboard at most once per
+# DASHBOARD_STALE_SECONDS (a recomputation reads the whole answers table); smaller ones on every change.
+DASHBOARD_BIG = 20000
+DASHBOARD_STALE_SECONDS = 60
+
+
+def campaign_dashboard(campaign: Campaign, *, now=None, include_authenticity: bool = True) -> dict:
+    """Every number of the campaign dashboard; charts and tables both render from this dict.
+
+    Cached until a new answer, consensus or re-fit arrives; big campaigns serve figures up to a minute
+    old rather than re-reading a million rows on every poll.
+    """
     now = now or timezone.now()
+    data = _dashboard_figures(campaign, now)
+    if include_authenticity:
+        key = f"console:authenticity:{campaign.pk}"
+        report = cache.get(key)
+        if report is None:
+            report = _authenticity_report(campaign)
+            cache.set(key, report, DASHBOARD_STALE_SECONDS)
+        data = {**data, "authenticity": report}
+    return data
+
+
+def _dashboard_figures(campaign: Campaign, now) -> dict:
     annotations = Annotation.objects.filter(campaign=campaign)
     marker = annotations.aggregate(last=Max("id"))["last"]
     consensus_marker = Consensus.objects.filter(campaign=campaign).aggregate(last=Max("updated_at"))["last"]
@@ -267,6 +314,10 @@ def campaign_dashboard(campaign: Campaign, *, now=None) -> dict:
     cached = cache.get(key)
     if cached is not None:
         return cached
+    last_key = f"console:dashboard:last:{campaign.pk}"
+    last = cache.get(last_key)
+    if last and last["answers"] >= DASHBOARD_BIG and (now - last["at"]).total_seconds() < DASHBOARD_STALE_SECONDS:
+        return last["data"]
     progress = campaign_progress(campaign)
     states = dict(
         Consensus.objects.filter(campaign=campaign).values_list("state").annotate(n=Count("id")).order_by()
@@ -300,6 +351,8 @@ def campaign_dashboard(campaign: Campaign, *, now=None) -> dict:
         .annotate(mean=_avg("agreement"), n=Count("id")).order_by("day")
     ]
     quality = _quality_report(campaign)
+    per_contributor = _per_contributor(campaign)
+    profiles = _profiles(per_contributor)
     alpha, per_question = alpha_of_report(quality) if quality else (None, {})
     alpha_trend = [
         {"t": snap.taken_at.isoformat(), "alpha": round(snap.alpha, 4) if snap.alpha is not None else None,
@@ -329,8 +382,8 @@ def campaign_dashboard(campaign: Campaign, *, now=None) -> dict:
             "mean_pairwise": round(mean_agreement, 3) if mean_agreement is not None else None,
             "trend": agreement_trend,
         },
-        "regions": _region_coverage(campaign),
-        "contributors": _contributors(campaign),
+        "regions": _region_coverage(campaign, per_contributor, profiles),
+        "contributors": _contributors(campaign, per_contributor, profiles, quality),
         "cost": {
             "pay_per_task": str(pay), "answers_paid": paid_answers, "spent": str(cost),
             "budget": str(campaign.budget) if campaign.budget is not None else None,
@@ -338,12 +391,12 @@ def campaign_dashboard(campaign: Campaign, *, now=None) -> dict:
             "budget_used_percent": round(float(100 * cost / campaign.budget), 1) if campaign.budget else None,
             "over_budget_projected": bool(campaign.budget is not None and projected > campaign.budget),
         },
-        "authenticity": _authenticity_report(campaign),
         "reviews": dict(ReviewDecision.objects.filter(campaign=campaign, is_current=True)
                         .values_list("decision").annotate(n=Count("id")).order_by()),
         "generated_at": now.isoformat(),
     }
     cache.set(key, data, 300)
+    cache.set(last_key, {"at": now, "answers": progress["annotations"], "data": data}, 300)
     return data
 
 

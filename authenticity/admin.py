@@ -112,11 +112,15 @@ class ReferenceTextAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         # Through the service so the text gets its fingerprint and the campaign is rescored.
-        if change:
-            obj.delete()
-        services.add_reference_texts(
-            campaign=obj.campaign, entries=[{"text": obj.text, "source": obj.source}], uploaded_by=request.user
-        )
+        if not change:
+            obj.uploaded_by = request.user
+        services.store_reference_text(reference=obj)
+
+    def delete_model(self, request, obj):
+        services.delete_reference_texts(queryset=ReferenceText.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request, queryset):
+        services.delete_reference_texts(queryset=queryset)
 
     def upload_view(self, request):
         if not self.has_add_permission(request):

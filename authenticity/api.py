@@ -3,6 +3,8 @@
 Organisation endpoints are scoped like the rest of the organisation API (another organisation's campaign
 is 404); the text check is for signed-in contributors (the labelling page's warnings).
 """
+import unicodedata
+
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
@@ -171,6 +173,7 @@ class TextCheck(APIView):
             "stripped_vietnamese": stripped,
             "mixed_script": mixed,
             "mixed_words": scripts(raw)["mixed_words"],
-            "invisible_characters_removed": len(raw) - len(clean(raw)) if clean(raw) != raw else 0,
+            # normalize_text = NFC + invisible-character stripping, so the difference after NFC is the latter.
+            "invisible_characters_removed": len(unicodedata.normalize("NFC", raw)) - len(clean(raw)),
             "warnings": warnings,
         })

@@ -242,6 +242,38 @@ def parse_reference_file(data: bytes, filename: str = "") -> list[dict]:
     return entries
 
 
+def store_reference_text(*, reference: ReferenceText) -> ReferenceText:
+    """Save one reference text (new or edited) with its fingerprint, and rescore its campaign's answers."""
+    with transaction.atomic():
+        reference.text = clean(reference.text).strip()
+        sig = similarity.signature(reference.text)
+        reference.signature = similarity.to_bytes(sig) if sig is not None else None
+        reference.save()
+        MinHashBand.objects.filter(reference=reference).delete()
+        if sig is not None:
+            MinHashBand.objects.bulk_create(
+                MinHashBand(campaign_id=reference.campaign_id, key=k, reference=reference) for k in similarity.band_keys(sig)
+            )
+        _rescore_on_commit(reference.campaign_id)
+    return reference
+
+
+def delete_reference_texts(*, queryset) -> int:
+    """Remove reference texts; answers flagged only for copying them are cleared by the rescore."""
+    campaign_ids = set(queryset.values_list("campaign_id", flat=True))
+    with transaction.atomic():
+        count, _details = queryset.delete()
+        for campaign_id in campaign_ids:
+            _rescore_on_commit(campaign_id)
+    return count
+
+
+def _rescore_on_commit(campaign_id: int) -> None:
+    from .tasks import rescore_campaign
+
+    transaction.on_commit(lambda: rescore_campaign.delay(campaign_id))
+
+
 def add_reference_texts(*, campaign, entries: list[dict], uploaded_by=None, rescore: bool = True) -> int:
     """Store known LLM outputs for a campaign (all or nothing) and rescore its answers against them."""
     with transaction.atomic():
@@ -261,7 +293,5 @@ def add_reference_texts(*, campaign, entries: list[dict], uploaded_by=None, resc
                 bands.extend(MinHashBand(campaign_id=campaign.pk, key=k, reference=ref) for k in similarity.band_keys(sig))
         MinHashBand.objects.bulk_create(bands, batch_size=2000)
         if rescore:
-            from .tasks import rescore_campaign
-
-            transaction.on_commit(lambda: rescore_campaign.delay(campaign.pk))
+            _rescore_on_commit(campaign.pk)
     return len(created)

@@ -504,6 +504,20 @@ def test_admin_reference_upload(client, freetext_campaign, django_user_model):
     assert res.status_code == 302
     assert list(ReferenceText.objects.order_by("id").values_list("source", flat=True)) == ["gpt-x", "gpt-x"]
     assert client.get(reverse("admin:authenticity_authenticityscore_changelist") + "?flagged__exact=1").status_code == 200
+    # One text added and edited by hand gets its fingerprint too.
+    res = client.post(reverse("admin:authenticity_referencetext_add"),
+                      {"campaign": freetext_campaign.pk, "text": LLM_VI, "source": "hand"})
+    assert res.status_code == 302, res.content[:500]
+    ref = ReferenceText.objects.get(source="hand")
+    assert ref.signature and ref.bands.count() == 16 and ref.uploaded_by == admin_user
+    res = client.post(reverse("admin:authenticity_referencetext_change", args=[ref.pk]),
+                      {"campaign": freetext_campaign.pk, "text": HUMAN_VI, "source": "hand"})
+    assert res.status_code == 302
+    ref.refresh_from_db()
+    assert ref.text == HUMAN_VI and ref.bands.count() == 16
+    res = client.post(reverse("admin:authenticity_referencetext_delete", args=[ref.pk]), {"post": "yes"})
+    assert res.status_code == 302 and not ReferenceText.objects.filter(pk=ref.pk).exists()
+    assert not MinHashBand.objects.filter(reference_id=ref.pk).exists()
 
 
 # --- the real worker -------------------------------------------------------------------------------------

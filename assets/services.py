@@ -58,7 +58,7 @@ def store_media(*, key: str, data: bytes, kind: str, content_type: str, info: di
 
 
 def delete_asset(asset: MediaAsset) -> None:
-    default_storage.delete(asset.key)
+    """Delete the record; its file goes once the transaction commits (assets.signals)."""
     asset.delete()
 
 

@@ -75,7 +75,7 @@ def speaker(make_contributor):
 
 @pytest.mark.django_db
 def test_recording_upload_submit_and_validation_item(media_root, recording_campaign, make_campaign, speaker,
-                                                     make_contributor):
+                                                     make_contributor, django_capture_on_commit_callbacks):
     validation = make_campaign("speech_validation", items=[], overlap=1,
                                config={"source_campaign": recording_campaign.pk, "accept_after": 2, "reject_after": 2})
     client = client_for(speaker)
@@ -91,7 +91,8 @@ def test_recording_upload_submit_and_validation_item(media_root, recording_campa
     assert default_storage.exists(body["key"])
 
     # A second take replaces the first (the first file and row are gone).
-    second = upload(client, assignment["id"], ms.webm_opus(ms.voice(2.5, seed=3))).json()
+    with django_capture_on_commit_callbacks(execute=True):  # the old file goes when the request commits
+        second = upload(client, assignment["id"], ms.webm_opus(ms.voice(2.5, seed=3))).json()
     assert not default_storage.exists(body["key"]) and default_storage.exists(second["key"])
     assert MediaAsset.objects.filter(assignment_id=assignment["id"]).count() == 1
 
@@ -324,3 +325,15 @@ def test_oversized_recordings_are_refused_before_decoding(media_root, settings, 
     slightly = upload(client, assignment["id"], ms.wav(ms.voice(4.0, 16000), 16000)[:110_000])  # read, then refused
     assert slightly.status_code == 400 and "too large" in slightly.json()["error"]["message"]
     assert MediaAsset.objects.count() == 0 and stored_files(media_root) == []
+
+
+@pytest.mark.django_db
+def test_deleting_a_campaign_deletes_its_stored_files(media_root, make_campaign, token_client,
+                                                      django_capture_on_commit_callbacks):
+    campaign = make_campaign("ocr", items=[], overlap=1, config={"mode": "full_page"})
+    key = token_client().post(reverse("campaign-media-upload", args=[campaign.pk]),
+                              {"file": SimpleUploadedFile("s.png", ms.png())}, format="multipart").json()["key"]
+    assert default_storage.exists(key)
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign.delete()
+    assert not MediaAsset.objects.exists() and not default_storage.exists(key)

@@ -514,19 +514,20 @@ def render_document(lines: list[str], *, handwriting: bool, seed: int) -> tuple[
 
 
 def render_demo_document(key: str, lines: list[str], *, handwriting: bool, seed: int) -> tuple[str, int, int, list]:
-    """Render a demo document and (re)store it under ``key`` through the media storage."""
+    """Render a demo document and store it under ``key`` (kept if already stored: the rendering is deterministic)."""
+    from django.core.files.storage import default_storage
+
     from assets.models import MediaAsset
-    from assets.services import delete_asset, store_media
+    from assets.services import store_media
 
-    data, width, height, polygons = render_document(lines, handwriting=handwriting, seed=seed)
     existing = MediaAsset.objects.filter(key=key).first()
+    if existing is not None and "line_polygons" in existing.info and default_storage.exists(key):
+        return key, existing.info["width"], existing.info["height"], existing.info["line_polygons"]
     if existing is not None:
-        delete_asset(existing)
-    else:
-        from django.core.files.storage import default_storage
-
-        if default_storage.exists(key):
-            default_storage.delete(key)
+        existing.delete()
+    if default_storage.exists(key):
+        default_storage.delete(key)
+    data, width, height, polygons = render_document(lines, handwriting=handwriting, seed=seed)
     store_media(key=key, data=data, kind=MediaAsset.Kind.IMAGE, content_type="image/png",
-                info={"width": width, "height": height, "format": "PNG", "demo": True})
+                info={"width": width, "height": height, "format": "PNG", "demo": True, "line_polygons": polygons})
     return key, width, height, polygons

@@ -493,21 +493,23 @@ def encode_audio(samples, sample_rate: int, fmt: str = "OGG") -> bytes:
 
 
 def store_demo_audio(key: str, syllables: int, *, seed: int) -> str:
-    """Synthesize and (re)store one demo clip through the media storage; returns its key."""
+    """Synthesize one demo clip and store it under ``key`` (kept if already stored: it is deterministic)."""
     from django.core.files.storage import default_storage
 
     from assets.decoding import inspect_audio
     from assets.models import MediaAsset
-    from assets.services import delete_asset, store_media
+    from assets.services import store_media
 
+    existing = MediaAsset.objects.filter(key=key).first()
+    if existing is not None and default_storage.exists(key):
+        return key
+    if existing is not None:
+        existing.delete()
+    if default_storage.exists(key):
+        default_storage.delete(key)
     samples, rate = synthesize_speech(syllables, seed=seed)
     data = encode_audio(samples, rate)
     info = inspect_audio(data, max_seconds=120)
-    existing = MediaAsset.objects.filter(key=key).first()
-    if existing is not None:
-        delete_asset(existing)
-    elif default_storage.exists(key):
-        default_storage.delete(key)
     store_media(key=key, data=data, kind=MediaAsset.Kind.AUDIO, content_type=info.content_type,
                 info={**info.as_dict(), "demo": True})
     return key

@@ -71,9 +71,10 @@ def _is_boundary(block: str, m: re.Match) -> bool:
     if punct in ("!", "?", "…", "...") or len(punct) > 1:
         return nxt.isupper() or nxt.isdigit() or nxt in "\"'“‘«([-"
     # A single full stop: not after an abbreviation, an initial or inside a number.
-    before = block[:m.start()]
-    word = re.search(r"([\w.]+)$", before)
-    token = (word.group(1) if word else "").lower()
+    start = m.start()
+    while start > 0 and m.start() - start < 40 and (block[start - 1].isalnum() or block[start - 1] == "."):
+        start -= 1  # the word before the stop (bounded look-back keeps splitting linear)
+    token = block[start:m.start()].lower()
     if token in ABBREVIATIONS or token.rstrip(".") in ABBREVIATIONS:
         return False
     if len(token) == 1 and token.isalpha() and block[m.start() - 1].isupper():

@@ -50,7 +50,7 @@ def queue(request):
     campaign_id = request.GET.get("campaign", "")
     campaign_id = int(campaign_id) if campaign_id.isdigit() else None
     contributor = request.GET.get("contributor", "").strip()[:200]
-    unreviewed = request.GET.get("unreviewed", "1") == "1"
+    unreviewed = (request.GET.getlist("unreviewed") or ["1"])[-1] == "1"
     items = selectors.review_queue(request.user, campaign_id=campaign_id, kind=kind, contributor=contributor,
                                    unreviewed_only=unreviewed)
     page = EstimatedCountPaginator(items, 50).get_page(request.GET.get("page"))

@@ -225,3 +225,13 @@ def test_rescore_button_starts_the_consensus_job(client, manager, disputed_item)
     job.refresh_from_db()
     assert job.status == "succeeded"
     assert QualitySnapshot.objects.filter(campaign=campaign).count() == 1
+
+
+def test_reviewed_items_leave_the_default_queue(client, manager, disputed_item):
+    campaign, item, (spam, _safe, _hate) = disputed_item
+    client.force_login(manager)
+    client.post(reverse("review:item", args=[item.pk]), {"annotation": spam.pk, "decision": "accept"})
+    assert list(client.get(reverse("review:queue")).context["page"]) == []
+    # the form sends the hidden "0" then the checked box's "1": the box wins
+    assert list(client.get(reverse("review:queue") + "?unreviewed=0&unreviewed=1").context["page"]) == []
+    assert [i.pk for i in client.get(reverse("review:queue") + "?unreviewed=0").context["page"]] == [item.pk]

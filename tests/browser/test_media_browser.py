@@ -299,3 +299,28 @@ def test_transcribe_with_speed_loop_and_the_diacritics_warning(phone_page, live_
     wait_done(page, 1, artifacts_dir, "speech-transcription")
     payload = Annotation.objects.get(campaign=campaign).payload
     assert payload == {"text": "xin chao cac ban", "no_speech": False, "confirmed_no_diacritics": True}
+
+
+def test_fill_the_fields_of_a_form(phone_page, live_server, browser_login, make_campaign, make_contributor,
+                                   media_root, artifacts_dir):
+    page = phone_page
+    data, width, height, _ = render_document(["Họ và tên: Lê Hoàng Yến", "Ngày sinh: 30/04/2001"],
+                                             handwriting=True, seed=5)
+    store_media(key="campaigns/t/form.png", data=data, kind="image", content_type="image/png",
+                info={"width": width, "height": height})
+    campaign = make_campaign("ocr", items=[{"payload": {"image": "campaigns/t/form.png"}}], overlap=1,
+                             config={"mode": "fields"})
+    browser_login(page, make_contributor().email)
+    open_campaign(page, live_server, campaign)
+    expect(page.locator("[data-role=loading]")).to_be_hidden(timeout=10000)
+    assert page.locator("button[data-tool=rect]").is_hidden()  # no drawing in this mode
+    expect(page.locator("label[for=ocr-field-ho_va_ten]")).to_have_text("Họ và tên *")
+    page.fill("#ocr-field-ho_va_ten", "Lê Hoàng Yến")
+    page.click("#btn-submit")  # the date of birth is required
+    expect(page.locator("[data-error-for='fields.ngay_sinh']")).to_be_visible()
+    page.fill("#ocr-field-ngay_sinh", "30/04/2001")
+    page.screenshot(path=str(artifacts_dir / "ocr-fields-phone.png"), full_page=True)
+    page.click("#btn-submit")
+    wait_done(page, 1, artifacts_dir, "ocr-fields")
+    assert Annotation.objects.get(campaign=campaign).payload == {
+        "fields": {"ho_va_ten": "Lê Hoàng Yến", "ngay_sinh": "30/04/2001", "dia_chi": ""}}

@@ -62,10 +62,11 @@ class AuthenticityScoreAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("Score again"))
     def rescore(self, request, queryset):
-        from .tasks import score_annotation_task
+        from .tasks import score_annotations
 
-        for annotation_id in queryset.values_list("annotation_id", flat=True)[:5000]:
-            score_annotation_task.delay(annotation_id)
+        ids = list(queryset.values_list("annotation_id", flat=True)[:5000])
+        for start in range(0, len(ids), 500):
+            score_annotations.delay(ids[start : start + 500])
         self.message_user(request, _("Scoring queued."), messages.SUCCESS)
 
 
@@ -77,9 +78,7 @@ class AuthenticityPolicyAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        from .tasks import rescore_campaign
-
-        rescore_campaign.delay(obj.campaign_id)
+        services.rescore_campaign_later(obj.campaign_id)
 
 
 class ReferenceUploadForm(forms.Form):

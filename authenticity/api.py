@@ -138,10 +138,7 @@ class PolicyView(CampaignScoped, APIView):
         campaign = self.campaign()
         data = PolicySerializer(policy_for(campaign), data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        policy = services.set_policy(campaign=campaign, **data.validated_data)
-        from .tasks import rescore_campaign
-
-        rescore_campaign.delay(campaign.pk)
+        policy = services.set_policy(campaign=campaign, **data.validated_data)  # rescores on commit
         return Response(PolicySerializer(policy).data)
 
 

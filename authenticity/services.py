@@ -179,6 +179,7 @@ def set_policy(*, campaign, **fields) -> AuthenticityPolicy:
         setattr(policy, name, value)
     policy.full_clean()
     policy.save()
+    rescore_campaign_later(campaign.pk)
     return policy
 
 
@@ -254,7 +255,7 @@ def store_reference_text(*, reference: ReferenceText) -> ReferenceText:
             MinHashBand.objects.bulk_create(
                 MinHashBand(campaign_id=reference.campaign_id, key=k, reference=reference) for k in similarity.band_keys(sig)
             )
-        _rescore_on_commit(reference.campaign_id)
+        rescore_campaign_later(reference.campaign_id)
     return reference
 
 
@@ -264,11 +265,12 @@ def delete_reference_texts(*, queryset) -> int:
     with transaction.atomic():
         count, _details = queryset.delete()
         for campaign_id in campaign_ids:
-            _rescore_on_commit(campaign_id)
+            rescore_campaign_later(campaign_id)
     return count
 
 
-def _rescore_on_commit(campaign_id: int) -> None:
+def rescore_campaign_later(campaign_id: int) -> None:
+    """Rescore a campaign's answers once the current transaction commits (the worker sees the change)."""
     from .tasks import rescore_campaign
 
     transaction.on_commit(lambda: rescore_campaign.delay(campaign_id))
@@ -293,5 +295,5 @@ def add_reference_texts(*, campaign, entries: list[dict], uploaded_by=None, resc
                 bands.extend(MinHashBand(campaign_id=campaign.pk, key=k, reference=ref) for k in similarity.band_keys(sig))
         MinHashBand.objects.bulk_create(bands, batch_size=2000)
         if rescore:
-            _rescore_on_commit(campaign.pk)
+            rescore_campaign_later(campaign.pk)
     return len(created)

@@ -24,18 +24,37 @@ def score_annotation_task(annotation_id: int) -> str:
     return "flagged" if record.flagged else "ok"
 
 
+RESCORE_CHUNK = 500
+
+
 @shared_task(acks_late=True)
 def rescore_campaign(campaign_id: int) -> int:
-    """Rescore every answer of a campaign (after new reference LLM texts or a policy change)."""
+    """Rescore every answer of a campaign (after new reference LLM texts or a policy change), in chunks of
+    RESCORE_CHUNK answers so no single job outlives the broker's visibility timeout at a million answers."""
     from annotations.models import Annotation
 
+    ids = Annotation.objects.filter(campaign_id=campaign_id).order_by("id").values_list("id", flat=True)
+    chunk: list[int] = []
+    count = 0
+    for annotation_id in ids.iterator(chunk_size=RESCORE_CHUNK):
+        chunk.append(annotation_id)
+        if len(chunk) == RESCORE_CHUNK:
+            score_annotations.delay(chunk)
+            count += len(chunk)
+            chunk = []
+    if chunk:
+        score_annotations.delay(chunk)
+        count += len(chunk)
+    return count
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
+def score_annotations(annotation_ids: list[int]) -> int:
     from .services import score_annotation
 
-    count = 0
-    for annotation_id in Annotation.objects.filter(campaign_id=campaign_id).order_by("id").values_list("id", flat=True).iterator():
+    for annotation_id in annotation_ids:
         score_annotation(annotation_id)
-        count += 1
-    return count
+    return len(annotation_ids)
 
 
 @shared_task(acks_late=True)

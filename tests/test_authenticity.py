@@ -525,7 +525,7 @@ def test_admin_reference_upload(client, freetext_campaign, django_user_model):
 
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_submission_over_http_is_scored_by_the_worker(client, freetext_campaign, make_contributor,
+def test_submission_over_http_is_scored_by_the_worker(client, freetext_campaign, make_contributor, token_client,
                                                       celery_worker_process):
     from tests.helpers import wait_for
 
@@ -550,6 +550,20 @@ def test_submission_over_http_is_scored_by_the_worker(client, freetext_campaign,
     garbage = by_assignment[results["garbage"]]
     assert garbage.behaviour_evidence == "none" and garbage.components["telemetry_status"] == "malformed"
     assert math.isfinite(garbage.score)
+
+    # A reference LLM text uploaded afterwards: the worker rescores the campaign and the copy is flagged.
+    human = by_assignment[results["human"]]
+    manager = token_client()
+    res = manager.post(reverse("authenticity-references", args=[freetext_campaign.pk]),
+                       {"texts": [{"text": HUMAN_VI, "source": "a chatbot said it first"}]}, format="json")
+    assert res.status_code == 201
+    wait_for(lambda: "copies_reference_llm_output" in AuthenticityScore.objects.get(pk=human.pk).reasons, timeout=60)
+    assert AuthenticityScore.objects.get(pk=human.pk).flagged
+    # A policy change rescores too: with the threshold at 0 only the copy's cap keeps it flagged.
+    res = manager.patch(reverse("authenticity-policy", args=[freetext_campaign.pk]), {"threshold": 0.0}, format="json")
+    assert res.status_code == 200
+    llm_id = by_assignment[results["llm"]].pk
+    wait_for(lambda: not AuthenticityScore.objects.get(pk=llm_id).flagged, timeout=60)
 
 
 @pytest.mark.django_db

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import unicodedata
 
+import orjson
 import pytest
 from django.core.files.storage import default_storage
 from django.test import Client
@@ -171,3 +172,25 @@ def test_demo_campaigns_store_their_images(media_root):
     OCR.demo()
     assert MediaAsset.objects.filter(key__startswith="demo/ocr/").count() == sum(len(s.items) for s in specs)
     assert Item.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_import_report_names_each_bad_line_and_stores_nothing(scan, make_campaign):
+    from tasks.importing import import_items
+
+    campaign = make_campaign("ocr", items=[], overlap=1, config={"mode": "regions"})
+    lines = [
+        {"image": scan, "regions": [{"shape": "rect", "x": 1, "y": 1, "w": 100, "h": 30}]},
+        {"image": "../../../etc/passwd"},
+        {"image": "campaigns/scans/never-uploaded.png"},
+        {"image": scan, "regions": [{"shape": "rect", "x": 600, "y": 390, "w": 100, "h": 30}]},
+        {"image": scan, "gold_answer": {"regions": [{"shape": "rect", "x": 1, "y": 1, "w": 9999, "h": 1, "text": "Hà"}]}},
+    ]
+    body = b"\n".join(orjson.dumps(line) for line in lines)
+    report = import_items(campaign=campaign, stream=io.BytesIO(body), fmt="jsonl")
+    errors = {(e.line, e.field) for e in report.errors}
+    assert errors == {(2, "payload.image"), (3, "payload.image"), (4, "payload.regions[0]"),
+                      (5, "gold_answer.regions[0]")}
+    assert Item.objects.filter(campaign=campaign).count() == 0
+    report = import_items(campaign=campaign, stream=io.BytesIO(orjson.dumps(lines[0])), fmt="jsonl")
+    assert report.ok and Item.objects.get(campaign=campaign).payload["width"] == 640

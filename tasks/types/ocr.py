@@ -248,7 +248,12 @@ class OCR(TaskType):
                 raise SchemaError("text", gettext("Please type the text of the document."))
             check_diacritics(payload["text"], "text", config=config, confirmed=confirmed)
         elif mode == "regions":
-            width, height = item_payload["width"], item_payload["height"]
+            size = (item_payload.get("width"), item_payload.get("height"))
+            if not all(size):  # an item stored before its size was recorded
+                size = stored_image_size(item_payload.get("image", "")) or (None, None)
+            if not all(size):
+                raise SchemaError("image", gettext("This item's image is missing; report a problem with it."))
+            width, height = size
             payload["regions"] = [check_region(r, f"regions[{i}]", width, height)
                                   for i, r in enumerate(payload["regions"])]
             for i, region in enumerate(payload["regions"]):

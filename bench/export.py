@@ -169,7 +169,7 @@ def run_one(campaign_id: int, layout: str, fmt: str) -> dict:
                                    filters={"finalised_only": False}, split={"ratios": {"train": 0.9, "test": 0.1},
                                                                              "by": "item", "seed": 1})
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), time.process_time()
     export = run_export(export.pk)
     seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -177,7 +177,8 @@ def run_one(campaign_id: int, layout: str, fmt: str) -> dict:
         raise SystemExit(f"export failed: {export.error}")
     return {"layout": layout, "format": fmt, "rows": export.rows_written, "seconds": round(seconds, 2),
             "rows_per_s": round(export.rows_written / seconds), "peak_rss_mb": round(peak_mb, 1),
-            "rss_before_mb": round(rss_before / 1024, 1), "archive_mb": round(export.size_bytes / 2**20, 1),
+            "rss_before_mb": round(rss_before / 1024, 1), "peak_rss_rows_mb": export.stats["peak_rss_mb_rows"],
+            "archive_mb": round(export.size_bytes / 2**20, 1), "cpu_s": round(time.process_time() - cpu_before, 2),
             "export_id": export.pk}
 
 
@@ -205,7 +206,8 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     campaign_id = fill(args.annotations)
     results = []
-    print(f"{'layout':8} {'format':8} {'rows':>9} {'seconds':>8} {'rows/s':>9} {'peak RSS MB':>12} {'archive MB':>11}")
+    print(f"{'layout':8} {'format':8} {'rows':>9} {'seconds':>8} {'rows/s':>9} {'CPU s':>7} "
+          f"{'RSS rows MB':>12} {'RSS end MB':>11} {'archive MB':>11}")
     for layout in args.layouts.split(","):
         for fmt in args.formats.split(","):
             out = subprocess.run(
@@ -219,8 +221,11 @@ def main() -> None:
             result = json.loads(out.stdout.strip().splitlines()[-1])
             results.append(result)
             print(f"{layout:8} {fmt:8} {result['rows']:>9} {result['seconds']:>8} {result['rows_per_s']:>9} "
-                  f"{result['peak_rss_mb']:>12} {result['archive_mb']:>11}", flush=True)
-    print(json.dumps({"annotations": args.annotations, "results": results}))
+                  f"{result['cpu_s']:>7} {result['peak_rss_rows_mb']:>12} {result['peak_rss_mb']:>11} "
+                  f"{result['archive_mb']:>11}", flush=True)
+    load = os.getloadavg()
+    print(f"load average during the run: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} cores")
+    print(json.dumps({"annotations": args.annotations, "results": results, "loadavg": load}))
 
 
 if __name__ == "__main__":

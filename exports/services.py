@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import math
+import resource
 import shutil
 import tempfile
 from datetime import datetime
@@ -175,6 +176,7 @@ def run_export(export_id: int) -> Export:
                 progress=lambda n: cache.set(_progress_key(export.pk), n, 24 * 3600),
             )
             stats = card_statistics(export.campaign, layout, export.filters)
+        rss_after_rows = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         card = render_card(export, layout, stats, result.files, result.rows, authenticity_report(export.campaign))
         relative = f"{export.campaign_id}/{export.download_name}"
         digest = engine.package(workdir, result, card, export.format, root / relative, default_storage.open)
@@ -186,6 +188,9 @@ def run_export(export_id: int) -> Export:
             "missing_media": result.missing_media[:100], "missing_media_count": len(result.missing_media),
             "items": stats["items"], "annotations": stats["annotations"], "contributors": stats["contributors"],
             "mean_agreement": stats["agreement"]["mean"],
+            # The worker's peak resident memory (MB) after streaming the rows, and at the end (card included).
+            "peak_rss_mb_rows": round(rss_after_rows, 1),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         }
         export.status, export.finished_at = Export.Status.SUCCEEDED, timezone.now()
         export.save()

@@ -200,7 +200,7 @@ DEFAULT_TRUST = 0.5  # a newcomer's trust (contributors.selectors.trust_score)
 
 
 def _record_trust(task_type: str, flags: list[tuple[int, bool]]) -> None:
-    """Feed trust with answers just marked counted: ``flags`` = (contributor id, agreed)."""
+    """Feed trust with answers just recorded as counted: ``flags`` = (contributor id, agreed)."""
     if not flags:
         return
     from contributors.services import record_consensus_agreements
@@ -737,8 +737,9 @@ def _write_consensus(campaign_id: int, item_ids, keep, states, counts, results) 
         )
 
 
-def _count_trust(campaign_id, task, config, task_type, items, answers, parsed, questions, *, finalised, results) -> int:
-    """Mark not-yet-counted answers of finalised items as agreeing or not and feed trust, once each."""
+def _count_trust(campaign_id, task, config, task_type, items, answers, parsed, questions, *, finalised,
+                 results) -> int:
+    """Record not-yet-counted answers of finalised items as agreeing or not and feed trust, once each."""
     rows = np.flatnonzero(finalised[answers["item_rows"]] & ~answers["counted"])
     if rows.size == 0:
         return 0
@@ -748,10 +749,9 @@ def _count_trust(campaign_id, task, config, task_type, items, answers, parsed, q
             mine = entry["labels"][rows]
             decided = entry["decided"][answers["item_rows"][rows]]
             agreed &= (mine < 0) | (mine == decided)
-        verdicts = [(int(a), bool(v)) for a, v in zip(answers["ids"][rows], agreed, strict=True)]
-        users = answers["users"][rows].tolist()
+        ids, users = answers["ids"][rows], answers["users"][rows]
     else:
-        verdicts, users = [], []
+        keep, verdicts = [], []
         for r in rows.tolist():
             payload = parsed[answers["payload_ids"][r]]
             verdict = None
@@ -759,15 +759,48 @@ def _count_trust(campaign_id, task, config, task_type, items, answers, parsed, q
                 verdict = task.agrees_with_consensus(payload, results["result"][answers["item_rows"][r]] or {},
                                                      config=config)
             if verdict is not None:
-                verdicts.append((int(answers["ids"][r]), bool(verdict)))
-                users.append(int(answers["users"][r]))
-    user_of = dict(zip((a for a, _v in verdicts), users, strict=True))
-    applied: list[tuple[int, bool]] = []
+                keep.append(r)
+                verdicts.append(bool(verdict))
+        ids, users = answers["ids"][keep], answers["users"][keep]
+        agreed = np.array(verdicts, dtype=bool)
+    counts: dict[int, list[int]] = {}
     with transaction.atomic():  # the records and the trust they feed commit together, or not at all
-        for start in range(0, len(verdicts), 100000):
-            applied += _mark_counted(campaign_id, verdicts[start:start + 100000])
-        _record_trust(task_type, [(user_of[a], v) for a, v in applied])
-    return len(applied)
+        for start in range(0, ids.size, 200000):
+            part = slice(start, start + 200000)
+            for user_id, seen, n_agreed in _record_counted(campaign_id, ids[part], users[part], agreed[part]):
+                entry = counts.setdefault(user_id, [0, 0])
+                entry[0] += seen
+                entry[1] += n_agreed
+        if counts:
+            from contributors.services import record_consensus_agreements
+
+            record_consensus_agreements(task_type=task_type, counts={u: (s, a) for u, (s, a) in counts.items()})
+    return sum(s for s, _a in counts.values())
+
+
+def _record_counted(campaign_id: int, ids, users, agreed) -> list[tuple[int, int, int]]:
+    """Insert trust records for answers not recorded yet; (contributor, seen, agreed) for the new ones."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        user_of = dict(zip(ids.tolist(), users.tolist(), strict=True))
+        applied = _mark_counted(campaign_id, list(zip(ids.tolist(), agreed.tolist(), strict=True)))
+        counts: dict[int, list[int]] = {}
+        for annotation_id, ok in applied:
+            entry = counts.setdefault(user_of[annotation_id], [0, 0])
+            entry[0] += 1
+            entry[1] += int(ok)
+        return [(u, s, a) for u, (s, a) in counts.items()]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH v AS (SELECT * FROM unnest(%s::bigint[], %s::int[], %s::boolean[]) AS v(id, user_id, agreed)), "
+            "ins AS (INSERT INTO annotations_trustrecord (annotation_id, campaign_id, agreed) "
+            "        SELECT id, %s, agreed FROM v ON CONFLICT (annotation_id) DO NOTHING RETURNING annotation_id) "
+            "SELECT v.user_id, count(*), sum(v.agreed::int) FROM ins JOIN v ON v.id = ins.annotation_id "
+            "GROUP BY v.user_id",
+            [ids.tolist(), users.tolist(), agreed.tolist(), campaign_id],
+        )
+        return [(int(u), int(s), int(a)) for u, s, a in cursor.fetchall()]
 
 
 def _mark_counted(campaign_id: int, verdicts: list[tuple[int, bool]]) -> list[tuple[int, bool]]:

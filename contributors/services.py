@@ -222,8 +222,13 @@ def record_consensus_agreements(*, task_type: str, counts: dict[int, tuple[int, 
     """Bulk form of ``record_consensus_agreement`` for a campaign re-score: ``{user_id: (seen, agreed)}``.
 
     The contributors' trust rows are created if missing, locked and rewritten together (a re-score may
-    finalise 100k items for 2k contributors): a few queries plus one per contributor for the formula.
+    finalise 100k items for 2k contributors), with the same formula as ``_rescore``: the open
+    authenticity flags (as ``authenticity.selectors.open_flag_count`` counts them) in one grouped query.
     """
+    from django.db.models import Count
+
+    from authenticity.models import AuthenticityScore
+
     wanted = {u: c for u, c in counts.items() if c[0] > 0}
     if not wanted:
         return
@@ -236,12 +241,22 @@ def record_consensus_agreements(*, task_type: str, counts: dict[int, tuple[int, 
             TrustScore.objects.select_for_update().select_related("contributor")
             .filter(contributor__in=profiles, task_type=task_type).order_by("id")
         )
+        flags = dict(
+            AuthenticityScore.objects.filter(contributor_id__in=list(wanted), campaign__task_type=task_type,
+                                             flagged=True)
+            .exclude(review_decision=AuthenticityScore.Review.HUMAN)
+            .values_list("contributor_id").annotate(n=Count("id")).values_list("contributor_id", "n")
+        )
         now = timezone.now()
         for trust in rows:
-            seen, agreed = wanted[trust.contributor.user_id]
+            user_id = trust.contributor.user_id
+            seen, agreed = wanted[user_id]
             trust.consensus_seen += int(seen)
             trust.consensus_agreed += int(agreed)
-            _rescore(trust)
+            trust.score = trust_formula(
+                gold_seen=trust.gold_seen, gold_correct=trust.gold_correct,
+                consensus_seen=trust.consensus_seen, consensus_agreed=trust.consensus_agreed,
+            ) * authenticity_penalty(flags.get(user_id, 0))
             trust.updated_at = now
         TrustScore.objects.bulk_update(
             rows, ["consensus_seen", "consensus_agreed", "score", "updated_at"], batch_size=1000

@@ -81,6 +81,20 @@ def test_manager_console_pass(page, live_server, browser_login, org, make_contri
     assert page.locator("#table-regions tbody tr").count() == 3
     page.screenshot(path=str(artifacts_dir / "console-dashboard-phone.png"), full_page=True)
 
+    # The same page with the site's Content-Security-Policy enforced (the test context bypasses it for
+    # its probes): no violation, and the vendored Chart.js draws every chart.
+    strict = page.context.browser.new_context(bypass_csp=False)
+    strict.add_cookies(page.context.cookies())
+    csp_page = strict.new_page()
+    violations = []
+    csp_page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    csp_page.goto(f"{base}{reverse('review:dashboard', args=[campaign.pk])}")
+    csp_page.wait_for_load_state("networkidle")
+    drawn = csp_page.evaluate("() => ['chart-completion', 'chart-throughput', 'chart-states', 'chart-regions']"
+                              ".map((id) => !!(window.Chart && window.Chart.getChart(id)))")
+    assert drawn == [True, True, True, True] and violations == []
+    strict.close()
+
 
 def test_review_with_keyboard(page, live_server, browser_login, org, make_campaign, make_contributor, artifacts_dir):
     from annotations.models import Consensus

@@ -7,6 +7,7 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .models import (
     ContributorProfile,
@@ -17,11 +18,11 @@ from .models import (
 )
 
 LEVEL_NAMES = {
-    0: "Not verified",
-    1: "E-mail verified",
-    2: "Profile complete",
-    3: "Qualified",
-    4: "Identity verified",
+    0: gettext_lazy("Not verified"),
+    1: gettext_lazy("E-mail verified"),
+    2: gettext_lazy("Profile complete"),
+    3: gettext_lazy("Qualified"),
+    4: gettext_lazy("Identity verified"),
 }
 
 
@@ -183,8 +184,8 @@ def dashboard(user) -> dict:
     return {
         "profile": profile,
         "level": level,
-        "level_name": _(LEVEL_NAMES[level]),
-        "levels": [(n, _(LEVEL_NAMES[n])) for n in range(1, 5)],
+        "level_name": LEVEL_NAMES[level],
+        "levels": [(n, LEVEL_NAMES[n]) for n in range(1, 5)],
         "next_step": next_step(user, profile, level),
         "campaigns": campaigns,
         "blocked_campaigns": blocked,

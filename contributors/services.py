@@ -178,6 +178,9 @@ def record_gold_answer(*, user, task_type: str, correct: bool) -> None:
     if profile is None:
         return
     with transaction.atomic():
+        # Lock order profile → trust row, as change_status does, so a reinstatement racing a gold answer
+        # cannot deadlock; it also serialises one contributor's gold answers for the window.
+        profile = ContributorProfile.objects.select_for_update().get(pk=profile.pk)
         trust = _locked_trust(profile, task_type)
         trust.gold_seen += 1
         trust.gold_correct += int(bool(correct))

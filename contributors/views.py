@@ -123,7 +123,8 @@ def qualification(request, task_type: str):
 
 def terms(request):
     """The contributor terms that the profile's consent refers to (public: read them before signing up)."""
-    return render(request, "contributors/terms.html", {"version": settings.CONTRIBUTOR_TERMS_VERSION})
+    return render(request, "contributors/terms.html", {
+        "version": settings.CONTRIBUTOR_TERMS_VERSION, "min_age": settings.CONTRIBUTOR_MIN_AGE})
 
 
 @login_required

@@ -2,6 +2,7 @@
 import markdown
 import nh3
 from django.contrib.auth.decorators import login_required
+from django.views.decorators.http import require_GET
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
@@ -44,6 +45,7 @@ def labeler_config(request, campaign: Campaign) -> dict:
     }
 
 
+@require_GET
 @login_required
 def label_home(request):
     campaigns = []
@@ -53,6 +55,7 @@ def label_home(request):
     return render(request, "tasks/label_home.html", {"campaigns": campaigns})
 
 
+@require_GET
 @login_required
 def label_campaign(request, campaign_id: int):
     campaign = get_object_or_404(Campaign, pk=campaign_id, status=Campaign.Status.ACTIVE)

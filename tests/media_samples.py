@@ -60,3 +60,19 @@ def png(width: int = 640, height: int = 400, text: str = "Xin chào") -> bytes:
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     return buf.getvalue()
+
+
+def encoded(samples: np.ndarray, sample_rate: int, fmt: str, codec: str, **options: str) -> bytes:
+    """Encode like other browsers do: Firefox Ogg/Opus (``ogg``, ``libopus``), Safari MP4/AAC (``mp4``, ``aac``)."""
+    buf = io.BytesIO()
+    with av.open(buf, "w", format=fmt, options=options) as container:
+        stream = container.add_stream(codec, rate=sample_rate)
+        stream.layout = "mono"
+        for i in range(0, samples.size, 1024):
+            frame = av.AudioFrame.from_ndarray(samples[None, i : i + 1024].astype(np.float32), format="flt", layout="mono")
+            frame.sample_rate = sample_rate
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return buf.getvalue()

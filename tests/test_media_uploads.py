@@ -337,3 +337,18 @@ def test_deleting_a_campaign_deletes_its_stored_files(media_root, make_campaign,
     with django_capture_on_commit_callbacks(execute=True):
         campaign.delete()
     assert not MediaAsset.objects.exists() and not default_storage.exists(key)
+
+
+@pytest.mark.django_db
+def test_other_browsers_recordings_are_accepted(media_root, recording_campaign, speaker):
+    """Firefox records Ogg/Opus, Safari fragmented MP4/AAC: both decode and are stored with the right type."""
+    client = client_for(speaker)
+    assignment = lease(client, recording_campaign)
+    for data, ext, content_type in (
+        (ms.encoded(ms.voice(3.0), 48000, "ogg", "libopus"), "ogg", "audio/ogg"),
+        (ms.encoded(ms.voice(3.0), 48000, "mp4", "aac", movflags="frag_keyframe+empty_moov"), "m4a", "audio/mp4"),
+    ):
+        response = upload(client, assignment["id"], data, name=f"take.{ext}")
+        assert response.status_code == 201, response.content
+        assert response.json()["key"].endswith(f".{ext}")
+        assert MediaAsset.objects.get(key=response.json()["key"]).content_type == content_type

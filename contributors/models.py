@@ -64,7 +64,11 @@ class ContributorProfile(models.Model):
 
     @property
     def is_complete(self) -> bool:
-        return bool(self.display_name and self.birth_year and self.region and self.province and self.consent_at)
+        """Everything a first task needs, including consent to the current version of the terms."""
+        return bool(
+            self.display_name and self.birth_year and self.region and self.province and self.consent_at
+            and self.consent_version == settings.CONTRIBUTOR_TERMS_VERSION
+        )
 
     @property
     def age_band(self) -> str:

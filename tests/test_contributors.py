@@ -512,3 +512,20 @@ def test_account_management_pages_render_in_the_platform_layout():
         assert page.status_code == 200
         assert "contributors/contributors.css" in page.content.decode()
         assert reverse("contributor-dashboard") in page.content.decode()
+
+
+def test_new_terms_version_asks_for_consent_again(make_contributor, settings):
+    user = make_contributor()
+    settings.CONTRIBUTOR_TERMS_VERSION = "2026-1"
+    profile = ContributorProfile.objects.get(user=user)
+    assert not profile.is_complete and selectors.verification_level(user, profile) == 1
+    client = fresh_client()
+    client.force_login(user)
+    data = {**PROFILE, "region": "north", "province": "Thành phố Hà Nội"}
+    page = client.post(reverse("contributor-profile"), {k: v for k, v in data.items() if k != "consent"})
+    assert "agree to the contributor terms" in page.content.decode()
+    client.post(reverse("contributor-profile"), data)
+    profile.refresh_from_db()
+    assert profile.consent_version == "2026-1" and profile.is_complete
+    change = ProfileChange.objects.filter(profile=profile).latest("id")
+    assert change.changes["consent_version"] == ["2025-1", "2026-1"]

@@ -224,6 +224,8 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
                  name="tasks_campaign_preview_answer"),
             path("<int:campaign_id>/preview/release/<int:assignment_id>/", view(self.preview_release_view),
                  name="tasks_campaign_preview_release"),
+            path("<int:campaign_id>/preview/media/<int:assignment_id>/", view(self.preview_media_view),
+                 name="tasks_campaign_preview_media"),
             *super().get_urls(),
         ]
 
@@ -357,6 +359,8 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
             "task_scripts": [task.script] if task.script else [],
             "labeler_config": config,
             "change_url": reverse("admin:tasks_campaign_change", args=[campaign.pk]),
+            # Media types fetch signed URLs per assignment; the preview serves the sample's instead.
+            "preview_config": {"mediaUrl": reverse("admin:tasks_campaign_preview_media", args=[campaign.pk, 0])},
         })
 
     def preview_next_view(self, request, campaign_id: int):
@@ -367,7 +371,7 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
             return JsonResponse({"assignment": None, "code": "empty",
                                  "reason": _("No sample item: import items to preview them.")})
         view = campaign.task.prepare_view(item_payload=payload, config=campaign.config, rng=random.Random())
-        view = preview_media_view(campaign, payload, view, request.user)
+        request.session[f"preview:{campaign.pk}:payload"] = payload
         return JsonResponse({"assignment": {"id": 1, "campaign": campaign.pk, "task_type": campaign.task_type,
                                             "item": {"id": source, "payload": payload}, "view": view,
                                             "expires_at": None}, "code": "ok", "reason": ""})
@@ -392,6 +396,17 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     def preview_release_view(self, request, campaign_id: int, assignment_id: int):
         self._campaign(request, campaign_id)
         return JsonResponse({"preview": True})
+
+    def preview_media_view(self, request, campaign_id: int, assignment_id: int):
+        """Signed URLs for the media of the sample being previewed (what the assets app gives a contributor
+        for their assignment), checked against the campaign's organisation like theirs."""
+        from assets.selectors import assignment_media_urls, media_url_ttl
+
+        campaign = self._campaign(request, campaign_id)
+        payload = request.session.get(f"preview:{campaign.pk}:payload") or {}
+        sample = Assignment(campaign=campaign, item=Item(campaign=campaign, payload=payload))
+        return JsonResponse({"media": assignment_media_urls(sample, user_id=request.user.pk),
+                             "expires_in": media_url_ttl()})
 
 
 def export_status(export) -> dict:
@@ -419,19 +434,6 @@ def sample_payload(campaign: Campaign, index: int):
         if demo.items:
             return demo.items[index % len(demo.items)]["payload"], 0
     return None, 0
-
-
-def preview_media_view(campaign, payload: dict, view: dict, user) -> dict:
-    """Signed media URLs for the previewing manager, as the type's prepare_view gives contributors."""
-    try:
-        from assets.selectors import signed_media_url
-    except ImportError:
-        return view
-    media = dict(view.get("media") or {})
-    for key, value in payload.items():
-        if isinstance(value, str) and value.startswith(f"campaigns/{campaign.pk}/"):
-            media.setdefault(key, signed_media_url(value, user_id=user.pk))
-    return {**view, "media": media} if media else view
 
 
 def import_job_status(job: ImportJob) -> dict:

@@ -393,3 +393,27 @@ def test_every_task_type_round_trips_its_default_config(client, manager):
         assert res.status_code == 302, (task.key, res.context["adminform"].form.errors if res.context else "")
         campaign = Campaign.objects.get(name=f"round trip {task.key}")
         assert campaign.config == task.validate_config(task.default_config()), task.key
+
+
+def test_zip_of_images_into_ocr_campaign_then_preview_serves_the_image(client, org, manager):
+    """Zip with a manifest -> media stored through assets -> OCR items -> the preview gets signed URLs."""
+    campaign = create_campaign(organization=org, name="OCR zip", task_type="ocr")
+    client.force_login(manager)
+    manifest = b'{"image": "scans/a.png", "doc_type": "receipt"}\n{"image": "scans/b.png"}\n'
+    client.post(reverse("admin:tasks_campaign_import", args=[campaign.pk]), {"file": _upload("scans.zip", _zip(
+        {"manifest.jsonl": manifest, "scans/a.png": _png(), "scans/b.png": _png()}))})
+    run_jobs(campaign)
+    job = ImportJob.objects.get(campaign=campaign)
+    assert job.status == "succeeded", job.errors or job.message
+    keys = sorted(Item.objects.filter(campaign=campaign).values_list("payload__image", flat=True))
+    assert all(k.startswith(f"campaigns/{campaign.pk}/imports/") for k in keys) and len(keys) == 2
+    page = client.get(reverse("admin:tasks_campaign_preview", args=[campaign.pk]))
+    assert b'id="preview-config"' in page.content and b"console/preview.js" in page.content
+    nxt = client.post(reverse("admin:tasks_campaign_preview_next", args=[campaign.pk]), content_type="application/json")
+    shown = nxt.json()["assignment"]["item"]["payload"]["image"]
+    media = client.get(reverse("admin:tasks_campaign_preview_media", args=[campaign.pk, 1])).json()["media"]
+    assert set(media) == {"image"}
+    image = client.get(media["image"])
+    assert image.status_code == 200 and b"".join(image.streaming_content if image.streaming else [image.content])[:8] \
+        == b"\x89PNG\r\n\x1a\n"
+    assert shown in keys

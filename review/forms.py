@@ -165,6 +165,23 @@ def config_fields_for(task_type: str) -> list[ConfigField]:
     return [ConfigField(name, prop, name in required) for name, prop in (schema.get("properties") or {}).items()]
 
 
+FIELD_HELP = {
+    "max_overlap": gettext_lazy("When the answers disagree, more are requested one at a time up to this many."),
+    "gold_rate": gettext_lazy("Share of tasks served from gold items (known answers, indistinguishable), 0 to 1."),
+    "confidence_threshold": gettext_lazy("Consensus confidence (0 to 1) needed to finalise an item; below it "
+                                         "more answers are requested, then the item goes to expert review."),
+    "lease_seconds": gettext_lazy("How long a contributor holds an item before it returns to the queue."),
+    "pay_per_task": gettext_lazy("Paid per submitted answer; the dashboard compares the cost with the budget."),
+    "budget": gettext_lazy("Optional; the dashboard warns when the projected cost exceeds it."),
+    "priority": gettext_lazy("Higher-priority campaigns are listed first for contributors."),
+    "deadline": gettext_lazy("Optional; a campaign cannot be activated after it."),
+    "min_trust": gettext_lazy("Minimum trust (0 to 1) for this task type, from gold answers and agreement."),
+    "min_verification_level": gettext_lazy("0 none, 1 e-mail verified, 2 complete profile, 3 qualified for "
+                                           "a task type, 4 identity verified by staff."),
+    "requires_qualification": gettext_lazy("Contributors must pass this task type's qualification test first."),
+}
+
+
 class CampaignAdminForm(forms.ModelForm):
     """Base form; ``campaign_form_for(task_type)`` adds the task type's config fields."""
 
@@ -196,6 +213,9 @@ class CampaignAdminForm(forms.ModelForm):
             value = (self.instance.region_quotas or {}).get(code)
             if value is not None:
                 self.initial.setdefault(QUOTA_PREFIX + code, value)
+        for name, text in FIELD_HELP.items():
+            if name in self.fields and not self.fields[name].help_text:
+                self.fields[name].help_text = text
         self.fields["instructions"].help_text = gettext_lazy(
             "Markdown: headings, lists, **bold**, links, tables. Give examples of good answers. "
             "HTML script, frames, styles and event handlers are refused."

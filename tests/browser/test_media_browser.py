@@ -324,3 +324,45 @@ def test_fill_the_fields_of_a_form(phone_page, live_server, browser_login, make_
     wait_done(page, 1, artifacts_dir, "ocr-fields")
     assert Annotation.objects.get(campaign=campaign).payload == {
         "fields": {"ho_va_ten": "Lê Hoàng Yến", "ngay_sinh": "30/04/2001", "dia_chi": ""}}
+
+
+def test_pinch_zoom_and_drag_pan_on_a_touch_phone(browser, live_server, browser_login, make_campaign,
+                                                  make_contributor, media_root):
+    data, width, height, _ = render_document(["Xin chào"], handwriting=False, seed=2)
+    store_media(key="campaigns/t/small.png", data=data, kind="image", content_type="image/png",
+                info={"width": width, "height": height})
+    campaign = make_campaign("ocr", items=[{"payload": {"image": "campaigns/t/small.png"}}], overlap=1,
+                             config={"mode": "full_page"})
+    context = browser.new_context(viewport=PHONE, locale="vi-VN", has_touch=True, is_mobile=True)
+    page = context.new_page()
+    browser_login(page, make_contributor().email)
+    open_campaign(page, live_server, campaign)
+    expect(page.locator("[data-role=loading]")).to_be_hidden(timeout=10000)
+    page.locator("[data-role=viewport]").evaluate("el => el.scrollIntoView({block: 'start'})")
+    box = page.locator("[data-role=viewport]").bounding_box()
+    cdp = context.new_cdp_session(page)
+
+    def transform():
+        matrix = page.evaluate("getComputedStyle(document.querySelector('[data-role=stage]')).transform")
+        return [float(v) for v in re.findall(r"-?[\d.]+(?:e-?\d+)?", matrix)]
+
+    def touch(kind, points):
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [
+            {"x": x, "y": y, "id": i} for i, (x, y) in enumerate(points)]})
+
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    before = transform()
+    touch("touchStart", [(cx - 20, cy), (cx + 20, cy)])
+    for step in range(1, 6):
+        touch("touchMove", [(cx - 20 - 12 * step, cy), (cx + 20 + 12 * step, cy)])
+    touch("touchEnd", [])
+    zoomed = transform()
+    assert zoomed[0] > before[0] * 2  # fingers 40 px -> 160 px apart: about 4x
+    touch("touchStart", [(cx, cy)])
+    for step in range(1, 6):
+        touch("touchMove", [(cx + 10 * step, cy + 6 * step)])
+    touch("touchEnd", [])
+    panned = transform()
+    assert panned[0] == pytest.approx(zoomed[0])
+    assert panned[4] == pytest.approx(zoomed[4] + 50, abs=2) and panned[5] == pytest.approx(zoomed[5] + 30, abs=2)
+    context.close()

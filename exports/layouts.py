@@ -22,7 +22,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-import pyarrow as pa
+
+
+class _LazyPyarrow:
+    """pyarrow is imported on first use: web processes load task types (and so this module) but only the
+    export worker builds Arrow schemas (saves ~27 MB per web process)."""
+
+    def __getattr__(self, name):
+        import pyarrow
+
+        return getattr(pyarrow, name)
+
+
+pa = _LazyPyarrow()
 
 UNIT_ANNOTATION = "annotation"
 UNIT_ITEM = "item"
@@ -42,15 +54,24 @@ class LayoutContext:
         return self.media[key]
 
 
+_SCHEMAS: dict[str, Any] = {}
+
+
 @dataclass(frozen=True)
 class Layout:
     name: str
     unit: str
-    schema: pa.Schema
+    schema_factory: Callable[[], Any]  # returns the pyarrow.Schema (built on first use)
     build: Callable[[Any, LayoutContext], list[dict]]
     group: str = "item"  # split group: "item" or "speaker"
     has_media: bool = False
     description: str = ""
+
+    @property
+    def schema(self):
+        if self.name not in _SCHEMAS:
+            _SCHEMAS[self.name] = self.schema_factory()
+        return _SCHEMAS[self.name]
 
     @property
     def columns(self) -> list[str]:
@@ -63,7 +84,8 @@ def _json(text: str | None) -> Any:
 
 # --- raw -------------------------------------------------------------------------------------
 
-RAW_SCHEMA = pa.schema([
+def raw_schema():
+    return pa.schema([
     ("annotation_id", pa.int64()), ("item_id", pa.int64()), ("external_id", pa.string()),
     ("item", pa.string()), ("annotation", pa.string()), ("contributor", pa.string()),
     ("region", pa.string()), ("is_gold", pa.bool_()), ("gold_correct", pa.bool_()),
@@ -112,7 +134,8 @@ def raw(rec, ctx: LayoutContext) -> list[dict]:
 
 # --- preference data (rlhf) --------------------------------------------------------------------
 
-DPO_SCHEMA = pa.schema([
+def dpo_schema():
+    return pa.schema([
     ("prompt", pa.string()), ("chosen", pa.string()), ("rejected", pa.string()), ("margin", pa.float64()),
     ("agreement", pa.float64()), ("n_annotations", pa.int64()), ("item_id", pa.int64()),
     ("external_id", pa.string()),
@@ -141,7 +164,8 @@ def dpo(rec, ctx: LayoutContext) -> list[dict]:
     }]
 
 
-REWARD_SCHEMA = pa.schema([
+def reward_schema():
+    return pa.schema([
     ("prompt", pa.string()), ("response", pa.string()), ("score", pa.float64()), ("rank", pa.int64()),
     ("item_id", pa.int64()), ("response_index", pa.int64()), ("agreement", pa.float64()),
 ])
@@ -165,9 +189,11 @@ def reward(rec, ctx: LayoutContext) -> list[dict]:
 
 # --- supervised fine-tuning ---------------------------------------------------------------------
 
-MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
-SFT_SCHEMA = pa.schema([
-    ("messages", pa.list_(MESSAGE)), ("item_id", pa.int64()), ("annotation_id", pa.int64()),
+def message_type():
+    return pa.struct([("role", pa.string()), ("content", pa.string())])
+def sft_schema():
+    return pa.schema([
+    ("messages", pa.list_(message_type())), ("item_id", pa.int64()), ("annotation_id", pa.int64()),
     ("contributor", pa.string()), ("region", pa.string()),
 ])
 
@@ -205,10 +231,12 @@ def sft(rec, ctx: LayoutContext) -> list[dict]:
 
 # --- hallucination audit ------------------------------------------------------------------------
 
-CLAIM = pa.struct([("claim", pa.string()), ("verdict", pa.string()), ("evidence", pa.list_(pa.string())),
+def claim_type():
+    return pa.struct([("claim", pa.string()), ("verdict", pa.string()), ("evidence", pa.list_(pa.string())),
                    ("correction", pa.string()), ("confidence", pa.float64())])
-HALLUCINATION_SCHEMA = pa.schema([
-    ("prompt", pa.string()), ("response", pa.string()), ("claims", pa.list_(CLAIM)),
+def hallucination_schema():
+    return pa.schema([
+    ("prompt", pa.string()), ("response", pa.string()), ("claims", pa.list_(claim_type())),
     ("hallucinated", pa.bool_()), ("overall", pa.string()), ("severity", pa.string()),
     ("agreement", pa.float64()), ("item_id", pa.int64()),
 ])
@@ -261,9 +289,11 @@ def hallucination(rec, ctx: LayoutContext) -> list[dict]:
 
 # --- OCR -------------------------------------------------------------------------------------------
 
-BOX = pa.struct([("points", pa.list_(pa.list_(pa.float64()))), ("text", pa.string()), ("label", pa.string())])
-OCR_SCHEMA = pa.schema([
-    ("file_name", pa.string()), ("text", pa.string()), ("boxes", pa.list_(BOX)), ("agreement", pa.float64()),
+def box_type():
+    return pa.struct([("points", pa.list_(pa.list_(pa.float64()))), ("text", pa.string()), ("label", pa.string())])
+def ocr_schema():
+    return pa.schema([
+    ("file_name", pa.string()), ("text", pa.string()), ("boxes", pa.list_(box_type())), ("agreement", pa.float64()),
     ("item_id", pa.int64()), ("external_id", pa.string()),
 ])
 
@@ -310,7 +340,8 @@ def ocr(rec, ctx: LayoutContext) -> list[dict]:
 
 # --- speech (Common Voice's columns) -------------------------------------------------------------
 
-SPEECH_SCHEMA = pa.schema([
+def speech_schema():
+    return pa.schema([
     ("client_id", pa.string()), ("path", pa.string()), ("sentence", pa.string()), ("up_votes", pa.int64()),
     ("down_votes", pa.int64()), ("age", pa.string()), ("gender", pa.string()), ("accents", pa.string()),
     ("region", pa.string()), ("province", pa.string()), ("locale", pa.string()), ("item_id", pa.int64()),
@@ -362,7 +393,8 @@ def speech(rec, ctx: LayoutContext) -> list[dict]:
 
 # --- moderation ----------------------------------------------------------------------------------
 
-MODERATION_SCHEMA = pa.schema([
+def moderation_schema():
+    return pa.schema([
     ("text", pa.string()), ("categories", pa.list_(pa.string())), ("severity", pa.string()),
     ("needs_escalation", pa.bool_()), ("agreement", pa.float64()), ("confidence", pa.float64()),
     ("item_id", pa.int64()), ("external_id", pa.string()),
@@ -387,18 +419,18 @@ def moderation(rec, ctx: LayoutContext) -> list[dict]:
 LAYOUTS: dict[str, Layout] = {
     layout.name: layout
     for layout in [
-        Layout("raw", UNIT_ANNOTATION, RAW_SCHEMA, raw,
+        Layout("raw", UNIT_ANNOTATION, raw_schema, raw,
                description="Every annotation with its contributor pseudonym and a telemetry summary."),
-        Layout("dpo", UNIT_ITEM, DPO_SCHEMA, dpo, description="prompt / chosen / rejected / margin (TRL DPO)."),
-        Layout("reward", UNIT_ITEM, REWARD_SCHEMA, reward, description="prompt / response / score per response."),
-        Layout("sft", UNIT_ANNOTATION, SFT_SCHEMA, sft, description="Chat `messages` per human response (TRL SFT)."),
-        Layout("hallucination", UNIT_ITEM, HALLUCINATION_SCHEMA, hallucination,
+        Layout("dpo", UNIT_ITEM, dpo_schema, dpo, description="prompt / chosen / rejected / margin (TRL DPO)."),
+        Layout("reward", UNIT_ITEM, reward_schema, reward, description="prompt / response / score per response."),
+        Layout("sft", UNIT_ANNOTATION, sft_schema, sft, description="Chat `messages` per human response (TRL SFT)."),
+        Layout("hallucination", UNIT_ITEM, hallucination_schema, hallucination,
                description="Response with its claims, verdicts, evidence and corrections."),
-        Layout("ocr", UNIT_ITEM, OCR_SCHEMA, ocr, has_media=True,
+        Layout("ocr", UNIT_ITEM, ocr_schema, ocr, has_media=True,
                description="Image file, consensus text and boxes/polygons."),
-        Layout("speech", UNIT_ITEM, SPEECH_SCHEMA, speech, group="speaker", has_media=True,
+        Layout("speech", UNIT_ITEM, speech_schema, speech, group="speaker", has_media=True,
                description="Common Voice columns: audio path, sentence, speaker, demographics, votes."),
-        Layout("moderation", UNIT_ITEM, MODERATION_SCHEMA, moderation,
+        Layout("moderation", UNIT_ITEM, moderation_schema, moderation,
                description="Text with its consensus policy categories."),
     ]
 }

@@ -54,3 +54,30 @@ def test_layouts_endpoint_lists_the_type_layouts(token_client, make_campaign):
     campaign = make_campaign()
     names = [x["name"] for x in token_client().get(f"/api/v1/campaigns/{campaign.pk}/export-layouts/").json()["layouts"]]
     assert names == ["raw", "moderation"]
+
+
+def test_admin_lists_only_the_managers_organisation(client, django_user_model, make_campaign, other_org):
+    from organizations.models import Membership
+
+    mine = make_campaign()
+    theirs = make_campaign(organization=other_org)
+    e1 = Export.objects.create(organization=mine.organization, campaign=mine, status="succeeded")
+    e2 = Export.objects.create(organization=other_org, campaign=theirs, status="succeeded")
+    manager = django_user_model.objects.create_user("pm@lab.example", "pm@lab.example", "pw-123456789",
+                                                    is_staff=True)
+    Membership.objects.create(organization=mine.organization, user=manager, role=Membership.Role.ADMIN)
+    from review.roles import sync_role_groups, sync_user_roles
+
+    sync_role_groups()
+    sync_user_roles(manager)
+    client.force_login(django_user_model.objects.create_superuser("root@x.example", "root@x.example", "pw-1234567"))
+    for url in ("/admin/exports/export/", "/admin/exports/webhook/", "/admin/exports/webhookdelivery/"):
+        assert client.get(url).status_code == 200
+    page = client.get("/admin/exports/export/").content.decode()
+    assert f"/admin/exports/export/{e1.pk}/" in page and f"/admin/exports/export/{e2.pk}/" in page
+    client.force_login(manager)
+    page = client.get("/admin/exports/export/")
+    assert page.status_code == 200
+    assert f"/admin/exports/export/{e1.pk}/" in page.content.decode()
+    assert f"/admin/exports/export/{e2.pk}/" not in page.content.decode()
+    assert client.get(f"/admin/exports/export/{e2.pk}/change/").status_code == 404

@@ -52,6 +52,9 @@ class Consensus(models.Model):
     method = models.CharField(max_length=40, blank=True)
     algorithm_version = models.CharField(max_length=20, blank=True)
     n_answers = models.PositiveIntegerField(default=0)
+    # Ids of this item's answers that already fed their contributor's trust (agreement with the finalised
+    # consensus). Written with the consensus row, under its lock, so no answer is ever counted twice.
+    counted_answers = models.JSONField(default=list, blank=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
@@ -128,25 +131,3 @@ class CampaignQuality(Campaign):
         verbose_name = _("campaign quality")
         verbose_name_plural = _("campaign quality")
 
-
-class TrustRecord(models.Model):
-    """An answer that fed its contributor's trust by agreeing (or not) with its finalised consensus.
-
-    The primary key makes "count each answer once" a constraint: re-runs insert with ON CONFLICT DO
-    NOTHING and feed trust only with the rows actually inserted. A narrow table of its own, because a
-    re-score marks up to a million answers and rewriting the wide annotation rows (seven indexes) is
-    ~50x slower. No database FK constraints: checking a million deferred FKs at commit costs minutes;
-    rows go with their answer (Django's cascade) or their campaign.
-    """
-
-    annotation = models.OneToOneField(
-        Annotation, primary_key=True, on_delete=models.CASCADE, related_name="trust_record", db_constraint=False
-    )
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+", db_constraint=False)
-    agreed = models.BooleanField()
-
-    class Meta:
-        verbose_name = _("trust record")
-
-    def __str__(self) -> str:
-        return f"annotation {self.annotation_id} agreed={self.agreed}"

@@ -16,7 +16,7 @@ from authenticity.telemetry import clean_telemetry
 from tasks.models import Assignment, Item
 from tasks.types import SchemaError
 
-from .models import Annotation, TrustRecord
+from .models import Annotation
 
 logger = logging.getLogger(__name__)
 
@@ -140,8 +140,8 @@ __all__ = ["SchemaError", "SubmissionRefused", "SubmitResult", "submit_annotatio
 # --- consensus scoring --------------------------------------------------------------------------
 # One item at a time on submission (debounced), the whole campaign by the re-score job. Both use
 # the same state rule (``decide_states``), the same trust bookkeeping (each answer feeds trust at
-# most once: a ``TrustRecord`` row per counted answer, inserted ON CONFLICT DO NOTHING in the same
-# transaction as the trust increments, which use only the rows actually inserted) and the same
+# most once: ``Consensus.counted_answers`` lists the answers already counted; it is re-read under the
+# consensus rows' lock and written in the same transaction as the trust increments) and the same
 # aggregation: the task type's ``aggregate`` with trust weights, or Dawid-Skene for types that
 # declare categorical questions once the campaign has enough answers per contributor.
 # See docs/architecture.md, "Consensus".
@@ -334,16 +334,19 @@ def score_item_consensus(item_id: int):
         if wants_more[0] and not request_more_answers(item_id=item.pk, up_to=campaign.max_overlap):
             state = Consensus.State.DISPUTED
         consensus.state = state
-        consensus.save()
+        flags = []
         if state == Consensus.State.FINALISED and not item.is_gold:
-            verdicts, user_of = [], {}
+            counted = set(consensus.counted_answers or [])
             for annotation_id, user_id, payload in rows:
+                if annotation_id in counted:
+                    continue
                 agreed = task.agrees_with_consensus(payload, consensus.result, config=config)
                 if agreed is not None:
-                    verdicts.append((annotation_id, bool(agreed)))
-                    user_of[annotation_id] = user_id
-            applied = _mark_counted(campaign.pk, verdicts)
-            _record_trust(campaign.task_type, [(user_of[a], v) for a, v in applied])
+                    counted.add(annotation_id)
+                    flags.append((user_id, bool(agreed)))
+            consensus.counted_answers = sorted(counted)
+        consensus.save()
+        _record_trust(campaign.task_type, flags)
     return consensus
 
 
@@ -416,7 +419,8 @@ def rescore_campaign(*, campaign_id: int, job=None) -> dict:
     _progress(job, "reading", 0.05)
 
     items = _read_items(campaign_id)
-    answers = _read_answers(campaign_id, items["row_of"], _excluded_answers(campaign_id=campaign_id))
+    answers = _read_answers(campaign_id, items["row_of"], _excluded_answers(campaign_id=campaign_id),
+                            items["counted"])
     timings["read"] = time.perf_counter() - t0
     n_items, n_workers = items["ids"].size, answers["workers"].size
     _progress(job, "aggregating", 0.3, n_answers=answers["item_rows"].size, n_items=n_items)
@@ -453,7 +457,7 @@ def rescore_campaign(*, campaign_id: int, job=None) -> dict:
     t2 = time.perf_counter()
     results = _item_results(task, config, items, answers, parsed, questions, use_ds, worker_weights)
     timings["aggregate_items"] = time.perf_counter() - t2
-    _progress(job, "writing", 0.65)
+    _progress(job, "deciding", 0.65)
 
     t3 = time.perf_counter()
     counts = np.bincount(answers["item_rows"], minlength=n_items)
@@ -469,14 +473,22 @@ def rescore_campaign(*, campaign_id: int, job=None) -> dict:
     bumped = _request_more_answers_bulk(items["ids"][wants_more], campaign.max_overlap)
     disputed_now = wants_more & ~np.isin(items["ids"], bumped)
     states[disputed_now] = 3
-    _write_consensus(campaign_id, items["ids"], keep, states, counts, results)
+    finalised = (states == 2) & keep & ~items["is_gold"] & method_ok
+    v_rows, v_agreed = _trust_verdicts(task, config, answers, parsed, questions, finalised=finalised,
+                                       results=results)
     timings["write"] = time.perf_counter() - t3
-    _progress(job, "trust", 0.85)
-
+    _progress(job, "writing", 0.75)
     t4 = time.perf_counter()
-    newly_counted = _count_trust(campaign_id, task, config, campaign.task_type, items, answers, parsed, questions,
-                                 finalised=(states == 2) & keep & ~items["is_gold"] & method_ok, results=results)
-    timings["trust"] = time.perf_counter() - t4
+    with transaction.atomic():  # consensus rows, their counted answers and the trust they feed: all or nothing
+        counted_before = _lock_counted_answers(campaign_id)
+        fresh = ~np.isin(answers["ids"][v_rows], np.fromiter(
+            (a for ids in counted_before.values() for a in ids), dtype=np.int64))
+        v_rows, v_agreed = v_rows[fresh], v_agreed[fresh]
+        counted = _counted_lists(items, answers, keep, counted_before, v_rows)
+        _write_consensus(campaign_id, items["ids"], keep, states, counts, results, counted)
+        newly_counted = _feed_trust(campaign.task_type, answers, v_rows, v_agreed)
+    timings["write_and_trust"] = time.perf_counter() - t4
+    _progress(job, "report", 0.9)
 
     t5 = time.perf_counter()
     report = _quality_report_data(items, answers, questions, states, keep, results, use_ds, task, config)
@@ -533,11 +545,12 @@ def _read_items(campaign_id: int) -> dict:
         .values_list("id", "is_gold", Cast("gold_answer", TextField()), "target_overlap")
     )
     ids = np.array([r[0] for r in rows], dtype=np.int64)
-    existing = dict(
-        (item_id, (state, method))
-        for item_id, state, method in Consensus.objects.filter(campaign_id=campaign_id)
-        .values_list("item_id", "state", "method")
-    )
+    existing, counted = {}, {}
+    for item_id, state, method, answered in Consensus.objects.filter(campaign_id=campaign_id).values_list(
+            "item_id", "state", "method", "counted_answers"):
+        existing[item_id] = (state, method)
+        if answered:
+            counted[item_id] = answered
     state = np.array([STATE_CODES.index(existing[i][0]) if i in existing else 0 for i in ids.tolist()], dtype=np.int8)
     return {
         "ids": ids,
@@ -548,10 +561,11 @@ def _read_items(campaign_id: int) -> dict:
         "state": state,
         "has_consensus": np.array([i in existing for i in ids.tolist()], dtype=bool),
         "expert": np.array([existing.get(i, ("", ""))[1] == "expert_review" for i in ids.tolist()], dtype=bool),
+        "counted": counted,  # item id -> answer ids already counted toward trust
     }
 
 
-def _read_answers(campaign_id: int, item_ids_sorted, excluded: set[int]) -> dict:
+def _read_answers(campaign_id: int, item_ids_sorted, excluded: set[int], counted_by_item: dict) -> dict:
     """All answers of the campaign as integer arrays (item row, worker row, distinct-payload id), by item."""
     from django.db.models import TextField
     from django.db.models.functions import Cast
@@ -581,9 +595,7 @@ def _read_answers(campaign_id: int, item_ids_sorted, excluded: set[int]) -> dict
     users_arr = np.array(users, dtype=np.int64)[order]
     workers, worker_rows = np.unique(users_arr, return_inverse=True)
     ids_arr = np.array(ids, dtype=np.int64)[order]
-    counted_ids = np.fromiter(
-        TrustRecord.objects.filter(campaign_id=campaign_id).values_list("annotation_id", flat=True).iterator(
-            chunk_size=50000), dtype=np.int64)
+    counted_ids = np.fromiter((a for ids in counted_by_item.values() for a in ids), dtype=np.int64)
     return {
         "ids": ids_arr,
         "item_rows": item_rows,
@@ -678,12 +690,13 @@ def _request_more_answers_bulk(item_ids, max_overlap: int) -> list[int]:
     return bumped
 
 
-_COMPARED = ("state", "result", "confidence", "agreement", "method", "algorithm_version", "n_answers")
+_COMPARED = ("state", "result", "confidence", "agreement", "method", "algorithm_version", "n_answers",
+             "counted_answers")
 _CONSENSUS_COLUMNS = ("item_id", "campaign_id", "state", "result", "confidence", "agreement", "method",
-                      "algorithm_version", "n_answers", "updated_at")
+                      "algorithm_version", "n_answers", "counted_answers", "updated_at")
 
 
-def _write_consensus(campaign_id: int, item_ids, keep, states, counts, results) -> None:
+def _write_consensus(campaign_id: int, item_ids, keep, states, counts, results, counted) -> None:
     """Upsert the consensus rows: COPY into a temporary table then one INSERT ... ON CONFLICT on PostgreSQL."""
     import json
 
@@ -698,10 +711,10 @@ def _write_consensus(campaign_id: int, item_ids, keep, states, counts, results) 
         rows.append((
             int(item_ids[row]), campaign_id, STATE_CODES[int(states[row])],
             res if res is not None else {}, float(results["confidence"][row]), float(results["agreement"][row]),
-            results["method"][row], results["version"][row], int(counts[row]), now,
+            results["method"][row], results["version"][row], int(counts[row]), counted[row] or [], now,
         ))
     if connection.vendor == "postgresql":
-        with transaction.atomic(), connection.cursor() as cursor:
+        with connection.cursor() as cursor:
             columns = ", ".join(_CONSENSUS_COLUMNS)
             cursor.execute("DROP TABLE IF EXISTS consensus_load")  # a caller's outer transaction may hold one
             cursor.execute(
@@ -710,7 +723,7 @@ def _write_consensus(campaign_id: int, item_ids, keep, states, counts, results) 
             )
             with cursor.copy(f"COPY consensus_load ({columns}) FROM STDIN") as copy:
                 for r in rows:
-                    copy.write_row((*r[:3], json.dumps(r[3], ensure_ascii=False), *r[4:]))
+                    copy.write_row((*r[:3], json.dumps(r[3], ensure_ascii=False), *r[4:9], json.dumps(r[9]), r[10]))
             updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _CONSENSUS_COLUMNS[2:])
             cursor.execute(
                 f"INSERT INTO annotations_consensus ({columns}) SELECT {columns} FROM consensus_load "
@@ -724,113 +737,83 @@ def _write_consensus(campaign_id: int, item_ids, keep, states, counts, results) 
         c.item_id: c for c in Consensus.objects.filter(campaign_id=campaign_id).exclude(method="expert_review")
     }
     new, changed = [], []
-    for item_id, _campaign, state, res, conf, agr, method, version, n, _now in rows:
+    for item_id, _campaign, state, res, conf, agr, method, version, n, answered, _now in rows:
         c = existing.get(item_id) or Consensus(item_id=item_id, campaign_id=campaign_id)
         c.state, c.result, c.confidence, c.agreement = state, res, conf, agr
-        c.method, c.algorithm_version, c.n_answers = method, version, n
+        c.method, c.algorithm_version, c.n_answers, c.counted_answers = method, version, n, answered
         (changed if c.pk else new).append(c)
     with transaction.atomic():
         Consensus.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True)
         Consensus.objects.bulk_update(
             changed, ["state", "result", "confidence", "agreement", "method", "algorithm_version", "n_answers",
-                      "updated_at"], batch_size=2000,
+                      "counted_answers", "updated_at"], batch_size=2000,
         )
 
 
-def _count_trust(campaign_id, task, config, task_type, items, answers, parsed, questions, *, finalised,
-                 results) -> int:
-    """Record not-yet-counted answers of finalised items as agreeing or not and feed trust, once each."""
+def _trust_verdicts(task, config, answers, parsed, questions, *, finalised, results):
+    """(answer rows, agreed) for answers of finalised items not yet counted toward trust."""
     rows = np.flatnonzero(finalised[answers["item_rows"]] & ~answers["counted"])
-    if rows.size == 0:
-        return 0
-    if questions:
+    if rows.size == 0 or questions:
         agreed = np.ones(rows.size, dtype=bool)
         for entry in questions.values():
             mine = entry["labels"][rows]
             decided = entry["decided"][answers["item_rows"][rows]]
             agreed &= (mine < 0) | (mine == decided)
-        ids, users = answers["ids"][rows], answers["users"][rows]
-    else:
-        keep, verdicts = [], []
-        for r in rows.tolist():
-            payload = parsed[answers["payload_ids"][r]]
-            verdict = None
-            if payload is not None:
-                verdict = task.agrees_with_consensus(payload, results["result"][answers["item_rows"][r]] or {},
-                                                     config=config)
-            if verdict is not None:
-                keep.append(r)
-                verdicts.append(bool(verdict))
-        ids, users = answers["ids"][keep], answers["users"][keep]
-        agreed = np.array(verdicts, dtype=bool)
-    counts: dict[int, list[int]] = {}
-    with transaction.atomic():  # the records and the trust they feed commit together, or not at all
-        for start in range(0, ids.size, 200000):
-            part = slice(start, start + 200000)
-            for user_id, seen, n_agreed in _record_counted(campaign_id, ids[part], users[part], agreed[part]):
-                entry = counts.setdefault(user_id, [0, 0])
-                entry[0] += seen
-                entry[1] += n_agreed
-        if counts:
-            from contributors.services import record_consensus_agreements
-
-            record_consensus_agreements(task_type=task_type, counts={u: (s, a) for u, (s, a) in counts.items()})
-    return sum(s for s, _a in counts.values())
+        return rows, agreed
+    keep, verdicts = [], []
+    for r in rows.tolist():
+        payload = parsed[answers["payload_ids"][r]]
+        verdict = None
+        if payload is not None:
+            verdict = task.agrees_with_consensus(payload, results["result"][answers["item_rows"][r]] or {},
+                                                 config=config)
+        if verdict is not None:
+            keep.append(r)
+            verdicts.append(bool(verdict))
+    return np.array(keep, dtype=np.int64), np.array(verdicts, dtype=bool)
 
 
-def _record_counted(campaign_id: int, ids, users, agreed) -> list[tuple[int, int, int]]:
-    """Insert trust records for answers not recorded yet; (contributor, seen, agreed) for the new ones."""
-    from django.db import connection
+def _lock_counted_answers(campaign_id: int) -> dict[int, list[int]]:
+    """Lock the campaign's consensus rows and read which answers already fed trust (a per-item scorer
+    may have counted some since the read)."""
+    from .models import Consensus
 
-    if connection.vendor != "postgresql":
-        user_of = dict(zip(ids.tolist(), users.tolist(), strict=True))
-        applied = _mark_counted(campaign_id, list(zip(ids.tolist(), agreed.tolist(), strict=True)))
-        counts: dict[int, list[int]] = {}
-        for annotation_id, ok in applied:
-            entry = counts.setdefault(user_of[annotation_id], [0, 0])
-            entry[0] += 1
-            entry[1] += int(ok)
-        return [(u, s, a) for u, (s, a) in counts.items()]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "WITH v AS (SELECT * FROM unnest(%s::bigint[], %s::int[], %s::boolean[]) AS v(id, user_id, agreed)), "
-            "ins AS (INSERT INTO annotations_trustrecord (annotation_id, campaign_id, agreed) "
-            "        SELECT id, %s, agreed FROM v ON CONFLICT (annotation_id) DO NOTHING RETURNING annotation_id) "
-            "SELECT v.user_id, count(*), sum(v.agreed::int) FROM ins JOIN v ON v.id = ins.annotation_id "
-            "GROUP BY v.user_id",
-            [ids.tolist(), users.tolist(), agreed.tolist(), campaign_id],
-        )
-        return [(int(u), int(s), int(a)) for u, s, a in cursor.fetchall()]
+    return {
+        item_id: answered
+        for item_id, answered in Consensus.objects.select_for_update().filter(campaign_id=campaign_id)
+        .values_list("item_id", "counted_answers")
+        if answered
+    }
 
 
-def _mark_counted(campaign_id: int, verdicts: list[tuple[int, bool]]) -> list[tuple[int, bool]]:
-    """Record answers as counted toward trust; returns the (annotation, agreed) pairs this call recorded
-    (those recorded before, by another run or worker, are left out)."""
-    from django.db import connection
+def _counted_lists(items, answers, keep, counted_before: dict, v_rows) -> list:
+    """Per item row: the answer ids counted toward trust after this run (before + newly counted)."""
+    n_items = items["ids"].size
+    new_item_rows = answers["item_rows"][v_rows]
+    new_ids = answers["ids"][v_rows]
+    bounds = np.searchsorted(new_item_rows, np.arange(n_items + 1))
+    out: list = [None] * n_items
+    for row in np.flatnonzero(keep).tolist():
+        before = counted_before.get(int(items["ids"][row]), [])
+        lo, hi = bounds[row], bounds[row + 1]
+        out[row] = sorted(before + new_ids[lo:hi].tolist()) if hi > lo else before
+    return out
 
-    from .models import TrustRecord
 
-    if not verdicts:
-        return []
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO annotations_trustrecord (annotation_id, campaign_id, agreed) "
-                "SELECT v.id, %s, v.agreed FROM unnest(%s::bigint[], %s::boolean[]) AS v(id, agreed) "
-                "ON CONFLICT (annotation_id) DO NOTHING RETURNING annotation_id, agreed",
-                [campaign_id, [a for a, _ in verdicts], [v for _, v in verdicts]],
-            )
-            return [(int(a), bool(v)) for a, v in cursor.fetchall()]
-    ids = [a for a, _ in verdicts]
-    done: set[int] = set()
-    for start in range(0, len(ids), 500):
-        done |= set(TrustRecord.objects.filter(annotation_id__in=ids[start:start + 500])
-                    .values_list("annotation_id", flat=True))
-    applied = [(a, v) for a, v in verdicts if a not in done]
-    TrustRecord.objects.bulk_create(
-        [TrustRecord(annotation_id=a, campaign_id=campaign_id, agreed=v) for a, v in applied], batch_size=500
-    )
-    return applied
+def _feed_trust(task_type: str, answers, v_rows, v_agreed) -> int:
+    """Add the newly counted answers to their contributors' trust (one bulk update)."""
+    if v_rows.size == 0:
+        return 0
+    from contributors.services import record_consensus_agreements
+
+    workers = answers["worker_rows"][v_rows]
+    n_workers = answers["workers"].size
+    seen = np.bincount(workers, minlength=n_workers)
+    agreed = np.bincount(workers, weights=v_agreed, minlength=n_workers)
+    record_consensus_agreements(task_type=task_type, counts={
+        int(answers["workers"][w]): (int(seen[w]), int(agreed[w])) for w in np.flatnonzero(seen)
+    })
+    return int(v_rows.size)
 
 
 def _quality_report_data(items, answers, questions, states, keep, results, use_ds, task, config) -> dict:

@@ -240,7 +240,7 @@ def reset_campaign(campaign_id: int, *, n_items: int, n_workers: int, k: int, pe
     """Put a campaign seeded earlier with the same sizes back to "never scored" (seeding 1M rows is slow)."""
     from django.db import transaction
 
-    from annotations.models import Annotation, CampaignScoring, Consensus, ConsensusJob, TrustRecord
+    from annotations.models import Annotation, CampaignScoring, Consensus, ConsensusJob
     from contributors.models import TrustScore
     from tasks.models import Campaign, Item
 
@@ -249,7 +249,6 @@ def reset_campaign(campaign_id: int, *, n_items: int, n_workers: int, k: int, pe
         Consensus.objects.filter(campaign=campaign).delete()
         CampaignScoring.objects.filter(campaign=campaign).delete()
         ConsensusJob.objects.filter(campaign=campaign).delete()
-        TrustRecord.objects.filter(campaign=campaign).delete()
         Item.objects.filter(campaign=campaign).update(target_overlap=per_item, open_slots=0)
         users = Annotation.objects.filter(campaign=campaign).values("contributor_id").distinct()
         TrustScore.objects.filter(contributor__user_id__in=users).update(consensus_seen=0, consensus_agreed=0)

@@ -3,7 +3,7 @@ with Dawid-Skene, legacy data, expert corrections, and the bench at smoke size."
 import numpy as np
 import pytest
 
-from annotations.models import Annotation, CampaignScoring, Consensus, ConsensusJob, TrustRecord
+from annotations.models import Annotation, CampaignScoring, Consensus, ConsensusJob
 from annotations.services import decide_states, rescore_campaign, score_item_consensus, submit_annotation
 from contributors.models import TrustScore
 from tasks.models import Assignment, Item
@@ -52,7 +52,8 @@ def test_agreeing_answers_finalise_and_feed_trust_once(make_campaign, make_contr
     score_item_consensus(consensus.item_id)
     rescore_campaign(campaign_id=campaign.pk)
     assert [trust_seen(u) for u in users] == [(1, 1), (1, 1), (1, 0)]
-    assert sorted(TrustRecord.objects.filter(campaign=campaign).values_list("agreed", flat=True)) == [False, True, True]
+    assert Consensus.objects.get(pk=consensus.pk).counted_answers == sorted(
+        Annotation.objects.filter(campaign=campaign).values_list("id", flat=True))
 
 
 def test_disagreement_asks_for_more_then_disputes(make_campaign, make_contributor,
@@ -122,7 +123,7 @@ def test_campaign_rescore_uses_dawid_skene_and_beats_the_vote(make_campaign, org
     job = ConsensusJob.objects.create(campaign=campaign)
     figures = rescore_campaign(campaign_id=campaign.pk, job=job)
     assert figures["method"] == "dawid_skene" and figures["n_answers"] == 1500
-    assert ConsensusJob.objects.get(pk=job.pk).stage == "trust" and figures["timings"]["total"] > 0
+    assert ConsensusJob.objects.get(pk=job.pk).stage == "report" and figures["timings"]["total"] > 0
     keys = [f"c{i}" for i in range(4)]
     ids = list(Item.objects.filter(campaign=campaign).order_by("id").values_list("id", flat=True))
     results = dict(Consensus.objects.filter(campaign=campaign).values_list("item_id", "result"))

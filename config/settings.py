@@ -388,7 +388,7 @@ CELERY_BEAT_SCHEDULE["authenticity-score-missing"] = {
 # the web and the export worker must share this directory (a volume in docker-compose).
 EXPORT_ROOT = Path(os.environ.get("EXPORT_ROOT", MEDIA_ROOT / "exports"))
 # Item import uploads: size cap (files are streamed, never read whole) and whether to keep them after.
-IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(5 * 1024**3)))
+IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(1100 * 1024**2)))  # = nginx client_max_body_size
 IMPORT_KEEP_FILES = env_bool("IMPORT_KEEP_FILES", default=False)
 # Webhooks: https only and public addresses only, unless allowed (on-premises receivers, tests).
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)

@@ -27,7 +27,7 @@ FORMATS = ("jsonl", "csv", "parquet")
 
 
 def max_import_bytes() -> int:
-    return int(getattr(settings, "IMPORT_MAX_BYTES", 5 * 1024**3))
+    return int(getattr(settings, "IMPORT_MAX_BYTES", 1100 * 1024**2))
 
 
 def start_import_job(*, campaign: Campaign, file: File, created_by=None, fmt: str | None = None,

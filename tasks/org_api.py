@@ -240,7 +240,7 @@ class ItemList(OrgScoped, ConditionalListMixin, generics.ListAPIView):
 
 
 class ImportIn(serializers.Serializer):
-    file = serializers.FileField(help_text="JSONL, CSV or Parquet; up to IMPORT_MAX_BYTES (5 GB by default).")
+    file = serializers.FileField(help_text="JSONL, CSV or Parquet; up to IMPORT_MAX_BYTES (1100 MiB by default).")
     format = serializers.ChoiceField(choices=["jsonl", "csv", "parquet"], required=False,
                                      help_text="Defaults to the file name's extension.")
 

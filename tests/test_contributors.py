@@ -529,3 +529,36 @@ def test_new_terms_version_asks_for_consent_again(make_contributor, settings):
     assert profile.consent_version == "2026-1" and profile.is_complete
     change = ProfileChange.objects.filter(profile=profile).latest("id")
     assert change.changes["consent_version"] == ["2025-1", "2026-1"]
+
+
+def test_every_contributor_admin_page_renders(make_contributor, make_campaign, private_media, settings):
+    settings.CONTRIBUTOR_FRAUD_SHARED_IP = 1
+    user = make_contributor()
+    profile = ContributorProfile.objects.get(user=user)
+    services.record_gold_answer(user=user, task_type="moderation", correct=True)
+    services.record_device_sighting(user=user, event="login", fingerprint="ab" * 32, ip="198.51.100.7")
+    services.upload_identity_document(user=user, upload=SimpleUploadedFile("id.pdf", b"%PDF-1.4\n%%EOF\n"))
+    services.update_profile(user=user, data={"dialect": "north"}, consent=False)
+    test = services.create_qualification_test(
+        task_type="moderation", title="T", items=[{"payload": {"text": "x"}, "gold_answer": {"categories": ["safe"]}}])
+    attempt = services.start_qualification_attempt(user=user, task_type="moderation")
+    services.submit_qualification_attempt(user=user, attempt_id=attempt.pk, answers=[{"categories": ["safe"]}])
+    staff = User.objects.create_superuser(unique("root"), "root@example.com", PASSWORD)
+    client = fresh_client()
+    client.force_login(staff)
+    objects = {
+        "contributorprofile": profile, "identitydocument": IdentityDocument.objects.get(),
+        "qualificationtest": test, "qualificationattempt": attempt, "qualification": Qualification.objects.get(),
+        "fraudsignal": FraudSignal.objects.get(), "devicesighting": DeviceSighting.objects.get(),
+        "trustscore": profile.trust_scores.get(),
+    }
+    for model, obj in objects.items():
+        assert client.get(reverse(f"admin:contributors_{model}_changelist")).status_code == 200, model
+        assert client.get(reverse(f"admin:contributors_{model}_change", args=[obj.pk])).status_code == 200, model
+    assert client.get(reverse("admin:contributors_qualificationtest_add")).status_code == 200
+    assert client.get(reverse("admin:contributors_qualification_add")).status_code == 200
+    other = make_contributor()
+    granted = client.post(reverse("admin:contributors_qualification_add"), {
+        "profile": ContributorProfile.objects.get(user=other).pk, "task_type": "moderation"})
+    assert granted.status_code == 302
+    assert Qualification.objects.get(profile__user=other).granted_by == staff

@@ -242,7 +242,7 @@ class IdentityDocumentAdmin(admin.ModelAdmin):
         url = reverse("identity-document-file", args=[obj.pk])
         if obj.file_kind == "pdf":
             return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', url, _("Open the PDF"))
-        return format_html('<a href="{0}" target="_blank" rel="noopener"><img src="{0}" alt="" style="max-width:480px"></a>', url)
+        return format_html('<a href="{0}" target="_blank" rel="noopener"><img src="{0}" alt="" width="480"></a>', url)
 
     def save_model(self, request, obj, form, change):
         decision = form.cleaned_data.get("decision")

@@ -315,6 +315,11 @@ ALLAUTH_TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))  #
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 SOCIALACCOUNT_AUTO_SIGNUP = True
 SOCIALACCOUNT_LOGIN_ON_GET = False
+if GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET:
+    # The "Continue with Google" form posts here and is redirected to Google; CSP form-action covers redirects.
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] = [
+        *CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"], "https://accounts.google.com"
+    ]
 
 # Identity documents: private storage, never under MEDIA_URL; on S3 a separate prefix, private ACL,
 # short-lived signed URLs only for staff (served through contributors.views.identity_document_file).

@@ -40,8 +40,9 @@ def contributor_block_reason(user, campaign: Campaign, profile=None) -> tuple[st
     if campaign.min_trust > 0 and trust_score(user, campaign.task_type) < campaign.min_trust:
         return "trust", _("This campaign is open to contributors with a higher trust score.")
     if campaign.region_quotas:
-        share = campaign.region_quotas.get(profile.region or "", 0)
-        if not share:
+        if not profile.region:
+            return "region", _("Set your home region in your profile to take part in this campaign.")
+        if not campaign.region_quotas.get(profile.region, 0):
             return "region", _("This campaign is not collecting answers from your region.")
     return None
 

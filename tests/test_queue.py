@@ -338,6 +338,12 @@ def test_region_quota_stops_serving_a_full_region(client, make_campaign, make_co
     assert [getattr(x, "code", "ok") for x in leases] == ["ok"] * 4 + ["quota_full"]
     central = make_contributor(region="central")
     assert lease_next_item(user=central, campaign=campaign).code == "region"
+    # No region means an incomplete profile (verification level 1); a campaign open to level 1 says why.
+    nowhere = make_contributor(region="")
+    assert lease_next_item(user=nowhere, campaign=campaign).code == "verification"
+    campaign.min_verification_level = 1
+    assert "home region" in lease_next_item(user=nowhere, campaign=campaign).reason
+    campaign.min_verification_level = 2
     # A skipped lease gives its region slot back.
     client.force_login(north[0])
     assert client.post(reverse("assignment-skip", args=[leases[0].pk]), {}, content_type="application/json").status_code == 200

@@ -222,10 +222,14 @@ def _contributors(campaign, per_contributor: dict[int, dict], profiles: dict, qu
     """Top and bottom contributors by accuracy: correct gold answers plus answers matching the final
     consensus, over both. Agreement comes from the consensus re-fit's report when there is one (it covers
     the whole campaign), else from a bounded sample of finalised items."""
-    from_report = {
-        c["user_id"]: (c.get("agreement_with_consensus"), c.get("answers", 0))
-        for c in (quality or {}).get("contributors", []) if isinstance(c, dict) and "user_id" in c
-    }
+    by_pseudonym = {pseudonym: uid for uid, (pseudonym, _region) in profiles.items()}
+    from_report = {}
+    for c in (quality or {}).get("contributors", []):
+        if not isinstance(c, dict):
+            continue
+        uid = c.get("user_id") or by_pseudonym.get(c.get("contributor"))
+        if uid is not None:
+            from_report[uid] = (c.get("agreement_with_consensus"), c.get("answers", 0))
     sampled = {} if from_report else _consensus_agreement_by_contributor(campaign)
     out = []
     for uid, row in per_contributor.items():

@@ -205,7 +205,9 @@ def test_dashboard_alpha_and_trend_from_campaign_refits(client, manager, make_ca
     rescore_campaign(campaign_id=campaign.pk)
     rescore_campaign(campaign_id=campaign.pk)
     assert QualitySnapshot.objects.filter(campaign=campaign).count() == 2
-    data = client.get(reverse("review:dashboard-json", args=[campaign.pk])).json()["agreement"]
+    full = client.get(reverse("review:dashboard-json", args=[campaign.pk])).json()
+    data = full["agreement"]
+    assert full["contributors"]["source"] == "consensus re-fit" and full["contributors"]["top"]
     assert 0.5 < data["alpha"] <= 1.0
     assert len(data["alpha_trend"]) == 2 and data["alpha_trend"][-1]["alpha"] == pytest.approx(data["alpha"], abs=1e-3)
     assert data["alpha_per_question"]

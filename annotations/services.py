@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
+import orjson
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -696,9 +697,30 @@ _CONSENSUS_COLUMNS = ("item_id", "campaign_id", "state", "result", "confidence",
                       "algorithm_version", "n_answers", "counted_answers", "updated_at")
 
 
+def _copy_text(value: str) -> str:
+    """Escape a value for COPY's text format (JSON from orjson has no raw tabs or newlines)."""
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _json(value) -> str:
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # a type's result holding something orjson does not know
+        import json
+
+        return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _copy_line(r: tuple, stamp: str) -> str:
+    item_id, campaign_id, state, res, conf, agr, method, version, n, answered, _now = r
+    return (
+        f"{item_id}\t{campaign_id}\t{state}\t{_copy_text(_json(res))}\t{conf!r}\t{agr!r}\t"
+        f"{_copy_text(method)}\t{_copy_text(version)}\t{n}\t{_json(answered)}\t{stamp}\n"
+    )
+
+
 def _write_consensus(campaign_id: int, item_ids, keep, states, counts, results, counted) -> None:
     """Upsert the consensus rows: COPY into a temporary table then one INSERT ... ON CONFLICT on PostgreSQL."""
-    import json
 
     from django.db import connection
 
@@ -722,8 +744,9 @@ def _write_consensus(campaign_id: int, item_ids, keep, states, counts, results, 
                 "WITH NO DATA"
             )
             with cursor.copy(f"COPY consensus_load ({columns}) FROM STDIN") as copy:
-                for r in rows:
-                    copy.write_row((*r[:3], json.dumps(r[3], ensure_ascii=False), *r[4:9], json.dumps(r[9]), r[10]))
+                stamp = now.isoformat()
+                for start in range(0, len(rows), 5000):
+                    copy.write("".join(_copy_line(r, stamp) for r in rows[start:start + 5000]))
             updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _CONSENSUS_COLUMNS[2:])
             cursor.execute(
                 f"INSERT INTO annotations_consensus ({columns}) SELECT {columns} FROM consensus_load "

@@ -52,7 +52,11 @@ def address_is_public(address: str) -> bool:
 
 def check_url(url: str) -> None:
     """Syntax-level check for registration: http(s), a host, no credentials."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        raise UnsafeURL(f"Not a usable URL: {exc}.") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UnsafeURL("Use an http:// or https:// URL with a host name.")
     if parts.username or parts.password:

@@ -52,6 +52,9 @@ class CampaignIn(serializers.ModelSerializer):
         super().__init__(*args, **kwargs)
         self.fields["task_type"].choices = task_type_choices()
 
+    def validate_config(self, value):
+        return _config_object(value)
+
 
 class CampaignPatch(serializers.ModelSerializer):
     status = serializers.ChoiceField(choices=Campaign.Status.choices, required=False,
@@ -62,6 +65,15 @@ class CampaignPatch(serializers.ModelSerializer):
         model = Campaign
         fields = ["name", "status", "config", *SETTINGS_FIELDS]
         extra_kwargs = {name: {"required": False} for name in ["name", *SETTINGS_FIELDS]}
+
+    def validate_config(self, value):
+        return _config_object(value)
+
+
+def _config_object(value):
+    if not isinstance(value, dict):
+        raise serializers.ValidationError("The task configuration must be a JSON object.")
+    return value
 
 
 CAMPAIGN_EXAMPLE = {

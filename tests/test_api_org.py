@@ -234,3 +234,12 @@ def test_schema_documents_every_endpoint_with_examples(client):
         text = json.dumps(operation)
         assert '"examples"' in text, (path, method)
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_campaign_config_must_be_an_object(token_client, make_campaign):
+    client = token_client()
+    res = client.post("/api/v1/campaigns/", {"name": "x", "task_type": "moderation", "config": [1]}, format="json")
+    assert res.status_code == 400 and res.json()["error"]["field"] == "config"
+    campaign = make_campaign()
+    res = client.patch(f"/api/v1/campaigns/{campaign.pk}/", {"config": "x"}, format="json")
+    assert res.status_code == 400 and res.json()["error"]["field"] == "config"

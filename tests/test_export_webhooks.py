@@ -162,3 +162,9 @@ def test_campaign_completion_fires_once(org, make_campaign, django_capture_on_co
         callback()
     deliveries = WebhookDelivery.objects.all()
     assert [(d.webhook_id, d.event, d.object_id) for d in deliveries] == [(hook.pk, "campaign.completed", campaign.pk)]
+
+
+def test_malformed_urls_are_refused_cleanly():
+    for url in ("https://example.com:99999/x", "http://[::1/x", "https:///nohost"):
+        with pytest.raises(webhooks.UnsafeURL):
+            webhooks.check_url(url)

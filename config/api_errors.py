@@ -1,5 +1,6 @@
 """One error body for the whole API: {"error": {"status", "code", "message", "field"?, "fields"?}}."""
 from django.core.exceptions import ObjectDoesNotExist
+from django.db import DataError
 from django.http import Http404
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -16,6 +17,10 @@ def error_response(status_code: int, code: str, message: str, **extra) -> Respon
 def exception_handler(exc, context):
     if isinstance(exc, SchemaError):
         return error_response(400, "invalid", exc.message, field=exc.field)
+    if isinstance(exc, DataError):
+        # PostgreSQL refused a value (NUL byte in text, a date out of its range...): the input is bad.
+        return error_response(400, "invalid", "A value in this request cannot be stored or searched for "
+                              "(e.g. a NUL character or a date out of range).")
     if isinstance(exc, ObjectDoesNotExist):
         exc = Http404()
     response = drf_exception_handler(exc, context)

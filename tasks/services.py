@@ -60,6 +60,8 @@ def validate_campaign_settings(campaign: Campaign) -> None:
         raise SchemaError("gold_rate", _("Gold rate must be between 0 and 1."))
     if not 0 <= campaign.confidence_threshold <= 1:
         raise SchemaError("confidence_threshold", _("Confidence threshold must be between 0 and 1."))
+    if campaign.region_quotas is None:
+        raise SchemaError("region_quotas", _("Region quotas must be an object (use {} for none)."))
     if campaign.region_quotas:
         quotas = campaign.region_quotas
         if not isinstance(quotas, dict) or not all(isinstance(v, (int, float)) and v >= 0 for v in quotas.values()):

@@ -102,6 +102,8 @@ class TaskType:
         return {"type": "object"}
 
     def validate_config(self, config: dict) -> dict:
+        if config is not None and not isinstance(config, dict):
+            raise SchemaError("config", "The configuration must be a JSON object.")
         merged = {**self.default_config(), **(config or {})}
         check_schema(merged, self.config_schema)
         return merged

@@ -16,33 +16,17 @@ from authenticity.models import AuthenticityScore, MinHashBand, ReferenceText
 from authenticity.scoring import score_answer
 from authenticity.selectors import answer_text, dataset_report
 from authenticity.telemetry import clean_telemetry
-from tasks.types import Aggregate, TaskType, register
+from tasks.types import TaskType
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data" / "authenticity"
 
 
-class FreeTextType(TaskType):
-    """A minimal free-text task type for these tests (answers are prose in ``response``)."""
+class DeclaredFieldsType(TaskType):
+    """A task type that says which answer fields are written by hand (not registered: used directly)."""
 
-    key = "authenticity_freetext"
-    label = "Free text (authenticity tests)"
+    key = "declared_fields"
     free_text_fields = ["response"]
-
-    def item_schema(self, config):
-        return {"type": "object", "required": ["prompt"], "properties": {"prompt": {"type": "string"}}}
-
-    def annotation_schema(self, config):
-        return {
-            "type": "object", "required": ["response"], "additionalProperties": False,
-            "properties": {"response": {"type": "string", "minLength": 1, "maxLength": 20000}},
-        }
-
-    def aggregate(self, answers, *, config, weights=None):
-        return Aggregate(result={}, confidence=1.0, agreement=1.0, method="none")
-
-
-register(FreeTextType())
 
 
 def load_bench(name: str):
@@ -207,11 +191,15 @@ def test_stylometry_separates_assistant_style_from_casual_text():
 
 
 def test_answer_text_uses_declared_free_text_fields(make_campaign):
-    campaign = make_campaign("authenticity_freetext", items=[{"payload": {"prompt": "p"}}])
+    from types import SimpleNamespace
+
+    declared = SimpleNamespace(task=DeclaredFieldsType())
     assert answer_text({"response": "mình nghĩ là được", "other": "a long string that is not free text at all"},
-                       campaign) == "mình nghĩ là được"
+                       declared) == "mình nghĩ là được"
     moderation = make_campaign(items=[{"payload": {"text": "x"}}])
     assert answer_text({"categories": ["safe"]}, moderation) == ""
+    sft = make_campaign("sft", items=[{"payload": {"instruction": "Viết một đoạn"}}])
+    assert answer_text({"response": HUMAN_VI, "has_diacritics": True}, sft) == HUMAN_VI
 
 
 # --- scoring ---------------------------------------------------------------------------------------------
@@ -282,7 +270,8 @@ def _answer(campaign, user, response: str, telemetry):
 @pytest.fixture
 def freetext_campaign(make_campaign):
     return make_campaign(
-        "authenticity_freetext", items=[{"payload": {"prompt": f"Câu hỏi {i}"}} for i in range(8)], overlap=3
+        "sft", items=[{"payload": {"instruction": f"Hãy viết câu trả lời cho câu hỏi số {i}."}} for i in range(8)],
+        overlap=3,
     )
 
 
@@ -322,7 +311,7 @@ def test_choice_answers_are_not_scored_as_text(make_campaign, make_contributor):
 def test_near_duplicate_of_another_contributor_is_flagged(make_campaign, make_contributor):
     from authenticity.services import set_policy
 
-    campaign = make_campaign("authenticity_freetext", items=[{"payload": {"prompt": f"Q{i}"}} for i in range(3)],
+    campaign = make_campaign("sft", items=[{"payload": {"instruction": f"Câu hỏi {i}"}} for i in range(3)],
                              overlap=1)
     first = _answer(campaign, make_contributor(), HUMAN_VI, typed(HUMAN_VI))
     services.score_annotation(first.pk)

@@ -148,7 +148,12 @@ CELERY_TASK_ACKS_LATE = True  # a killed worker's job is redelivered; tasks are 
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2, "socket_timeout": 5}
+# An unacknowledged message (its worker died) is redelivered after the visibility timeout.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # Publishing happens in on_commit hooks of web requests: fail fast when the broker is down; the
 # periodic sweep (rescore_active_campaigns) re-enqueues what could not be published.

@@ -132,3 +132,24 @@ def bulk_contributors(n: int, *, region: str = "north") -> list[tuple[object, st
         store.create()
         out.append((user, store.session_key))
     return out
+
+
+def wait_for_celery_idle(timeout: float = 30.0) -> None:
+    """Block until a running worker has no active, reserved or scheduled task (no-op when eager).
+
+    A transactional test's teardown truncates every table; a scoring job still writing at that moment
+    deadlocks the TRUNCATE. Tests that submit through a live server call this before they end.
+    """
+    from django.conf import settings
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return
+    from config.celery_app import app
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        inspect = app.control.inspect(timeout=1.0, limit=1)  # one worker: answer as soon as it replies
+        replies = [inspect.active() or {}, inspect.reserved() or {}, inspect.scheduled() or {}]
+        if not any(tasks for reply in replies for tasks in reply.values()):
+            return
+        time.sleep(0.2)

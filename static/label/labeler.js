@@ -140,13 +140,16 @@
   document.addEventListener("visibilitychange", () => { if (document.hidden) saveTelemetry(); });
   form.addEventListener("input", saveDraft);
   form.addEventListener("change", saveDraft);
-  // Fixing a field clears its error message.
-  form.addEventListener("change", (e) => {
+  // Fixing a field clears its error message as the user types or picks (not on blur: the layout shift
+  // of a vanishing message under a pressed Submit button would swallow that click).
+  function clearFieldError(e) {
     const holder = e.target.closest && e.target.closest(".has-error");
     if (!holder) return;
     holder.classList.remove("has-error");
     holder.querySelectorAll("[data-error-for]").forEach((el) => { el.hidden = true; });
-  });
+  }
+  form.addEventListener("input", clearFieldError);
+  form.addEventListener("change", (e) => { if (!/^(TEXTAREA|INPUT)$/.test(e.target.tagName) || e.target.type === "radio" || e.target.type === "checkbox") clearFieldError(e); });
 
   function errorSlot(field) {
     // "claims[2].quote" -> "claims[2]" -> "claims": the nearest slot the page has for this field.

@@ -4,8 +4,16 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from annotations.models import Annotation
+from tests.helpers import wait_for_celery_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def settle_worker():
+    """Let a live worker finish scoring this test's answers before the tables are truncated."""
+    yield
+    wait_for_celery_idle()
 
 PHONE = {"width": 360, "height": 740}
 

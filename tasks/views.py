@@ -2,11 +2,11 @@
 import markdown
 import nh3
 from django.contrib.auth.decorators import login_required
-from django.views.decorators.http import require_GET
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
 from .models import Campaign
 from .selectors import active_campaigns_for, contributor_block_reason, remaining_for

@@ -146,7 +146,7 @@ def dataset_report(campaign) -> dict:
     from allauth.account.models import EmailAddress
 
     from annotations.models import Annotation
-    from contributors.models import ContributorProfile
+    from contributors.models import ContributorProfile, Region
 
     annotations = Annotation.objects.filter(campaign=campaign)
     total = annotations.count()
@@ -216,6 +216,10 @@ def dataset_report(campaign) -> dict:
         "contributors": {
             "count": n_contributors,
             "by_region": by_region,
+            "regions": [
+                {"key": key, "label": str(Region(key).label) if key in Region.values else str(_("Unknown")), "count": n}
+                for key, n in sorted(by_region.items())
+            ],
             "email_verified": email_verified,
             "identity_verified": identity_verified,
         },

@@ -1,7 +1,9 @@
 """Celery tasks for authenticity (queue ``default``). Idempotent: a re-run recomputes the score."""
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +67,12 @@ def score_missing(limit: int = 5000) -> int:
     from .services import score_annotation
 
     count = 0
-    pending = Annotation.objects.filter(authenticity__isnull=True).order_by("id").values_list("id", flat=True)[:limit]
+    # Lost jobs are recent ones; older answers (e.g. before this app existed) are scored by rescore_campaign.
+    since = timezone.now() - timedelta(days=2)
+    pending = (
+        Annotation.objects.filter(created_at__gte=since, authenticity__isnull=True)
+        .order_by("id").values_list("id", flat=True)[:limit]
+    )
     for annotation_id in list(pending):
         score_annotation(annotation_id)
         count += 1

@@ -398,12 +398,17 @@ def test_dataset_report(freetext_campaign, make_contributor):
     llm_lines = [json.loads(x)["text"] for x in (DATA / "llm_vi.jsonl").read_text(encoding="utf-8").splitlines()]
     services.add_reference_texts(campaign=freetext_campaign, entries=[{"text": t} for t in llm_lines[:5]],
                                  rescore=False)
-    report = dataset_report(freetext_campaign)
+    from django.utils import translation
+
+    with translation.override("en"):  # the assertions below read English strings
+        report = dataset_report(freetext_campaign)
     assert report["annotations"] == 4 and report["scored_free_text"] == 4
     assert report["flags"]["flagged"] == 1 and report["flags"]["flagged_share"] == 0.25
     assert report["behaviour"]["typed"] == 3 and report["behaviour"]["mostly_pasted"] == 1
-    assert report["contributors"] == {"count": 3, "by_region": {"north": 1, "south": 2}, "email_verified": 3,
-                                      "identity_verified": 0}
+    assert report["contributors"] == {
+        "count": 3, "by_region": {"north": 1, "south": 2}, "email_verified": 3, "identity_verified": 0,
+        "regions": [{"key": "north", "label": "North", "count": 1}, {"key": "south", "label": "South", "count": 2}],
+    }
     lexical = report["lexical_diversity"]
     assert lexical["dataset"]["tokens"] > 50
     assert lexical["comparison"]["tokens_each"] == min(lexical["dataset"]["tokens"], lexical["reference_llm"]["tokens"])
@@ -411,8 +416,9 @@ def test_dataset_report(freetext_campaign, make_contributor):
     json.dumps(report)
     from django.template.loader import render_to_string
 
-    html = render_to_string("authenticity/report.html", {"report": report})
-    assert "north: 1" in html and report["provenance"][:40] in html
+    with translation.override("en"):
+        html = render_to_string("authenticity/report.html", {"report": report})
+    assert "North: 1" in html and report["provenance"][:40] in html
 
 
 # --- API -------------------------------------------------------------------------------------------------
@@ -484,7 +490,7 @@ def test_admin_reference_upload(client, freetext_campaign, django_user_model):
     assert client.get(url).status_code == 200
     bad = io.BytesIO(b'{"text": "one"}\n{oops\n')
     bad.name = "refs.jsonl"
-    res = client.post(url, {"campaign": freetext_campaign.pk, "file": bad})
+    res = client.post(url, {"campaign": freetext_campaign.pk, "file": bad}, HTTP_ACCEPT_LANGUAGE="en")
     assert res.status_code == 200 and b"Line 2" in res.content
     assert not ReferenceText.objects.exists()
     good = io.BytesIO("Chắc chắn rồi! Dưới đây là một số gợi ý.\n\nMột đoạn văn mẫu khác của mô hình.\n".encode())
@@ -561,8 +567,8 @@ def test_campaign_dashboard_shows_the_report(client, freetext_campaign, make_con
     services.score_annotation(a.pk)
     admin_user = django_user_model.objects.create_superuser("boss@example.com", "boss@example.com", "pw-123456789")
     client.force_login(admin_user)
-    res = client.get(reverse("review:dashboard", args=[freetext_campaign.pk]))
+    res = client.get(reverse("review:dashboard", args=[freetext_campaign.pk]), HTTP_ACCEPT_LANGUAGE="en")
     assert res.status_code == 200
     html = res.content.decode()
     assert 'id="authenticity-report"' in html
-    assert "central: 1" in html and "1 answers were written by 1 contributors" in html
+    assert "Central: 1" in html and "1 answers were written by 1 contributors" in html

@@ -157,6 +157,7 @@ def dataset_report(campaign) -> dict:
         n_reviewed=Count("id", filter=Q(flagged=True) & ~Q(review_decision="")),
         n_human=Count("id", filter=Q(flagged=True, review_decision=AuthenticityScore.Review.HUMAN)),
         n_not_human=Count("id", filter=Q(review_decision=AuthenticityScore.Review.NOT_HUMAN)),
+        n_flagged_not_human=Count("id", filter=Q(flagged=True, review_decision=AuthenticityScore.Review.NOT_HUMAN)),
         n_stripped=Count("id", filter=Q(stripped_vietnamese=True)),
         n_mixed=Count("id", filter=Q(mixed_script=True)),
     )
@@ -200,6 +201,8 @@ def dataset_report(campaign) -> dict:
             "reviewed_share": _share(agg["n_reviewed"], agg["n_flagged"]),
             "confirmed_human": agg["n_human"],
             "confirmed_not_human": agg["n_not_human"],
+            # Live precision of the flagging: of the flags a reviewer decided, the share that were right.
+            "reviewed_precision": _share(agg["n_flagged_not_human"], agg["n_reviewed"]) if agg["n_reviewed"] else None,
             "reasons": dict(reasons.most_common()),
         },
         "behaviour": {

@@ -384,6 +384,10 @@ def test_repeated_flags_lower_trust_and_review_restores_it(freetext_campaign, ma
         for record in flagged:
             services.review_score(score=record, decision="human", reviewer=user)
     assert trust_score(user, task_type) == pytest.approx(start)
+    flags = dataset_report(freetext_campaign)["flags"]
+    assert flags["reviewed"] == 3 and flags["confirmed_human"] == 3 and flags["reviewed_precision"] == 0.0
+    with pytest.raises(ValueError):
+        services.review_score(score=flagged[0], decision="maybe", reviewer=user)
 
 
 @pytest.mark.django_db
@@ -404,6 +408,7 @@ def test_dataset_report(freetext_campaign, make_contributor):
         report = dataset_report(freetext_campaign)
     assert report["annotations"] == 4 and report["scored_free_text"] == 4
     assert report["flags"]["flagged"] == 1 and report["flags"]["flagged_share"] == 0.25
+    assert report["flags"]["reviewed_precision"] is None  # nothing reviewed yet
     assert report["behaviour"]["typed"] == 3 and report["behaviour"]["mostly_pasted"] == 1
     assert report["contributors"] == {
         "count": 3, "by_region": {"north": 1, "south": 2}, "email_verified": 3, "identity_verified": 0,

@@ -58,16 +58,23 @@ def content_type_for(key: str) -> str:
 
 def assignment_media_urls(assignment, *, user_id: int) -> dict[str, str]:
     """Signed URLs for the media named in the assignment's item payload (the type says which)."""
-    keys = assignment.campaign.task.media_keys(assignment.item.payload)
+    return media_urls_for(assignment.campaign, assignment.campaign.task.media_keys(assignment.item.payload),
+                          user_id=user_id)
+
+
+def media_urls_for(campaign, keys: dict[str, str], *, user_id: int) -> dict[str, dict]:
+    """``{name: {"url", "kind"}}`` for the keys uploaded by the campaign's own organisation (or demo media).
+
+    Never signs an unknown file or another organisation's, whatever an item or answer names.
+    """
     assets = {a.key: a for a in MediaAsset.objects.filter(key__in=keys.values()).select_related("campaign")}
-    urls = {}
+    out = {}
     for name, key in keys.items():
         asset = assets.get(key)
-        # Never sign an unknown file or another organisation's (platform demo media has no campaign).
-        if asset is None or (asset.campaign_id and asset.campaign.organization_id != assignment.campaign.organization_id):
+        if asset is None or (asset.campaign_id and asset.campaign.organization_id != campaign.organization_id):
             continue
-        urls[name] = signed_media_url(key, user_id=user_id)
-    return urls
+        out[name] = {"url": signed_media_url(key, user_id=user_id), "kind": asset.kind}
+    return out
 
 
 def recording_for(key: str, *, view: dict) -> MediaAsset | None:

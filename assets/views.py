@@ -104,7 +104,8 @@ class AssignmentMediaView(APIView):
         if assignment is None:
             return error_response(404, "not_found", "Not found.")
         return Response({
-            "media": selectors.assignment_media_urls(assignment, user_id=request.user.pk),
+            "media": {name: media["url"] for name, media in
+                      selectors.assignment_media_urls(assignment, user_id=request.user.pk).items()},
             "expires_in": selectors.media_url_ttl(),
         })
 

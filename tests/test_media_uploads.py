@@ -352,3 +352,31 @@ def test_other_browsers_recordings_are_accepted(media_root, recording_campaign, 
         assert response.status_code == 201, response.content
         assert response.json()["key"].endswith(f".{ext}")
         assert MediaAsset.objects.get(key=response.json()["key"]).content_type == content_type
+
+
+@pytest.mark.django_db
+def test_reviewers_hear_recordings_and_see_images(media_root, recording_campaign, speaker, make_campaign, org,
+                                                  django_user_model, token_client):
+    from organizations.models import Membership
+
+    client = client_for(speaker)
+    assignment = lease(client, recording_campaign)
+    key = upload(client, assignment["id"], ms.webm_opus(ms.voice(3.0))).json()["key"]
+    assert submit(client, assignment["id"], {"audio": key}).status_code == 201
+    manager = django_user_model.objects.create_user("rv@example.com", "rv@example.com", "pw-123456789", is_staff=True)
+    Membership.objects.create(organization=org, user=manager, role=Membership.Role.MANAGER)
+    reviewer = client_for(manager)
+    page = reviewer.get(reverse("review:item", args=[assignment["item"]["id"]]))
+    assert page.status_code == 200
+    audio_url = re.search(r'<audio controls preload="none" src="([^"]+)"', page.content.decode()).group(1)
+    assert audio_url.startswith("/assets/m/") and reviewer.get(audio_url).status_code == 200
+    assert client.get(audio_url).status_code == 403  # signed for the reviewer only
+
+    ocr = make_campaign("ocr", items=[], overlap=1, config={"mode": "full_page"})
+    image_key = token_client().post(reverse("campaign-media-upload", args=[ocr.pk]),
+                                    {"file": SimpleUploadedFile("s.png", ms.png())}, format="multipart").json()["key"]
+    item = Item.objects.create(campaign=ocr, payload=ocr.task.validate_item({"image": image_key}, ocr.config),
+                               target_overlap=1, open_slots=1)
+    page = reviewer.get(reverse("review:item", args=[item.pk])).content.decode()
+    image_url = re.search(r'<img src="([^"]+)" alt="image"', page).group(1)
+    assert reviewer.get(image_url)["Content-Type"] == "image/png"

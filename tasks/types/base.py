@@ -130,6 +130,10 @@ class TaskType:
         """Storage keys of the media an item shows, by name; the page gets per-contributor signed URLs."""
         return {}
 
+    def answer_media_keys(self, answer: dict) -> dict[str, str]:
+        """Storage keys of media an answer carries (e.g. a recording), for reviewers' pages."""
+        return {}
+
     def on_submit(self, annotation) -> None:
         """Runs inside the submit transaction after an answer is stored (e.g. a recording becomes an item)."""
 

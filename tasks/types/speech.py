@@ -178,6 +178,9 @@ class SpeechRecording(TaskType):
     def validate_gold(self, gold, config: dict, payload: dict):
         raise SchemaError("gold_answer", gettext("Recording tasks have no gold answers."))
 
+    def answer_media_keys(self, answer: dict) -> dict[str, str]:
+        return {"audio": answer["audio"]} if isinstance(answer.get("audio"), str) else {}
+
     def on_submit(self, annotation) -> None:
         """The recording becomes an item of the organisation's validation campaigns fed by this campaign."""
         from tasks.models import Campaign, Item

@@ -412,3 +412,13 @@ CONSENSUS_DS_MIN_ANSWERS_PER_CONTRIBUTOR = float(os.environ.get("CONSENSUS_DS_MI
 # A job that has not finished after this long is considered dead (killed worker) and may be re-run.
 CONSENSUS_JOB_STALE_SECONDS = int(os.environ.get("CONSENSUS_JOB_STALE_SECONDS", "3600"))
 # Beat re-scores active campaigns with answers newer than their last fit (see CELERY_BEAT_SCHEDULE above).
+# OpenAPI enum names for choice sets that share a field name ("status", "format") across components.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    **SPECTACULAR_SETTINGS.get("ENUM_NAME_OVERRIDES", {}),
+    "CampaignStatusEnum": "tasks.models.Campaign.Status",
+    "ImportJobStatusEnum": "tasks.models.ImportJob.Status",
+    "ExportStatusEnum": "exports.models.Export.Status",
+    "WebhookDeliveryStatusEnum": "exports.models.WebhookDelivery.Status",
+    "ExportFormatEnum": "exports.models.Export.Format",
+    "ImportFormatEnum": ["jsonl", "csv", "parquet"],
+}

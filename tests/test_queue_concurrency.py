@@ -25,6 +25,7 @@ pytestmark = [
 def contributors(n: int, *, region: str = "north") -> list:
     """Verified contributors with complete profiles, made in bulk (no password hashing)."""
     from allauth.account.models import EmailAddress
+    from django.conf import settings
     from django.contrib.auth import get_user_model
 
     from contributors.models import ContributorProfile
@@ -37,7 +38,8 @@ def contributors(n: int, *, region: str = "north") -> list:
     EmailAddress.objects.bulk_create([EmailAddress(user=u, email=u.email, verified=True, primary=True) for u in users])
     ContributorProfile.objects.bulk_create([
         ContributorProfile(user=u, display_name=f"Người {i}", birth_year=1990, region=region,
-                           province="Thành phố Huế", consent_version="2025-1", consent_at=timezone.now())
+                           province="Thành phố Huế", consent_version=getattr(settings, "CONTRIBUTOR_TERMS_VERSION", ""),
+                           consent_at=timezone.now())
         for i, u in enumerate(users)
     ])
     return list(User.objects.filter(pk__in=[u.pk for u in users]).order_by("pk"))

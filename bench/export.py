@@ -190,6 +190,8 @@ def main() -> None:
     parser.add_argument("--formats", default="jsonl,parquet")
     parser.add_argument("--export-root", default=str(ROOT / "bench" / "results" / "exports"))
     parser.add_argument("--fresh", action="store_true", help="drop and recreate the database first")
+    parser.add_argument("--in-process", action="store_true",
+                        help="run every export in this process (smoke runs: faster, RSS figures cumulative)")
     parser.add_argument("--run", help=argparse.SUPPRESS)  # internal: campaign_id,layout,format
     args = parser.parse_args()
     if args.run:
@@ -210,6 +212,11 @@ def main() -> None:
           f"{'RSS rows MB':>12} {'RSS end MB':>11} {'archive MB':>11}")
     for layout in args.layouts.split(","):
         for fmt in args.formats.split(","):
+            if args.in_process:
+                result = run_one(campaign_id, layout, fmt)
+                results.append(result)
+                print(f"{layout:8} {fmt:8} {result['rows']:>9} {result['seconds']:>8} {result['rows_per_s']:>9}")
+                continue
             out = subprocess.run(
                 [sys.executable, __file__, "--database-url", args.database_url, "--export-root", args.export_root,
                  "--run", f"{campaign_id},{layout},{fmt}"],

@@ -23,7 +23,7 @@ def test_export_benchmark_smoke(tmp_path):
            f"{settings.get('PORT') or 5432}/{settings['NAME']}")
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     out = subprocess.run(
-        [sys.executable, "bench/export.py", "--database-url", url, "--annotations", "600",
+        [sys.executable, "bench/export.py", "--database-url", url, "--annotations", "600", "--in-process",
          "--export-root", str(tmp_path)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )

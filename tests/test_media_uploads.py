@@ -81,6 +81,7 @@ def test_recording_upload_submit_and_validation_item(media_root, recording_campa
     client = client_for(speaker)
     assignment = lease(client, recording_campaign)
     assert assignment["view"]["media_nonce"]
+    assert (assignment["view"]["min_seconds"], assignment["view"]["max_seconds"]) == (1.0, 10.0)  # 7 syllables
 
     response = upload(client, assignment["id"], ms.webm_opus(ms.voice(3.0)))
     assert response.status_code == 201, response.content

@@ -120,8 +120,10 @@ class SpeechRecording(TaskType):
         }
 
     def prepare_view(self, *, item_payload: dict, config: dict, rng) -> dict:
-        # An unguessable per-assignment folder: only this assignment's upload can be submitted with it.
-        return {"media_nonce": secrets.token_hex(8)}
+        # An unguessable per-assignment folder: only this assignment's upload can be submitted with it;
+        # the duration range lets the page show it and stop recording at its end.
+        low, high = expected_duration(item_payload["sentence"], config)
+        return {"media_nonce": secrets.token_hex(8), "min_seconds": round(low, 1), "max_seconds": round(high, 1)}
 
     def check_recording(self, audio, *, item_payload: dict, config: dict) -> None:
         """Refuse a decoded recording that cannot be a good reading of the sentence (nothing is stored)."""

@@ -66,6 +66,7 @@ def test_record_play_back_and_submit_a_clip(phone_page, live_server, browser_log
     browser_login(page, user.email)
     open_campaign(page, live_server, campaign)
     page.locator("[data-bind=sentence]", has_text="Xin chào các bạn nhé").wait_for()
+    expect(page.locator("[data-role=range]")).to_contain_text("1–8 s")  # 5 syllables: 1 s .. 3 + 5 s
     page.click("[data-action=record]")
     expect(page.locator("[data-role=meter]")).to_have_attribute("style", re.compile(r"width: (?!0%)\d"), timeout=5000)
     page.wait_for_timeout(2500)

@@ -11,6 +11,7 @@
 
   let root = null;
   let cfg = null;
+  let view = {};
   let current = null; // the assignment
   let recorder = null;
   let stream = null;
@@ -152,7 +153,8 @@
     startMeter(stream);
     status(msg("recording"));
     setRecordingUi(true);
-    const max = Number(cfg.max_seconds || 30);
+    // Stop by itself a little after the longest plausible reading (the server refuses longer takes).
+    const max = Math.min(Number(cfg.max_seconds || 30), Number(view.max_seconds || 1e9) + 0.5);
     tick = setInterval(() => { $('[data-role="time"]').textContent = `${((Date.now() - startedAt) / 1000).toFixed(1)} s`; }, 100);
     autoStop = setTimeout(stopRecording, max * 1000);
   }
@@ -225,9 +227,10 @@
   }
 
   window.TaskTypes.speech_recording = {
-    render(area, payload, config, view, assignment) {
+    render(area, payload, config, viewData, assignment) {
       root = area.querySelector('[data-role="recorder"]');
       cfg = config;
+      view = viewData || {};
       current = assignment || null;
       stopRecording();
       releaseMic();
@@ -237,6 +240,8 @@
       uploadError = null;
       bind();
       $('[data-bind="sentence"]').textContent = payload.sentence;
+      $('[data-role="range"]').textContent = view.max_seconds
+        ? msg("range").replace("{low}", String(view.min_seconds)).replace("{high}", String(view.max_seconds)) : "";
       $('[data-role="time"]').textContent = "0.0 s";
       status("");
       fieldError("");

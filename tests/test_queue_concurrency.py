@@ -5,6 +5,7 @@ Skipped on SQLite, which serialises writers (the embedded demo) and has no row l
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -171,4 +172,48 @@ def test_sweeps_racing_with_picks_keep_counters_exact(make_campaign):
     assert Assignment.objects.filter(state=Assignment.State.EXPIRED).count() == 8
     # A pick may find every open row locked by a sweeper for an instant: "empty" then, never a wrong lease.
     assert all(isinstance(o, Assignment) or o.code == "empty" for o in outcomes[4:])
+    assert_consistent(campaign)
+
+
+def _label_in_child(user_id: int, campaign_id: int, start, out) -> None:
+    """A forked process with its own database connection: lease and answer until the queue is empty."""
+    from django.contrib.auth import get_user_model
+
+    from tasks.models import Campaign
+
+    connections.close_all()  # never share the parent's socket
+    try:
+        user = get_user_model().objects.get(pk=user_id)
+        campaign = Campaign.objects.get(pk=campaign_id)
+        start.wait(30)
+        done = 0
+        while isinstance(lease := lease_next_item(user=user, campaign=campaign), Assignment):
+            submit_annotation(user=user, assignment_id=lease.pk, payload={"categories": ["safe"]})
+            done += 1
+        out.put(("done", done, lease.code))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent
+        out.put(("error", repr(exc), ""))
+    finally:
+        connections.close_all()
+
+
+def test_processes_labelling_concurrently_fill_items_exactly_to_overlap(make_campaign):
+    import multiprocessing
+
+    campaign = make_campaign(items=[{"payload": {"text": f"Câu {i}"}} for i in range(12)], overlap=2)
+    workers = contributors(6)
+    connections.close_all()  # children are forked: hand them no open connection
+    ctx = multiprocessing.get_context("fork")
+    start, out = ctx.Event(), ctx.Queue()
+    children = [ctx.Process(target=_label_in_child, args=(u.pk, campaign.pk, start, out)) for u in workers]
+    for child in children:
+        child.start()
+    time.sleep(0.5)
+    start.set()
+    results = [out.get(timeout=120) for _ in children]
+    for child in children:
+        child.join(30)
+    assert not [r for r in results if r[0] == "error"], results
+    assert sum(r[1] for r in results) == 24  # 12 items x overlap 2, not one more
+    assert {r[2] for r in results} == {"empty"}
     assert_consistent(campaign)

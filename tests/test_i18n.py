@@ -1,0 +1,59 @@
+"""The interface is Vietnamese by default and English on request, from the committed catalogue."""
+
+from pathlib import Path
+
+import polib
+import pytest
+from django.conf import settings
+
+CATALOGUE = Path(settings.BASE_DIR) / "locale" / "vi" / "LC_MESSAGES" / "django.po"
+COMPILED = CATALOGUE.with_suffix(".mo")
+
+
+def test_catalogue_is_complete_and_compiled():
+    po = polib.pofile(str(CATALOGUE))
+    untranslated = [e.msgid for e in po.untranslated_entries()]
+    fuzzy = [e.msgid for e in po.fuzzy_entries()]
+    assert not untranslated, f"untranslated: {untranslated[:10]}"
+    assert not fuzzy, f"fuzzy: {fuzzy[:10]}"
+    assert po.metadata["Plural-Forms"].startswith("nplurals=1;")
+    # The committed .mo (CI may lack GNU gettext) must hold the same translations as the .po.
+    mo = polib.mofile(str(COMPILED))
+    compiled = {e.msgid: e.msgstr or e.msgstr_plural.get(0, "") for e in mo}
+    stale = [e.msgid for e in po.translated_entries() if e.msgid not in compiled]
+    assert not stale, f"django.mo is older than django.po; run compilemessages: {stale[:10]}"
+
+
+@pytest.mark.django_db
+def test_login_page_in_vietnamese_by_default_and_english_on_request(client):
+    vi = client.get("/accounts/login/").content.decode()
+    assert '<html lang="vi">' in vi
+    assert "Đăng nhập" in vi and "Quên mật khẩu?" in vi
+    assert "Forgot your password?" not in vi
+
+    en = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert '<html lang="en">' in en
+    assert "Forgot your password?" in en and "Create an account" in en
+    assert "Quên mật khẩu?" not in en
+
+
+@pytest.mark.django_db
+def test_label_home_follows_the_language_switch(client, make_contributor, make_campaign):
+    make_campaign("moderation")
+    client.force_login(make_contributor())
+
+    vi = client.get("/label/").content.decode()
+    assert "Nhiệm vụ hiện có" in vi  # "Available tasks"
+    assert "Bắt đầu gán nhãn" in vi  # "Start labelling"
+    assert "Kiểm duyệt nội dung" in vi  # the task type's lazy label
+    assert "Start labelling" not in vi
+
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/label/"})
+    assert response.status_code == 302 and response["Location"] == "/label/"
+    en = client.get("/label/").content.decode()
+    assert '<html lang="en">' in en
+    assert "Available tasks" in en and "Start labelling" in en and "Content moderation" in en
+    assert "Bắt đầu gán nhãn" not in en
+
+    client.post("/i18n/setlang/", {"language": "vi", "next": "/label/"})
+    assert "Bắt đầu gán nhãn" in client.get("/label/").content.decode()

@@ -30,6 +30,8 @@ def test_login_page_in_vietnamese_by_default_and_english_on_request(client):
     assert '<html lang="vi">' in vi
     assert "Đăng nhập" in vi and "Quên mật khẩu?" in vi
     assert "Forgot your password?" not in vi
+    # The switcher names each language in its own tongue, whatever the interface language.
+    assert ">English</option>" in vi and ">Tiếng Việt</option>" in vi
 
     en = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
     assert '<html lang="en">' in en

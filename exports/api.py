@@ -101,7 +101,8 @@ class CampaignExports(ExportScoped, ConditionalListMixin, generics.ListCreateAPI
     def get_queryset(self):
         return exports_for(self.request.organization).filter(campaign=self.campaign())
 
-    @extend_schema(summary="List a campaign's exports")
+    @extend_schema(summary="List a campaign's exports", examples=[OpenApiExample(
+        "A page", response_only=True, value={"next": None, "previous": None, "results": [EXPORT_EXAMPLE]})])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -147,7 +148,9 @@ class CampaignExports(ExportScoped, ConditionalListMixin, generics.ListCreateAPI
                         headers={"Location": f"/api/v1/exports/{export.pk}/"})
 
 
-@extend_schema(tags=["exports"], summary="List the organisation's exports")
+@extend_schema(tags=["exports"], summary="List the organisation's exports",
+               examples=[OpenApiExample("A page", response_only=True,
+                                        value={"next": None, "previous": None, "results": [EXPORT_EXAMPLE]})])
 class ExportList(ExportScoped, ConditionalListMixin, generics.ListAPIView):
     serializer_class = ExportOut
     pagination_class = IdCursorPagination
@@ -196,7 +199,14 @@ class ExportDownload(ExportScoped, APIView):
 
 
 @extend_schema(tags=["exports"], summary="Layouts a campaign can be exported in",
-               responses=inline_serializer("Layouts", {"layouts": serializers.ListField(child=serializers.DictField())}))
+               responses=inline_serializer("Layouts", {"layouts": serializers.ListField(child=serializers.DictField())}),
+               examples=[OpenApiExample("An RLHF campaign", response_only=True, value={"layouts": [
+                   {"name": "raw", "unit": "annotation", "columns": ["annotation_id", "item_id", "..."],
+                    "description": "Every annotation with its contributor pseudonym and a telemetry summary.",
+                    "media": False, "split_group": "item"},
+                   {"name": "dpo", "unit": "item", "columns": ["prompt", "chosen", "rejected", "margin", "..."],
+                    "description": "prompt / chosen / rejected / margin (TRL DPO).", "media": False,
+                    "split_group": "item"}]})])
 class CampaignLayouts(ExportScoped, APIView):
     def get(self, request, campaign_id: int):
         campaign = get_object_or_404(Campaign, pk=campaign_id, organization=request.organization)
@@ -241,6 +251,10 @@ class DeliverySerializer(serializers.ModelSerializer):
                   "delivered_at"]
 
 
+WEBHOOK_EXAMPLE = {"id": 2, "url": "https://ml.example.com/hooks/annotate", "events": ["export.ready"],
+                   "is_active": True, "created_at": "2025-06-01T08:00:00+07:00"}
+
+
 class WebhookScoped:
     permission_classes = [HasOrganization]
     required_scope = ApiToken.Scope.MANAGE_CAMPAIGNS
@@ -254,7 +268,8 @@ class WebhookList(WebhookScoped, generics.ListCreateAPIView):
     serializer_class = WebhookSerializer
     pagination_class = IdCursorPagination
 
-    @extend_schema(summary="List webhooks")
+    @extend_schema(summary="List webhooks", examples=[OpenApiExample("A page", response_only=True, value={
+        "next": None, "previous": None, "results": [WEBHOOK_EXAMPLE]})])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -267,7 +282,9 @@ class WebhookList(WebhookScoped, generics.ListCreateAPIView):
         ),
         request=WebhookSerializer, responses={201: WebhookCreatedSerializer},
         examples=[OpenApiExample("Export notifications", request_only=True,
-                                 value={"url": "https://ml.example.com/hooks/annotate", "events": ["export.ready"]})],
+                                 value={"url": "https://ml.example.com/hooks/annotate", "events": ["export.ready"]}),
+                  OpenApiExample("Created (the secret is shown once)", response_only=True, status_codes=["201"],
+                                 value={**WEBHOOK_EXAMPLE, "secret": "3q2+7w...base64url...Zx0"})],
     )
     def post(self, request, *args, **kwargs):
         data = WebhookSerializer(data=request.data)
@@ -280,14 +297,20 @@ class WebhookList(WebhookScoped, generics.ListCreateAPIView):
         return Response(WebhookCreatedSerializer(hook).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(tags=["webhooks"], summary="A webhook: read, change, delete")
+@extend_schema(tags=["webhooks"], summary="A webhook: read, change, delete",
+               examples=[OpenApiExample("Webhook", value=WEBHOOK_EXAMPLE, response_only=True),
+                         OpenApiExample("Pause it", value={"is_active": False}, request_only=True)])
 class WebhookDetail(WebhookScoped, generics.RetrieveUpdateDestroyAPIView):
     serializer_class = WebhookSerializer
     lookup_url_kwarg = "webhook_id"
     http_method_names = ["get", "patch", "delete", "head", "options"]
 
 
-@extend_schema(tags=["webhooks"], summary="Recent deliveries of a webhook")
+@extend_schema(tags=["webhooks"], summary="Recent deliveries of a webhook", examples=[OpenApiExample(
+    "A page", response_only=True, value={"next": None, "previous": None, "results": [
+        {"id": 9, "event": "export.ready", "object_id": 12, "status": "pending", "attempts": 2,
+         "last_status_code": 503, "last_error": "HTTP 503", "created_at": "2025-06-01T08:00:09+07:00",
+         "delivered_at": None}]})])
 class WebhookDeliveries(WebhookScoped, generics.ListAPIView):
     serializer_class = DeliverySerializer
     pagination_class = IdCursorPagination

@@ -40,6 +40,11 @@ class TokenCreated(TokenOut):
         fields = [*TokenOut.Meta.fields, "key"]
 
 
+TOKEN_EXAMPLE = {"id": 4, "name": "training-pipeline", "prefix": "a1b2c3d4", "scopes": ["datasets:read"],
+                 "created_at": "2025-06-01T08:00:00+07:00", "expires_at": None, "revoked_at": None,
+                 "last_used_at": "2025-06-02T10:00:00+07:00", "is_active": True}
+
+
 @extend_schema(tags=["tokens"])
 class TokenList(generics.ListCreateAPIView):
     permission_classes = [IsOrganizationAdmin]
@@ -49,7 +54,8 @@ class TokenList(generics.ListCreateAPIView):
     def get_queryset(self):
         return ApiToken.objects.filter(organization=self.request.organization)
 
-    @extend_schema(summary="List the organisation's API tokens (never their keys)")
+    @extend_schema(summary="List the organisation's API tokens (never their keys)", examples=[OpenApiExample(
+        "A page", response_only=True, value={"next": None, "previous": None, "results": [TOKEN_EXAMPLE]})])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -82,7 +88,8 @@ class TokenList(generics.ListCreateAPIView):
 class TokenDetail(APIView):
     permission_classes = [IsOrganizationAdmin]
 
-    @extend_schema(summary="One API token", responses=TokenOut)
+    @extend_schema(summary="One API token", responses=TokenOut,
+                   examples=[OpenApiExample("Token", value=TOKEN_EXAMPLE, response_only=True)])
     def get(self, request, token_id: int):
         return Response(TokenOut(self._token(token_id)).data)
 

@@ -217,7 +217,10 @@ ITEM_STATES = ["collecting", "needs_more", "finalised", "disputed", "none"]
     OpenApiParameter("is_gold", bool), OpenApiParameter("external_id", str),
     OpenApiParameter("created_since", OpenApiTypes.DATETIME, description="ISO date or date-time."),
     OpenApiParameter("page_size", int, description="Up to 1000 (default 100)."),
-])
+], examples=[OpenApiExample("A page", response_only=True, value={"next": None, "previous": None, "results": [
+    {"id": 88, "external_id": "post-88", "payload": {"text": "Bấm vào link này để nhận quà"}, "is_gold": False,
+     "gold_answer": None, "priority": 0, "target_overlap": 3, "done_count": 3, "consensus_state": "finalised",
+     "created_at": "2025-06-01T08:00:00+07:00"}]})])
 class ItemList(OrgScoped, ConditionalListMixin, generics.ListAPIView):
     serializer_class = ItemOut
     pagination_class = IdCursorPagination
@@ -309,7 +312,8 @@ class CampaignImports(OrgScoped, APIView):
         return Response(import_job_status(job), status=status.HTTP_202_ACCEPTED,
                         headers={"Location": f"/api/v1/imports/{job.pk}/"})
 
-    @extend_schema(summary="A campaign's import jobs", responses=ImportJobOut(many=True))
+    @extend_schema(summary="A campaign's import jobs (newest first, at most 100)", responses=ImportJobOut(many=True),
+                   examples=[OpenApiExample("Jobs", response_only=True, value=[{**IMPORT_EXAMPLE, "errors": []}])])
     def get(self, request, campaign_id: int):
         jobs = ImportJob.objects.filter(campaign=self.campaign()).order_by("-id")[:100]
         return Response([import_job_status(job, errors_limit=0) for job in jobs])
@@ -329,7 +333,9 @@ class ImportDetail(ImportScoped, APIView):
 
 
 @extend_schema(tags=["items"], summary="An import job's per-line error report (CSV)",
-               responses={(200, "text/csv"): OpenApiTypes.STR})
+               responses={(200, "text/csv"): OpenApiTypes.STR},
+               examples=[OpenApiExample("Report", response_only=True, media_type="text/csv",
+                                        value="line,field,message\n1234,payload.text,This field is required.\n")])
 class ImportErrors(ImportScoped, APIView):
     def get(self, request, job_id: int):
         job = self.job()

@@ -219,27 +219,25 @@ def test_token_management_by_org_admin(org, other_org, django_user_model):
 
 
 def test_schema_documents_every_endpoint_with_examples(client):
-    res = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
-    assert res.status_code == 200
     import json
 
-    schema = json.loads(res.content)
-    paths = schema["paths"]
-    for path, method in [("/api/v1/campaigns/", "post"), ("/api/v1/campaigns/{campaign_id}/exports/", "post"),
-                         ("/api/v1/exports/{export_id}/download/", "get"), ("/api/v1/tokens/", "post"),
-                         ("/api/v1/campaigns/{campaign_id}/imports/", "post"), ("/api/v1/webhooks/", "post"),
-                         ("/api/v1/campaigns/{campaign_id}/annotations/", "get")]:
-        operation = paths[path][method]
-        assert operation.get("summary"), (path, method)
-        text = json.dumps(operation)
-        assert '"examples"' in text, (path, method)
+    res = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert res.status_code == 200
+    paths = json.loads(res.content)["paths"]
+    mine = [p for p in paths if any(p.startswith(f"/api/v1/{prefix}") for prefix in (
+        "exports/", "webhooks/", "tokens/", "imports/")) or p in (
+        "/api/v1/campaigns/", "/api/v1/campaigns/{campaign_id}/", "/api/v1/campaigns/{campaign_id}/items/",
+        "/api/v1/campaigns/{campaign_id}/imports/", "/api/v1/campaigns/{campaign_id}/exports/",
+        "/api/v1/campaigns/{campaign_id}/export-layouts/", "/api/v1/campaigns/{campaign_id}/annotations/",
+        "/api/v1/campaigns/{campaign_id}/consensus/")]
+    assert len(mine) == 18, sorted(mine)
+    for path in mine:
+        for method, operation in paths[path].items():
+            if method not in ("get", "post", "patch", "delete", "put") or (method == "delete"):
+                continue
+            assert operation.get("summary"), (path, method)
+            if path.endswith("/download/"):
+                continue  # a zip: its error responses carry the examples
+            assert '"examples"' in json.dumps(operation), (path, method)
+    assert '"examples"' in json.dumps(paths["/api/v1/exports/{export_id}/download/"])
     assert client.get("/api/docs/").status_code == 200
-
-
-def test_campaign_config_must_be_an_object(token_client, make_campaign):
-    client = token_client()
-    res = client.post("/api/v1/campaigns/", {"name": "x", "task_type": "moderation", "config": [1]}, format="json")
-    assert res.status_code == 400 and res.json()["error"]["field"] == "config"
-    campaign = make_campaign()
-    res = client.patch(f"/api/v1/campaigns/{campaign.pk}/", {"config": "x"}, format="json")
-    assert res.status_code == 400 and res.json()["error"]["field"] == "config"

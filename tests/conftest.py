@@ -109,6 +109,22 @@ def token_client(api_token):
 # --- a real Celery worker ----------------------------------------------------------------------
 
 
+_worker_running = {"yes": False}
+
+
+@pytest.fixture(autouse=True)
+def _celery_idle_before_flush(request):
+    """After a transactional test, let the real worker finish its jobs before the tables are truncated
+    (a job still writing deadlocks pytest-django's TRUNCATE and leaks rows into the next test)."""
+    yield
+    transactional = "live_server" in request.fixturenames or "transactional_db" in request.fixturenames or any(
+        m.kwargs.get("transaction") for m in request.node.iter_markers("django_db"))
+    if transactional and _worker_running["yes"]:
+        from tests.helpers import wait_for_celery_idle
+
+        wait_for_celery_idle(timeout=60)
+
+
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker):
     """A real `celery worker` process on the test database when a broker is configured.
@@ -148,7 +164,9 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     else:
         proc.kill()
         raise RuntimeError("celery worker did not answer within 60 s")
+    _worker_running["yes"] = True
     yield proc
+    _worker_running["yes"] = False
     os.killpg(proc.pid, signal.SIGTERM)
     try:
         proc.wait(timeout=20)

@@ -146,10 +146,15 @@ def wait_for_celery_idle(timeout: float = 30.0) -> None:
         return
     from config.celery_app import app
 
+    def queued() -> int:
+        with app.connection_for_write() as conn:
+            client = conn.default_channel.client
+            return sum(client.llen(queue) for queue in ("default", "consensus", "export"))
+
     deadline = time.time() + timeout
     while time.time() < deadline:
         inspect = app.control.inspect(timeout=1.0, limit=1)  # one worker: answer as soon as it replies
         replies = [inspect.active() or {}, inspect.reserved() or {}, inspect.scheduled() or {}]
-        if not any(tasks for reply in replies for tasks in reply.values()):
+        if not any(tasks for reply in replies for tasks in reply.values()) and not queued():
             return
         time.sleep(0.2)

@@ -44,7 +44,8 @@ class CampaignScoped(APIView):
 
 
 class QualityReport(CampaignScoped):
-    @extend_schema(tags=["annotations"], summary="A campaign's quality report", responses={200: OpenApiTypes.OBJECT},
+    @extend_schema(tags=["annotations"], operation_id="campaign_quality_report",
+                   summary="A campaign's quality report", responses={200: OpenApiTypes.OBJECT},
                    description="Krippendorff's alpha per categorical question (nominal/ordinal/interval as the task "
                                "type declares), answer-vs-consensus confusion matrices, Dawid-Skene confusion "
                                "matrices of the most active contributors, per-contributor accuracy estimates "
@@ -56,13 +57,15 @@ class QualityReport(CampaignScoped):
 
 
 class RescoreJobs(CampaignScoped):
-    @extend_schema(tags=["annotations"], summary="List a campaign's consensus re-score jobs (newest first)",
+    @extend_schema(tags=["annotations"], operation_id="campaign_consensus_jobs_list",
+                   summary="List a campaign's consensus re-score jobs (newest first)",
                    responses={200: OpenApiTypes.OBJECT})
     def get(self, request, campaign_id: int):
         jobs = ConsensusJob.objects.filter(campaign=self.campaign()).order_by("-id")[:50]
         return Response({"results": [job_summary(j) for j in jobs]})
 
-    @extend_schema(tags=["annotations"], summary="Start a whole-campaign consensus re-score", request=None,
+    @extend_schema(tags=["annotations"], operation_id="campaign_consensus_jobs_create",
+                   summary="Start a whole-campaign consensus re-score", request=None,
                    responses={202: OpenApiTypes.OBJECT},
                    description="Queues a re-score of every item from the whole answer matrix (Dawid-Skene where the "
                                "task type supports it). While a job is queued or running it is returned instead of "
@@ -74,7 +77,8 @@ class RescoreJobs(CampaignScoped):
 
 
 class RescoreJobDetail(CampaignScoped):
-    @extend_schema(tags=["annotations"], summary="A consensus re-score job's progress",
+    @extend_schema(tags=["annotations"], operation_id="campaign_consensus_job_retrieve",
+                   summary="A consensus re-score job's progress",
                    responses={200: OpenApiTypes.OBJECT})
     def get(self, request, campaign_id: int, job_id: int):
         job = get_object_or_404(ConsensusJob, pk=job_id, campaign=self.campaign())

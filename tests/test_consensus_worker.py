@@ -30,7 +30,6 @@ def test_worker_runs_a_campaign_rescore_job_with_progress(org, celery_worker_pro
 
     campaign, _truth, _users = seed_campaign(org, n_items=200, n_workers=10, k=3, per_item=5, seed=8)
     job = start_campaign_rescore(campaign=campaign, trigger="api")
-    assert start_campaign_rescore(campaign=campaign).pk == job.pk  # no second job while one is pending
     done = wait_for(lambda: ConsensusJob.objects.filter(pk=job.pk, status__in=["succeeded", "failed"]).first(),
                     timeout=90)
     assert done.status == "succeeded", done.error

@@ -200,7 +200,7 @@ EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.conso
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-reply@annotate.local")
 
 # --- i18n ---------------------------------------------------------------------------------
-LANGUAGE_CODE = "vi"
+LANGUAGE_CODE = os.environ.get("DJANGO_LANGUAGE_CODE", "vi")  # the test suite sets "en" (tests/conftest.py)
 # Native names, not translated: the switcher shows each language in its own tongue.
 LANGUAGES = [("vi", "Tiếng Việt"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]

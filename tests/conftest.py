@@ -15,10 +15,19 @@ from tests.helpers import database_url
 # Playwright's sync API runs an event loop in the test thread; Django's ORM calls from the
 # test body are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+# Subprocesses (the Celery worker, gunicorn) store and serve English messages, like english_interface below.
+os.environ.setdefault("DJANGO_LANGUAGE_CODE", "en")
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(autouse=True)
+def english_interface(settings):
+    """The interface defaults to Vietnamese (LANGUAGE_CODE = "vi"); tests read the English source
+    messages unless a request asks for another language. tests/test_i18n.py checks the real default."""
+    settings.LANGUAGE_CODE = "en"
 
 
 @pytest.fixture

@@ -1,5 +1,8 @@
 """The interface is Vietnamese by default and English on request, from the committed catalogue."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import polib
@@ -24,8 +27,14 @@ def test_catalogue_is_complete_and_compiled():
     assert not stale, f"django.mo is older than django.po; run compilemessages: {stale[:10]}"
 
 
+@pytest.fixture
+def vietnamese_default(settings):
+    """The project's default; tests/conftest.py switches other tests to English."""
+    settings.LANGUAGE_CODE = "vi"
+
+
 @pytest.mark.django_db
-def test_login_page_in_vietnamese_by_default_and_english_on_request(client):
+def test_login_page_in_vietnamese_by_default_and_english_on_request(client, vietnamese_default):
     vi = client.get("/accounts/login/").content.decode()
     assert '<html lang="vi">' in vi
     assert "Đăng nhập" in vi and "Quên mật khẩu?" in vi
@@ -38,7 +47,7 @@ def test_login_page_in_vietnamese_by_default_and_english_on_request(client):
 
 
 @pytest.mark.django_db
-def test_label_home_follows_the_language_switch(client, make_contributor, make_campaign):
+def test_label_home_follows_the_language_switch(client, make_contributor, make_campaign, vietnamese_default):
     make_campaign("moderation")
     client.force_login(make_contributor())
 
@@ -59,3 +68,14 @@ def test_label_home_follows_the_language_switch(client, make_contributor, make_c
 
     client.post("/i18n/setlang/", {"language": "vi", "next": "/label/"})
     assert "Bắt đầu gán nhãn" in client.get("/label/").content.decode()
+
+
+def test_the_configured_default_is_vietnamese():
+    """Without the test suite's override the platform starts in Vietnamese."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_LANGUAGE_CODE"}
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    out = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.LANGUAGE_CODE)"],
+        cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60, check=True,
+    )
+    assert out.stdout.strip() == "vi"

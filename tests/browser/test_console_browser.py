@@ -111,12 +111,15 @@ def test_review_with_keyboard(page, live_server, browser_login, org, make_campai
     page.goto(f"{live_server.url}{reverse('review:queue')}")
     page.click(f"tr[data-item='{item.pk}'] a")
     assert "<b>Mua</b>" in page.text_content("#item-payload")  # escaped, shown as text
+    page.wait_for_selector("#answers .console-answer.console-current")  # the shortcuts script is ready
     page.keyboard.press("j")
+    page.wait_for_selector(f"[data-annotation='{answers[1].pk}'].console-current")
     page.keyboard.press("r")
     page.keyboard.type("Sai nhãn: đây là quảng cáo")
     page.keyboard.press("Escape")
     page.locator(f"[data-annotation='{answers[1].pk}'] button[value=reject]").click()
     page.wait_for_selector(f"[data-annotation='{answers[1].pk}'] .console-decision[data-decision=reject]")
+    page.wait_for_selector(f"[data-annotation='{answers[0].pk}'].console-current")
     page.keyboard.press("a")  # the first answer has the focus again after the reload
     page.wait_for_selector(f"[data-annotation='{answers[0].pk}'] .console-decision[data-decision=accept]")
     page.screenshot(path=str(artifacts_dir / "console-review.png"), full_page=True)

@@ -40,12 +40,23 @@ def start_worker(queue: str, log_name: str) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": database_url(connection.settings_dict), "CELERY_TASK_ALWAYS_EAGER": "0",
            "CELERY_VISIBILITY_TIMEOUT": "3"}
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    log = open(ROOT / "test-artifacts" / log_name, "a")  # noqa: SIM115 - the worker owns it until it exits
-    return subprocess.Popen(
+    path = ROOT / "test-artifacts" / log_name
+    start = path.stat().st_size if path.exists() else 0
+    log = open(path, "a")  # noqa: SIM115 - the worker owns it until it exits
+    proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queue, "-c", "1", "-l", "info",
          "-n", f"{queue}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
+
+    def ready() -> bool:
+        # Redis drops messages published to a queue nobody has bound yet: publish only once it listens.
+        with open(path, "rb") as f:
+            f.seek(start)
+            return b" ready." in f.read()
+
+    wait_for(ready, timeout=120, interval=0.2)
+    return proc
 
 
 def kill(proc: subprocess.Popen) -> None:

@@ -31,6 +31,7 @@ def test_catalogue_is_complete_and_compiled():
 def vietnamese_default(settings):
     """The project's default; tests/conftest.py switches other tests to English."""
     settings.LANGUAGE_CODE = "vi"
+    settings.LANGUAGES = [("vi", "Tiếng Việt"), ("en", "English")]
 
 
 @pytest.mark.django_db

@@ -62,7 +62,7 @@ def test_phone_hallucination_offline_retry_and_help(phone, live_server, browser_
     assert page.locator("#instructions").is_visible()
     page.tap("[data-close=instructions]")
     page.tap("#btn-help")
-    assert page.locator("#help").get_by_text("Next / previous claim").is_visible()
+    assert page.locator("#help").get_by_text("Nhận định tiếp / trước").is_visible()
     page.tap("[data-close=help]")
     first, second = page.locator(".claim").nth(0), page.locator(".claim").nth(1)
     first.locator("label:has(input[value=supported])").tap()

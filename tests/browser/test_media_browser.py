@@ -66,7 +66,7 @@ def test_record_play_back_and_submit_a_clip(phone_page, live_server, browser_log
     browser_login(page, user.email)
     open_campaign(page, live_server, campaign)
     page.locator("[data-bind=sentence]", has_text="Xin chào các bạn nhé").wait_for()
-    expect(page.locator("[data-role=range]")).to_contain_text("1–8 s")  # 5 syllables: 1 s .. 3 + 5 s
+    expect(page.locator("[data-role=range]")).to_contain_text("1–8 giây")  # vi-VN page; 5 syllables: 1 s .. 3 + 5 s
     page.click("[data-action=record]")
     expect(page.locator("[data-role=meter]")).to_have_attribute("style", re.compile(r"width: (?!0%)\d"), timeout=5000)
     page.wait_for_timeout(2500)
@@ -108,7 +108,7 @@ def test_denied_microphone_and_unsupported_browser_get_a_clear_message(browser, 
     problem = page.locator("[data-role=mic-problem]")
     problem.wait_for(state="visible")
     assert problem.locator("[data-role=mic-problem-text]").text_content() == page.locator("[data-msg=denied]").text_content()
-    assert "microphone" in page.locator("[data-msg=denied]").text_content().lower()  # the English source string
+    assert "micrô" in page.locator("[data-msg=denied]").text_content().lower()  # vi-VN page: the Vietnamese message
     # The page is not dead: submitting explains what is missing, and skipping still works.
     page.click("#btn-submit")
     page.locator("[data-error-for=audio]").wait_for(state="visible")

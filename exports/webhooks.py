@@ -180,5 +180,10 @@ def attempt_delivery(delivery_id: int) -> tuple[WebhookDelivery | None, float | 
         delivery.status = WebhookDelivery.Status.FAILED
     else:
         retry = backoff_seconds(delivery.attempts)
-    delivery.save(update_fields=["attempts", "last_status_code", "last_error", "status", "delivered_at"])
+    stored = WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        attempts=delivery.attempts, last_status_code=delivery.last_status_code, last_error=delivery.last_error,
+        status=delivery.status, delivered_at=delivery.delivered_at,
+    )
+    if not stored:  # the webhook (and its deliveries) was deleted meanwhile: nothing left to retry
+        return None, None
     return delivery, retry

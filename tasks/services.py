@@ -60,6 +60,8 @@ def validate_campaign_settings(campaign: Campaign) -> None:
         raise SchemaError("gold_rate", _("Gold rate must be between 0 and 1."))
     if not 0 <= campaign.confidence_threshold <= 1:
         raise SchemaError("confidence_threshold", _("Confidence threshold must be between 0 and 1."))
+    if campaign.deadline is not None and not 2000 <= campaign.deadline.year <= 2100:
+        raise SchemaError("deadline", _("The deadline must be a date between 2000 and 2100."))
     if campaign.region_quotas is None:
         raise SchemaError("region_quotas", _("Region quotas must be an object (use {} for none)."))
     if campaign.region_quotas:

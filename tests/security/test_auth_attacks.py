@@ -8,6 +8,16 @@ from organizations.models import ApiToken
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Rate-limit counters live in the shared cache: start each attack from a clean slate."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 def test_session_api_refuses_state_change_without_csrf_token(make_campaign, make_contributor):
     campaign = make_campaign()
     user = make_contributor()

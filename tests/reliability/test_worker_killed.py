@@ -47,7 +47,9 @@ def private_broker_url() -> str:
 
 def publish(task_name: str, args: list, queue: str) -> None:
     # A separate app without the project's routes: task_routes would override an explicit queue.
-    with Celery("killtest", broker=private_broker_url()) as app:
+    # Not set as current: shared tasks would otherwise publish to this (closed) app's broker for the
+    # rest of the session, and the session's worker would never see another job.
+    with Celery("killtest", broker=private_broker_url(), set_as_current=False) as app:
         app.send_task(task_name, args=args, queue=queue)
 
 

@@ -92,6 +92,11 @@ class CampaignQualityAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
                 (_("last fit"), r["fitted_at"] or "-"), (_("answers"), r["n_answers"]),
                 (_("mean confidence"), r["mean_confidence"]), (_("mean agreement"), r["mean_agreement"])]
         rows += [(state, n) for state, n in r["states"].items()]
+        bias = r.get("position_bias")
+        if bias:
+            rows.append((_("position bias (left / right)"), f"{bias['left']} / {bias['right']}"))
+            rows.append((_("share picking the left response"), bias["share_left"] if bias["n"] else "-"))
+            rows.append((_("binomial test p-value"), f"{bias['p_value']:.3g}" if bias["n"] else "-"))
         job = r["last_job"]
         if job:
             rows.append((_("last job"), f"{job['status']} {job['stage']} {job['progress'] * 100:.0f}%"))

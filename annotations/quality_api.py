@@ -25,6 +25,7 @@ REPORT_EXAMPLE = {
                                "contributor_confusion": {"c_1f2e3d4c5b6a7980": [[0.95, 0.05], [0.1, 0.9]]}}},
     "contributors": [{"contributor": "c_1f2e3d4c5b6a7980", "answers": 812, "agreement_with_consensus": 0.93,
                       "estimated_accuracy": 0.92, "gold_seen": 40, "gold_correct": 38}],
+    "position_bias": None,
     "last_job": None,
 }
 
@@ -50,7 +51,9 @@ class QualityReport(CampaignScoped):
                                "type declares), answer-vs-consensus confusion matrices, Dawid-Skene confusion "
                                "matrices of the most active contributors, per-contributor accuracy estimates "
                                "(by pseudonym), live consensus state counts and the last re-score job. Figures come "
-                               "from the last campaign re-score (`fitted_at`).",
+                               "from the last campaign re-score (`fitted_at`). Pairwise RLHF campaigns also get "
+                               "`position_bias` (live): answers picking the left/first shown response vs the "
+                               "right, `share_left` and a two-sided binomial test `p_value` against 0.5.",
                    examples=[OpenApiExample("A report", response_only=True, value=REPORT_EXAMPLE)])
     def get(self, request, campaign_id: int):
         return Response(campaign_quality_report(self.campaign()))

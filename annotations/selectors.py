@@ -1,9 +1,9 @@
 """Reads about consensus: the campaign quality report and consensus jobs."""
 from __future__ import annotations
 
-from django.db.models import Count
+from django.db.models import Count, Q
 
-from .models import CampaignScoring, Consensus, ConsensusJob
+from .models import Annotation, CampaignScoring, Consensus, ConsensusJob
 
 
 def job_summary(job: ConsensusJob | None) -> dict | None:
@@ -58,7 +58,34 @@ def campaign_quality_report(campaign) -> dict:
         "mean_agreement": report.get("mean_agreement"),
         "questions": questions,
         "contributors": contributors,
+        "position_bias": rlhf_position_bias(campaign),
         "last_job": job_summary(last_job),
+    }
+
+
+def rlhf_position_bias(campaign) -> dict | None:
+    """Pairwise RLHF: how often contributors picked the response shown first (left) rather than second.
+
+    Stored choices name SHOWN positions (A = left), and each contributor saw a random order, so without a
+    position preference ``share_left`` is 0.5; ``p_value`` is the two-sided exact binomial test of that.
+    Ties and "both bad" are not counted. Live over every answer (one aggregate query); None for other
+    campaigns.
+    """
+    if campaign.task_type != "rlhf" or (campaign.config or {}).get("mode") != "pairwise":
+        return None
+    from scipy.stats import binomtest
+
+    counts = Annotation.objects.filter(campaign=campaign).aggregate(
+        left=Count("id", filter=Q(payload__choice="A")), right=Count("id", filter=Q(payload__choice="B")),
+        other=Count("id", filter=Q(payload__choice__in=["tie", "both_bad"])),
+    )
+    left, right = counts["left"], counts["right"]
+    n = left + right
+    return {
+        "n": n, "left": left, "right": right, "ties": counts["other"],
+        "share_left": round(left / n, 4) if n else None,
+        "p_value": float(binomtest(left, n, 0.5).pvalue) if n else None,
+        "randomized_order": bool((campaign.config or {}).get("randomize_order", True)),
     }
 
 

@@ -431,10 +431,14 @@ def rescore_campaign(*, campaign_id: int, job=None) -> dict:
     per_payload = [_safe_labels(task, p, config) if space else {} for p in parsed]
     questions = {}
     for q, classes in space.items():
-        lut = np.array([lab.get(q, -1) for lab in per_payload] or [-1], dtype=np.int64)
+        # -2: the answer leaves the question out (e.g. a claim index beyond its item's claims), which is not
+        # an error; -1: a class outside the set (legacy data), dropped and counted by clean_labels.
+        lut = np.array([lab.get(q, -2) for lab in per_payload] or [-2], dtype=np.int64)
         labels = lut[answers["payload_ids"]] if answers["payload_ids"].size else np.zeros(0, dtype=np.int64)
-        data = ds.clean_labels(answers["item_rows"], answers["worker_rows"], labels, n_items, n_workers, len(classes))
-        questions[q] = {"classes": classes, "labels": labels, "data": data}
+        answered = labels != -2
+        data = ds.clean_labels(answers["item_rows"][answered], answers["worker_rows"][answered], labels[answered],
+                               n_items, n_workers, len(classes))
+        questions[q] = {"classes": classes, "labels": np.maximum(labels, -1), "data": data}
     per_worker = answers["item_rows"].size / max(n_workers, 1)
     use_ds = bool(space) and n_workers >= 2 and per_worker >= settings.CONSENSUS_DS_MIN_ANSWERS_PER_CONTRIBUTOR
     trust = _trust_weights(campaign.task_type, answers["workers"].tolist())
@@ -444,7 +448,10 @@ def rescore_campaign(*, campaign_id: int, job=None) -> dict:
         for row in np.flatnonzero(items["is_gold"]):
             gold_answer = _parse_payload(items["gold"][row])
             gold[row] = _safe_labels(task, gold_answer, config).get(q, -1)
-        if use_ds:
+        if use_ds and entry["data"].items.size == 0:  # a question nobody answered (e.g. a claim index
+            # beyond every item's claims): nothing to fit, gold stays clamped
+            entry.update(decided=gold, posterior=(gold >= 0).astype(np.float64), fit=None)
+        elif use_ds:
             fit = ds.dawid_skene(entry["data"], gold=gold)
             entry.update(decided=fit.labels, posterior=fit.confidence, fit=fit)
         else:
@@ -778,11 +785,15 @@ def _trust_verdicts(task, config, answers, parsed, questions, *, finalised, resu
     rows = np.flatnonzero(finalised[answers["item_rows"]] & ~answers["counted"])
     if rows.size == 0 or questions:
         agreed = np.ones(rows.size, dtype=bool)
-        for entry in questions.values():
+        labelled = np.zeros(rows.size, dtype=bool)
+        for q, entry in questions.items():
             mine = entry["labels"][rows]
             decided = entry["decided"][answers["item_rows"][rows]]
-            agreed &= (mine < 0) | (mine == decided)
-        return rows, agreed
+            # An ordinal question (a rating scale) agrees within one step, as the types' is_correct does.
+            tolerance = 1 if task.label_metric(q, config) == "ordinal" else 0
+            agreed &= (mine < 0) | (np.abs(mine - decided) <= tolerance)
+            labelled |= mine >= 0
+        return rows[labelled], agreed[labelled]  # an answer with no label (an abstention) is not compared
     keep, verdicts = [], []
     for r in rows.tolist():
         payload = parsed[answers["payload_ids"][r]]
@@ -853,6 +864,8 @@ def _quality_report_data(items, answers, questions, states, keep, results, use_d
     compared = np.zeros(n_workers)
     for q, e in questions.items():
         data, k = e["data"], len(e["classes"])
+        if data.items.size == 0 and not data.dropped:
+            continue  # a question nobody answered is not reported
         metric = task.label_metric(q, config)
         counts = counts_from_labels(data.items, data.labels, n_items, k)
         a = alpha(counts, metric=metric)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+import numpy as np
 from django.utils.translation import gettext_lazy as _
 
 from annotations.consensus.text import medoid_text
@@ -267,7 +268,7 @@ class HallucinationAudit(TaskType):
             "overall": overall,
             "overall_votes": overall_votes,
             "severity": severity,
-            "hallucinated_claims": [i for i, c in enumerate(claims) if c["verdict"] == "contradicted"],
+            **_hallucination_summary(claims),
         }
         confidence = min(shares + [overall_share]) if answers else 0.0
         agreement = sum(agreements) / len(agreements) if agreements else pairwise_agreement(
@@ -281,6 +282,43 @@ class HallucinationAudit(TaskType):
             return False
         same = sum(a["verdict"] == g["verdict"] for a, g in zip(ga, gg, strict=True))
         return not gg or same / len(gg) >= 0.8
+
+    # --- campaign-level consensus (Dawid-Skene): one question per claim ------------------------
+    def label_space(self, config: dict) -> dict[str, list[str]]:
+        return {f"claim.{i}": list(VERDICTS) for i in range(MAX_CLAIMS)}
+
+    def categorical_labels(self, payload: dict, config: dict) -> dict[str, int]:
+        claims = payload.get("claims")
+        if not isinstance(claims, list):
+            return {}
+        out = {}
+        for i, claim in enumerate(claims[:MAX_CLAIMS]):  # a claim index beyond the space is left out
+            verdict = claim.get("verdict") if isinstance(claim, dict) else None
+            out[f"claim.{i}"] = VERDICTS.index(verdict) if verdict in VERDICTS else -1  # -1: dropped
+        return out
+
+    def apply_campaign_labels(self, aggregate: Aggregate, labels: dict[str, tuple[str, float]], *,
+                              config: dict) -> Aggregate:
+        """Decided verdicts replace the voted ones; corrections, evidence URLs and the overall vote stay."""
+        aggregate = super().apply_campaign_labels(aggregate, labels, config=config)
+        result = aggregate.result
+        claims = [dict(c) for c in result.get("claims") or []]  # copies: the re-score shares aggregates
+        for q, (verdict, posterior) in labels.items():
+            index = q.split(".", 1)[1] if q.startswith("claim.") else ""
+            if not index.isdigit() or int(index) >= len(claims):
+                continue
+            claim = claims[int(index)]
+            claim["verdict"], claim["confidence"] = verdict, round(float(posterior), 4)
+            corrections = claim.get("corrections") or []
+            claim["correction"] = medoid_text(corrections)[0] if verdict == "contradicted" and corrections else None
+        result.update(claims=claims, **_hallucination_summary(claims))
+        posteriors = [p for q, (_v, p) in labels.items() if q.startswith("claim.")]
+        votes = result.get("overall_votes") or {}
+        total = sum(v for v in votes.values() if isinstance(v, (int, float)))
+        overall_share = [max(votes.values()) / total] if total else []
+        if posteriors:
+            aggregate.confidence = min(posteriors + overall_share)
+        return aggregate
 
     # --- demo ------------------------------------------------------------------------------
     def demo(self) -> list[DemoCampaign]:
@@ -326,6 +364,23 @@ class HallucinationAudit(TaskType):
                 extra={"overlap": 2},
             )
         ]
+
+
+def _hallucination_summary(claims: list[dict]) -> dict:
+    """Item-level "contains a hallucination" from per-claim verdicts and their confidences.
+
+    Yes when a claim is decided contradicted, with the most certain such claim's confidence (a lower
+    bound of P(some claim is contradicted)); no otherwise, with the product of the claims' confidences
+    (a lower bound of P(no claim is contradicted) when claims are independent).
+    """
+    bad = [i for i, c in enumerate(claims) if c.get("verdict") == "contradicted"]
+    confidences = [float(c.get("confidence") or 0.0) for c in claims]
+    if bad:
+        confidence = max(confidences[i] for i in bad)
+    else:
+        confidence = float(np.prod(confidences)) if confidences else 0.0
+    return {"hallucinated_claims": bad, "contains_hallucination": bool(bad),
+            "hallucination_confidence": round(confidence, 4)}
 
 
 register(HallucinationAudit())

@@ -294,6 +294,84 @@ class RLHFPreference(TaskType):
         tol = 1
         return all(abs(ra[i].get(k, 0) - v) <= tol for i, row in enumerate(rg) for k, v in row.items())
 
+    # --- campaign-level consensus (Dawid-Skene) -----------------------------------------------
+    # Pairwise: one question "preference" in CANONICAL order (class "A" = original response 0, "B" =
+    # original response 1), never the shown A/B a contributor clicked. Rubric: one ordinal question per
+    # original response and criterion ("rating.<i>.<criterion>", classes the scale's points). k-way
+    # ranking has no categorical question: Bradley-Terry stays its consensus.
+    def label_space(self, config: dict) -> dict[str, list[str]]:
+        mode = config.get("mode")
+        if mode == "pairwise":
+            return {"preference": _preference_classes(config)}
+        if mode == "rubric":
+            points = [str(v) for v in range(int(config.get("scale_min", 1)), int(config.get("scale_max", 7)) + 1)]
+            high = int(config.get("max_responses", MAX_RESPONSES))
+            return {f"rating.{i}.{c['key']}": points for i in range(high) for c in config.get("criteria", [])}
+        return {}
+
+    def label_metric(self, question: str, config: dict) -> str:
+        return "ordinal" if question.startswith("rating.") else "nominal"
+
+    def categorical_labels(self, payload: dict, config: dict) -> dict[str, int]:
+        mode = config.get("mode")
+        if mode == "pairwise":
+            if "choice" not in payload:
+                return {}
+            classes = _preference_classes(config)
+            canonical = _canonical_class(payload)
+            return {"preference": classes.index(canonical) if canonical in classes else -1}
+        if mode != "rubric" or not isinstance(payload.get("ratings"), list):
+            return {}
+        low, high = int(config.get("scale_min", 1)), int(config.get("scale_max", 7))
+        space = self.label_space(config)
+        out = {}
+        for i, rating in enumerate(_original_ratings(payload)):
+            if not isinstance(rating, dict):
+                continue
+            for crit, value in rating.items():
+                q = f"rating.{i}.{crit}"
+                if q in space:  # a response or criterion outside the campaign's: left out
+                    ok = isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+                    out[q] = value - low if ok else -1
+        return out
+
+    def apply_campaign_labels(self, aggregate: Aggregate, labels: dict[str, tuple[str, float]], *,
+                              config: dict) -> Aggregate:
+        mode = config.get("mode")
+        if mode == "pairwise":
+            aggregate = super().apply_campaign_labels(aggregate, labels, config=config)
+            if "preference" in labels:
+                decided = labels["preference"][0]
+                winner = {"A": 0, "B": 1}.get(decided, decided)
+                result = aggregate.result
+                result["choice"] = winner
+                if winner in (0, 1):
+                    result.update(chosen=winner, rejected=1 - winner, ranking=[winner, 1 - winner])
+                else:
+                    result.update(chosen=None, rejected=None)
+            return aggregate
+        if mode == "rubric":
+            # The type's spread-based confidence stays: the posterior of one exact point on a 7-point scale
+            # says little about whether the item's ratings are settled.
+            confidence = aggregate.confidence
+            aggregate = super().apply_campaign_labels(aggregate, labels, config=config)
+            aggregate.confidence = confidence
+            _apply_rubric_labels(aggregate.result, labels)
+        return aggregate
+
+    def agrees_with_consensus(self, answer: dict, result: dict, *, config: dict) -> bool | None:
+        mode = config.get("mode")
+        try:
+            if mode == "pairwise":
+                if "choice" not in answer or result.get("choice") is None:
+                    return None
+                return _original_choice(answer) == result["choice"]
+            if mode == "rubric":
+                return _rubric_agrees(answer, result, config)
+        except AGREEMENT_ERRORS:
+            return None
+        return super().agrees_with_consensus(answer, result, config=config)
+
     # --- demo ------------------------------------------------------------------------------
     def demo(self) -> list[DemoCampaign]:
         pairs = [
@@ -392,6 +470,67 @@ def position_bias(answers: list[dict]) -> dict:
                 decisive += 1
                 first += ranks[0] == 1
     return {"decisive": decisive, "first_shown_wins": first}
+
+
+# --- campaign-level labels ----------------------------------------------------------------------
+AGREEMENT_ERRORS = (KeyError, TypeError, ValueError, IndexError, AttributeError)
+
+
+def _preference_classes(config: dict) -> list[str]:
+    """Pairwise classes in canonical order: "A"/"B" name ORIGINAL responses 0/1 here, not shown positions."""
+    return ["A", "B"] + (["tie"] if config.get("allow_tie", True) else []) + (
+        ["both_bad"] if config.get("allow_both_bad", True) else [])
+
+
+def _canonical_class(answer: dict):
+    choice = _original_choice(answer)
+    return {0: "A", 1: "B"}.get(choice, choice) if not isinstance(choice, bool) else None
+
+
+def _apply_rubric_labels(result: dict, labels: dict[str, tuple[str, float]]) -> None:
+    """Each decided rating becomes the criterion's ``consensus`` value; overall, ranking, chosen and margin follow.
+
+    Copies the per-response statistics: the campaign re-score shares one aggregate between items with the
+    same answers.
+    """
+    per_response = [{crit: dict(stats) for crit, stats in row.items()} for row in result.get("ratings") or []]
+    for q, (value, posterior) in labels.items():
+        parts = q.split(".", 2)
+        if len(parts) != 3 or not parts[1].isdigit():
+            continue
+        i, crit = int(parts[1]), parts[2]
+        if i < len(per_response) and crit in per_response[i]:
+            per_response[i][crit].update(consensus=int(value), posterior=round(float(posterior), 6))
+    n = len(per_response)
+    if not n:
+        return
+    overall = [
+        statistics.mean([s.get("consensus", s["median"]) for s in row.values()]) if row else 0.0
+        for row in per_response
+    ]
+    ranking = sorted(range(n), key=lambda i: -overall[i])
+    result.update(ratings=per_response, overall=[round(v, 4) for v in overall], ranking=ranking,
+                  chosen=ranking[0], rejected=ranking[-1],
+                  margin=round(overall[ranking[0]] - overall[ranking[-1]], 4))
+
+
+def _rubric_agrees(answer: dict, result: dict, config: dict) -> bool | None:
+    """Every rating within one scale point of the consensus (the decided value, else the median)."""
+    consensus = result.get("ratings")
+    if not isinstance(answer.get("ratings"), list) or not isinstance(consensus, list):
+        return None
+    compared = False
+    for i, rating in enumerate(_original_ratings(answer)):
+        if i >= len(consensus) or not isinstance(rating, dict):
+            continue
+        for crit, value in rating.items():
+            stats = consensus[i].get(crit) if isinstance(consensus[i], dict) else None
+            if not isinstance(stats, dict) or not isinstance(value, (int, float)):
+                continue
+            compared = True
+            if abs(value - stats.get("consensus", stats.get("median", value))) > 1:
+                return False
+    return True if compared else None
 
 
 # --- mapping shown positions back to original response indices -------------------------------

@@ -28,6 +28,7 @@ from .base import Aggregate, DemoCampaign, SchemaError, TaskType
 from .ocr import KEY_PATTERN, check_diacritics, medoid_text, text_similarity
 
 VERDICTS = ("matches", "does_not_match", "unclear")
+VOTE_CLASSES = ("matches", "does_not_match")  # the up/down vote; "unclear" is an abstention
 DEFAULT_REASONS = [
     {"key": "wrong_words", "label": "Đọc sai / thiếu từ", "label_en": "Wrong or missing words"},
     {"key": "noise", "label": "Nhiều tạp âm", "label_en": "Background noise"},
@@ -332,6 +333,48 @@ class SpeechValidation(TaskType):
 
     def is_correct(self, answer: dict, gold: dict, *, config: dict) -> bool:
         return answer.get("verdict") == gold.get("verdict")
+
+    # --- campaign-level consensus (Dawid-Skene): the up/down vote is one question; "unclear" is no vote
+    def label_space(self, config: dict) -> dict[str, list[str]]:
+        return {"vote": list(VOTE_CLASSES)}
+
+    def categorical_labels(self, payload: dict, config: dict) -> dict[str, int]:
+        verdict = payload.get("verdict")
+        if verdict in VOTE_CLASSES:
+            return {"vote": VOTE_CLASSES.index(verdict)}
+        return {} if verdict in (None, "unclear") else {"vote": -1}  # a verdict outside the set: dropped
+
+    def apply_campaign_labels(self, aggregate: Aggregate, labels: dict[str, tuple[str, float]], *,
+                              config: dict) -> Aggregate:
+        """The decided class becomes the decision only where the type's rule allows it.
+
+        Accepted needs ``accept_after`` matches and rejected ``reject_after`` mismatches, as in ``aggregate``;
+        when the campaign model's class has not reached its count (e.g. two "matches" from contributors it
+        finds careless, one "does not match" from a careful one), the item stays pending with no
+        confidence, so consensus asks for one more answer and, at ``max_overlap``, an expert decides.
+        """
+        aggregate = super().apply_campaign_labels(aggregate, labels, config=config)
+        if "vote" not in labels:
+            return aggregate
+        decided, posterior = labels["vote"]
+        result = aggregate.result
+        up, down = int(result.get("up_votes") or 0), int(result.get("down_votes") or 0)
+        if decided == "matches" and up >= int(config.get("accept_after", 2)):
+            result["decision"], aggregate.confidence = "accepted", posterior
+        elif decided == "does_not_match" and down >= int(config.get("reject_after", 2)):
+            result["decision"], aggregate.confidence = "rejected", posterior
+        else:
+            result["decision"], aggregate.confidence = "pending", 0.0
+        return aggregate
+
+    def agrees_with_consensus(self, answer: dict, result: dict, *, config: dict) -> bool | None:
+        """An up/down vote against the decision; "unclear" and a pending item are not compared."""
+        verdict = answer.get("verdict")
+        if verdict not in VOTE_CLASSES:
+            return None
+        decided = (result.get("labels") or {}).get("vote") or {
+            "accepted": "matches", "rejected": "does_not_match"}.get(result.get("decision"))
+        return None if decided is None else verdict == decided
 
     def demo(self) -> list[DemoCampaign]:
         from tasks.models import Campaign

@@ -52,30 +52,28 @@ def submit_annotation(
     payload that does not fit the task type, SubmissionRefused for a closed assignment.
     """
     key = (idempotency_key or "").strip()[:100] or None
-    if key:
-        existing = Annotation.objects.filter(contributor=user, idempotency_key=key).first()
-        if existing is not None:
-            if existing.assignment_id != assignment_id:
-                raise SubmissionRefused("conflict", _("This Idempotency-Key was used for another assignment."))
-            return SubmitResult(existing, created=False)
+    # No look-up of the key up front (this is the platform's hottest write): a replay finds its
+    # assignment submitted below, and a key reused for another assignment trips the unique index.
     try:
         with transaction.atomic():
             assignment = (
-                # of=("self",): lock only the assignment; locking the joined campaign row would
-                # serialise every submission in the campaign.
-                Assignment.objects.select_for_update(of=("self",))
-                .select_related("campaign")
+                # One statement locks the assignment and its item; not the joined campaign row,
+                # which would serialise every submission in the campaign.
+                Assignment.objects.select_for_update(of=("self", "item"))
+                .select_related("campaign", "item")
                 .get(pk=assignment_id, contributor=user)
             )
             if assignment.state == Assignment.State.SUBMITTED:
                 previous = Annotation.objects.filter(assignment=assignment).first()
                 if key and previous is not None and previous.idempotency_key == key:
                     return SubmitResult(previous, created=False)
+                if key and Annotation.objects.filter(contributor=user, idempotency_key=key).exists():
+                    raise SubmissionRefused("conflict", _("This Idempotency-Key was used for another assignment."))
                 raise SubmissionRefused("already_submitted", _("This task was already submitted."))
             if assignment.state in (Assignment.State.SKIPPED, Assignment.State.REPORTED):
                 raise SubmissionRefused("closed", _("This task was skipped or reported and can no longer be submitted."))
             campaign = assignment.campaign
-            item = Item.objects.select_for_update().get(pk=assignment.item_id)
+            item = assignment.item
             cleaned = campaign.task.validate_annotation(
                 payload, config=campaign.config, item_payload=item.payload, view=assignment.view
             )
@@ -131,6 +129,8 @@ def submit_annotation(
         existing = Annotation.objects.filter(contributor=user, idempotency_key=key).first() if key else None
         if existing is None:
             raise
+        if existing.assignment_id != assignment_id:
+            raise SubmissionRefused("conflict", _("This Idempotency-Key was used for another assignment.")) from None
         return SubmitResult(existing, created=False)
     return SubmitResult(annotation, created=True)
 

@@ -106,7 +106,11 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+# Health checks cost a round trip (SELECT 1) on the first query of every request; without them a
+# connection broken by a database restart fails one request with a 503 (config.middleware) and is
+# replaced. Production may turn them off (DB_HEALTH_CHECKS=0) for the queue's throughput.
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60,
+                                              conn_health_checks=env_bool("DB_HEALTH_CHECKS", default=True))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})
     if env_bool("DB_POOL"):
@@ -299,6 +303,8 @@ SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS")
 # --- Platform -----------------------------------------------------------------------------
 LEASE_DEFAULT_SECONDS = 600
 CONSENSUS_DEBOUNCE_SECONDS = float(os.environ.get("CONSENSUS_DEBOUNCE_SECONDS", "2"))
+# next/submit for signed-in browsers served by tasks.fastlane in front of Django (see its docstring).
+QUEUE_FAST_LANE = env_bool("QUEUE_FAST_LANE", default=True)
 
 LOGGING = {
     "version": 1,

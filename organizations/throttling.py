@@ -1,4 +1,11 @@
-"""Per-token API rate limit (DRF's cache-backed sliding window; Redis-shared across web processes)."""
+"""Per-token API rate limit: a fixed-window counter in the cache (Redis-shared across web processes).
+
+DRF's SimpleRateThrottle keeps a list of request timestamps per client and rewrites it on every
+request (a GET and a SET of up to ``num_requests`` floats); a counter per window is one INCR. A fixed
+window may let through up to twice the rate across a window boundary, which is fine for a budget.
+"""
+import time
+
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -21,3 +28,20 @@ class ApiTokenRateThrottle(SimpleRateThrottle):
         else:
             ident = self.get_ident(request)
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+    def allow_request(self, request, view):
+        from config.cache import count_hit
+
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        now = time.time()
+        window = int(now // self.duration)
+        self.wait_seconds = (window + 1) * self.duration - now
+        count = count_hit(f"{key}:{window}", int(self.duration) + 1)
+        return count is None or count <= self.num_requests  # cache down: fail open, as every cache read here
+
+    def wait(self):
+        return max(1.0, getattr(self, "wait_seconds", self.duration))

@@ -1,0 +1,174 @@
+"""The queue's fast lane: `next` and `submit` for signed-in browsers without the full stack.
+
+At the queue's design load (about 1,000 next + submit requests a second) Django's middleware chain
+and DRF's request machinery (content negotiation, parsers, authenticator and throttle objects,
+renderers) cost more CPU than the queue's own work. This WSGI wrapper answers the common case: a
+POST to one of the two endpoints from a browser session with a valid CSRF token, that the services
+accept. It calls the very functions the DRF views call (``tasks.services.lease_next_item``,
+``annotations.services.submit_annotation``) and Django's own session, authentication, CSRF,
+throttle and security-header code, so there is one implementation of each rule.
+
+Everything else goes to Django untouched, with the request body put back: token clients, requests
+without a session or with a bad CSRF token, a throttled user, an empty queue (its reason is
+translated by the locale middleware), and any refusal or error. Every refusal of the services rolls
+its transaction back, so the DRF view answers those from scratch; the DRF views stay the documented
+API (OpenAPI) and the only path under the test client. Turn the lane off with ``QUEUE_FAST_LANE=0``.
+"""
+from __future__ import annotations
+
+import io
+import re
+from importlib import import_module
+
+import orjson
+from django.conf import settings
+from django.core import signals
+from django.core.handlers.wsgi import WSGIRequest
+from django.http import HttpResponse
+
+NEXT = re.compile(r"^/api/v1/campaigns/(\d{1,18})/next/$")
+SUBMIT = re.compile(r"^/api/v1/assignments/(\d{1,18})/submit/$")
+MAX_BODY = 256 * 1024  # larger answers (long SFT responses) take the regular path and its limits
+
+
+class _Pass(Exception):
+    """Hand this request to Django."""
+
+
+class FastLane:
+    def __init__(self, django_app):
+        from csp.middleware import CSPMiddleware
+        from django.middleware.clickjacking import XFrameOptionsMiddleware
+        from django.middleware.csrf import CsrfViewMiddleware
+        from django.middleware.security import SecurityMiddleware
+
+        self.django = django_app
+        self.session_store = import_module(settings.SESSION_ENGINE).SessionStore
+        self.csrf = CsrfViewMiddleware(_unused)
+        # The headers the full stack puts on every response, from the same middleware.
+        self.header_middleware = [m(_unused) for m in (SecurityMiddleware, XFrameOptionsMiddleware, CSPMiddleware)]
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") != "POST" or "HTTP_AUTHORIZATION" in environ:
+            return self.django(environ, start_response)
+        path = environ.get("PATH_INFO", "")
+        route = NEXT.match(path) or SUBMIT.match(path)
+        if route is None:
+            return self.django(environ, start_response)
+        body = _read_body(environ)
+        if body is None:
+            return self.django(environ, start_response)
+        signals.request_started.send(sender=self.__class__, environ=environ)
+        try:
+            response = self._serve(environ, body, route.re is NEXT, int(route.group(1)))
+        except _Pass:
+            response = None
+        except Exception:  # noqa: BLE001 - a database error or anything unexpected: Django answers it
+            response = None
+        finally:
+            signals.request_finished.send(sender=self.__class__)
+        if response is None:
+            environ["wsgi.input"] = io.BytesIO(body)
+            return self.django(environ, start_response)
+        headers = [*response.items(), *(("Set-Cookie", c.output(header="")) for c in response.cookies.values())]
+        start_response(f"{response.status_code} {response.reason_phrase}", headers)
+        return [response.content]
+
+    # --- the two endpoints ------------------------------------------------------------------
+    def _serve(self, environ, body: bytes, is_next: bool, object_id: int) -> HttpResponse:
+        request = WSGIRequest({**environ, "wsgi.input": io.BytesIO(body)})
+        user = self._authenticate(request)
+        if is_next:
+            data, status = self._next(user, object_id)
+        else:
+            data, status = self._submit(request, user, object_id, body)
+        response = HttpResponse(orjson.dumps(data), status=status, content_type="application/json")
+        response["Vary"] = "Cookie"
+        for middleware in self.header_middleware:
+            response = middleware.process_response(request, response)
+        return response
+
+    def _authenticate(self, request):
+        from django.contrib.auth import get_user
+
+        from organizations.throttling import ApiTokenRateThrottle
+
+        key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        if not key:
+            raise _Pass
+        request.session = self.session_store(key)
+        user = get_user(request)
+        if not user.is_authenticated:
+            raise _Pass
+        request.user = user
+        request.auth = None
+        self.csrf.process_request(request)
+        if self.csrf.process_view(request, None, (), {}) is not None:
+            raise _Pass  # Django's CSRF failure page, from the regular path
+        if not ApiTokenRateThrottle().allow_request(request, None):
+            raise _Pass  # 429 with Retry-After, from the regular path
+        return user
+
+    def _next(self, user, campaign_id: int) -> tuple[dict, int]:
+        from . import services
+        from .api import _assignment_out
+        from .models import Campaign
+
+        campaign = Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.ACTIVE).first()
+        if campaign is None:
+            raise _Pass
+        outcome = services.lease_next_item(user=user, campaign=campaign)
+        if isinstance(outcome, services.NoWork):
+            raise _Pass  # nothing was leased; the regular path says why, in the user's language
+        return {"assignment": _assignment_out(outcome), "code": "ok", "reason": ""}, 200
+
+    def _submit(self, request, user, assignment_id: int, body: bytes) -> tuple[dict, int]:
+        from annotations.services import submit_annotation
+
+        from .api import MAX_IDEMPOTENCY_KEY
+
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise _Pass from None
+        if not isinstance(data, dict) or "payload" not in data:
+            raise _Pass
+        time_spent = data.get("time_spent_ms", 0)
+        if type(time_spent) is not int or time_spent < 0:
+            raise _Pass
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not 0 < len(key.strip()) <= MAX_IDEMPOTENCY_KEY:
+            raise _Pass
+        try:
+            result = submit_annotation(
+                user=user, assignment_id=assignment_id, payload=data["payload"], telemetry=data.get("telemetry"),
+                time_spent_ms=time_spent, idempotency_key=key,
+            )
+        except Exception:  # noqa: BLE001 - every refusal rolled back: the DRF view answers it
+            raise _Pass from None
+        out = {"annotation_id": result.annotation.pk, "assignment_id": assignment_id, "replayed": not result.created}
+        return out, 201 if result.created else 200
+
+
+def _unused(request):  # the middleware above is only asked for process_* hooks
+    raise AssertionError("not called")
+
+
+def _read_body(environ) -> bytes | None:
+    if environ.get("HTTP_TRANSFER_ENCODING") or "CONTENT_LENGTH" not in environ:
+        return None  # a streamed body is left for Django to read
+    try:
+        length = int(environ["CONTENT_LENGTH"] or 0)
+    except ValueError:
+        return None
+    if length > MAX_BODY:
+        return None
+    stream = environ["wsgi.input"]
+    return stream.read(length) if length else b""
+
+
+def wrap(django_app):
+    """The WSGI application: the fast lane in front of Django unless ``QUEUE_FAST_LANE=0``."""
+    if not getattr(settings, "QUEUE_FAST_LANE", True):
+        return django_app
+    return FastLane(django_app)

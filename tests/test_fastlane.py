@@ -1,0 +1,133 @@
+"""The queue's fast lane (tasks/fastlane.py) through a real gunicorn: same answers as the DRF views.
+
+A DRF view always sends ``Allow``; the lane never does, which is how these tests tell who answered.
+"""
+import http.client
+import json
+import uuid
+
+import pytest
+from django.db import connection
+
+from annotations.models import Annotation
+from tasks.models import Assignment
+from tests.helpers import bulk_contributors, database_url, gunicorn
+
+pytestmark = pytest.mark.django_db(transaction=True)
+CSRF = "b" * 32
+SECURITY_HEADERS = ("X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", "Cross-Origin-Opener-Policy",
+                    "Content-Security-Policy")
+
+
+def call(port, method, path, *, session=None, body=None, headers=None, csrf=True):
+    hdrs = {"Content-Type": "application/json", **(headers or {})}
+    if session:
+        hdrs["Cookie"] = f"sessionid={session}; csrftoken={CSRF}"
+        if csrf:
+            hdrs["X-CSRFToken"] = CSRF
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request(method, path, body=json.dumps(body) if body is not None else "", headers=hdrs)
+    res = conn.getresponse()
+    data = res.read()
+    conn.close()
+    return res.status, (json.loads(data) if data else {}), dict(res.getheaders())
+
+
+def served_by_lane(headers: dict) -> bool:
+    return "Allow" not in headers
+
+
+@pytest.fixture
+def server():
+    env = {"DATABASE_URL": database_url(connection.settings_dict), "CELERY_TASK_ALWAYS_EAGER": "1",
+           "REDIS_URL": None, "API_TOKEN_RATE": "40/min"}
+    with gunicorn(env, workers=1, threads=2, log_name="gunicorn-fastlane.log") as port:
+        yield port
+
+
+def test_next_and_submit_are_served_by_the_lane_with_the_full_stack_headers(make_campaign, server):
+    campaign = make_campaign(items=[{"payload": {"text": "Quán này ngon <b>lắm</b>"}}], overlap=2)
+    (user, session), (_other, other_session) = bulk_contributors(2)
+
+    status, body, headers = call(server, "POST", f"/api/v1/campaigns/{campaign.pk}/next/", session=session)
+    assert status == 200 and served_by_lane(headers), (status, body)
+    assignment = body["assignment"]
+    assert body["code"] == "ok" and assignment["campaign"] == campaign.pk and assignment["task_type"] == "moderation"
+    assert assignment["item"]["payload"]["text"] == "Quán này ngon <b>lắm</b>" and "is_gold" not in assignment["item"]
+    assert Assignment.objects.get(pk=assignment["id"]).contributor_id == user.pk
+
+    # The same open lease on a reload, and the same headers the full stack sends on its own answers.
+    status, again, _ = call(server, "POST", f"/api/v1/campaigns/{campaign.pk}/next/", session=session)
+    assert again["assignment"]["id"] == assignment["id"]
+    status, _, django_headers = call(server, "POST", "/api/v1/campaigns/999999/next/", session=session)
+    assert status == 404 and not served_by_lane(django_headers)
+    for name in SECURITY_HEADERS:
+        assert headers.get(name) and headers.get(name) == django_headers.get(name), name
+
+    key = uuid.uuid4().hex
+    answer = {"payload": {"categories": ["safe"]}, "time_spent_ms": 4200}
+    path = f"/api/v1/assignments/{assignment['id']}/submit/"
+    status, body, headers = call(server, "POST", path, session=session, body=answer, headers={"Idempotency-Key": key})
+    assert status == 201 and served_by_lane(headers) and body["replayed"] is False, body
+    stored = Annotation.objects.get(pk=body["annotation_id"])
+    assert stored.payload == {"categories": ["safe"]} and stored.time_spent_ms == 4200 and stored.contributor_id == user.pk
+
+    status, replay, headers = call(server, "POST", path, session=session, body=answer, headers={"Idempotency-Key": key})
+    assert status == 200 and replay == {**body, "replayed": True} and served_by_lane(headers)
+    assert Annotation.objects.filter(assignment_id=assignment["id"]).count() == 1
+
+    # Someone else's assignment: the lane hands it over, Django says 404; nothing stored.
+    status, _, headers = call(server, "POST", path, session=other_session, body=answer)
+    assert status == 404 and not served_by_lane(headers)
+    assert Annotation.objects.count() == 1
+
+
+def test_refusals_are_answered_by_the_regular_path(make_campaign, server):
+    campaign = make_campaign(items=[{"payload": {"text": "Một"}}], overlap=1)
+    (_user, session), (_u2, second) = bulk_contributors(2)
+    next_path = f"/api/v1/campaigns/{campaign.pk}/next/"
+
+    status, body, headers = call(server, "POST", next_path, session=session, csrf=False)
+    assert status == 403 and not served_by_lane(headers)
+    assert not Assignment.objects.exists()
+    status, body, _ = call(server, "POST", next_path)  # no session at all
+    assert status in (401, 403)
+
+    status, body, _ = call(server, "POST", next_path, session=session)
+    path = f"/api/v1/assignments/{body['assignment']['id']}/submit/"
+    status, body, headers = call(server, "POST", path, session=session, body={"payload": {"categories": ["nope"]}})
+    assert status == 400 and not served_by_lane(headers) and "categories" in json.dumps(body)
+    status, body, _ = call(server, "POST", path, session=session, body={"payload": {"categories": ["spam"]},
+                                                                         "time_spent_ms": "soon"})
+    assert status == 400 and "time_spent_ms" in json.dumps(body)
+    assert not Annotation.objects.exists()  # nothing half-stored by a refused attempt in the lane
+
+    status, body, _ = call(server, "POST", path, session=session, body={"payload": {"categories": ["spam"]}})
+    assert status == 201
+    status, body, headers = call(server, "POST", path, session=session, body={"payload": {"categories": ["spam"]}})
+    assert status == 409 and body["error"]["code"] == "already_submitted" and not served_by_lane(headers)
+
+    # The queue is empty for the second contributor: the reason comes translated from the regular path.
+    status, body, headers = call(server, "POST", next_path, session=second, headers={"Accept-Language": "en"})
+    assert status == 200 and body["assignment"] is None and body["code"] == "empty" and not served_by_lane(headers)
+    assert "No more items" in body["reason"]
+    status, body, _ = call(server, "POST", next_path, session=second, headers={"Accept-Language": "vi"})
+    assert body["code"] == "empty" and "No more items" not in body["reason"]
+
+
+def test_the_lane_applies_the_per_user_rate_limit(make_campaign, server):
+    campaign = make_campaign(items=[{"payload": {"text": "Một"}}], overlap=1)
+    (_user, session), = bulk_contributors(1)
+    statuses = [call(server, "POST", f"/api/v1/campaigns/{campaign.pk}/next/", session=session)[0] for _ in range(45)]
+    assert statuses[:40] == [200] * 40
+    assert 429 in statuses[40:]
+
+
+def test_the_lane_can_be_switched_off(make_campaign):
+    campaign = make_campaign(items=[{"payload": {"text": "Một"}}], overlap=1)
+    (_user, session), = bulk_contributors(1)
+    env = {"DATABASE_URL": database_url(connection.settings_dict), "CELERY_TASK_ALWAYS_EAGER": "1",
+           "REDIS_URL": None, "QUEUE_FAST_LANE": "0"}
+    with gunicorn(env, workers=1, log_name="gunicorn-no-fastlane.log") as port:
+        status, body, headers = call(port, "POST", f"/api/v1/campaigns/{campaign.pk}/next/", session=session)
+    assert status == 200 and body["code"] == "ok" and not served_by_lane(headers)

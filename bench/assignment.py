@@ -207,7 +207,7 @@ def purge_consensus_jobs(redis_url: str) -> None:
     import redis
 
     client = redis.Redis.from_url(redis_url)
-    client.delete("consensus")
+    client.delete("consensus", "authenticity:pending", "authenticity:drain-scheduled")
     for key in client.scan_iter("*consensus:pending:*"):
         client.delete(key)
 
@@ -391,7 +391,9 @@ def main(argv: list[str] | None = None) -> dict:
     server = start_gunicorn(url=args.database_url, port=port, workers=args.workers, threads=args.threads,
                             db_pool=args.db_pool, redis_url=args.redis_url)
     print(f"gunicorn: {args.workers} workers x {args.threads} threads (gthread, keep-alive), "
-          f"{'psycopg pool' if args.db_pool else 'persistent connections'}; 2 load processes", flush=True)
+          f"{'psycopg pool' if args.db_pool else 'persistent connections'}; 2 load processes; "
+          f"QUEUE_FAST_LANE={os.environ.get('QUEUE_FAST_LANE', '1')} DB_HEALTH_CHECKS={os.environ.get('DB_HEALTH_CHECKS', '1')}",
+          flush=True)
     rows = []
     try:
         # Warm-up, not recorded: each worker imports and caches lazily on its first requests.

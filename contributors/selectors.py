@@ -35,6 +35,26 @@ def profile_for(user) -> ContributorProfile | None:
         return None
 
 
+def profile_with_flags(user) -> ContributorProfile | None:
+    """The profile plus the two facts ``verification_level`` needs, in one query (the queue asks on every lease)."""
+    from allauth.account.models import EmailAddress
+    from django.db.models import Exists, OuterRef
+
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "pk", None):
+        return None
+    profile = (
+        ContributorProfile.objects.filter(user_id=user.pk)
+        .annotate(
+            _email_verified=Exists(EmailAddress.objects.filter(user_id=OuterRef("user_id"), verified=True)),
+            _qualified=Exists(Qualification.objects.filter(profile_id=OuterRef("pk"))),
+        )
+        .first()
+    )
+    if profile is not None:
+        profile.user = user
+    return profile
+
+
 def email_verified(user) -> bool:
     from allauth.account.models import EmailAddress
 
@@ -55,7 +75,11 @@ def verification_level(user, profile: ContributorProfile | None = None) -> int:
 
     if not getattr(user, "pk", None):
         return 0
-    flags = (
+    if profile is not None and hasattr(profile, "_email_verified"):  # from profile_with_flags: no query
+        flags = {"verified": profile._email_verified, "qualified": profile._qualified}
+    else:
+        flags = None
+    flags = flags or (
         get_user_model().objects.filter(pk=user.pk)
         .annotate(
             verified=Exists(EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)),

@@ -19,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from contributors.selectors import profile_for
+from contributors.selectors import profile_with_flags
 
 from .models import Assignment, Campaign, Item, PersonalToken, RegionTally
 from .selectors import contributor_block_reason, open_lease_for, region_cap
@@ -293,7 +293,7 @@ def lease_next_item(*, user, campaign: Campaign, rng: random.Random | None = Non
     region quota; gold at the campaign's rate; regular work. When nothing is open, expired leases
     of the campaign are reclaimed and the pick is tried once more.
     """
-    profile = profile_for(user)
+    profile = profile_with_flags(user)
     block = contributor_block_reason(user, campaign, profile=profile)
     if block:
         return NoWork(reason=block[1], code=block[0])

@@ -1,6 +1,8 @@
 """Reads for exports: the rows an export streams, the statistics of its dataset card, scoping."""
 from __future__ import annotations
 
+import queue
+import threading
 from collections import namedtuple
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -15,7 +17,7 @@ from tasks.models import Campaign
 from .layouts import UNIT_ANNOTATION, Layout
 from .models import Export
 
-CHUNK_SIZE = 5000  # rows per server-side cursor fetch
+CHUNK_SIZE = 5000  # rows per fetch
 
 RECORD_FIELDS = (
     "id", "item_id", "external_id", "item_payload", "payload", "contributor", "region", "province",
@@ -85,42 +87,63 @@ def _iso(column: str) -> str:
 
 
 def _tel_int(key: str) -> str:
+    # jsonb -> numeric directly (no text round trip); round() is half away from zero like the ORM path's.
     value = f"(a.telemetry->'{key}')"
     return (f"CASE WHEN jsonb_typeof({value}) = 'number' THEN "
-            f"least(greatest(round(({value})::text::numeric), -9e18), 9e18)::bigint END")
+            f"least(greatest(round({value}::numeric), -9e18), 9e18)::bigint END")
 
 
 _PASTES = "(a.telemetry->'pastes')"
+# The joins the database is fast at stay in SQL (item and consensus by index, one probe each, in the
+# annotation order); the contributor profile (a few thousand rows per campaign) is looked up in Python.
+# The pastes sub-select only runs for non-empty arrays (most annotations have none).
 _ANNOTATION_SQL = f"""
-SELECT a.id, a.item_id, i.external_id, i.payload::text, a.payload::text, p.pseudonym, p.region, p.province,
-       p.birth_year, p.gender, a.is_gold, a.gold_correct, a.time_spent_ms,
+SELECT a.id, a.item_id, i.external_id, i.payload::text, a.payload::text, a.contributor_id,
+       a.is_gold, a.gold_correct, a.time_spent_ms,
        {_tel_int("active_ms")}, {_tel_int("keystrokes")},
        CASE WHEN jsonb_typeof({_PASTES}) = 'array' THEN jsonb_array_length({_PASTES}) END,
-       CASE WHEN jsonb_typeof({_PASTES}) = 'array' THEN (
-           SELECT coalesce(sum(least(greatest(round((e->'length')::text::numeric), 0), 1e12)), 0)::bigint
-           FROM jsonb_array_elements({_PASTES}) e WHERE jsonb_typeof(e->'length') = 'number') END,
+       CASE WHEN jsonb_typeof({_PASTES}) = 'array' THEN
+           CASE WHEN jsonb_array_length({_PASTES}) = 0 THEN 0 ELSE (
+               SELECT coalesce(sum(least(greatest(round((e->'length')::numeric), 0), 1e12)), 0)::bigint
+               FROM jsonb_array_elements({_PASTES}) e WHERE jsonb_typeof(e->'length') = 'number') END END,
        {_tel_int("focus_losses")}, {_iso("a.created_at")},
        c.state, c.agreement, c.confidence, c.result::text, c.n_answers
 FROM annotations_annotation a
 JOIN tasks_item i ON i.id = a.item_id
 LEFT JOIN annotations_consensus c ON c.item_id = a.item_id
-LEFT JOIN contributors_contributorprofile p ON p.user_id = a.contributor_id
 WHERE a.campaign_id = %s {{where}}
 ORDER BY a.id"""
 
 # Item records: the item's source contributor (the speaker of a recording) is the record's contributor.
+# The sub-select orders only the keys (no index has (campaign, item) order), the wide columns are then
+# read by index in that order, so no sort of the JSON text and the rows stream from the first one.
 _ITEM_SQL = f"""
-SELECT c.item_id, c.item_id, i.external_id, i.payload::text, NULL, p.pseudonym, p.region, p.province,
-       p.birth_year, p.gender, i.is_gold, NULL, NULL, NULL, NULL, NULL, NULL, NULL, {_iso("c.updated_at")},
+SELECT c.item_id, c.item_id, i.external_id, i.payload::text, NULL, i.source_contributor_id,
+       i.is_gold, NULL, NULL, NULL, NULL, NULL, NULL, NULL, {_iso("c.updated_at")},
        c.state, c.agreement, c.confidence, c.result::text, c.n_answers
-FROM annotations_consensus c
+FROM (SELECT c.item_id FROM annotations_consensus c WHERE c.campaign_id = %s {{where}} ORDER BY c.item_id) k
+JOIN annotations_consensus c ON c.item_id = k.item_id
 JOIN tasks_item i ON i.id = c.item_id
-LEFT JOIN contributors_contributorprofile p ON p.user_id = i.source_contributor_id
-WHERE c.campaign_id = %s {{where}}
-ORDER BY c.item_id"""
+ORDER BY k.item_id"""
+
+_PROFILE_SQL = """
+SELECT p.user_id, p.pseudonym, p.region, p.province, p.birth_year, p.gender
+FROM contributors_contributorprofile p WHERE p.user_id IN ({people})"""
+_ANNOTATION_PEOPLE = "SELECT DISTINCT contributor_id FROM annotations_annotation WHERE campaign_id = %s"
+_ITEM_PEOPLE = "SELECT DISTINCT source_contributor_id FROM tasks_item WHERE campaign_id = %s"
+_NO_PROFILE = (None, None, None, None, None)
+
+# Planner settings for the row statement only (reset afterwards): index probes in the scan order
+# instead of a merge join plus a sort of every wide row (which spilled ~600 MB to disk and sent the
+# first row only after the whole result was computed), no parallel workers (the export process needs
+# the second core), no JIT (its compile time is not won back on this per-row work).
+_STREAM_SETTINGS = ("enable_hashjoin", "enable_mergejoin", "max_parallel_workers_per_gather", "jit")
 
 
 def _postgres_records(campaign: Campaign, layout: Layout, filters: dict) -> Iterator:
+    """The rows through a server-side cursor read ahead by a thread: while this thread builds and writes
+    chunk n, the reader has PostgreSQL compute chunk n+1 (psycopg releases the GIL while it waits), so
+    the database's time and the worker's overlap instead of adding up."""
     where, params = [], [campaign.pk]
     if filters.get("finalised_only"):
         where.append("AND c.state = %s")
@@ -131,13 +154,69 @@ def _postgres_records(campaign: Campaign, layout: Layout, filters: dict) -> Iter
     if filters.get("since"):
         where.append("AND a.created_at >= %s" if layout.unit == UNIT_ANNOTATION else "AND c.updated_at >= %s")
         params.append(_as_datetime(filters["since"]))
-    sql = (_ANNOTATION_SQL if layout.unit == UNIT_ANNOTATION else _ITEM_SQL).replace("{where}", " ".join(where))
+    by_annotation = layout.unit == UNIT_ANNOTATION
+    sql = (_ANNOTATION_SQL if by_annotation else _ITEM_SQL).replace("{where}", " ".join(where))
+    people = _ANNOTATION_PEOPLE if by_annotation else _ITEM_PEOPLE
     make = ExportRecord._make
-    with connection.chunked_cursor() as cursor:
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany(CHUNK_SIZE):
-            for row in rows:
-                yield make(row)
+    connection.ensure_connection()
+    conn = connection.connection  # psycopg's own connection (the reader thread uses it, this thread does not)
+    with conn.cursor() as cursor:
+        cursor.execute(_PROFILE_SQL.replace("{people}", people), [campaign.pk])
+        profiles = {row[0]: row[1:] for row in cursor.fetchall()}
+        for name, value in zip(_STREAM_SETTINGS, ("off", "off", "0", "off"), strict=True):
+            cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+    get = profiles.get
+    for rows in _read_ahead(conn, sql, params):
+        for row in rows:
+            yield make((*row[:5], *get(row[5], _NO_PROFILE), *row[6:]))
+    with conn.cursor() as cursor:
+        # (After an error the enclosing transaction rolls back, and the SET LOCAL values with it.)
+        for name in _STREAM_SETTINGS:
+            cursor.execute(f"RESET {name}")
+
+
+_DONE = object()
+
+
+def _read_ahead(conn, sql: str, params: list, depth: int = 2) -> Iterator[list]:
+    """Chunks of ``CHUNK_SIZE`` rows from a server-side cursor, fetched by a thread ``depth`` chunks ahead.
+
+    Memory is bounded (at most depth + 2 chunks exist at once). An error in the reader is raised here;
+    a consumer that stops early (or fails) stops the reader before the cursor is closed.
+    """
+    chunks: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(value) -> bool:
+        while not stop.is_set():
+            try:
+                chunks.put(value, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            with conn.cursor(name=f"export_{threading.get_ident()}") as cursor:
+                cursor.execute(sql, params)
+                while rows := cursor.fetchmany(CHUNK_SIZE):
+                    if not put(rows):
+                        return
+            put(_DONE)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+            put(exc)
+
+    reader = threading.Thread(target=read, name="export-reader", daemon=True)
+    reader.start()
+    try:
+        while (chunk := chunks.get()) is not _DONE:
+            if isinstance(chunk, BaseException):
+                raise chunk
+            yield chunk
+    finally:
+        stop.set()
+        reader.join()
 
 
 def _orm_records(campaign: Campaign, layout: Layout, filters: dict) -> Iterator:

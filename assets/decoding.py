@@ -11,10 +11,8 @@ import re
 import warnings
 from dataclasses import dataclass, field
 
-import av
 import numpy as np
 from django.utils.translation import gettext as _
-from PIL import Image, UnidentifiedImageError
 
 from tasks.types import SchemaError
 
@@ -66,6 +64,8 @@ class ImageInfo:
 
 def inspect_image(data: bytes, *, field_name: str = "file", max_bytes: int = 20 * 1024 * 1024) -> ImageInfo:
     """Decode the whole image (not just its header) so truncated or corrupt files are refused."""
+    from PIL import Image, UnidentifiedImageError  # here, not at import: web processes rarely decode media
+
     if not data:
         raise MediaRefused(field_name, _("The file is empty."))
     if len(data) > max_bytes:
@@ -128,6 +128,8 @@ def inspect_audio(data: bytes, *, field_name: str = "audio", max_bytes: int = 8 
 
     Decoding stops as soon as the audio passes ``max_seconds``, so a huge file cannot eat memory.
     """
+    import av  # here, not at import: PyAV and its FFmpeg libraries weigh ~30 MB in every web process
+
     if not data:
         raise MediaRefused(field_name, _("The recording is empty (0 bytes)."))
     if len(data) > max_bytes:

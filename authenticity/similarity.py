@@ -17,7 +17,6 @@ import hashlib
 import struct
 
 import numpy as np
-from datasketch import MinHash
 
 from .text import shingles
 
@@ -33,6 +32,8 @@ def signature(text: str) -> np.ndarray | None:
     grams = shingles(text)
     if len(grams) < MIN_SHINGLES:
         return None
+    from datasketch import MinHash  # on first use: datasketch pulls in scipy (+36 MB in every web process)
+
     mh = MinHash(num_perm=NUM_PERM, seed=SEED)
     mh.update_batch([g.encode("utf-8") for g in grams])
     return mh.hashvalues.astype(np.uint64)

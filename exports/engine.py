@@ -20,12 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from .layouts import Layout, LayoutContext
 
-BATCH_ROWS = 5_000  # rows per write; Parquet row groups of this size keep Arrow buffers small
+BATCH_ROWS = 2_000  # rows per write; Parquet row groups of this size keep Arrow buffers small
 SPLITS = ("train", "validation", "test")
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed entry timestamps: reproducible archives
 COPY_CHUNK = 1024 * 1024
@@ -89,9 +87,13 @@ class _JsonlFile:
 class _ParquetFile:
     def __init__(self, path: Path, layout: Layout):
         self.schema = layout.schema
+        import pyarrow.parquet as pq
+
         self.writer = pq.ParquetWriter(str(path), self.schema, compression="zstd")
 
     def write(self, rows: list[dict]) -> None:
+        import pyarrow as pa
+
         self.writer.write_table(pa.Table.from_pylist(rows, schema=self.schema))
 
     def close(self) -> None:
@@ -104,6 +106,8 @@ class _CsvFile:
     def __init__(self, path: Path, layout: Layout):
         self.file = open(path, "w", encoding="utf-8", newline="", buffering=COPY_CHUNK)  # noqa: SIM115
         self.names = layout.schema.names
+        import pyarrow as pa
+
         self.nested = {f.name for f in layout.schema if pa.types.is_nested(f.type)}
         self.writer = csv.writer(self.file)
         self.writer.writerow(self.names)
@@ -182,6 +186,8 @@ def write_splits(
 
 def release_memory() -> None:
     """Hand freed buffers back to the OS (Arrow's pool and glibc's heap) so the card step starts low."""
+    import pyarrow as pa  # imported where used: web processes load this module but never write Parquet
+
     pa.default_memory_pool().release_unused()
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)

@@ -8,8 +8,6 @@ preconditioned conjugate gradients; every step is vectorised over the comparison
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse
-from scipy.sparse.linalg import cg
 
 DENSE_LIMIT = 400  # below this many items a dense solve is faster than CG
 
@@ -60,6 +58,9 @@ def bradley_terry_scores(
     as half a win each way. ``alpha`` is the L2 prior that keeps undefeated items finite.
     Comparisons with indices outside ``[0, n_items)`` or an item against itself are ignored.
     """
+    from scipy import sparse  # loaded on first use: web processes import this module but rarely score
+    from scipy.sparse.linalg import cg
+
     n_items = int(n_items)
     if n_items <= 0:
         return np.zeros(0, dtype=np.float64)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
 
 VERSION = "ds-1"
 
@@ -103,6 +102,8 @@ def dawid_skene(
     ``smoothing`` is a pseudo-count added to every confusion cell (keeps logs finite for workers
     who never used a class). ``init``: starting posteriors, default the majority-vote shares.
     """
+    from scipy import sparse  # loaded on first use: web processes import this module but rarely score
+
     n, m, k = data.n_items, data.n_workers, data.n_classes
     if k <= 0 or n <= 0:
         return DawidSkeneResult(np.zeros((n, max(k, 0))), np.full(n, -1), np.zeros((m, max(k, 0), max(k, 0))),

@@ -7,13 +7,15 @@ needs. Checked against the ``krippendorff`` package in the tests.
 from __future__ import annotations
 
 import numpy as np
-from scipy import sparse
 
 METRICS = ("nominal", "ordinal", "interval")
 
 
 def coincidences(counts) -> np.ndarray:
     """The (V x V) coincidence matrix: o_ck = sum over items of (n_uc n_uk - [c=k] n_uc) / (n_u - 1)."""
+    # scipy loads on first use: web processes import this module but rarely score (-36 MB each).
+    from scipy import sparse
+
     counts = sparse.csr_matrix(counts, dtype=np.float64)
     n_u = np.asarray(counts.sum(axis=1)).ravel()
     pairable = n_u >= 2
@@ -61,8 +63,10 @@ def alpha(counts, *, metric: str = "nominal", values=None) -> float | None:
     return 1.0 - (n - 1.0) * observed / expected
 
 
-def counts_from_labels(items: np.ndarray, labels: np.ndarray, n_items: int, n_values: int) -> sparse.csr_matrix:
-    """The (items x values) count matrix from label arrays (rows out of range are dropped)."""
+def counts_from_labels(items: np.ndarray, labels: np.ndarray, n_items: int, n_values: int):
+    """The (items x values) scipy.sparse CSR count matrix from label arrays (rows out of range are dropped)."""
+    from scipy import sparse
+
     items = np.asarray(items, dtype=np.int64)
     labels = np.asarray(labels, dtype=np.int64)
     ok = (items >= 0) & (items < n_items) & (labels >= 0) & (labels < n_values)

@@ -36,20 +36,20 @@ def profile_for(user) -> ContributorProfile | None:
 
 
 def profile_with_flags(user) -> ContributorProfile | None:
-    """The profile plus the two facts ``verification_level`` needs, in one query (the queue asks on every lease)."""
+    """The profile plus the two facts ``verification_level`` needs, in one query (the queue asks on every lease).
+
+    Raw SQL: the ORM spends more CPU compiling the two EXISTS subqueries than PostgreSQL spends running them.
+    """
     from allauth.account.models import EmailAddress
-    from django.db.models import Exists, OuterRef
 
     if not getattr(user, "is_authenticated", False) or not getattr(user, "pk", None):
         return None
-    profile = (
-        ContributorProfile.objects.filter(user_id=user.pk)
-        .annotate(
-            _email_verified=Exists(EmailAddress.objects.filter(user_id=OuterRef("user_id"), verified=True)),
-            _qualified=Exists(Qualification.objects.filter(profile_id=OuterRef("pk"))),
-        )
-        .first()
+    sql = (
+        f"SELECT p.*, EXISTS (SELECT 1 FROM {EmailAddress._meta.db_table} e WHERE e.user_id = p.user_id AND e.verified)"
+        f" AS _email_verified, EXISTS (SELECT 1 FROM {Qualification._meta.db_table} q WHERE q.profile_id = p.id)"
+        f" AS _qualified FROM {ContributorProfile._meta.db_table} p WHERE p.user_id = %s"
     )
+    profile = next(iter(ContributorProfile.objects.raw(sql, [user.pk])), None)
     if profile is not None:
         profile.user = user
     return profile

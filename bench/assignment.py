@@ -28,7 +28,11 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlparse
+
+try:  # run as a script: bench/ is sys.path[0]
+    from _setup import django_setup, ensure_database
+except ModuleNotFoundError:  # imported by the tests as bench.<name>
+    from bench._setup import django_setup, ensure_database
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/annotate_bench"
@@ -36,28 +40,6 @@ SECRET_KEY = "bench-secret-key-" + "x" * 50  # the seeding process signs session
 
 
 # --- set-up ------------------------------------------------------------------------------------
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    parts = urlparse(url)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def django_setup(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ["SECRET_KEY"] = SECRET_KEY
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.pop("REDIS_URL", None)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def seed(*, items: int, overlap: int, contributors: int) -> tuple[int, list[tuple[str, str]]]:
@@ -376,7 +358,7 @@ def main(argv: list[str] | None = None) -> dict:
         ensure_database(args.database_url)
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True,
                        env={**os.environ, "DATABASE_URL": args.database_url})
-    django_setup(args.database_url)
+    django_setup(args.database_url, SECRET_KEY=SECRET_KEY)
     t0 = time.time()
     campaign_id, sessions = seed(items=args.items, overlap=args.overlap, contributors=max(levels))
     print(f"seeded campaign {campaign_id}: {args.items} items, overlap {args.overlap}, "

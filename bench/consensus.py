@@ -25,9 +25,13 @@ import sys
 import time
 import tracemalloc
 from pathlib import Path
-from urllib.parse import urlparse
 
 import numpy as np
+
+try:  # run as a script: bench/ is sys.path[0]
+    from _setup import django_setup, ensure_database
+except ModuleNotFoundError:  # imported by the tests as bench.<name>
+    from bench._setup import django_setup, ensure_database
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/annotate_bench_e"
@@ -135,27 +139,6 @@ def bench_algorithms(*, n_items: int, n_workers: int, k: int, per_item: int, n_b
 
 
 # --- database re-score -------------------------------------------------------------------------
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    parts = urlparse(url)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def django_setup(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.pop("REDIS_URL", None)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def seed_campaign(organization, *, n_items: int, n_workers: int, k: int, per_item: int, seed: int = 0,

@@ -23,31 +23,14 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+try:  # run as a script: bench/ is sys.path[0]
+    from _setup import django_setup, ensure_database
+except ModuleNotFoundError:  # imported by the tests as bench.<name>
+    from bench._setup import django_setup, ensure_database
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/annotate_bench_g"
 PER_ITEM = 5
-
-
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    parts = urlparse(url)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def django_setup(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.pop("REDIS_URL", None)  # local-memory cache: every dashboard request below is computed
-    os.environ.setdefault("TESTING", "1")  # static files from the finders, no collectstatic manifest needed
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def insert_select(model, exprs: dict, from_sql: str, params: list) -> int:
@@ -197,7 +180,9 @@ def main(argv=None) -> dict:
         args.annotations, args.contributors, args.repeat = 500, 20, 1
     if urlparse(args.database_url).scheme.startswith("postgres"):
         ensure_database(args.database_url)
-    django_setup(args.database_url)
+    # No Redis (local-memory cache): every dashboard request below is computed. TESTING: static files
+    # from the finders, no collectstatic manifest needed.
+    django_setup(args.database_url, TESTING=os.environ.get("TESTING", "1"))
     from django.conf import settings
 
     settings.ALLOWED_HOSTS = ["*"]

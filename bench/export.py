@@ -21,37 +21,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse
+
+try:  # run as a script: bench/ is sys.path[0]
+    from _setup import django_setup, ensure_database
+except ModuleNotFoundError:  # imported by the tests as bench.<name>
+    from bench._setup import django_setup, ensure_database
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/annotate_bench_f"
 CONTRIBUTORS = 2000
 OVERLAP = 3
-
-
-def ensure_database(url: str, fresh: bool) -> None:
-    import psycopg
-
-    parts = urlparse(url)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if fresh:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def django_setup(url: str, export_root: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ["EXPORT_ROOT"] = export_root
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.pop("REDIS_URL", None)  # tasks in process: the bench calls the worker's function itself
-    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def _defaults(model, set_columns: set[str]) -> tuple[list[str], list]:
@@ -195,14 +174,14 @@ def main() -> None:
     parser.add_argument("--run", help=argparse.SUPPRESS)  # internal: campaign_id,layout,format
     args = parser.parse_args()
     if args.run:
-        django_setup(args.database_url, args.export_root)
+        django_setup(args.database_url, EXPORT_ROOT=args.export_root, CELERY_TASK_ALWAYS_EAGER="1")
         campaign_id, layout, fmt = args.run.split(",")
         print(json.dumps(run_one(int(campaign_id), layout, fmt)))
         return
     if not args.database_url.startswith("postgres"):
         raise SystemExit("the export benchmark needs PostgreSQL (server-side cursors, generate_series)")
-    ensure_database(args.database_url, args.fresh)
-    django_setup(args.database_url, args.export_root)
+    ensure_database(args.database_url, fresh=args.fresh)
+    django_setup(args.database_url, EXPORT_ROOT=args.export_root, CELERY_TASK_ALWAYS_EAGER="1")
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)

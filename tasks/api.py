@@ -17,7 +17,8 @@ from organizations.authentication import ApiTokenAuthentication
 
 from . import services
 from .authentication import PersonalTokenAuthentication
-from .models import Assignment, Campaign, PersonalToken
+from .models import Assignment, PersonalToken
+from .selectors import active_campaign
 
 MAX_IDEMPOTENCY_KEY = 100  # the stored column's length: a longer key would be cut and could collide
 CONTRIBUTOR_AUTHENTICATION = [ApiTokenAuthentication, PersonalTokenAuthentication, SessionAuthentication]
@@ -96,7 +97,7 @@ class NextTaskView(ContributorAPIView):
         "When nothing fits, returns 200 with assignment=null and the reason.",
     )
     def post(self, request, campaign_id: int):
-        campaign = Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.ACTIVE).first()
+        campaign = active_campaign(campaign_id)
         if campaign is None:
             return error_response(404, "not_found", "Not found.")
         outcome = services.lease_next_item(user=request.user, campaign=campaign)

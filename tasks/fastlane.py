@@ -112,9 +112,9 @@ class FastLane:
     def _next(self, user, campaign_id: int) -> tuple[dict, int]:
         from . import services
         from .api import _assignment_out
-        from .models import Campaign
+        from .selectors import active_campaign
 
-        campaign = Campaign.objects.filter(pk=campaign_id, status=Campaign.Status.ACTIVE).first()
+        campaign = active_campaign(campaign_id)
         if campaign is None:
             raise _Pass
         outcome = services.lease_next_item(user=user, campaign=campaign)

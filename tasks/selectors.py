@@ -47,6 +47,13 @@ def contributor_block_reason(user, campaign: Campaign, profile=None) -> tuple[st
     return None
 
 
+def active_campaign(campaign_id: int) -> Campaign | None:
+    """The campaign if it is open for work. Raw SQL: read on every "next task", and the ORM spent more CPU
+    compiling this one-row query than PostgreSQL spent running it."""
+    sql = f"SELECT * FROM {Campaign._meta.db_table} WHERE id = %s AND status = %s"
+    return next(iter(Campaign.objects.raw(sql, [campaign_id, Campaign.Status.ACTIVE])), None)
+
+
 def region_cap(campaign: Campaign, region: str) -> int:
     """How many answers (live leases + submitted) a region may hold in a quota campaign.
 

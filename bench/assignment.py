@@ -189,7 +189,8 @@ def purge_consensus_jobs(redis_url: str) -> None:
     import redis
 
     client = redis.Redis.from_url(redis_url)
-    client.delete("consensus", "authenticity:pending", "authenticity:drain-scheduled")
+    client.delete("consensus", "default", "authenticity:pending", "authenticity:drain-scheduled",
+                  "consensus:pending-items", "consensus:drain-scheduled")
     for key in client.scan_iter("*consensus:pending:*"):
         client.delete(key)
 

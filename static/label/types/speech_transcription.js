@@ -14,12 +14,7 @@
 
   function audio() { return $('[data-role="audio"]'); }
 
-  function togglePlay() {
-    const a = audio();
-    if (!a.src) return false;
-    if (a.paused) a.play().catch(() => {}); else a.pause();
-    return true;
-  }
+  function togglePlay() { return window.SpeechAudio.togglePlay(audio()); }
 
   function jump(seconds) {
     const a = audio();
@@ -51,11 +46,7 @@
     });
     a.addEventListener("play", () => { $('[data-action="play"]').textContent = msg("pause"); });
     a.addEventListener("pause", () => { $('[data-action="play"]').textContent = msg("play"); });
-    a.addEventListener("error", () => {
-      const box = $('[data-role="audio-error"]');
-      box.textContent = msg("playFailed");
-      box.hidden = false;
-    });
+    a.addEventListener("error", () => window.SpeechAudio.showError(root, msg("playFailed")));
     // Player keys while typing (Alt+K/J/L); Space and arrows belong to the text field there.
     $('textarea[name="text"]').addEventListener("keydown", (e) => {
       if (!e.altKey) return;
@@ -71,20 +62,11 @@
   }
 
   async function loadAudio(assignment) {
+    if (!(await window.SpeechAudio.load(root, assignment, msg("loadFailed")))) return;
+    // Setting the source resets the rate: apply the listener's choices again.
     const a = audio();
-    a.removeAttribute("src");
-    $('[data-role="audio-error"]').hidden = true;
-    try {
-      const res = await fetch(root.dataset.mediaUrl.replace("/0/", `/${assignment.id}/`), { credentials: "same-origin" });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      a.src = (await res.json()).media.audio;
-      a.playbackRate = Number($('[data-role="speed"]').value);
-      a.loop = $('input[name="loop"]').checked;
-    } catch (err) {
-      const box = $('[data-role="audio-error"]');
-      box.textContent = msg("loadFailed");
-      box.hidden = false;
-    }
+    a.playbackRate = Number($('[data-role="speed"]').value);
+    a.loop = $('input[name="loop"]').checked;
   }
 
   window.TaskTypes.speech_transcription = {

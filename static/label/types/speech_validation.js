@@ -1,7 +1,8 @@
 /*
  * Speech validation (Common Voice-style): listen to someone else's recording of a sentence and answer
  * matches / does not match / unclear, optionally with reasons. The answer buttons unlock once the
- * whole recording has been heard. The audio comes from a short-lived signed URL for this assignment.
+ * whole recording has been heard. The audio comes from a short-lived signed URL for this assignment
+ * (speech_audio.js).
  */
 (function () {
   "use strict";
@@ -23,12 +24,7 @@
     $('[data-role="reasons-box"]').hidden = !checked || checked.value === "matches";
   }
 
-  function togglePlay() {
-    const audio = $('[data-role="audio"]');
-    if (!audio.src) return false;
-    if (audio.paused) audio.play().catch(() => {}); else audio.pause();
-    return true;
-  }
+  function togglePlay() { return window.SpeechAudio.togglePlay($('[data-role="audio"]')); }
 
   function bind() {
     if (root.dataset.bound) return;
@@ -41,27 +37,8 @@
     audio.addEventListener("ended", () => { unlock(true); $('[data-role="position"]').value = 1; });
     audio.addEventListener("play", () => { $('[data-action="play"]').textContent = msg("pause"); });
     audio.addEventListener("pause", () => { $('[data-action="play"]').textContent = msg("listen"); });
-    audio.addEventListener("error", () => {
-      const box = $('[data-role="audio-error"]');
-      box.textContent = msg("playFailed");
-      box.hidden = false;
-    });
+    audio.addEventListener("error", () => window.SpeechAudio.showError(root, msg("playFailed")));
     root.addEventListener("change", (e) => { if (e.target.name === "verdict") showReasons(); });
-  }
-
-  async function loadAudio(assignment) {
-    const audio = $('[data-role="audio"]');
-    audio.removeAttribute("src");
-    $('[data-role="audio-error"]').hidden = true;
-    try {
-      const res = await fetch(root.dataset.mediaUrl.replace("/0/", `/${assignment.id}/`), { credentials: "same-origin" });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      audio.src = (await res.json()).media.audio;
-    } catch (err) {
-      const box = $('[data-role="audio-error"]');
-      box.textContent = msg("loadFailed");
-      box.hidden = false;
-    }
   }
 
   window.TaskTypes.speech_validation = {
@@ -88,7 +65,7 @@
       $('[data-role="position"]').value = 0;
       unlock(false);
       showReasons();
-      if (assignment) loadAudio(assignment);
+      if (assignment) window.SpeechAudio.load(root, assignment, msg("loadFailed"));
     },
     collect() {
       const checked = root.querySelector('input[name="verdict"]:checked');

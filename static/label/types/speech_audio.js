@@ -1,0 +1,39 @@
+/*
+ * Audio player parts shared by the speech types that play an assignment's recording (transcription,
+ * validation): play/pause, the error box, and loading the short-lived signed URL into the <audio>.
+ * The type's element carries data-media-url, [data-role="audio"] and [data-role="audio-error"].
+ * Loaded by the type partials (no inline code).
+ */
+(function () {
+  "use strict";
+
+  function showError(root, text) {
+    const box = root.querySelector('[data-role="audio-error"]');
+    box.textContent = text;
+    box.hidden = false;
+  }
+
+  function togglePlay(audio) {
+    if (!audio.src) return false;
+    if (audio.paused) audio.play().catch(() => {}); else audio.pause();
+    return true;
+  }
+
+  /* Fetch this assignment's signed audio URL into the player; true once set, else the error box shows failedText. */
+  async function load(root, assignment, failedText) {
+    const audio = root.querySelector('[data-role="audio"]');
+    audio.removeAttribute("src");
+    root.querySelector('[data-role="audio-error"]').hidden = true;
+    try {
+      const res = await fetch(root.dataset.mediaUrl.replace("/0/", `/${assignment.id}/`), { credentials: "same-origin" });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      audio.src = (await res.json()).media.audio;
+      return true;
+    } catch (err) {
+      showError(root, failedText);
+      return false;
+    }
+  }
+
+  window.SpeechAudio = { showError, togglePlay, load };
+})();

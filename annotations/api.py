@@ -77,9 +77,19 @@ class CampaignScopedList(ConditionalListMixin, generics.ListAPIView):
     required_scope = ApiToken.Scope.READ_DATASETS
     pagination_class = IdCursorPagination
 
+    # The fields the ``state``, ``min_agreement`` and ``updated_since`` filters apply to, in that order.
+    filter_fields: tuple[str, str, str]
+
     def campaign(self) -> Campaign:
         # Another organisation's campaign is 404, never 403: its existence is not revealed.
         return get_object_or_404(Campaign, pk=self.kwargs["campaign_id"], organization=self.request.organization)
+
+    def filtered(self, qs):
+        state, agreement, since = self.filter_fields
+        lookups = {"state": state, "min_agreement": f"{agreement}__gte", "since": f"{since}__gte"}
+        for name, value in list_filters(self.request.query_params).items():
+            qs = qs.filter(**{lookups[name]: value})
+        return qs
 
 
 @extend_schema(tags=["annotations"], summary="List a campaign's annotations", parameters=FILTER_PARAMETERS,
@@ -91,16 +101,10 @@ class CampaignScopedList(ConditionalListMixin, generics.ListAPIView):
 class AnnotationList(CampaignScopedList):
     serializer_class = AnnotationOut
     last_modified_fields = ("created_at",)
+    filter_fields = ("item__consensus__state", "item__consensus__agreement", "created_at")
 
     def get_queryset(self):
-        filters = list_filters(self.request.query_params)
-        qs = Annotation.objects.filter(campaign=self.campaign())
-        if "state" in filters:
-            qs = qs.filter(item__consensus__state=filters["state"])
-        if "min_agreement" in filters:
-            qs = qs.filter(item__consensus__agreement__gte=filters["min_agreement"])
-        if "since" in filters:
-            qs = qs.filter(created_at__gte=filters["since"])
+        qs = self.filtered(Annotation.objects.filter(campaign=self.campaign()))
         return qs.select_related("contributor__contributor", "item__consensus").order_by("id")
 
 
@@ -118,14 +122,7 @@ class ConsensusPagination(IdCursorPagination):
 class ConsensusList(CampaignScopedList):
     serializer_class = ConsensusOut
     pagination_class = ConsensusPagination
+    filter_fields = ("state", "agreement", "updated_at")
 
     def get_queryset(self):
-        filters = list_filters(self.request.query_params)
-        qs = Consensus.objects.filter(campaign=self.campaign())
-        if "state" in filters:
-            qs = qs.filter(state=filters["state"])
-        if "min_agreement" in filters:
-            qs = qs.filter(agreement__gte=filters["min_agreement"])
-        if "since" in filters:
-            qs = qs.filter(updated_at__gte=filters["since"])
-        return qs.select_related("item").order_by("item_id")
+        return self.filtered(Consensus.objects.filter(campaign=self.campaign())).select_related("item").order_by("item_id")

@@ -1,4 +1,5 @@
-"""`Authorization: Token <prefix>.<secret>` for organisation API tokens."""
+"""`Authorization: Token <prefix>.<secret>` for organisation API tokens, and the prefixed-token check the
+contributors' personal tokens share (tasks/authentication.py)."""
 import hmac
 
 from django.contrib.auth.models import AnonymousUser
@@ -25,8 +26,23 @@ class OrganizationTokenUser(AnonymousUser):
         return f"token:{self.token.prefix}"
 
 
-class ApiTokenAuthentication(authentication.BaseAuthentication):
-    keyword = "Token"
+class PrefixedTokenAuthentication(authentication.BaseAuthentication):
+    """`Authorization: <keyword> <prefix>.<secret>`: the row found by prefix, its secret's hash compared.
+
+    Subclasses name the token model (fields ``prefix``, ``key_hash``, ``last_used_at``), what to
+    select with it, when a matching token is refused, and the request.user it stands for.
+    """
+
+    keyword: str
+    model: type
+    select_related: str
+
+    def refusal(self, token) -> str | None:
+        """Why a token whose secret matched is refused, or None."""
+        raise NotImplementedError
+
+    def user_for(self, token):
+        raise NotImplementedError
 
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).split()
@@ -35,20 +51,33 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Invalid token header.")
         try:
-            key = header[1].decode()
+            prefix, _, secret = header[1].decode().partition(".")
         except UnicodeError as exc:
             raise exceptions.AuthenticationFailed("Invalid token header.") from exc
-        prefix, _, secret = key.partition(".")
-        token = ApiToken.objects.select_related("organization").filter(prefix=prefix).first()
+        token = self.model.objects.select_related(self.select_related).filter(prefix=prefix).first()
         expected = token.key_hash if token else hash_token_secret("missing")
+        # Compare even when the prefix is unknown, so timing does not reveal which prefixes exist.
         if not (hmac.compare_digest(expected, hash_token_secret(secret)) and token is not None):
             raise exceptions.AuthenticationFailed("Invalid token.")
-        if not token.is_active:
-            raise exceptions.AuthenticationFailed("Token revoked or expired.")
+        refusal = self.refusal(token)
+        if refusal:
+            raise exceptions.AuthenticationFailed(refusal)
         now = timezone.now()
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        return OrganizationTokenUser(token), token
+            self.model.objects.filter(pk=token.pk).update(last_used_at=now)
+        return self.user_for(token), token
 
     def authenticate_header(self, request) -> str:
         return self.keyword
+
+
+class ApiTokenAuthentication(PrefixedTokenAuthentication):
+    keyword = "Token"
+    model = ApiToken
+    select_related = "organization"
+
+    def refusal(self, token: ApiToken) -> str | None:
+        return None if token.is_active else "Token revoked or expired."
+
+    def user_for(self, token: ApiToken) -> OrganizationTokenUser:
+        return OrganizationTokenUser(token)

@@ -119,6 +119,19 @@ def token_client(api_token):
 # --- a real Celery worker ----------------------------------------------------------------------
 
 
+@pytest.fixture
+def eager_tasks(settings):
+    """Run Celery tasks in process even when a broker is configured: these tests check what the jobs do
+    (tests/test_consensus_worker.py runs them through a real worker)."""
+    from config.celery_app import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
 _worker_running = {"yes": False}
 
 

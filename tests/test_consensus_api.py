@@ -11,19 +11,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
 
 
 @pytest.fixture
-def eager_tasks(settings):
-    """Run Celery tasks in process even when a broker is configured: these tests check what the jobs do
-    (tests/test_consensus_worker.py runs them through a real worker)."""
-    from config.celery_app import app
-
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
-
-
-@pytest.fixture
 def scored_campaign(org):
     from annotations.services import rescore_campaign
     from bench.consensus import seed_campaign

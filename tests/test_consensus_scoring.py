@@ -12,19 +12,6 @@ from tasks.services import lease_next_item
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
 
 
-@pytest.fixture
-def eager_tasks(settings):
-    """Run Celery tasks in process even when a broker is configured: these tests check what the jobs do
-    (tests/test_consensus_worker.py runs them through a real worker)."""
-    from config.celery_app import app
-
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
-
-
 def answer(campaign, user, categories):
     """One real answer through the queue and the submit service."""
     assignment = lease_next_item(user=user, campaign=campaign)

@@ -83,6 +83,16 @@ def _audio_item(payload: dict, field: str = "audio") -> dict:
     return payload
 
 
+class ItemAudio:
+    """For types whose item is an uploaded recording (``audio``): checked on import, signed for the player."""
+
+    def validate_item(self, payload, config: dict) -> dict:
+        return _audio_item(super().validate_item(payload, config))
+
+    def media_keys(self, item_payload: dict) -> dict[str, str]:
+        return {"audio": item_payload["audio"]}
+
+
 class SpeechRecording(TaskType):
     key = "speech_recording"
     label = _("Speech: record a sentence")
@@ -236,7 +246,7 @@ class SpeechRecording(TaskType):
         )]
 
 
-class SpeechValidation(TaskType):
+class SpeechValidation(ItemAudio, TaskType):
     key = "speech_validation"
     label = _("Speech: validate a recording")
     template = "tasks/types/speech_validation.html"
@@ -277,12 +287,6 @@ class SpeechValidation(TaskType):
                 "source": {"type": "string", "maxLength": 500},
             },
         }
-
-    def validate_item(self, payload, config: dict) -> dict:
-        return _audio_item(super().validate_item(payload, config))
-
-    def media_keys(self, item_payload: dict) -> dict[str, str]:
-        return {"audio": item_payload["audio"]}
 
     def annotation_schema(self, config: dict) -> dict:
         reasons = [r["key"] for r in config.get("reasons") or DEFAULT_REASONS]
@@ -399,7 +403,7 @@ class SpeechValidation(TaskType):
         )]
 
 
-class SpeechTranscription(TaskType):
+class SpeechTranscription(ItemAudio, TaskType):
     key = "speech_transcription"
     label = _("Speech: transcribe audio")
     template = "tasks/types/speech_transcription.html"
@@ -428,12 +432,6 @@ class SpeechTranscription(TaskType):
                 "source": {"type": "string", "maxLength": 500},
             },
         }
-
-    def validate_item(self, payload, config: dict) -> dict:
-        return _audio_item(super().validate_item(payload, config))
-
-    def media_keys(self, item_payload: dict) -> dict[str, str]:
-        return {"audio": item_payload["audio"]}
 
     def annotation_schema(self, config: dict) -> dict:
         return {

@@ -17,7 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from review.console import CampaignListFilter, OrgScopedAdminMixin
 from review.forms import QUOTA_PREFIX, campaign_form_for
@@ -107,7 +107,9 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
                                             *quota_names]}),
             (_("Scheduling and pay"), {"fields": ["priority", "deadline", "lease_seconds", "pay_per_task",
                                                   "budget"]}),
-            (_("Record"), {"fields": ["created_by", "created_at"], "classes": ["collapse"]}),
+            # "Record" the noun (who created the campaign, when), not the verb of the speech recorder.
+            (pgettext("campaign admin section", "Record"), {"fields": ["created_by", "created_at"],
+                                                            "classes": ["collapse"]}),
         ]
 
     def get_readonly_fields(self, request, obj=None):

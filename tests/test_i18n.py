@@ -80,3 +80,13 @@ def test_the_configured_default_is_vietnamese():
         cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60, check=True,
     )
     assert out.stdout.strip() == "vi"
+
+
+def test_record_the_noun_and_record_the_verb_are_translated_apart():
+    """The campaign admin's "Record" section (who created it, when) is not the recorder's "Record" button."""
+    from django.utils import translation
+    from django.utils.translation import gettext, pgettext
+
+    with translation.override("vi"):
+        assert pgettext("campaign admin section", "Record") == "Thông tin tạo"
+        assert gettext("Record") == "Ghi âm"

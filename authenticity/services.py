@@ -151,7 +151,15 @@ def score_annotation(annotation_id: int) -> AuthenticityScore | None:
         if result.flagged != was_flagged:
             # Flag counts feed trust; a flag that disappears on rescoring gives the trust back.
             transaction.on_commit(lambda: _record_flag(annotation.contributor_id, campaign.task_type))
+            transaction.on_commit(lambda: _forget_dashboard_report(campaign.pk))
     return record
+
+
+def _forget_dashboard_report(campaign_id: int) -> None:
+    """The console dashboard caches the flag counts for a minute; a changed flag shows at once."""
+    from review.selectors import forget_authenticity_panel
+
+    forget_authenticity_panel(campaign_id)
 
 
 def _record_flag(user_id: int, task_type: str) -> None:
@@ -170,6 +178,7 @@ def review_score(*, score: AuthenticityScore, decision: str, reviewer) -> Authen
     score.reviewed_at = timezone.now()
     score.save(update_fields=["review_decision", "reviewed_by", "reviewed_at", "updated_at"])
     transaction.on_commit(lambda: _record_flag(score.contributor_id, score.campaign.task_type))
+    transaction.on_commit(lambda: _forget_dashboard_report(score.campaign_id))
     return score
 
 

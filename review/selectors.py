@@ -291,16 +291,26 @@ DASHBOARD_BIG = 20000
 DASHBOARD_STALE_SECONDS = 60
 
 
+def authenticity_panel_key(campaign_id: int) -> str:
+    return f"console:authenticity:{campaign_id}"
+
+
+def forget_authenticity_panel(campaign_id: int) -> None:
+    """Drop the dashboard's cached authenticity report (authenticity.services: a flag set, lifted or reviewed)."""
+    cache.delete(authenticity_panel_key(campaign_id))
+
+
 def campaign_dashboard(campaign: Campaign, *, now=None, include_authenticity: bool = True) -> dict:
     """Every number of the campaign dashboard; charts and tables both render from this dict.
 
     Cached until a new answer, consensus or re-fit arrives; big campaigns serve figures up to a minute
-    old rather than re-reading a million rows on every poll.
+    old rather than re-reading a million rows on every poll. The authenticity report is cached apart,
+    for a minute or until a flag changes.
     """
     now = now or timezone.now()
     data = _dashboard_figures(campaign, now)
     if include_authenticity:
-        key = f"console:authenticity:{campaign.pk}"
+        key = authenticity_panel_key(campaign.pk)
         report = cache.get(key)
         if report is None:
             report = _authenticity_report(campaign)

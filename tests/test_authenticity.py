@@ -567,6 +567,26 @@ def test_submission_over_http_is_scored_by_the_worker(client, freetext_campaign,
 
 
 @pytest.mark.django_db
+def test_dashboard_shows_a_new_flag_and_its_review_at_once(freetext_campaign, make_contributor,
+                                                          django_capture_on_commit_callbacks):
+    from review.selectors import campaign_dashboard, forget_authenticity_panel
+
+    forget_authenticity_panel(freetext_campaign.pk)  # Redis outlives test databases: no report from an earlier run
+    human = _answer(freetext_campaign, make_contributor(), HUMAN_VI, typed(HUMAN_VI))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.score_annotation(human.pk)
+    assert campaign_dashboard(freetext_campaign)["authenticity"]["flags"]["flagged"] == 0  # now cached
+    bad = _answer(freetext_campaign, make_contributor(), LLM_VI, pasted(LLM_VI))
+    with django_capture_on_commit_callbacks(execute=True):
+        record = services.score_annotation(bad.pk)
+    assert record.flagged
+    assert campaign_dashboard(freetext_campaign)["authenticity"]["flags"]["flagged"] == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        services.review_score(score=record, decision="not_human", reviewer=human.contributor)
+    assert campaign_dashboard(freetext_campaign)["authenticity"]["flags"]["reviewed"] == 1
+
+
+@pytest.mark.django_db
 def test_campaign_dashboard_shows_the_report(client, freetext_campaign, make_contributor, django_user_model):
     a = _answer(freetext_campaign, make_contributor(region="central"), LLM_VI, pasted(LLM_VI))
     services.score_annotation(a.pk)

@@ -158,7 +158,7 @@ def dpo(rec, ctx: LayoutContext) -> list[dict]:
         return []
     return [{
         "prompt": item.get("prompt", ""), "chosen": _response_text(responses[chosen]),
-        "rejected": _response_text(responses[rejected]), "margin": float(result.get("margin") or 0.0),
+        "rejected": _response_text(responses[rejected]), "margin": float(result.get("chosen_margin", result.get("margin")) or 0.0),
         "agreement": rec.agreement, "n_annotations": rec.n_answers, "item_id": rec.item_id,
         "external_id": rec.external_id,
     }]

@@ -115,6 +115,8 @@ def test_pairwise_aggregate_unshuffles_shown_positions():
     assert agg.result["chosen"] == 1 and agg.result["rejected"] == 0
     assert agg.result["ranking"] == [1, 0]
     assert agg.result["margin"] < 0  # negative: original response 1 wins
+    # What the DPO export writes: how much the chosen response won by, positive.
+    assert agg.result["chosen_margin"] == pytest.approx(-agg.result["margin"]) and agg.result["chosen_margin"] > 0
     assert agg.confidence == pytest.approx(1.0)
     assert agg.agreement == pytest.approx(1.0)
     assert agg.result["position_bias"] == {"decisive": 3, "first_shown_wins": 2}  # two saw the winner as A

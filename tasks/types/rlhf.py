@@ -240,7 +240,8 @@ class RLHFPreference(TaskType):
             winner, share, counts = weighted_vote(labels, weights)
             margins = [_signed_margin(a, config) for a in answers]
             margin = float(np.average(margins, weights=weights)) if answers else 0.0
-            result.update(votes=counts, choice=winner, margin=round(margin, 4))
+            result.update(votes=counts, choice=winner, margin=round(margin, 4),
+                          chosen_margin=_chosen_margin(margin, winner))
             result["position_bias"] = position_bias(answers)
             if winner in (0, 1):
                 result.update(chosen=winner, rejected=1 - winner)
@@ -349,6 +350,7 @@ class RLHFPreference(TaskType):
                     result.update(chosen=winner, rejected=1 - winner, ranking=[winner, 1 - winner])
                 else:
                     result.update(chosen=None, rejected=None)
+                result["chosen_margin"] = _chosen_margin(result.get("margin") or 0.0, winner)
             return aggregate
         if mode == "rubric":
             # The type's spread-based confidence stays: the posterior of one exact point on a 7-point scale
@@ -556,6 +558,13 @@ def _original_choice(answer: dict):
     if choice == "B":
         return order[1]
     return choice
+
+
+def _chosen_margin(signed: float, chosen) -> float:
+    """How much the chosen response won by, in [0, 1] (what a DPO ``margin`` column means); 0 when the
+    votes' mean strength points the other way (a campaign-level decision against the item's votes)."""
+    oriented = signed if chosen == 0 else -signed if chosen == 1 else 0.0
+    return round(max(0.0, float(oriented)), 4)
 
 
 def _signed_margin(answer: dict, config: dict) -> float:

@@ -13,62 +13,35 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from config.batching import DebouncedBatch
+
 logger = logging.getLogger(__name__)
 
 
-PENDING_ITEMS_KEY = "consensus:pending-items"  # ids of items waiting to be scored (a Redis set)
-DRAIN_KEY = "consensus:drain-scheduled"
-DRAIN_BATCH = 200
+SCORING_BATCH = DebouncedBatch("consensus", batch_size=200)
 
 
 def schedule_item_scoring(item_id: int) -> None:
-    """Debounced: items to score collect in a Redis set and one drain job per debounce window scores them
-    all, so a burst of submissions (on one item or on many) costs a set insert each, not a Celery message
-    each (measured on the queue's hot path: a message cost ~7% of a next + submit cycle's CPU)."""
-    from config.cache import redis_client
-
+    """Debounced: items to score collect in a batch (config.batching) and one drain job per debounce
+    window scores them all, so a burst of submissions (on one item or on many) makes one job."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
         score_item.delay(item_id)
         return
     delay = settings.CONSENSUS_DEBOUNCE_SECONDS
     try:
-        client = redis_client()
-        if client is None:
+        if not SCORING_BATCH.add(item_id, drain_task=drain_item_scoring, delay=delay):
             score_item.apply_async(args=[item_id], countdown=delay)
-            return
-        pipe = client.pipeline(transaction=False)
-        pipe.sadd(PENDING_ITEMS_KEY, item_id)
-        pipe.set(DRAIN_KEY, 1, nx=True, ex=max(5, int(delay) + 5))
-        _added, first = pipe.execute()
-        if first:
-            drain_item_scoring.apply_async(countdown=delay)
     except Exception:  # noqa: BLE001 - broker down: the periodic re-score picks the item up later
         logger.warning("could not enqueue consensus for item %s; the sweep will", item_id, exc_info=True)
 
 
 @shared_task(acks_late=True)
 def drain_item_scoring() -> int:
-    """Score every item waiting in the set; items added meanwhile schedule the next drain."""
-    from config.cache import redis_client
-
+    """Score every item waiting in the batch; a failure is retried alone by score_item."""
     from .services import score_item_consensus
 
-    client = redis_client()
-    if client is None:
-        return 0
-    client.delete(DRAIN_KEY)
-    count = 0
-    while True:
-        ids = client.spop(PENDING_ITEMS_KEY, DRAIN_BATCH)
-        if not ids:
-            return count
-        for raw in ids:
-            try:
-                score_item_consensus(int(raw))
-            except Exception:  # noqa: BLE001 - one failure must not lose the batch: retried on its own
-                logger.warning("scoring item %s failed; retrying it alone", raw, exc_info=True)
-                score_item.apply_async(args=[int(raw)], countdown=5)
-            count += 1
+    return SCORING_BATCH.drain(score_item_consensus,
+                               on_error=lambda item_id: score_item.apply_async(args=[item_id], countdown=5))
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)

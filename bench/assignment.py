@@ -189,8 +189,10 @@ def purge_consensus_jobs(redis_url: str) -> None:
     import redis
 
     client = redis.Redis.from_url(redis_url)
-    client.delete("consensus", "default", "authenticity:pending", "authenticity:drain-scheduled",
-                  "consensus:pending-items", "consensus:drain-scheduled")
+    from annotations.tasks import SCORING_BATCH as consensus_batch
+    from authenticity.tasks import SCORING_BATCH as authenticity_batch
+
+    client.delete("consensus", "default", *consensus_batch.keys(), *authenticity_batch.keys())
     for key in client.scan_iter("*consensus:pending:*"):
         client.delete(key)
 

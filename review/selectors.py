@@ -96,22 +96,20 @@ def item_review(item: Item) -> dict:
             "region": profile.get_region_display() if profile and profile.region else "",
             "decision": decisions.get(annotation.pk),
             "authenticity": scores.get(annotation.pk),
-            "matches_consensus": _matches(annotation.payload, consensus),
+            "matches_consensus": _matches(item.campaign, annotation.payload, consensus.result if consensus else None),
         })
     return {"item": item, "consensus": consensus, "rows": rows}
 
 
-def _matches(payload: dict, consensus: Consensus | None) -> bool | None:
-    if consensus is None or not consensus.result:
+def _matches(campaign, payload: dict, result: dict | None) -> bool | None:
+    """Whether an answer agrees with its item's consensus, by the task type's own rule (the one that feeds
+    trust: e.g. RLHF answers are compared in the responses' original order, claims verdict by verdict)."""
+    if not result or not isinstance(payload, dict):
         return None
-    result = {k: v for k, v in consensus.result.items() if k in payload}
-    if not result:
+    try:
+        return campaign.task.agrees_with_consensus(payload, result, config=campaign.config)
+    except Exception:  # noqa: BLE001 - legacy or malformed data: no highlight rather than a broken page
         return None
-    return all(_norm(payload.get(k)) == _norm(v) for k, v in result.items())
-
-
-def _norm(value):
-    return sorted(value, key=str) if isinstance(value, list) else value
 
 
 # --- dashboard -----------------------------------------------------------------------------------------
@@ -265,12 +263,12 @@ def _consensus_agreement_by_contributor(campaign, sample: int = 5000) -> dict[in
         Annotation.objects.filter(campaign=campaign, item_id__in=list(finalised), is_gold=False)
         .values_list("contributor_id", "item_id", "payload").iterator(chunk_size=2000)
     ):
-        result = {k: v for k, v in (finalised[item_id] or {}).items() if k in (payload or {})}
-        if not result:
+        agreed = _matches(campaign, payload, finalised[item_id])
+        if agreed is None:
             continue
         entry = out.setdefault(contributor_id, [0, 0])
         entry[0] += 1
-        entry[1] += int(all(_norm(payload.get(k)) == _norm(v) for k, v in result.items()))
+        entry[1] += int(agreed)
     return {k: (v[0], v[1]) for k, v in out.items()}
 
 

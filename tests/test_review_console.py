@@ -237,3 +237,23 @@ def test_reviewed_items_leave_the_default_queue(client, manager, disputed_item):
     # the form sends the hidden "0" then the checked box's "1": the box wins
     assert list(client.get(reverse("review:queue") + "?unreviewed=0&unreviewed=1").context["page"]) == []
     assert [i.pk for i in client.get(reverse("review:queue") + "?unreviewed=0").context["page"]] == [item.pk]
+
+
+def test_item_page_compares_rlhf_answers_in_the_original_order(client, manager, make_campaign, make_contributor):
+    """Contributors see the two responses in shuffled order; the page compares by the type's own rule."""
+    from tasks.types import get_task_type
+
+    item_payload = {"prompt": "Thủ đô của Việt Nam?", "responses": [{"text": "Hà Nội."}, {"text": "Huế."}]}
+    campaign = make_campaign("rlhf", items=[{"payload": item_payload}], overlap=2)
+    item = Item.objects.get(campaign=campaign)
+    rlhf = get_task_type("rlhf")
+    # Both prefer ORIGINAL response 0: one saw it as A, the other (swapped) as B. A third prefers response 1.
+    for choice, order in (("A", [0, 1]), ("B", [1, 0]), ("B", [0, 1])):
+        payload = rlhf.validate_annotation({"choice": choice, "strength": 2}, config=campaign.config,
+                                           item_payload=item_payload, view={"order": order})
+        answer(campaign, item, make_contributor(), payload)
+    Consensus.objects.create(item=item, campaign=campaign, state="finalised",
+                             result={"choice": 0, "chosen": 0, "rejected": 1, "ranking": [0, 1]})
+    client.force_login(manager)
+    html = client.get(reverse("review:item", args=[item.pk])).content.decode()
+    assert html.count('class="console-answer agrees"') == 2 and html.count('class="console-answer differs"') == 1

@@ -7,6 +7,8 @@ from allauth.account.auth_backends import AuthenticationBackend as AllauthBacken
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
 
+from config.rawsql import fetch_one
+
 
 class _RawUserLoad:
     def get_user(self, user_id):
@@ -15,8 +17,7 @@ class _RawUserLoad:
             pk = User._meta.pk.to_python(user_id)
         except Exception:  # noqa: BLE001 - a tampered or stale session value: nobody
             return None
-        sql = f"SELECT * FROM {User._meta.db_table} WHERE {User._meta.pk.column} = %s"
-        user = next(iter(User._default_manager.raw(sql, [pk])), None)
+        user = fetch_one(User, f"t.{User._meta.pk.column} = %s", [pk])
         return user if user is not None and self.user_can_authenticate(user) else None
 
 

@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from config.rawsql import fetch_one
+
 from .models import (
     ContributorProfile,
     IdentityDocument,
@@ -38,18 +40,20 @@ def profile_for(user) -> ContributorProfile | None:
 def profile_with_flags(user) -> ContributorProfile | None:
     """The profile plus the two facts ``verification_level`` needs, in one query (the queue asks on every lease).
 
-    Raw SQL: the ORM spends more CPU compiling the two EXISTS subqueries than PostgreSQL spends running them.
+    Hand-written SQL (config.rawsql): the ORM spent more CPU compiling the two EXISTS than PostgreSQL running them.
     """
     from allauth.account.models import EmailAddress
 
     if not getattr(user, "is_authenticated", False) or not getattr(user, "pk", None):
         return None
-    sql = (
-        f"SELECT p.*, EXISTS (SELECT 1 FROM {EmailAddress._meta.db_table} e WHERE e.user_id = p.user_id AND e.verified)"
-        f" AS _email_verified, EXISTS (SELECT 1 FROM {Qualification._meta.db_table} q WHERE q.profile_id = p.id)"
-        f" AS _qualified FROM {ContributorProfile._meta.db_table} p WHERE p.user_id = %s"
+    profile = fetch_one(
+        ContributorProfile, "t.user_id = %s", [user.pk],
+        extra={
+            "_email_verified": f"EXISTS (SELECT 1 FROM {EmailAddress._meta.db_table} e"
+                               " WHERE e.user_id = t.user_id AND e.verified)",
+            "_qualified": f"EXISTS (SELECT 1 FROM {Qualification._meta.db_table} q WHERE q.profile_id = t.id)",
+        },
     )
-    profile = next(iter(ContributorProfile.objects.raw(sql, [user.pk])), None)
     if profile is not None:
         profile.user = user
     return profile

@@ -7,6 +7,7 @@ from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.rawsql import fetch_one
 from contributors.models import ContributorProfile
 from contributors.selectors import is_qualified, profile_for, trust_score, verification_level
 
@@ -48,10 +49,8 @@ def contributor_block_reason(user, campaign: Campaign, profile=None) -> tuple[st
 
 
 def active_campaign(campaign_id: int) -> Campaign | None:
-    """The campaign if it is open for work. Raw SQL: read on every "next task", and the ORM spent more CPU
-    compiling this one-row query than PostgreSQL spent running it."""
-    sql = f"SELECT * FROM {Campaign._meta.db_table} WHERE id = %s AND status = %s"
-    return next(iter(Campaign.objects.raw(sql, [campaign_id, Campaign.Status.ACTIVE])), None)
+    """The campaign if it is open for work (hand-written SQL: read on every "next task", see config.rawsql)."""
+    return fetch_one(Campaign, "t.id = %s AND t.status = %s", [campaign_id, Campaign.Status.ACTIVE])
 
 
 def region_cap(campaign: Campaign, region: str) -> int:

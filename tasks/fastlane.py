@@ -45,8 +45,10 @@ class FastLane:
         self.django = django_app
         self.session_store = import_module(settings.SESSION_ENGINE).SessionStore
         self.csrf = CsrfViewMiddleware(_unused)
-        # The headers the full stack puts on every response, from the same middleware.
+        # The headers the full stack puts on every response, from the same middleware, computed once per
+        # scheme (they depend on settings and on HTTPS only; django-csp rebuilt its policy string each time).
         self.header_middleware = [m(_unused) for m in (SecurityMiddleware, XFrameOptionsMiddleware, CSPMiddleware)]
+        self.headers_by_scheme: dict[bool, list[tuple[str, str]]] = {}
 
     def __call__(self, environ, start_response):
         if environ.get("REQUEST_METHOD") != "POST" or "HTTP_AUTHORIZATION" in environ:
@@ -84,9 +86,20 @@ class FastLane:
             data, status = self._submit(request, user, object_id, body)
         response = HttpResponse(orjson.dumps(data), status=status, content_type="application/json")
         response["Vary"] = "Cookie"
-        for middleware in self.header_middleware:
-            response = middleware.process_response(request, response)
+        for name, value in self._security_headers(request):
+            response[name] = value
         return response
+
+    def _security_headers(self, request) -> list[tuple[str, str]]:
+        secure = request.is_secure()
+        headers = self.headers_by_scheme.get(secure)
+        if headers is None:
+            probe = HttpResponse(content_type="application/json")
+            for middleware in self.header_middleware:
+                probe = middleware.process_response(request, probe)
+            headers = [(k, v) for k, v in probe.items() if k.lower() not in ("content-type", "content-length")]
+            self.headers_by_scheme[secure] = headers
+        return headers
 
     def _authenticate(self, request):
         from django.contrib.auth import get_user

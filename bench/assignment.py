@@ -1,12 +1,13 @@
 """Queue benchmark: next -> submit cycles over HTTP through a real gunicorn against PostgreSQL.
 
     .venv/bin/python bench/assignment.py                       # 100,000 items, overlap 3, N = 1 8 32 128
-    .venv/bin/python bench/assignment.py --clients 32 --seconds 20 --workers 3 --threads 4
+    .venv/bin/python bench/assignment.py --clients 32 --seconds 20 --worker-class gthread --workers 3 --threads 4
     .venv/bin/python bench/assignment.py --smoke               # tiny sizes (the test suite runs this)
 
 Creates (or reuses) the database given by --database-url (default ``annotate_bench``), migrates it,
 seeds one moderation campaign and the contributors (verified, profile complete, a session each),
-starts gunicorn (gthread, HTTP keep-alive) and runs N simulated contributors, each looping
+starts gunicorn (sync workers, 2 x cores + 1, as platform/gunicorn.conf.py; or gthread with HTTP keep-alive)
+and runs N simulated contributors, each looping
 ``POST /next/`` then ``POST /submit/`` (with an Idempotency-Key) for a fixed time. Prints cycles/s,
 p50/p99 latency of each request and of the whole cycle, then checks the stored state: no item
 beyond its overlap, no (item, contributor) twice, counters equal to the rows they count.
@@ -139,7 +140,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(*, url: str, port: int, workers: int, threads: int, db_pool: bool, redis_url: str) -> subprocess.Popen:
+def start_gunicorn(*, url: str, port: int, workers: int, threads: int, db_pool: bool, redis_url: str,
+                   worker_class: str = "sync") -> subprocess.Popen:
     env = dict(os.environ)
     env.update({
         "DATABASE_URL": url, "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost", "LOG_LEVEL": "WARNING",
@@ -157,7 +159,8 @@ def start_gunicorn(*, url: str, port: int, workers: int, threads: int, db_pool: 
     cmd = [
         str(ROOT / ".venv/bin/gunicorn") if (ROOT / ".venv/bin/gunicorn").exists() else "gunicorn",
         "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-        "--threads", str(threads), "--worker-class", "gthread", "--keep-alive", "60",
+        *(["--threads", str(threads), "--worker-class", "gthread", "--keep-alive", "60"] if worker_class == "gthread"
+          else ["--worker-class", "sync"]),
         "--log-level", "warning", "--backlog", "2048",
     ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
@@ -350,14 +353,17 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--clients", default="1,8,32,128", help="comma-separated concurrency levels")
     parser.add_argument("--seconds", type=float, default=15.0, help="duration of each level")
     parser.add_argument("--warmup", type=float, default=3.0, help="unrecorded warm-up before the levels")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--worker-class", choices=["sync", "gthread"], default="sync",
+                        help="sync (one request at a time per process, as platform/gunicorn.conf.py runs by default) "
+                             "or gthread (threads, HTTP keep-alive)")
+    parser.add_argument("--workers", type=int, default=5, help="gunicorn worker processes (default 2 x cores + 1)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (gthread only)")
     parser.add_argument("--db-pool", action="store_true", help="psycopg pool (DB_POOL=1) instead of persistent connections")
     parser.add_argument("--no-migrate", action="store_true", help="the database is already migrated (the test suite)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: 300 items, N = 1 and 4, 3 s each")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.items, args.clients, args.seconds, args.workers, args.threads = 300, "1,4", 3.0, 1, 2
+        args.items, args.clients, args.seconds, args.workers, args.threads = 300, "1,4", 3.0, 2, 2
     levels = [int(n) for n in args.clients.split(",") if n.strip()]
 
     if not args.no_migrate:
@@ -377,8 +383,10 @@ def main(argv: list[str] | None = None) -> dict:
 
     port = free_port()
     server = start_gunicorn(url=args.database_url, port=port, workers=args.workers, threads=args.threads,
-                            db_pool=args.db_pool, redis_url=args.redis_url)
-    print(f"gunicorn: {args.workers} workers x {args.threads} threads (gthread, keep-alive), "
+                            db_pool=args.db_pool, redis_url=args.redis_url, worker_class=args.worker_class)
+    shape = (f"{args.workers} workers x {args.threads} threads (gthread, keep-alive)" if args.worker_class == "gthread"
+             else f"{args.workers} sync workers (a connection per request, as behind nginx)")
+    print(f"gunicorn: {shape}, "
           f"{'psycopg pool' if args.db_pool else 'persistent connections'}; 2 load processes; "
           f"QUEUE_FAST_LANE={os.environ.get('QUEUE_FAST_LANE', '1')} DB_HEALTH_CHECKS={os.environ.get('DB_HEALTH_CHECKS', '1')}",
           flush=True)
@@ -405,7 +413,7 @@ def main(argv: list[str] | None = None) -> dict:
     violations = verify(campaign_id)
     print("verification:", json.dumps(violations), flush=True)
     result = {"levels": rows, "warmup_cycles": warm["cycles"], "verification": violations, "items": args.items, "overlap": args.overlap,
-              "workers": args.workers, "threads": args.threads, "db_pool": args.db_pool}
+              "workers": args.workers, "threads": args.threads, "worker_class": args.worker_class, "db_pool": args.db_pool}
     print(json.dumps(result), flush=True)
     return result
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from authenticity.telemetry import clean_telemetry
+from config.rawsql import jsonb
 from tasks.models import Assignment, Item
 from tasks.types import SchemaError
 
@@ -141,11 +142,11 @@ def submit_annotation(
 
 
 # The common submission (an open lease on a regular item of a type without an on_submit step) in two
-# statements: lock + read, then one write. The ORM path below does the same in five statements and spends
+# statements: lock + read, then one write. The ORM path below does the same in four statements and spends
 # more CPU building them than PostgreSQL spends running them (README, "The queue"); every other case
 # (replays, expired leases, gold items, types with on_submit) takes the ORM path in the same transaction.
 _SUBMIT_LOCK_SQL = """
-SELECT a.state, a.view, a.region, i.id, i.payload, i.is_gold, i.done_count, i.target_overlap,
+SELECT a.state, a.view, i.id, i.payload, i.is_gold, i.done_count, i.target_overlap,
        c.id, c.task_type, c.config
 FROM tasks_assignment a
 JOIN tasks_item i ON i.id = a.item_id
@@ -179,15 +180,15 @@ def _submit_open_lease_postgres(user, assignment_id, payload, telemetry, time_sp
         row = cursor.fetchone()
     if row is None:
         raise Assignment.DoesNotExist("no such assignment for this contributor")
-    state, view, region, item_id, item_payload, is_gold, done_count, target, campaign_id, task_type, config = row
+    state, view, item_id, item_payload, is_gold, done_count, target, campaign_id, task_type, config = row
     if state != Assignment.State.LEASED or is_gold:
         return None
-    campaign = Campaign(pk=campaign_id, task_type=task_type, config=_decoded(config))
+    campaign = Campaign(pk=campaign_id, task_type=task_type, config=jsonb(config))
     task = campaign.task
     if type(task).on_submit is not TaskType.on_submit:
         return None
-    cleaned = task.validate_annotation(payload, config=campaign.config, item_payload=_decoded(item_payload),
-                                      view=_decoded(view))
+    cleaned = task.validate_annotation(payload, config=campaign.config, item_payload=jsonb(item_payload),
+                                      view=jsonb(view))
     now = timezone.now()
     clean = clean_telemetry(telemetry)
     params = {
@@ -212,10 +213,6 @@ def _submit_open_lease_postgres(user, assignment_id, payload, telemetry, time_sp
 
         transaction.on_commit(lambda: schedule_item_scoring(item_id))
     return annotation
-
-
-def _decoded(value):
-    return orjson.loads(value) if isinstance(value, str) else value  # psycopg may hand jsonb over decoded
 
 
 __all__ = ["SchemaError", "SubmissionRefused", "SubmitResult", "submit_annotation"]

@@ -112,8 +112,9 @@ class ResilientRedisCache(RedisCache):
 def count_hit(key: str, window_seconds: int) -> int | None:
     """Count one hit on ``key`` in a fixed window and return the count so far; None if the cache is down.
 
-    One Redis round trip (INCR + EXPIRE NX in a pipeline) instead of the read-modify-write of a
-    timestamp list: rate limits run on every API request, the queue's hottest path included.
+    One INCR (plus an EXPIRE on a window's first hit; the window is in the key, so a lost EXPIRE only leaves
+    a dead key) instead of DRF's read-modify-write of a timestamp list: rate limits run on every API
+    request, the queue's hottest path included.
     """
     from django.core.cache import cache
 

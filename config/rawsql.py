@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from functools import cache
 
+import orjson
 from django.db import connection
+
+
+def jsonb(value):
+    """A jsonb column read by a plain cursor: Django's psycopg setup hands it over as text (decode it); a
+    driver that decodes it already passes it through."""
+    return orjson.loads(value) if isinstance(value, str) else value
 
 
 @cache

@@ -82,16 +82,15 @@ def verification_level(user, profile: ContributorProfile | None = None) -> int:
     if profile is not None and hasattr(profile, "_email_verified"):  # from profile_with_flags: no query
         flags = {"verified": profile._email_verified, "qualified": profile._qualified}
     else:
-        flags = None
-    flags = flags or (
-        get_user_model().objects.filter(pk=user.pk)
-        .annotate(
-            verified=Exists(EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)),
-            qualified=Exists(Qualification.objects.filter(profile__user=OuterRef("pk"))),
+        flags = (
+            get_user_model().objects.filter(pk=user.pk)
+            .annotate(
+                verified=Exists(EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)),
+                qualified=Exists(Qualification.objects.filter(profile__user=OuterRef("pk"))),
+            )
+            .values("verified", "qualified")
+            .first()
         )
-        .values("verified", "qualified")
-        .first()
-    )
     if not flags or not flags["verified"]:
         return 0
     profile = profile or profile_for(user)

@@ -8,7 +8,6 @@ constraint is the last line of defence against a contributor seeing an item twic
 """
 from __future__ import annotations
 
-import json
 import random
 import secrets
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.rawsql import jsonb
 from contributors.selectors import profile_with_flags
 
 from .models import Assignment, Campaign, Item, PersonalToken, RegionTally
@@ -128,10 +128,6 @@ _PICK_REGULAR = _PICK_SQL.format(slots="AND i.open_slots > 0", order="i.priority
 _PICK_GOLD = _PICK_SQL.format(slots="", order="random()")
 
 
-def _json(value):
-    return json.loads(value) if isinstance(value, str) else value  # psycopg decodes jsonb already
-
-
 def _lease_postgres(campaign: Campaign, user, *, gold: bool, region: str, now, expires) -> tuple | None:
     params = {
         "campaign": campaign.pk, "user": user.pk, "gold": gold, "region": region, "now": now, "expires": expires,
@@ -141,7 +137,7 @@ def _lease_postgres(campaign: Campaign, user, *, gold: bool, region: str, now, e
         row = cursor.fetchone()
     if row is None:
         return None
-    return (*row[:2], _json(row[2]), row[3], row[4], _json(row[5]), *row[6:])
+    return (*row[:2], jsonb(row[2]), row[3], row[4], jsonb(row[5]), *row[6:])
 
 
 def _lease_portable(campaign: Campaign, user, *, gold: bool, region: str, now, expires) -> tuple | None:

@@ -1,6 +1,7 @@
 """Writes for annotations: the one submit path used by the page, the API and tests."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from authenticity.telemetry import clean_telemetry
-from config.rawsql import jsonb
+from config.rawsql import jsonb, prepared_cursor
 from tasks.models import Assignment, Item
 from tasks.types import SchemaError
 
@@ -57,11 +58,14 @@ def submit_annotation(
     # assignment submitted below, and a key reused for another assignment trips the unique index.
     time_spent_ms = max(0, min(int(time_spent_ms or 0), 24 * 3600 * 1000))
     try:
-        with transaction.atomic():
-            if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql":
+            # Its one write is a statement of its own (a savepoint inside a caller's transaction, so a
+            # duplicate key does not break that transaction).
+            with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
                 annotation = _submit_open_lease_postgres(user, assignment_id, payload, telemetry, time_spent_ms, key)
-                if annotation is not None:
-                    return SubmitResult(annotation, created=True)
+            if annotation is not None:
+                return SubmitResult(annotation, created=True)
+        with transaction.atomic():
             assignment = (
                 # One statement locks the assignment and its item; not the joined campaign row,
                 # which would serialise every submission in the campaign.
@@ -142,45 +146,53 @@ def submit_annotation(
 
 
 # The common submission (an open lease on a regular item of a type without an on_submit step) in two
-# statements: lock + read, then one write. The ORM path below does the same in four statements and spends
-# more CPU building them than PostgreSQL spends running them (README, "The queue"); every other case
-# (replays, expired leases, gold items, types with on_submit) takes the ORM path in the same transaction.
-_SUBMIT_LOCK_SQL = """
-SELECT a.state, a.view, i.id, i.payload, i.is_gold, i.done_count, i.target_overlap,
-       c.id, c.task_type, c.config
+# statements and no transaction: a plain read, then one write that closes the lease only if it is still
+# open (state = 'leased': a concurrent submit, skip or expiry sweep makes it match nothing) and, in the
+# same statement, counts the answer on its item and stores it. The ORM path below does the same in four
+# statements plus BEGIN and COMMIT, and spends more CPU building them than PostgreSQL spends running them
+# (README, "The queue"); every other case (replays, expired leases, gold items, types with on_submit, a
+# lease that changed under the read) takes the ORM path, under row locks.
+_SUBMIT_READ_SQL = """
+SELECT a.state, a.view, i.id, i.payload, i.is_gold, c.id, c.task_type, c.config
 FROM tasks_assignment a
 JOIN tasks_item i ON i.id = a.item_id
 JOIN tasks_campaign c ON c.id = a.campaign_id
 WHERE a.id = %(assignment)s AND a.contributor_id = %(user)s
-FOR UPDATE OF a, i
 """
 _SUBMIT_WRITE_SQL = """
 WITH closed AS (
-    UPDATE tasks_assignment SET state = %(submitted)s, finished_at = %(now)s WHERE id = %(assignment)s
+    UPDATE tasks_assignment SET state = %(submitted)s, finished_at = %(now)s
+    WHERE id = %(assignment)s AND contributor_id = %(user)s AND state = %(leased)s
+    RETURNING item_id
 ), counted AS (
-    UPDATE tasks_item SET done_count = done_count + 1, leased_count = leased_count - 1 WHERE id = %(item)s
+    UPDATE tasks_item i SET done_count = i.done_count + 1, leased_count = i.leased_count - 1
+    FROM closed WHERE i.id = closed.item_id
+    RETURNING i.done_count, i.target_overlap
+), stored AS (
+    INSERT INTO annotations_annotation (assignment_id, item_id, campaign_id, contributor_id, payload, is_gold,
+        gold_correct, time_spent_ms, telemetry, idempotency_key, created_at)
+    SELECT %(assignment)s, closed.item_id, %(campaign)s, %(user)s, %(payload)s::jsonb, false, NULL, %(time)s,
+        %(telemetry)s::jsonb, %(key)s, %(now)s
+    FROM closed
+    RETURNING id
 )
-INSERT INTO annotations_annotation (assignment_id, item_id, campaign_id, contributor_id, payload, is_gold,
-    gold_correct, time_spent_ms, telemetry, idempotency_key, created_at)
-VALUES (%(assignment)s, %(item)s, %(campaign)s, %(user)s, %(payload)s::jsonb, false, NULL, %(time)s,
-    %(telemetry)s::jsonb, %(key)s, %(now)s)
-RETURNING id
+SELECT stored.id, counted.done_count, counted.target_overlap FROM stored, counted
 """
 
 
 def _submit_open_lease_postgres(user, assignment_id, payload, telemetry, time_spent_ms, key) -> Annotation | None:
-    """The common submission on PostgreSQL inside the caller's transaction; None: take the general path."""
+    """The common submission on PostgreSQL; None: nothing was written, take the general path."""
     from django.db.models.signals import post_save
 
     from tasks.models import Campaign
     from tasks.types import TaskType
 
-    with connection.cursor() as cursor:
-        cursor.execute(_SUBMIT_LOCK_SQL, {"assignment": assignment_id, "user": user.pk})
+    with prepared_cursor() as cursor:
+        cursor.execute(_SUBMIT_READ_SQL, {"assignment": assignment_id, "user": user.pk})
         row = cursor.fetchone()
     if row is None:
         raise Assignment.DoesNotExist("no such assignment for this contributor")
-    state, view, item_id, item_payload, is_gold, done_count, target, campaign_id, task_type, config = row
+    state, view, item_id, item_payload, is_gold, campaign_id, task_type, config = row
     if state != Assignment.State.LEASED or is_gold:
         return None
     campaign = Campaign(pk=campaign_id, task_type=task_type, config=jsonb(config))
@@ -192,13 +204,17 @@ def _submit_open_lease_postgres(user, assignment_id, payload, telemetry, time_sp
     now = timezone.now()
     clean = clean_telemetry(telemetry)
     params = {
-        "submitted": Assignment.State.SUBMITTED, "now": now, "assignment": assignment_id, "item": item_id,
-        "campaign": campaign_id, "user": user.pk, "payload": orjson.dumps(cleaned).decode(), "time": time_spent_ms,
-        "telemetry": orjson.dumps(clean).decode(), "key": key,
+        "submitted": Assignment.State.SUBMITTED, "leased": Assignment.State.LEASED, "now": now,
+        "assignment": assignment_id, "campaign": campaign_id, "user": user.pk,
+        "payload": orjson.dumps(cleaned).decode(), "time": time_spent_ms, "telemetry": orjson.dumps(clean).decode(),
+        "key": key,
     }
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_SUBMIT_WRITE_SQL, params)
-        annotation_id = cursor.fetchone()[0]
+        written = cursor.fetchone()
+    if written is None:
+        return None  # the lease closed between the read and the write
+    annotation_id, done_count, target = written
     annotation = Annotation(
         pk=annotation_id, assignment_id=assignment_id, item_id=item_id, campaign=campaign, contributor=user,
         payload=cleaned, is_gold=False, gold_correct=None, time_spent_ms=time_spent_ms, telemetry=clean,
@@ -208,7 +224,7 @@ def _submit_open_lease_postgres(user, assignment_id, payload, telemetry, time_sp
     annotation._state.db = "default"
     # The row was written in SQL: tell the receivers that hang off the model's save (authenticity scoring).
     post_save.send(sender=Annotation, instance=annotation, created=True, update_fields=None, raw=False, using="default")
-    if done_count + 1 >= target:
+    if done_count >= target:
         from .tasks import schedule_item_scoring
 
         transaction.on_commit(lambda: schedule_item_scoring(item_id))

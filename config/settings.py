@@ -122,6 +122,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "timeout": 10,
         }
     DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
+    # Django turns prepared statements off; the queue's few hot statements ask for them (config.rawsql.
+    # prepared_cursor; Django's own client-side-bound cursors never prepare). DB_PREPARED_STATEMENTS=0 for a
+    # pooler in transaction mode that does not keep them (PgBouncer before 1.21).
+    DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5 if env_bool("DB_PREPARED_STATEMENTS", default=True) else None
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20

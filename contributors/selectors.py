@@ -37,23 +37,26 @@ def profile_for(user) -> ContributorProfile | None:
         return None
 
 
+def eligibility_flags_sql(profile_alias: str) -> dict[str, str]:
+    """The two facts ``verification_level`` needs beside the profile, as SQL over a profile row named
+    ``profile_alias``: attributes ``_email_verified`` and ``_qualified`` (see ``profile_with_flags``)."""
+    from allauth.account.models import EmailAddress
+
+    return {
+        "_email_verified": f"EXISTS (SELECT 1 FROM {EmailAddress._meta.db_table} e"
+                           f" WHERE e.user_id = {profile_alias}.user_id AND e.verified)",
+        "_qualified": f"EXISTS (SELECT 1 FROM {Qualification._meta.db_table} q WHERE q.profile_id = {profile_alias}.id)",
+    }
+
+
 def profile_with_flags(user) -> ContributorProfile | None:
     """The profile plus the two facts ``verification_level`` needs, in one query (the queue asks on every lease).
 
     Hand-written SQL (config.rawsql): the ORM spent more CPU compiling the two EXISTS than PostgreSQL running them.
     """
-    from allauth.account.models import EmailAddress
-
     if not getattr(user, "is_authenticated", False) or not getattr(user, "pk", None):
         return None
-    profile = fetch_one(
-        ContributorProfile, "t.user_id = %s", [user.pk],
-        extra={
-            "_email_verified": f"EXISTS (SELECT 1 FROM {EmailAddress._meta.db_table} e"
-                               " WHERE e.user_id = t.user_id AND e.verified)",
-            "_qualified": f"EXISTS (SELECT 1 FROM {Qualification._meta.db_table} q WHERE q.profile_id = t.id)",
-        },
-    )
+    profile = fetch_one(ContributorProfile, "t.user_id = %s", [user.pk], extra=eligibility_flags_sql("t"))
     if profile is not None:
         profile.user = user
     return profile

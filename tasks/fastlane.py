@@ -24,6 +24,7 @@ import orjson
 from django.conf import settings
 from django.core import signals
 from django.core.handlers.wsgi import WSGIRequest
+from django.db import connection
 from django.http import HttpResponse
 
 NEXT = re.compile(r"^/api/v1/campaigns/(\d{1,18})/next/$")
@@ -61,6 +62,9 @@ class FastLane:
         if body is None:
             return self.django(environ, start_response)
         signals.request_started.send(sender=self.__class__, environ=environ)
+        # No health-check query before the first statement: if the connection is dead, that statement fails,
+        # request_finished below closes the connection, and Django's own path serves the request on a new one.
+        connection.health_check_done = True
         try:
             response = self._serve(environ, body, route.re is NEXT, int(route.group(1)))
         except Exception:  # noqa: BLE001 - _Pass, a refusal (rolled back), a database error: Django answers it
@@ -77,11 +81,11 @@ class FastLane:
     # --- the two endpoints ------------------------------------------------------------------
     def _serve(self, environ, body: bytes, is_next: bool, object_id: int) -> HttpResponse:
         request = WSGIRequest({**environ, "wsgi.input": io.BytesIO(body)})
-        user = self._authenticate(request)
+        user_id = self._session_user_id(request)
         if is_next:
-            data, status = self._next(user, object_id)
+            data, status = self._next(request, user_id, object_id)
         else:
-            data, status = self._submit(request, user, object_id, body)
+            data, status = self._submit(request, user_id, object_id, body)
         response = HttpResponse(orjson.dumps(data), status=status, content_type="application/json")
         response["Vary"] = "Cookie"
         for name, value in self._security_headers(request):
@@ -99,44 +103,71 @@ class FastLane:
             self.headers_by_scheme[secure] = headers
         return headers
 
-    def _authenticate(self, request):
-        from django.contrib.auth import get_user
-
-        from organizations.throttling import ApiTokenRateThrottle
+    def _session_user_id(self, request):
+        """The signed-in user's id from the session, once the CSRF check passed; the user is read after,
+        together with what the endpoint needs (``_verified``)."""
+        from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY
 
         key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
         if not key:
             raise _Pass
         request.session = self.session_store(key)
-        user = get_user(request)
-        if not user.is_authenticated:
-            raise _Pass
-        request.user = user
-        request.auth = None
+        if request.session.get(BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS:
+            raise _Pass  # no session, or one Django's get_user would refuse
         self.csrf.process_request(request)
         if self.csrf.process_view(request, None, (), {}) is not None:
             raise _Pass  # Django's CSRF failure page, from the regular path
+        from django.contrib.auth import get_user_model
+
+        try:
+            return get_user_model()._meta.pk.to_python(request.session[SESSION_KEY])
+        except Exception:  # noqa: BLE001 - a tampered or stale session value: Django's path answers
+            raise _Pass from None
+
+    def _verified(self, request, user):
+        """Django's ``get_user`` check of the session against the user row: the account is active and the
+        password unchanged since log-in. Anything else (a key-rotation fallback hash, a flush) is Django's."""
+        from django.contrib.auth import HASH_SESSION_KEY
+        from django.utils.crypto import constant_time_compare
+
+        from organizations.throttling import ApiTokenRateThrottle
+
+        if user is None or not user.is_active:
+            raise _Pass
+        if not constant_time_compare(request.session.get(HASH_SESSION_KEY) or "", user.get_session_auth_hash()):
+            raise _Pass
+        request.user = user
+        request.auth = None
         if not ApiTokenRateThrottle().allow_request(request, None):
             raise _Pass  # 429 with Retry-After, from the regular path
         return user
 
-    def _next(self, user, campaign_id: int) -> tuple[dict, int]:
+    def _next(self, request, user_id, campaign_id: int) -> tuple[dict, int]:
         from . import services
         from .api import _assignment_out
-        from .selectors import active_campaign
+        from .selectors import queue_context
 
-        campaign = active_campaign(campaign_id)
+        context = queue_context(user_id, campaign_id)  # one statement for what three reads gave
+        if context is None:
+            raise _Pass
+        user, profile, campaign = context
+        user = self._verified(request, user)
         if campaign is None:
             raise _Pass
-        outcome = services.lease_next_item(user=user, campaign=campaign)
+        outcome = services.lease_next_item(user=user, campaign=campaign, profile=profile)
         if isinstance(outcome, services.NoWork):
             raise _Pass  # nothing was leased; the regular path says why, in the user's language
         return {"assignment": _assignment_out(outcome), "code": "ok", "reason": ""}, 200
 
-    def _submit(self, request, user, assignment_id: int, body: bytes) -> tuple[dict, int]:
+    def _submit(self, request, user_id, assignment_id: int, body: bytes) -> tuple[dict, int]:
+        from django.contrib.auth import BACKEND_SESSION_KEY, load_backend
+
         from annotations.services import submit_annotation
 
         from .api import MAX_IDEMPOTENCY_KEY
+
+        backend = load_backend(request.session[BACKEND_SESSION_KEY])
+        user = self._verified(request, backend.get_user(user_id))
 
         data = orjson.loads(body)  # malformed JSON: Django's parser answers it
         if not isinstance(data, dict) or "payload" not in data:

@@ -7,9 +7,15 @@ from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.rawsql import fetch_one
+from config.rawsql import fetch_joined, fetch_one
 from contributors.models import ContributorProfile
-from contributors.selectors import is_qualified, profile_for, trust_score, verification_level
+from contributors.selectors import (
+    eligibility_flags_sql,
+    is_qualified,
+    profile_for,
+    trust_score,
+    verification_level,
+)
 
 from .models import Assignment, Campaign
 
@@ -51,6 +57,33 @@ def contributor_block_reason(user, campaign: Campaign, profile=None) -> tuple[st
 def active_campaign(campaign_id: int) -> Campaign | None:
     """The campaign if it is open for work (hand-written SQL: read on every "next task", see config.rawsql)."""
     return fetch_one(Campaign, "t.id = %s AND t.status = %s", [campaign_id, Campaign.Status.ACTIVE])
+
+
+def queue_context(user_id: int, campaign_id: int) -> tuple | None:
+    """(user, profile with its eligibility flags or None, the campaign if open for work or None) in one statement,
+    or None when no such user. The queue's fast lane reads these on every "next task"; as three reads they were
+    three round trips to PostgreSQL. The caller still verifies the session against the user (tasks.fastlane)."""
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    flags = eligibility_flags_sql("p")
+    row = fetch_joined(
+        [(User, "u"), (ContributorProfile, "p"), (Campaign, "c")],
+        f"FROM {User._meta.db_table} u"
+        f" LEFT JOIN {ContributorProfile._meta.db_table} p ON p.user_id = u.id"
+        f" LEFT JOIN {Campaign._meta.db_table} c ON c.id = %s AND c.status = %s"
+        f" WHERE u.id = %s",
+        [campaign_id, Campaign.Status.ACTIVE, user_id],
+        extra=flags,
+    )
+    if row is None:
+        return None
+    user, profile, campaign, *flag_values = row
+    if profile is not None:
+        for name, value in zip(flags, flag_values, strict=True):
+            setattr(profile, name, value)
+        profile.user = user
+    return user, profile, campaign
 
 
 def region_cap(campaign: Campaign, region: str) -> int:

@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.rawsql import jsonb
+from config.rawsql import jsonb, prepared_cursor
 from contributors.selectors import profile_with_flags
 
 from .models import Assignment, Campaign, Item, PersonalToken, RegionTally
@@ -132,7 +132,7 @@ def _lease_postgres(campaign: Campaign, user, *, gold: bool, region: str, now, e
     params = {
         "campaign": campaign.pk, "user": user.pk, "gold": gold, "region": region, "now": now, "expires": expires,
     }
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_PICK_GOLD if gold else _PICK_REGULAR, params)
         row = cursor.fetchone()
     if row is None:
@@ -282,14 +282,20 @@ def _region_full(campaign: Campaign, region: str) -> bool:
     return (taken or 0) >= region_cap(campaign, region)
 
 
-def lease_next_item(*, user, campaign: Campaign, rng: random.Random | None = None) -> Assignment | NoWork:
+_NOT_READ = object()
+
+
+def lease_next_item(
+    *, user, campaign: Campaign, rng: random.Random | None = None, profile=_NOT_READ
+) -> Assignment | NoWork:
     """Give the contributor their next item in the campaign, or say why there is none.
 
     Order: eligibility; the contributor's open lease (resumed; expired first if it ran out); the
     region quota; gold at the campaign's rate; regular work. When nothing is open, expired leases
     of the campaign are reclaimed and the pick is tried once more.
     """
-    profile = profile_with_flags(user)
+    if profile is _NOT_READ:  # a caller that read it already (tasks.selectors.queue_context) passes it, even None
+        profile = profile_with_flags(user)
     block = contributor_block_reason(user, campaign, profile=profile)
     if block:
         return NoWork(reason=block[1], code=block[0])

@@ -237,45 +237,113 @@ def database_pids(url: str) -> list[int]:
 # --- the load ----------------------------------------------------------------------------------
 
 
+class _Http:
+    """A minimal HTTP/1.1 client on one socket: the request bytes built by hand, the response read by its
+    Content-Length, a new connection when the server closes it (gunicorn's sync workers close after each
+    response). The load generator shares the machine's two cores with the server it measures, so it should
+    spend as little CPU as it can (http.client took about 1.6 times as much: 1.5 against 0.9 ms a cycle)."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.sock = None
+        self.buffer = b""
+
+    def post(self, path: str, head: bytes, body: bytes) -> tuple[int, bytes]:
+        if self.sock is None:
+            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.buffer = b""
+        self.sock.sendall(b"POST %s HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n%s" % (path.encode(), head, len(body), body))
+        while b"\r\n\r\n" not in self.buffer:
+            self._fill()
+        header, _, rest = self.buffer.partition(b"\r\n\r\n")
+        lines = header.split(b"\r\n")
+        status = int(lines[0].split(b" ", 2)[1])
+        length, close = None, False
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"connection" and value.strip().lower() == b"close":
+                close = True
+        self.buffer = rest
+        if length is None:  # no length (a chunked or closing response): the body ends when the server closes
+            while self._fill(eof_ok=True):
+                pass
+            body = _unchunk(self.buffer) if b"transfer-encoding: chunked" in header.lower() else self.buffer
+            self.close()
+            return status, body
+        while len(self.buffer) < length:
+            self._fill()
+        body, self.buffer = self.buffer[:length], self.buffer[length:]
+        if close:
+            self.close()
+        return status, body
+
+    def _fill(self, eof_ok: bool = False) -> bool:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            if eof_ok:
+                return False
+            raise ConnectionError("server closed the connection mid-response")
+        self.buffer += chunk
+        return True
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+        self.sock = None
+
+
+def _unchunk(data: bytes) -> bytes:
+    out = []
+    while True:
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            return b"".join(out)
+        out.append(data[:size])
+        data = data[size + 2:]
+
+
 def contributor_loop(port: int, campaign_id: int, cookie: str, csrf: str, until: float, out: list) -> None:
-    """One contributor: next -> submit as fast as the server answers, on one keep-alive connection."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {"Cookie": cookie, "X-CSRFToken": csrf, "Content-Type": "application/json", "Connection": "keep-alive"}
-    answer = json.dumps({"payload": {"categories": ["safe"]}, "time_spent_ms": 1000})
+    """One contributor: next -> submit as fast as the server answers."""
+    http = _Http(port)
+    head = (f"Host: 127.0.0.1:{port}\r\nCookie: {cookie}\r\nX-CSRFToken: {csrf}\r\n"
+            "Content-Type: application/json\r\n").encode()
+    next_path = f"/api/v1/campaigns/{campaign_id}/next/"
+    answer = json.dumps({"payload": {"categories": ["safe"]}, "time_spent_ms": 1000}).encode()
     next_ms, submit_ms, cycle_ms, errors = [], [], [], {}
     while time.time() < until:
         t0 = time.perf_counter()
         try:
-            conn.request("POST", f"/api/v1/campaigns/{campaign_id}/next/", body="", headers=headers)
-            res = conn.getresponse()
-            body = json.loads(res.read())
+            status, raw = http.post(next_path, head, b"")
+            body = json.loads(raw)
             t1 = time.perf_counter()
-            if res.status != 200 or not body.get("assignment"):
-                key = f"next:{res.status}:{body.get('code', '')}"
+            if status != 200 or not body.get("assignment"):
+                key = f"next:{status}:{body.get('code', '')}"
                 errors[key] = errors.get(key, 0) + 1
                 if body.get("code") == "empty":
                     break
                 continue
             assignment_id = body["assignment"]["id"]
-            conn.request("POST", f"/api/v1/assignments/{assignment_id}/submit/", body=answer,
-                         headers={**headers, "Idempotency-Key": uuid.uuid4().hex})
-            res = conn.getresponse()
-            res.read()
+            status, _raw = http.post(f"/api/v1/assignments/{assignment_id}/submit/",
+                                     head + b"Idempotency-Key: %s\r\n" % uuid.uuid4().hex.encode(), answer)
             t2 = time.perf_counter()
-        except (OSError, http.client.HTTPException, ValueError) as exc:
+        except (OSError, ValueError) as exc:
             key = f"transport:{type(exc).__name__}"
             errors[key] = errors.get(key, 0) + 1
-            conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            http.close()
             continue
-        if res.status != 201:
-            key = f"submit:{res.status}"
+        if status != 201:
+            key = f"submit:{status}"
             errors[key] = errors.get(key, 0) + 1
             continue
         next_ms.append((t1 - t0) * 1000)
         submit_ms.append((t2 - t1) * 1000)
         cycle_ms.append((t2 - t0) * 1000)
-    conn.close()
+    http.close()
     out.append((next_ms, submit_ms, cycle_ms, errors))
 
 

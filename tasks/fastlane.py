@@ -86,7 +86,9 @@ class FastLane:
             data, status = self._next(request, user_id, object_id)
         else:
             data, status = self._submit(request, user_id, object_id, body)
-        response = HttpResponse(orjson.dumps(data), status=status, content_type="application/json")
+        content = orjson.dumps(data)
+        response = HttpResponse(content, status=status, content_type="application/json")
+        response["Content-Length"] = str(len(content))  # as CommonMiddleware sets it (no chunked encoding)
         response["Vary"] = "Cookie"
         for name, value in self._security_headers(request):
             response[name] = value

@@ -51,6 +51,7 @@ def test_next_and_submit_are_served_by_the_lane_with_the_full_stack_headers(make
 
     status, body, headers = call(server, "POST", f"/api/v1/campaigns/{campaign.pk}/next/", session=session)
     assert status == 200 and served_by_lane(headers), (status, body)
+    assert int(headers["Content-Length"]) == len(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())
     assignment = body["assignment"]
     assert body["code"] == "ok" and assignment["campaign"] == campaign.pk and assignment["task_type"] == "moderation"
     assert assignment["item"]["payload"]["text"] == "Quán này ngon <b>lắm</b>" and "is_gold" not in assignment["item"]
@@ -131,3 +132,31 @@ def test_the_lane_can_be_switched_off(make_campaign):
     with gunicorn(env, workers=1, log_name="gunicorn-no-fastlane.log") as port:
         status, body, headers = call(port, "POST", f"/api/v1/campaigns/{campaign.pk}/next/", session=session)
     assert status == 200 and body["code"] == "ok" and not served_by_lane(headers)
+
+
+def test_the_lane_serves_a_session_only_while_django_would(make_campaign, server):
+    """A password change, a deactivated account or a logout ends the session in the lane as in Django."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from contributors.models import ContributorProfile
+
+    campaign = make_campaign(items=[{"payload": {"text": "Một"}}, {"payload": {"text": "Hai"}}], overlap=4)
+    (changed, s1), (inactive, s2), (_gone, s3), (suspended, s4) = bulk_contributors(4)
+    path = f"/api/v1/campaigns/{campaign.pk}/next/"
+    for session in (s1, s2, s3, s4):
+        status, body, headers = call(server, "POST", path, session=session)
+        assert status == 200 and served_by_lane(headers) and body["assignment"], body
+    Assignment.objects.update(state=Assignment.State.SKIPPED)
+
+    changed.set_password("a new password 2025")
+    changed.save()
+    inactive.is_active = False
+    inactive.save()
+    SessionStore(session_key=s3).delete()
+    ContributorProfile.objects.filter(user=suspended).update(status=ContributorProfile.Status.SUSPENDED)
+    for session in (s1, s2, s3):
+        status, body, headers = call(server, "POST", path, session=session)
+        assert status in (401, 403) and not served_by_lane(headers), body
+    status, body, headers = call(server, "POST", path, session=s4)
+    assert status == 200 and body["assignment"] is None and body["code"] == "suspended" and not served_by_lane(headers)
+    assert not Assignment.objects.filter(state=Assignment.State.LEASED).exists()

@@ -8,3 +8,9 @@ application = get_wsgi_application()
 from tasks.fastlane import wrap  # noqa: E402 - needs the apps loaded above
 
 application = wrap(application)
+
+import gc  # noqa: E402
+
+# Everything loaded so far (Django, the apps, URLs) lives as long as the process: keep the collector from
+# walking it on every full collection (the queue's requests allocate enough to trigger them often).
+gc.freeze()

@@ -9,9 +9,11 @@ import random
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import jsonschema
+import orjson
 
 
 class SchemaError(ValueError):
@@ -33,9 +35,20 @@ def json_path(path) -> str:
     return out
 
 
+@lru_cache(maxsize=1024)
+def _validator(schema_json: bytes) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(orjson.loads(schema_json))
+
+
 def check_schema(instance: Any, schema: dict) -> None:
-    """Validate against a JSON Schema, raising SchemaError naming the first offending field."""
-    validator = jsonschema.Draft202012Validator(schema)
+    """Validate against a JSON Schema, raising SchemaError naming the first offending field.
+
+    Validators are kept per schema (a campaign's schemas repeat on every submission; building one cost more
+    than validating an answer)."""
+    try:
+        validator = _validator(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS))
+    except TypeError:  # not plain JSON (a lazy translation in a description): build it for this call
+        validator = jsonschema.Draft202012Validator(schema)
     error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
     if error is not None:
         where = json_path(error.absolute_path)

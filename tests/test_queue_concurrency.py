@@ -111,9 +111,12 @@ def test_concurrent_labelling_fills_every_item_to_exactly_its_overlap(make_campa
     workers = contributors(12)
 
     def label_until_empty(user) -> int:
-        done = 0
+        done = busy = 0
         while True:
             lease = lease_next_item(user=user, campaign=campaign)
+            if isinstance(lease, NoWork) and lease.code == "busy" and busy < 5:
+                busy += 1  # "try again", as the page does: the queue lost a race three times in a row
+                continue
             if isinstance(lease, NoWork):
                 assert lease.code == "empty", lease
                 return done

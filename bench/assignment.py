@@ -147,6 +147,8 @@ def start_gunicorn(*, url: str, port: int, workers: int, threads: int, db_pool: 
         "DATABASE_URL": url, "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost", "LOG_LEVEL": "WARNING",
         "DB_POOL": "1" if db_pool else "0", "DB_POOL_MIN": str(threads), "DB_POOL_MAX": str(threads),
         "SECRET_KEY": SECRET_KEY, "CELERY_TASK_ALWAYS_EAGER": "0", "TESTING": "0",
+        # Connections live through the run: a backend closed mid-level would take its CPU time out of the count.
+        "DB_CONN_MAX_AGE": "3600",
     })
     # Consensus jobs are queued to Redis as in production (no worker runs during the bench, so the
     # web tier is measured alone; the queue is purged afterwards). Without Redis they run in process.
@@ -357,6 +359,19 @@ def load_process(port: int, campaign_id: int, sessions: list, until: float, queu
     queue.put((out, time.process_time()))  # the load generator's own CPU: it shares the machine's cores
 
 
+def machine_speed_ms() -> float:
+    """CPU time of a fixed pure-Python loop on an idle machine, in ms: how fast this machine's cores are right
+    now. Shared virtual machines vary by 2x from one hour to the next, so every run prints it beside its
+    figures (a run at 120 ms and one at 60 ms are not comparable cycle for cycle)."""
+    best = float("inf")
+    for _ in range(3):
+        start, total = time.process_time(), 0
+        for i in range(2_000_000):
+            total += i
+        best = min(best, time.process_time() - start)
+    return round(best * 1000, 1)
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -458,6 +473,8 @@ def main(argv: list[str] | None = None) -> dict:
           f"{'psycopg pool' if args.db_pool else 'persistent connections'}; 2 load processes; "
           f"QUEUE_FAST_LANE={os.environ.get('QUEUE_FAST_LANE', '1')} DB_HEALTH_CHECKS={os.environ.get('DB_HEALTH_CHECKS', '1')}",
           flush=True)
+    speed_before = machine_speed_ms()
+    print(f"machine speed probe: {speed_before} ms (lower is faster)", flush=True)
     rows = []
     try:
         # Warm-up, not recorded: each worker imports and caches lazily on its first requests.
@@ -478,10 +495,13 @@ def main(argv: list[str] | None = None) -> dict:
         stop(server)
         if args.redis_url:
             purge_consensus_jobs(args.redis_url)
+    speed_after = machine_speed_ms()
+    print(f"machine speed probe after the run: {speed_after} ms", flush=True)
     violations = verify(campaign_id)
     print("verification:", json.dumps(violations), flush=True)
     result = {"levels": rows, "warmup_cycles": warm["cycles"], "verification": violations, "items": args.items, "overlap": args.overlap,
-              "workers": args.workers, "threads": args.threads, "worker_class": args.worker_class, "db_pool": args.db_pool}
+              "workers": args.workers, "threads": args.threads,
+              "machine_speed_ms": [speed_before, speed_after], "worker_class": args.worker_class, "db_pool": args.db_pool}
     print(json.dumps(result), flush=True)
     return result
 

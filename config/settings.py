@@ -109,7 +109,7 @@ DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sql
 # Health checks cost a round trip (SELECT 1) on the first query of every request; without them a
 # connection broken by a database restart fails one request with a 503 (config.middleware) and is
 # replaced. Production may turn them off (DB_HEALTH_CHECKS=0) for the queue's throughput.
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60,
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
                                               conn_health_checks=env_bool("DB_HEALTH_CHECKS", default=True))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})

@@ -5,11 +5,15 @@ and DRF's request machinery (content negotiation, parsers, authenticator and thr
 renderers) cost more CPU than the queue's own work. This WSGI wrapper answers the common case: a
 POST to one of the two endpoints from a browser session with a valid CSRF token, that the services
 accept. It calls the very functions the DRF views call (``tasks.services.lease_next_item``,
-``annotations.services.submit_annotation``) and Django's own session, authentication, CSRF,
-throttle and security-header code, so there is one implementation of each rule.
+``annotations.services.submit_annotation``) and Django's own session, CSRF, throttle and
+security-header code, so there is one implementation of each rule. The one rule it restates is
+``django.contrib.auth.get_user``'s check of a session against its user (account active, session hash
+equal to the current one), because it reads the user together with what ``next`` needs in one
+statement (``tasks.selectors.queue_context``); whatever that check would not accept plainly, Django
+decides.
 
 Everything else goes to Django untouched, with the request body put back: token clients, requests
-without a session or with a bad CSRF token, a throttled user, an empty queue (its reason is
+without a session or with a bad CSRF token, a changed password or a deactivated account, a throttled user, an empty queue (its reason is
 translated by the locale middleware), and any refusal or error. Every refusal of the services rolls
 its transaction back, so the DRF view answers those from scratch; the DRF views stay the documented
 API (OpenAPI) and the only path under the test client. Turn the lane off with ``QUEUE_FAST_LANE=0``.
@@ -108,7 +112,7 @@ class FastLane:
     def _session_user_id(self, request):
         """The signed-in user's id from the session, once the CSRF check passed; the user is read after,
         together with what the endpoint needs (``_verified``)."""
-        from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY
+        from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY, get_user_model
 
         key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
         if not key:
@@ -119,8 +123,6 @@ class FastLane:
         self.csrf.process_request(request)
         if self.csrf.process_view(request, None, (), {}) is not None:
             raise _Pass  # Django's CSRF failure page, from the regular path
-        from django.contrib.auth import get_user_model
-
         try:
             return get_user_model()._meta.pk.to_python(request.session[SESSION_KEY])
         except Exception:  # noqa: BLE001 - a tampered or stale session value: Django's path answers

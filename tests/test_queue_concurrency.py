@@ -178,6 +178,45 @@ def test_sweeps_racing_with_picks_keep_counters_exact(make_campaign):
     assert_consistent(campaign)
 
 
+def test_submits_racing_with_expiry_sweeps_and_skips_count_each_answer_once(make_campaign):
+    """The common submit reads without a lock and writes only if the lease is still open: a sweep or a skip
+    landing between its read and its write sends it down the locked path (a late answer, or 409)."""
+    from annotations.services import SubmissionRefused
+    from tasks.services import skip_assignment
+    from tasks.types import SchemaError
+
+    campaign = make_campaign(items=[{"payload": {"text": f"Câu {i}"}} for i in range(12)], overlap=1)
+    users = contributors(12)
+    leases = [lease_next_item(user=u, campaign=campaign) for u in users]
+    Assignment.objects.update(expires_at=timezone.now() - timedelta(seconds=1))  # every lease has run out
+
+    def submit(user, lease):
+        try:
+            return submit_annotation(user=user, assignment_id=lease.pk, payload={"categories": ["safe"]})
+        except SubmissionRefused as exc:
+            return exc.code
+
+    def skip(lease):
+        try:
+            return skip_assignment(assignment=Assignment.objects.get(pk=lease.pk))
+        except SchemaError:  # the submit or a sweep closed it first
+            return "no longer open"
+
+    skipped = leases[:4]  # their contributors skip while submitting; all race the sweepers
+    jobs = ([(lambda u=u, a=a: submit(u, a),) for u, a in zip(users, leases, strict=True)]
+            + [(lambda a=a: skip(a),) for a in skipped]
+            + [(lambda: reclaim_expired_leases(),)] * 4)
+    outcomes = race(lambda job: job(), jobs)
+    for i, (lease, outcome) in enumerate(zip(leases, outcomes[:12], strict=True)):
+        answers = Annotation.objects.filter(assignment_id=lease.pk).count()
+        state = Assignment.objects.get(pk=lease.pk).state
+        if isinstance(outcome, str):  # refused: the skip won; nothing stored
+            assert i < 4 and outcome == "closed" and answers == 0 and state == Assignment.State.SKIPPED, (outcome, state)
+        else:  # stored once, by the open-lease write or as a late answer after the sweep
+            assert answers == 1 and state == Assignment.State.SUBMITTED and outcome.created, (outcome, state)
+    assert_consistent(campaign)
+
+
 def _label_in_child(user_id: int, campaign_id: int, start, out) -> None:
     """A forked process with its own database connection: lease and answer until the queue is empty."""
     from django.contrib.auth import get_user_model

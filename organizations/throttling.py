@@ -24,24 +24,32 @@ class ApiTokenRateThrottle(SimpleRateThrottle):
         if token is not None and hasattr(token, "prefix"):
             ident = f"token:{token.prefix}"
         elif request.user and request.user.is_authenticated:
-            ident = f"user:{request.user.pk}"
+            return self.user_cache_key(request.user.pk)
         else:
             ident = self.get_ident(request)
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
-    def allow_request(self, request, view):
-        from config.cache import count_hit
+    def user_cache_key(self, user_id) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": f"user:{user_id}"}
 
-        if self.rate is None:
-            return True
-        key = self.get_cache_key(request, view)
-        if key is None:
-            return True
+    def counter(self, key: str | None) -> tuple[str, int] | None:
+        """The fixed-window counter a request under ``key`` counts against, and its lifetime in seconds;
+        None when no limit applies."""
+        if self.rate is None or key is None:
+            return None
         now = time.time()
         window = int(now // self.duration)
         self.wait_seconds = (window + 1) * self.duration - now
-        count = count_hit(f"{key}:{window}", int(self.duration) + 1)
+        return f"{key}:{window}", int(self.duration) + 1
+
+    def allows(self, count: int | None) -> bool:
         return count is None or count <= self.num_requests  # cache down: fail open, as every cache read here
+
+    def allow_request(self, request, view):
+        from config.cache import count_hit
+
+        counter = self.counter(self.get_cache_key(request, view))
+        return True if counter is None else self.allows(count_hit(*counter))
 
     def wait(self):
         return max(1.0, getattr(self, "wait_seconds", self.duration))

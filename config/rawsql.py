@@ -60,22 +60,23 @@ def _prepared_cursor_class():
 
 
 @cache
-def _plan(model, vendor: str) -> tuple[list[str], list[str], list[tuple]]:
+def _plan(model, vendor: str) -> tuple[list[str], list[str], list[tuple], int]:
+    """The model's column names, attribute names, converters per column and the primary key's position."""
     fields = model._meta.concrete_fields
     columns = [connection.ops.quote_name(f.column) for f in fields]
     converters = []
     for f in fields:
         col = f.get_col(model._meta.db_table)
         converters.append((col, connection.ops.get_db_converters(col) + f.get_db_converters(connection)))
-    return columns, [f.attname for f in fields], converters
+    names = [f.attname for f in fields]
+    return columns, names, converters, names.index(model._meta.pk.attname)
 
 
-def _instance(model, row, offset: int):
-    """The model instance whose columns start at ``row[offset]``; None when its primary key is NULL (an
-    outer join that found nothing)."""
-    columns, names, converters = _plan(model, connection.vendor)
-    raw = row[offset:offset + len(names)]
-    if raw[names.index(model._meta.pk.attname)] is None:
+def _instance(model, plan, raw):
+    """The model instance built from its columns ``raw``; None when its primary key is NULL (an outer join
+    that found nothing)."""
+    _columns, names, converters, pk_at = plan
+    if raw[pk_at] is None:
         return None
     values = []
     for value, (col, convs) in zip(raw, converters, strict=True):
@@ -89,7 +90,8 @@ def fetch_joined(parts: list[tuple], joins: str, params, *, extra: dict[str, str
     """One row of several models: ``parts`` are (model, alias) pairs, ``joins`` the FROM ... WHERE ... text
     naming them by those aliases. Returns one instance (or None, for an outer join's miss) per part, then
     the ``extra`` expressions' values (unconverted); None when no row matches."""
-    select = [f"{alias}.{column}" for model, alias in parts for column in _plan(model, connection.vendor)[0]]
+    plans = [_plan(model, connection.vendor) for model, _alias in parts]
+    select = [f"{alias}.{column}" for (_model, alias), plan in zip(parts, plans, strict=True) for column in plan[0]]
     select += [f"{expr} AS {connection.ops.quote_name(name)}" for name, expr in (extra or {}).items()]
     with prepared_cursor() as cursor:
         cursor.execute(f"SELECT {', '.join(select)} {joins}", params)
@@ -97,9 +99,10 @@ def fetch_joined(parts: list[tuple], joins: str, params, *, extra: dict[str, str
     if row is None:
         return None
     out, offset = [], 0
-    for model, _alias in parts:
-        out.append(_instance(model, row, offset))
-        offset += len(_plan(model, connection.vendor)[1])
+    for (model, _alias), plan in zip(parts, plans, strict=True):
+        width = len(plan[1])
+        out.append(_instance(model, plan, row[offset:offset + width]))
+        offset += width
     return (*out, *row[offset:])
 
 

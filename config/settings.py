@@ -108,7 +108,8 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 # Health checks cost a round trip (SELECT 1) on the first query of every request; without them a
 # connection broken by a database restart fails one request with a 503 (config.middleware) and is
-# replaced. Production may turn them off (DB_HEALTH_CHECKS=0) for the queue's throughput.
+# replaced. Production may turn them off (DB_HEALTH_CHECKS=0); the queue's fast lane never runs them
+# (a dead connection there falls back to Django's path on a new one).
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
                                               conn_health_checks=env_bool("DB_HEALTH_CHECKS", default=True))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":

@@ -136,7 +136,7 @@ class FastLane:
         except Exception:  # noqa: BLE001 - a tampered or stale session value: Django's path answers
             raise _Pass from None
         if user_id != owner:
-            request.throttle_count = None  # counted for someone else (never expected): count again below
+            request.counted_hit = None  # counted for someone else (never expected): count again below
         return user_id
 
     def _read_session_and_count(self, request, user_id) -> None:
@@ -153,7 +153,7 @@ class FastLane:
         data, count = got
         if data is not None:
             request.session._session_cache = data  # what SessionStore.load() would have read from the cache
-        request.throttle, request.throttle_count = throttle, count
+        request.counted_hit = (throttle, count)
 
     def _verified(self, request, user):
         """Django's ``get_user`` check of the session against the user row: the account is active and the
@@ -169,8 +169,10 @@ class FastLane:
             raise _Pass
         request.user = user
         request.auth = None
-        if getattr(request, "throttle_count", None) is not None:
-            allowed = request.throttle.allows(request.throttle_count)
+        counted = getattr(request, "counted_hit", None)
+        if counted is not None:
+            throttle, count = counted
+            allowed = throttle.allows(count)
         else:
             allowed = ApiTokenRateThrottle().allow_request(request, None)
         if not allowed:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from authenticity.telemetry import clean_telemetry
-from config.rawsql import jsonb, prepared_cursor
+from config.rawsql import fetch_prepared, jsonb
 from tasks.models import Assignment, Item
 from tasks.types import SchemaError
 
@@ -47,11 +47,13 @@ def submit_annotation(
     telemetry=None,
     time_spent_ms: int = 0,
     idempotency_key: str | None = None,
+    lease: tuple | None = None,
 ) -> SubmitResult:
     """Store one contributor's answer exactly once and schedule consensus when the item is full.
 
     Raises Assignment.DoesNotExist for someone else's assignment (a 404), SchemaError for a
-    payload that does not fit the task type, SubmissionRefused for a closed assignment.
+    payload that does not fit the task type, SubmissionRefused for a closed assignment. ``lease``: the
+    row of ``LEASE_COLUMNS`` a caller read already (annotations.selectors.submit_context), not re-read.
     """
     key = (idempotency_key or "").strip()[:100] or None
     # No look-up of the key up front (this is the platform's hottest write): a replay finds its
@@ -62,7 +64,8 @@ def submit_annotation(
             # Its one write is a statement of its own (a savepoint inside a caller's transaction, so a
             # duplicate key does not break that transaction).
             with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
-                annotation = _submit_open_lease_postgres(user, assignment_id, payload, telemetry, time_spent_ms, key)
+                annotation = _submit_open_lease_postgres(user, assignment_id, payload, telemetry, time_spent_ms, key,
+                                                              lease)
             if annotation is not None:
                 return SubmitResult(annotation, created=True)
         with transaction.atomic():
@@ -152,13 +155,18 @@ def submit_annotation(
 # statements plus BEGIN and COMMIT, and spends more CPU building them than PostgreSQL spends running them
 # (README, "The queue"); every other case (replays, expired leases, gold items, types with on_submit, a
 # lease that changed under the read) takes the ORM path, under row locks.
-_SUBMIT_READ_SQL = """
-SELECT a.state, a.view, i.id, i.payload, i.is_gold, c.id, c.task_type, c.config
-FROM tasks_assignment a
-JOIN tasks_item i ON i.id = a.item_id
-JOIN tasks_campaign c ON c.id = a.campaign_id
-WHERE a.id = %(assignment)s AND a.contributor_id = %(user)s
-"""
+# What the common submission reads of its lease, item and campaign (annotations.selectors.submit_context
+# reads the same columns together with the session's user).
+LEASE_COLUMNS = {
+    "lease_state": "a.state", "lease_view": "a.view", "lease_item_id": "i.id", "lease_item_payload": "i.payload",
+    "lease_item_is_gold": "i.is_gold", "lease_campaign_id": "c.id", "lease_task_type": "c.task_type",
+    "lease_config": "c.config",
+}
+LEASE_JOINS = "tasks_assignment a JOIN tasks_item i ON i.id = a.item_id JOIN tasks_campaign c ON c.id = a.campaign_id"
+_SUBMIT_READ_SQL = (
+    f"SELECT {', '.join(LEASE_COLUMNS.values())} FROM {LEASE_JOINS}"
+    " WHERE a.id = %(assignment)s AND a.contributor_id = %(user)s"
+)
 _SUBMIT_WRITE_SQL = """
 WITH closed AS (
     UPDATE tasks_assignment SET state = %(submitted)s, finished_at = %(now)s
@@ -180,17 +188,18 @@ SELECT stored.id, counted.done_count, counted.target_overlap FROM stored, counte
 """
 
 
-def _submit_open_lease_postgres(user, assignment_id, payload, telemetry, time_spent_ms, key) -> Annotation | None:
+def _submit_open_lease_postgres(user, assignment_id, payload, telemetry, time_spent_ms, key,
+                                lease=None) -> Annotation | None:
     """The common submission on PostgreSQL; None: nothing was written, take the general path."""
     from django.db.models.signals import post_save
 
     from tasks.models import Campaign
     from tasks.types import TaskType
 
-    with prepared_cursor() as cursor:
-        cursor.execute(_SUBMIT_READ_SQL, {"assignment": assignment_id, "user": user.pk})
-        row = cursor.fetchone()
+    row = lease
     if row is None:
+        row = fetch_prepared(_SUBMIT_READ_SQL, {"assignment": assignment_id, "user": user.pk})
+    if row is None or row[0] is None:
         raise Assignment.DoesNotExist("no such assignment for this contributor")
     state, view, item_id, item_payload, is_gold, campaign_id, task_type, config = row
     if state != Assignment.State.LEASED or is_gold:
@@ -209,9 +218,7 @@ def _submit_open_lease_postgres(user, assignment_id, payload, telemetry, time_sp
         "payload": orjson.dumps(cleaned).decode(), "time": time_spent_ms, "telemetry": orjson.dumps(clean).decode(),
         "key": key,
     }
-    with prepared_cursor() as cursor:
-        cursor.execute(_SUBMIT_WRITE_SQL, params)
-        written = cursor.fetchone()
+    written = fetch_prepared(_SUBMIT_WRITE_SQL, params)
     if written is None:
         return None  # the lease closed between the read and the write
     annotation_id, done_count, target = written

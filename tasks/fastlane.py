@@ -201,14 +201,16 @@ class FastLane:
         return {"assignment": _assignment_out(outcome), "code": "ok", "reason": ""}, 200
 
     def _submit(self, request, user_id, assignment_id: int, body: bytes) -> tuple[dict, int]:
-        from django.contrib.auth import BACKEND_SESSION_KEY, load_backend
-
+        from annotations.selectors import submit_context
         from annotations.services import submit_annotation
 
         from .api import MAX_IDEMPOTENCY_KEY
 
-        backend = load_backend(request.session[BACKEND_SESSION_KEY])
-        user = self._verified(request, backend.get_user(user_id))
+        context = submit_context(user_id, assignment_id)  # one statement for the user and the lease
+        if context is None or context[1] is None:
+            raise _Pass  # no such user, or not this user's assignment (404 from the regular path)
+        user, lease = context
+        user = self._verified(request, user)
 
         data = orjson.loads(body)  # malformed JSON: Django's parser answers it
         if not isinstance(data, dict) or "payload" not in data:
@@ -222,7 +224,7 @@ class FastLane:
         # A refusal raises and rolls back whole: the DRF view answers the same request from scratch.
         result = submit_annotation(
             user=user, assignment_id=assignment_id, payload=data["payload"], telemetry=data.get("telemetry"),
-            time_spent_ms=time_spent, idempotency_key=key,
+            time_spent_ms=time_spent, idempotency_key=key, lease=lease,
         )
         out = {"annotation_id": result.annotation.pk, "assignment_id": assignment_id, "replayed": not result.created}
         return out, 201 if result.created else 200

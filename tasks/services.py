@@ -18,7 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.rawsql import jsonb, prepared_cursor
+from config.rawsql import fetch_prepared, jsonb
 from contributors.selectors import profile_with_flags
 
 from .models import Assignment, Campaign, Item, PersonalToken, RegionTally
@@ -132,9 +132,7 @@ def _lease_postgres(campaign: Campaign, user, *, gold: bool, region: str, now, e
     params = {
         "campaign": campaign.pk, "user": user.pk, "gold": gold, "region": region, "now": now, "expires": expires,
     }
-    with prepared_cursor() as cursor:
-        cursor.execute(_PICK_GOLD if gold else _PICK_REGULAR, params)
-        row = cursor.fetchone()
+    row = fetch_prepared(_PICK_GOLD if gold else _PICK_REGULAR, params)
     if row is None:
         return None
     return (*row[:2], jsonb(row[2]), row[3], row[4], jsonb(row[5]), *row[6:])

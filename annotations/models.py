@@ -11,7 +11,8 @@ from tasks.models import Assignment, Campaign, Item
 class Annotation(models.Model):
     assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="annotation")
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="annotations")
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="annotations")
+    # No index of its own: annotation_campaign_idx (campaign, id) serves every look-up by campaign.
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="annotations", db_index=False)
     contributor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="annotations")
     payload = models.JSONField()
     is_gold = models.BooleanField(default=False)

@@ -64,7 +64,8 @@ class Campaign(models.Model):
 class Item(models.Model):
     """One unit of work. Counters on the row let the queue pick with one indexed query."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="items")
+    # No index of its own: item_campaign_idx (campaign, id) serves every look-up by campaign.
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="items", db_index=False)
     external_id = models.CharField(max_length=200, blank=True)
     payload = models.JSONField()
     gold_answer = models.JSONField(null=True, blank=True)
@@ -111,9 +112,13 @@ class Assignment(models.Model):
         REPORTED = "reported", _("Reported")
         EXPIRED = "expired", _("Expired")
 
-    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignments")
+    # item and contributor have no index of their own: uniq_item_contributor (item, contributor) and the
+    # (contributor, campaign, state) index lead with them. Every index is written on each lease and again when
+    # its state changes (the update cannot be HOT), so the queue pays for each one twice a cycle.
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignments", db_index=False)
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="assignments")
-    contributor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
+    contributor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments",
+                                    db_index=False)
     state = models.CharField(max_length=10, choices=State.choices, default=State.LEASED)
     leased_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()

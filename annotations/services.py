@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from authenticity.telemetry import clean_telemetry
+from config.batching import one_round_trip
 from config.rawsql import fetch_prepared, jsonb
 from tasks.models import Assignment, Item
 from tasks.types import SchemaError
@@ -59,13 +60,20 @@ def submit_annotation(
     # No look-up of the key up front (this is the platform's hottest write): a replay finds its
     # assignment submitted below, and a key reused for another assignment trips the unique index.
     time_spent_ms = max(0, min(int(time_spent_ms or 0), 24 * 3600 * 1000))
+    # The follow-ups (authenticity scoring, consensus once the item is full) go to Redis in one round trip.
+    with one_round_trip():
+        return _submit(user, assignment_id, payload, telemetry, time_spent_ms, key, lease)
+
+
+def _submit(user, assignment_id, payload, telemetry, time_spent_ms, key, lease) -> SubmitResult:
     try:
         if connection.vendor == "postgresql":
             # Its one write is a statement of its own (a savepoint inside a caller's transaction, so a
             # duplicate key does not break that transaction).
             with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
-                annotation = _submit_open_lease_postgres(user, assignment_id, payload, telemetry, time_spent_ms, key,
-                                                              lease)
+                annotation = _submit_open_lease_postgres(
+                    user, assignment_id, payload, telemetry, time_spent_ms, key, lease
+                )
             if annotation is not None:
                 return SubmitResult(annotation, created=True)
         with transaction.atomic():

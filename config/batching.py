@@ -8,12 +8,54 @@ runs or publishes the job directly.
 """
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable
+from contextlib import contextmanager
 
 from config.cache import redis_client
 
 logger = logging.getLogger(__name__)
+
+# Adds waiting for the end of ``one_round_trip`` (None outside one).
+_collected: contextvars.ContextVar[list | None] = contextvars.ContextVar("batching_collected", default=None)
+
+
+@contextmanager
+def one_round_trip():
+    """Adds made inside (to any batch) go to Redis together at the end, in one round trip.
+
+    A submission schedules an answer's authenticity scoring and, when it fills its item, the item's
+    consensus: two round trips on the platform's hottest write, one with this. At the end, a failure
+    (Redis or the broker down) is logged, not raised, as each caller does with ``add``'s errors: the
+    sweeps of both kinds of work repair a lost add.
+    """
+    pending: list = []
+    token = _collected.set(pending)
+    try:
+        yield
+    finally:
+        _collected.reset(token)
+        if pending:
+            try:
+                _publish(pending)
+            except Exception:  # noqa: BLE001 - the work is done; the sweeps schedule what was lost
+                logger.warning("could not queue %d follow-up ids; the sweeps will", len(pending), exc_info=True)
+
+
+def _publish(entries: list) -> None:
+    """SADD each (batch, id) and open each batch's window, in one pipeline; publish the drains of the
+    windows that were not open yet."""
+    pipe = redis_client().pipeline(transaction=False)
+    for batch, ident, _drain_task, delay in entries:
+        pipe.sadd(batch.pending_key, ident)
+        pipe.set(batch.scheduled_key, 1, nx=True, ex=max(5, int(delay) + 5))
+    replies = pipe.execute()
+    published = set()
+    for (batch, _ident, drain_task, delay), first in zip(entries, replies[1::2], strict=True):
+        if first and batch.scheduled_key not in published:
+            published.add(batch.scheduled_key)
+            drain_task.apply_async(countdown=delay)
 
 
 class DebouncedBatch:
@@ -24,16 +66,16 @@ class DebouncedBatch:
 
     def add(self, ident: int, *, drain_task, delay: float) -> bool:
         """Queue ``ident``; the first add of a window publishes ``drain_task`` ``delay`` seconds later.
-        False when there is no Redis to batch in. Errors (Redis or the broker down) propagate."""
-        client = redis_client()
-        if client is None:
+        False when there is no Redis to batch in. Errors (Redis or the broker down) propagate; inside
+        ``one_round_trip`` the add waits for its end, which logs them."""
+        if redis_client() is None:
             return False
-        pipe = client.pipeline(transaction=False)
-        pipe.sadd(self.pending_key, ident)
-        pipe.set(self.scheduled_key, 1, nx=True, ex=max(5, int(delay) + 5))
-        _added, first = pipe.execute()
-        if first:
-            drain_task.apply_async(countdown=delay)
+        entry = (self, ident, drain_task, delay)
+        collected = _collected.get()
+        if collected is not None:
+            collected.append(entry)
+        else:
+            _publish([entry])
         return True
 
     def drain(self, handle: Callable[[int], object], *, on_error: Callable[[int], object] | None = None) -> int:

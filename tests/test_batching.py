@@ -43,3 +43,43 @@ def test_one_drain_per_window_every_id_once_and_a_failure_isolated():
         assert publisher.calls == [1.5, 1.5]
     finally:
         redis_client().delete(*batch.keys())
+
+
+def test_adds_inside_one_round_trip_reach_redis_together_at_its_end():
+    from config.batching import one_round_trip
+
+    first = DebouncedBatch(f"test-{uuid.uuid4().hex[:8]}")
+    second = DebouncedBatch(f"test-{uuid.uuid4().hex[:8]}")
+    publisher_a, publisher_b = Publisher(), Publisher()
+    client = redis_client()
+    try:
+        with one_round_trip():
+            assert first.add(1, drain_task=publisher_a, delay=1.0)
+            assert first.add(2, drain_task=publisher_a, delay=1.0)
+            assert second.add(9, drain_task=publisher_b, delay=2.0)
+            # Nothing sent yet: the adds wait for the end of the block.
+            assert client.scard(first.pending_key) == 0 and client.scard(second.pending_key) == 0
+            assert publisher_a.calls == [] and publisher_b.calls == []
+        assert {int(x) for x in client.smembers(first.pending_key)} == {1, 2}
+        assert {int(x) for x in client.smembers(second.pending_key)} == {9}
+        # Each batch's window opened once: one drain each, as with adds one at a time.
+        assert publisher_a.calls == [1.0] and publisher_b.calls == [2.0]
+    finally:
+        client.delete(*first.keys(), *second.keys())
+
+
+def test_a_failed_publish_at_the_end_of_one_round_trip_is_logged_not_raised(caplog):
+    from config.batching import one_round_trip
+
+    class BrokerDown:
+        def apply_async(self, countdown):
+            raise ConnectionError("broker down")
+
+    batch = DebouncedBatch(f"test-{uuid.uuid4().hex[:8]}")
+    try:
+        with caplog.at_level("WARNING", logger="config.batching"), one_round_trip():
+            batch.add(3, drain_task=BrokerDown(), delay=1.0)
+        assert "could not queue 1 follow-up ids" in caplog.text
+        assert redis_client().sismember(batch.pending_key, 3)  # the id waits for the next drain or the sweep
+    finally:
+        redis_client().delete(*batch.keys())

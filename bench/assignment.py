@@ -162,7 +162,7 @@ def start_gunicorn(*, url: str, port: int, workers: int, threads: int, db_pool: 
         str(ROOT / ".venv/bin/gunicorn") if (ROOT / ".venv/bin/gunicorn").exists() else "gunicorn",
         "config.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
         *(["--threads", str(threads), "--worker-class", "gthread", "--keep-alive", "60"] if worker_class == "gthread"
-          else ["--worker-class", "sync"]),
+          else ["--worker-class", "config.gunicorn_worker.CorkedSyncWorker"]),
         "--log-level", "warning", "--backlog", "2048",
     ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from contextlib import contextmanager
 
-from config.cache import redis_client
+from config.cache import redis_client, round_trip
 
 logger = logging.getLogger(__name__)
 
@@ -46,11 +46,11 @@ def one_round_trip():
 def _publish(entries: list) -> None:
     """SADD each (batch, id) and open each batch's window, in one pipeline; publish the drains of the
     windows that were not open yet."""
-    pipe = redis_client().pipeline(transaction=False)
+    commands = []
     for batch, ident, _drain_task, delay in entries:
-        pipe.sadd(batch.pending_key, ident)
-        pipe.set(batch.scheduled_key, 1, nx=True, ex=max(5, int(delay) + 5))
-    replies = pipe.execute()
+        commands.append(("SADD", batch.pending_key, ident))
+        commands.append(("SET", batch.scheduled_key, 1, "NX", "EX", max(5, int(delay) + 5)))
+    replies = round_trip(redis_client(), commands)
     published = set()
     for (batch, _ident, drain_task, delay), first in zip(entries, replies[1::2], strict=True):
         if first and batch.scheduled_key not in published:

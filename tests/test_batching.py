@@ -83,3 +83,27 @@ def test_a_failed_publish_at_the_end_of_one_round_trip_is_logged_not_raised(capl
         assert redis_client().sismember(batch.pending_key, 3)  # the id waits for the next drain or the sweep
     finally:
         redis_client().delete(*batch.keys())
+
+
+def test_round_trip_replies_in_order_survives_a_dropped_connection_and_never_reuses_a_broken_one():
+    import redis
+
+    from config.cache import round_trip
+
+    client = redis_client()
+    key = f"test-rt-{uuid.uuid4().hex[:8]}"
+    try:
+        assert round_trip(client, [("SET", key, "7"), ("INCR", key), ("GET", key)]) == [b"OK", 8, b"8"]
+        # Redis dropped the pooled connection (a restart, a timeout): the commands go out on a new one.
+        (pooled_id,) = round_trip(client, [("CLIENT", "ID")])
+        killer = redis.Redis.from_url(settings.REDIS_URL)
+        assert killer.execute_command("CLIENT", "KILL", "ID", pooled_id) == 1
+        killer.close()
+        assert round_trip(client, [("INCR", key)]) == [9]
+        # An error reply raises; the replies after it are never read by the next caller.
+        client.set(key, "not a number")
+        with pytest.raises(redis.ResponseError):
+            round_trip(client, [("INCR", key), ("SET", key, "1")])
+        assert round_trip(client, [("INCR", key)]) == [2]
+    finally:
+        client.delete(key)

@@ -70,6 +70,9 @@ def database_url(settings_dict: dict) -> str:
     return f"postgres://{user}{password}@{host}:{port}/{settings_dict['NAME']}"
 
 
+CORKED_WORKER = "config.gunicorn_worker.CorkedSyncWorker"
+
+
 @contextlib.contextmanager
 def gunicorn(env_overrides: dict, *, workers: int = 2, threads: int = 1, log_name: str = "gunicorn.log"):
     """A real gunicorn serving the project on a free port; yields the port."""
@@ -84,8 +87,8 @@ def gunicorn(env_overrides: dict, *, workers: int = 2, threads: int = 1, log_nam
     (ROOT / "test-artifacts").mkdir(exist_ok=True)
     args = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-b", f"127.0.0.1:{port}",
             "-w", str(workers), "--timeout", "60", "--backlog", "512"]
-    if threads > 1:
-        args += ["--threads", str(threads), "-k", "gthread"]
+    # The worker classes of platform/gunicorn.conf.py: gthread with threads, else the corked sync worker.
+    args += ["--threads", str(threads), "-k", "gthread"] if threads > 1 else ["-k", CORKED_WORKER]
     with open(ROOT / "test-artifacts" / log_name, "w") as log:
         proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
         try:

@@ -201,8 +201,7 @@ def _submit_open_lease_postgres(user, assignment_id, payload, telemetry, time_sp
     """The common submission on PostgreSQL; None: nothing was written, take the general path."""
     from django.db.models.signals import post_save
 
-    from tasks.models import Campaign
-    from tasks.types import TaskType
+    from tasks.types import TaskType, get_task_type
 
     row = lease
     if row is None:
@@ -212,11 +211,10 @@ def _submit_open_lease_postgres(user, assignment_id, payload, telemetry, time_sp
     state, view, item_id, item_payload, is_gold, campaign_id, task_type, config = row
     if state != Assignment.State.LEASED or is_gold:
         return None
-    campaign = Campaign(pk=campaign_id, task_type=task_type, config=jsonb(config))
-    task = campaign.task
+    task = get_task_type(task_type)  # what Campaign.task gives, without building the campaign
     if type(task).on_submit is not TaskType.on_submit:
         return None
-    cleaned = task.validate_annotation(payload, config=campaign.config, item_payload=jsonb(item_payload),
+    cleaned = task.validate_annotation(payload, config=jsonb(config), item_payload=jsonb(item_payload),
                                       view=jsonb(view))
     now = timezone.now()
     clean = clean_telemetry(telemetry)
@@ -231,7 +229,7 @@ def _submit_open_lease_postgres(user, assignment_id, payload, telemetry, time_sp
         return None  # the lease closed between the read and the write
     annotation_id, done_count, target = written
     annotation = Annotation(
-        pk=annotation_id, assignment_id=assignment_id, item_id=item_id, campaign=campaign, contributor=user,
+        pk=annotation_id, assignment_id=assignment_id, item_id=item_id, campaign_id=campaign_id, contributor=user,
         payload=cleaned, is_gold=False, gold_correct=None, time_spent_ms=time_spent_ms, telemetry=clean,
         idempotency_key=key, created_at=now,
     )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import orjson
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -66,11 +66,12 @@ def submit_annotation(
 
 
 def _submit(user, assignment_id, payload, telemetry, time_spent_ms, key, lease) -> SubmitResult:
+    db = connections[DEFAULT_DB_ALIAS]
     try:
-        if connection.vendor == "postgresql":
+        if db.vendor == "postgresql":
             # Its one write is a statement of its own (a savepoint inside a caller's transaction, so a
             # duplicate key does not break that transaction).
-            with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
+            with transaction.atomic() if db.in_atomic_block else contextlib.nullcontext():
                 annotation = _submit_open_lease_postgres(
                     user, assignment_id, payload, telemetry, time_spent_ms, key, lease
                 )

@@ -144,7 +144,7 @@ def get_and_count(key: str, counter: str, window_seconds: int) -> tuple[object, 
     from django.core.cache import caches
 
     cache = caches["default"]
-    client = redis_client()
+    client = _client_of(cache)
     if client is None:
         return None
     full_counter = cache.make_and_validate_key(counter)
@@ -188,7 +188,10 @@ def redis_client():
     """The cache's Redis client (for lists and counters the cache API lacks); None without Redis."""
     from django.core.cache import caches
 
-    cache = caches["default"]  # the object itself: django.core.cache.cache is a proxy
+    return _client_of(caches["default"])  # the object itself: django.core.cache.cache is a proxy
+
+
+def _client_of(cache):
     if not isinstance(cache, RedisCache):
         return None
     return cache._cache.get_client(write=True)

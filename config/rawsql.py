@@ -8,7 +8,7 @@ columns in a fixed order and applies the converters the ORM would (JSON decoding
 from __future__ import annotations
 
 from contextlib import contextmanager
-from functools import cache
+from functools import cache, lru_cache
 
 import orjson
 from django.db import DEFAULT_DB_ALIAS, connection, connections
@@ -97,7 +97,7 @@ def _plan(model, vendor: str) -> tuple[list[str], list[str], list[tuple], int]:
     return columns, names, converters, names.index(model._meta.pk.attname)
 
 
-def _instance(model, plan, raw):
+def _instance(model, plan, raw, db):
     """The model instance built from its columns ``raw``; None when its primary key is NULL (an outer join
     that found nothing)."""
     _columns, names, converters, pk_at = plan
@@ -106,27 +106,37 @@ def _instance(model, plan, raw):
     values = []
     for value, (col, convs) in zip(raw, converters, strict=True):
         for conv in convs:
-            value = conv(value, col, connection)
+            value = conv(value, col, db)
         values.append(value)
-    return model.from_db(connection.alias, names, values)
+    return model.from_db(db.alias, names, values)
 
 
 def fetch_joined(parts: list[tuple], joins: str, params, *, extra: dict[str, str] | None = None) -> tuple:
     """One row of several models: ``parts`` are (model, alias) pairs, ``joins`` the FROM ... WHERE ... text
     naming them by those aliases. Returns one instance (or None, for an outer join's miss) per part, then
     the ``extra`` expressions' values (unconverted); None when no row matches."""
-    plans = [_plan(model, connection.vendor) for model, _alias in parts]
-    select = [f"{alias}.{column}" for (_model, alias), plan in zip(parts, plans, strict=True) for column in plan[0]]
-    select += [f"{expr} AS {connection.ops.quote_name(name)}" for name, expr in (extra or {}).items()]
-    row = fetch_prepared(f"SELECT {', '.join(select)} {joins}", params)
+    db = connections[DEFAULT_DB_ALIAS]
+    parts = tuple(parts)
+    sql, plans = _joined_select(parts, joins, tuple(extra.items()) if extra else (), db.vendor)
+    row = fetch_prepared(sql, params)
     if row is None:
         return None
     out, offset = [], 0
     for (model, _alias), plan in zip(parts, plans, strict=True):
         width = len(plan[1])
-        out.append(_instance(model, plan, row[offset:offset + width]))
+        out.append(_instance(model, plan, row[offset:offset + width], db))
         offset += width
     return (*out, *row[offset:])
+
+
+@lru_cache(maxsize=256)
+def _joined_select(parts: tuple, joins: str, extra: tuple, vendor: str) -> tuple[str, list]:
+    """The statement text and the column plans of a ``fetch_joined`` read, built once per shape (the same few
+    reads repeat on every queue request)."""
+    plans = [_plan(model, vendor) for model, _alias in parts]
+    select = [f"{alias}.{column}" for (_model, alias), plan in zip(parts, plans, strict=True) for column in plan[0]]
+    select += [f"{expr} AS {connection.ops.quote_name(name)}" for name, expr in extra]
+    return f"SELECT {', '.join(select)} {joins}", plans
 
 
 def fetch_one(model, where: str, params, *, extra: dict[str, str] | None = None):

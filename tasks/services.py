@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, OperationalError, connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -167,13 +167,15 @@ def _lease(campaign: Campaign, user, *, gold: bool, region: str, rng: random.Ran
     """
     task = campaign.task
     custom_view = type(task).prepare_view is not TaskType.prepare_view
-    lease = _lease_postgres if connection.vendor == "postgresql" else _lease_portable
+    db = connections[DEFAULT_DB_ALIAS]  # once: each access through the ``connection`` proxy costs a look-up
+    postgres = db.vendor == "postgresql"
+    lease = _lease_postgres if postgres else _lease_portable
     now = timezone.now()
     expires = now + timedelta(seconds=campaign.lease_seconds)
     # Outside any transaction the pick is one autocommit statement; a task type that shows each
     # contributor its own view (e.g. shuffled responses) needs a transaction so the lease and its
     # view are stored together.
-    if connection.in_atomic_block or custom_view or connection.vendor != "postgresql":
+    if db.in_atomic_block or custom_view or not postgres:
         with transaction.atomic():
             row = lease(campaign, user, gold=gold, region=region, now=now, expires=expires)
             if row is not None and row[7] and custom_view:

@@ -14,12 +14,13 @@ def submit_context(user_id: int, assignment_id: int) -> tuple | None:
     from django.contrib.auth import get_user_model
 
     from config.rawsql import fetch_joined
+    from tasks.selectors import QUEUE_USER_FIELDS
 
     from .services import LEASE_COLUMNS, LEASE_JOINS
 
     User = get_user_model()
     row = fetch_joined(
-        [(User, "u")],
+        [(User, "u", QUEUE_USER_FIELDS)],
         f"FROM {User._meta.db_table} u LEFT JOIN ({LEASE_JOINS}) ON a.id = %s AND a.contributor_id = u.id"
         f" WHERE u.id = %s",
         [assignment_id, user_id],

@@ -85,9 +85,10 @@ def _prepared_cursor_class():
 
 
 @cache
-def _plan(model, vendor: str) -> tuple[list[str], list[str], list[tuple], int]:
-    """The model's column names, attribute names, converters per column and the primary key's position."""
-    fields = model._meta.concrete_fields
+def _plan(model, vendor: str, fields: tuple[str, ...] | None = None) -> tuple[list[str], list[str], list[tuple], int]:
+    """The column names, attribute names, converters per column and the primary key's position of the model's
+    concrete fields (or of ``fields``, attribute names, in the model's order: the others are left deferred)."""
+    fields = [f for f in model._meta.concrete_fields if fields is None or f.attname in fields]
     columns = [connection.ops.quote_name(f.column) for f in fields]
     converters = []
     for f in fields:
@@ -114,7 +115,10 @@ def _instance(model, plan, raw, db):
 def fetch_joined(parts: list[tuple], joins: str, params, *, extra: dict[str, str] | None = None) -> tuple:
     """One row of several models: ``parts`` are (model, alias) pairs, ``joins`` the FROM ... WHERE ... text
     naming them by those aliases. Returns one instance (or None, for an outer join's miss) per part, then
-    the ``extra`` expressions' values (unconverted); None when no row matches."""
+    the ``extra`` expressions' values (unconverted); None when no row matches.
+
+    A part may name the fields to read, (model, alias, attribute names with the primary key): the others are
+    deferred, as with the ORM's ``only()``, so touching one costs a query of its own."""
     db = connections[DEFAULT_DB_ALIAS]
     parts = tuple(parts)
     sql, plans = _joined_select(parts, joins, tuple(extra.items()) if extra else (), db.vendor)
@@ -122,9 +126,9 @@ def fetch_joined(parts: list[tuple], joins: str, params, *, extra: dict[str, str
     if row is None:
         return None
     out, offset = [], 0
-    for (model, _alias), plan in zip(parts, plans, strict=True):
+    for part, plan in zip(parts, plans, strict=True):
         width = len(plan[1])
-        out.append(_instance(model, plan, row[offset:offset + width], db))
+        out.append(_instance(part[0], plan, row[offset:offset + width], db))
         offset += width
     return (*out, *row[offset:])
 
@@ -133,8 +137,8 @@ def fetch_joined(parts: list[tuple], joins: str, params, *, extra: dict[str, str
 def _joined_select(parts: tuple, joins: str, extra: tuple, vendor: str) -> tuple[str, list]:
     """The statement text and the column plans of a ``fetch_joined`` read, built once per shape (the same few
     reads repeat on every queue request)."""
-    plans = [_plan(model, vendor) for model, _alias in parts]
-    select = [f"{alias}.{column}" for (_model, alias), plan in zip(parts, plans, strict=True) for column in plan[0]]
+    plans = [_plan(part[0], vendor, *part[2:]) for part in parts]
+    select = [f"{part[1]}.{column}" for part, plan in zip(parts, plans, strict=True) for column in plan[0]]
     select += [f"{expr} AS {connection.ops.quote_name(name)}" for name, expr in extra]
     return f"SELECT {', '.join(select)} {joins}", plans
 

@@ -59,6 +59,19 @@ def active_campaign(campaign_id: int) -> Campaign | None:
     return fetch_one(Campaign, "t.id = %s AND t.status = %s", [campaign_id, Campaign.Status.ACTIVE])
 
 
+# What the queue reads of each row on every request: the session check (tasks.fastlane), eligibility
+# (contributor_block_reason, verification_level), the lease and its answer. The rest (a campaign's Markdown
+# instructions, names, pay, timestamps) stays in the database, deferred as with only(): a campaign's
+# instructions alone can be kilobytes. tests/test_fastlane.py checks that a whole next + submit cycle runs its
+# four statements and no more, so a field used without being listed here shows up as a failure there.
+QUEUE_USER_FIELDS = ("id", "password", "is_active", "username", "email")
+QUEUE_PROFILE_FIELDS = ("id", "user_id", "display_name", "birth_year", "region", "province", "consent_version",
+                        "consent_at", "identity_verified_at", "status", "status_reason")
+QUEUE_CAMPAIGN_FIELDS = ("id", "organization_id", "task_type", "config", "status", "overlap", "max_overlap",
+                         "gold_rate", "lease_seconds", "priority", "deadline", "min_trust", "min_verification_level",
+                         "requires_qualification", "region_quotas")
+
+
 def queue_context(user_id: int, campaign_id: int) -> tuple | None:
     """(user, profile with its eligibility flags or None, the campaign if open for work or None) in one statement,
     or None when no such user. The queue's fast lane reads these on every "next task"; as three reads they were
@@ -68,7 +81,8 @@ def queue_context(user_id: int, campaign_id: int) -> tuple | None:
     User = get_user_model()
     flags = eligibility_flags_sql("p")
     row = fetch_joined(
-        [(User, "u"), (ContributorProfile, "p"), (Campaign, "c")],
+        [(User, "u", QUEUE_USER_FIELDS), (ContributorProfile, "p", QUEUE_PROFILE_FIELDS),
+         (Campaign, "c", QUEUE_CAMPAIGN_FIELDS)],
         f"FROM {User._meta.db_table} u"
         f" LEFT JOIN {ContributorProfile._meta.db_table} p ON p.user_id = u.id"
         f" LEFT JOIN {Campaign._meta.db_table} c ON c.id = %s AND c.status = %s"

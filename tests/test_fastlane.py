@@ -171,3 +171,57 @@ def test_the_lane_serves_a_session_only_while_django_would(make_campaign, server
     status, body, headers = call(server, "POST", path, session=s4)
     assert status == 200 and body["assignment"] is None and body["code"] == "suspended" and not served_by_lane(headers)
     assert not Assignment.objects.filter(state=Assignment.State.LEASED).exists()
+
+
+def test_a_next_and_submit_cycle_through_the_lane_runs_two_statements_a_request(make_campaign):
+    """The lane's reads take only the fields the queue uses (tasks.selectors.QUEUE_*_FIELDS); one the code
+    touched without it being read would cost a query of its own and show up here."""
+    import io
+    import sys
+
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test.utils import CaptureQueriesContext
+
+    from tasks.fastlane import FastLane
+
+    campaign = make_campaign(items=[{"payload": {"text": "Một"}}, {"payload": {"text": "Hai"}}], overlap=1,
+                             instructions="# Hướng dẫn\n" + "Đọc kỹ. " * 2000)
+    ((user, session),) = bulk_contributors(1)
+    lane = FastLane(WSGIHandler())
+
+    def post(path: str, body: bytes = b"", **headers) -> tuple[str, dict, dict]:
+        environ = {
+            "REQUEST_METHOD": "POST", "PATH_INFO": path, "SCRIPT_NAME": "", "QUERY_STRING": "",
+            "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_HOST": "127.0.0.1",
+            "HTTP_COOKIE": f"sessionid={session}; csrftoken={CSRF}", "HTTP_X_CSRFTOKEN": CSRF,
+            "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body),
+            "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr, "REMOTE_ADDR": "127.0.0.1", **headers,
+        }
+        answer = {}
+
+        def start_response(status, response_headers):
+            answer.update(status=status, headers=dict(response_headers))
+
+        content = b"".join(lane(environ, start_response))
+        return answer["status"], json.loads(content), answer["headers"]
+
+    def statements(queries) -> list[str]:
+        return [q["sql"] for q in queries if "django_session" not in q["sql"]]  # session storage varies by set-up
+
+    post(f"/api/v1/campaigns/{campaign.pk}/next/")  # warm: the session key becomes known to the lane
+    assignment = Assignment.objects.get(contributor=user)
+    path = f"/api/v1/assignments/{assignment.pk}/submit/"
+    post(path, json.dumps({"payload": {"categories": ["safe"]}}).encode())
+
+    with CaptureQueriesContext(connection) as next_queries:
+        status, body, headers = post(f"/api/v1/campaigns/{campaign.pk}/next/")
+    assert status.startswith("200") and served_by_lane(headers) and body["code"] == "ok", body
+    assert len(statements(next_queries.captured_queries)) == 2, statements(next_queries.captured_queries)
+
+    path = f"/api/v1/assignments/{body['assignment']['id']}/submit/"
+    with CaptureQueriesContext(connection) as submit_queries:
+        status, body, headers = post(path, json.dumps({"payload": {"categories": ["spam"]}}).encode(),
+                                     HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex)
+    assert status.startswith("201") and served_by_lane(headers), body
+    assert len(statements(submit_queries.captured_queries)) == 2, statements(submit_queries.captured_queries)
+    assert Annotation.objects.get(pk=body["annotation_id"]).payload == {"categories": ["spam"]}

@@ -56,3 +56,22 @@ def test_prepared_cursor_has_postgresql_plan_a_statement_once_per_connection():
         cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%prepared_cursor test%"])
         # Once per connection; never with DB_PREPARED_STATEMENTS=0 (a pooler that cannot keep them).
         assert cursor.fetchone()[0] == (0 if connection.settings_dict["OPTIONS"].get("prepare_threshold") is None else 1)
+
+
+@pytest.mark.django_db
+def test_fetch_joined_reads_only_the_fields_a_part_names_and_defers_the_rest(make_campaign):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from config.rawsql import fetch_joined
+
+    campaign = make_campaign(instructions="Đọc kỹ hướng dẫn", overlap=2)
+    with CaptureQueriesContext(connection) as queries:
+        (got,) = fetch_joined([(Campaign, "c", ("id", "task_type", "config"))], "FROM tasks_campaign c WHERE c.id = %s",
+                              [campaign.pk])
+    assert "instructions" not in queries[0]["sql"]
+    assert got.task_type == "moderation" and got.config == campaign.config
+    assert "instructions" in got.get_deferred_fields() and "overlap" in got.get_deferred_fields()
+    with CaptureQueriesContext(connection) as later:
+        assert got.instructions == "Đọc kỹ hướng dẫn"  # read when touched, as with the ORM's only()
+    assert len(later) == 1

@@ -187,15 +187,23 @@ def _lease(campaign: Campaign, user, *, gold: bool, region: str, rng: random.Ran
     if row is None:
         return None
     assignment_id, item_id, payload, leased_at, expires_at, view, lease_region, is_new = row
-    item = Item(pk=item_id, campaign=campaign, payload=payload)
-    assignment = Assignment(
-        pk=assignment_id, item=item, campaign=campaign, contributor=user, state=Assignment.State.LEASED,
-        leased_at=leased_at, expires_at=expires_at, view=view, region=lease_region,
-    )
-    item._state.adding = assignment._state.adding = False  # both rows exist: built from the returned row
-    item._state.db = assignment._state.db = "default"
+    # Both rows exist: built as loaded rows from what the statement returned (positional, without the keyword
+    # constructor's defaults: on every lease), the item with its payload only (the rest deferred).
+    item = Item.from_db(db.alias, ("id", "campaign_id", "payload"), (item_id, campaign.pk, payload))
+    values = {
+        "id": assignment_id, "state": Assignment.State.LEASED, "leased_at": leased_at, "expires_at": expires_at,
+        "finished_at": None, "view": view, "reason": "", "contributor_id": user.pk, "campaign_id": campaign.pk,
+        "item_id": item_id, "region": lease_region,
+    }
+    assignment = Assignment.from_db(db.alias, _ASSIGNMENT_FIELDS, [values[name] for name in _ASSIGNMENT_FIELDS])
+    item.campaign = assignment.campaign = campaign
+    assignment.item = item
+    assignment.contributor = user
     assignment.resumed = not is_new
     return assignment
+
+
+_ASSIGNMENT_FIELDS = tuple(f.attname for f in Assignment._meta.concrete_fields)
 
 
 def _take_region_slot(campaign: Campaign, region: str) -> bool:

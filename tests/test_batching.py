@@ -94,10 +94,10 @@ def test_round_trip_replies_in_order_survives_a_dropped_connection_and_never_reu
     key = f"test-rt-{uuid.uuid4().hex[:8]}"
     try:
         assert round_trip(client, [("SET", key, "7"), ("INCR", key), ("GET", key)]) == [b"OK", 8, b"8"]
-        # Redis dropped the pooled connection (a restart, a timeout): the commands go out on a new one.
-        (pooled_id,) = round_trip(client, [("CLIENT", "ID")])
+        # Redis dropped the connection (a restart, a timeout): the commands go out again, on a new one.
+        (own_id,) = round_trip(client, [("CLIENT", "ID")])
         killer = redis.Redis.from_url(settings.REDIS_URL)
-        assert killer.execute_command("CLIENT", "KILL", "ID", pooled_id) == 1
+        assert killer.execute_command("CLIENT", "KILL", "ID", own_id) == 1
         killer.close()
         assert round_trip(client, [("INCR", key)]) == [9]
         # An error reply raises; the replies after it are never read by the next caller.

@@ -149,9 +149,11 @@ def get_and_count(key: str, counter: str, window_seconds: int) -> tuple[object, 
     client = _client_of(cache)
     if client is None:
         return None
-    full_counter = cache.make_and_validate_key(counter)
+    # make_key, not make_and_validate_key: the validation only warns about keys memcached would refuse, and
+    # these (a session key, a user id) never are.
+    full_counter = cache.make_key(counter)
     try:
-        raw, count = round_trip(client, [("GET", cache.make_and_validate_key(key)), ("INCR", full_counter)])
+        raw, count = round_trip(client, [("GET", cache.make_key(key)), ("INCR", full_counter)])
         if count == 1:
             client.expire(full_counter, window_seconds)
     except _ERRORS:

@@ -59,6 +59,7 @@ class FastLane:
         # round trip; the session's content is still read and checked on every request.
         self.session_owners: dict[str, object] = {}
         self.pipelined = "cached_db" in settings.SESSION_ENGINE and settings.SESSION_CACHE_ALIAS == "default"
+        self.auth_hashes: dict[str, str] = {}  # password hash -> session auth hash (see _session_auth_hash)
 
     def __call__(self, environ, start_response):
         if environ.get("REQUEST_METHOD") != "POST" or "HTTP_AUTHORIZATION" in environ:
@@ -83,34 +84,33 @@ class FastLane:
         if response is None:
             environ["wsgi.input"] = io.BytesIO(body)
             return self.django(environ, start_response)
-        headers = [*response.items(), *(("Set-Cookie", c.output(header="")) for c in response.cookies.values())]
-        start_response(f"{response.status_code} {response.reason_phrase}", headers)
-        return [response.content]
+        status, content, headers = response
+        # Content-Length as CommonMiddleware sets it (no chunked encoding).
+        start_response(_STATUS_LINES[status], [*headers, ("Content-Length", str(len(content)))])
+        return [content]
 
     # --- the two endpoints ------------------------------------------------------------------
-    def _serve(self, environ, body: bytes, is_next: bool, object_id: int) -> HttpResponse:
+    def _serve(self, environ, body: bytes, is_next: bool, object_id: int) -> tuple[int, bytes, list]:
+        """(status, JSON body, headers but Content-Length) of the answer."""
         request = WSGIRequest({**environ, "wsgi.input": io.BytesIO(body)})
         user_id = self._session_user_id(request)
         if is_next:
             data, status = self._next(request, user_id, object_id)
         else:
             data, status = self._submit(request, user_id, object_id, body)
-        content = orjson.dumps(data)
-        response = HttpResponse(content, status=status, content_type="application/json")
-        response["Content-Length"] = str(len(content))  # as CommonMiddleware sets it (no chunked encoding)
-        response["Vary"] = "Cookie"
-        for name, value in self._security_headers(request):
-            response[name] = value
-        return response
+        return status, orjson.dumps(data), self._headers(request)
 
-    def _security_headers(self, request) -> list[tuple[str, str]]:
+    def _headers(self, request) -> list[tuple[str, str]]:
+        """Content-Type, Vary and the security headers of a JSON answer, as the full stack's middleware puts
+        them on it; they depend on settings and on HTTPS only, so they are computed once per scheme."""
         secure = request.is_secure()
         headers = self.headers_by_scheme.get(secure)
         if headers is None:
             probe = HttpResponse(content_type="application/json")
+            probe["Vary"] = "Cookie"
             for middleware in self.header_middleware:
                 probe = middleware.process_response(request, probe)
-            headers = [(k, v) for k, v in probe.items() if k.lower() not in ("content-type", "content-length")]
+            headers = [(k, v) for k, v in probe.items() if k.lower() != "content-length"]
             self.headers_by_scheme[secure] = headers
         return headers
 
@@ -165,7 +165,7 @@ class FastLane:
 
         if user is None or not user.is_active:
             raise _Pass
-        if not constant_time_compare(request.session.get(HASH_SESSION_KEY) or "", user.get_session_auth_hash()):
+        if not constant_time_compare(request.session.get(HASH_SESSION_KEY) or "", self._session_auth_hash(user)):
             raise _Pass
         request.user = user
         request.auth = None
@@ -182,6 +182,16 @@ class FastLane:
                 self.session_owners.clear()
             self.session_owners[request.session.session_key] = user.pk
         return user
+
+    def _session_auth_hash(self, user) -> str:
+        """``user.get_session_auth_hash()`` (an HMAC of the password hash under SECRET_KEY, both fixed for a
+        process's life), computed once per password hash."""
+        digest = self.auth_hashes.get(user.password)
+        if digest is None:
+            if len(self.auth_hashes) > 100_000:
+                self.auth_hashes.clear()
+            digest = self.auth_hashes[user.password] = user.get_session_auth_hash()
+        return digest
 
     def _next(self, request, user_id, campaign_id: int) -> tuple[dict, int]:
         from . import services
@@ -228,6 +238,9 @@ class FastLane:
         )
         out = {"annotation_id": result.annotation.pk, "assignment_id": assignment_id, "replayed": not result.created}
         return out, 201 if result.created else 200
+
+
+_STATUS_LINES = {200: "200 OK", 201: "201 Created"}
 
 
 def _unused(request):  # the middleware above is only asked for process_* hooks

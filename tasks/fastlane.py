@@ -26,10 +26,23 @@ from importlib import import_module
 
 import orjson
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.core import signals
 from django.core.handlers.wsgi import WSGIRequest
 from django.db import connection
 from django.http import HttpResponse
+from django.utils.crypto import constant_time_compare
+
+# Imported with the WSGI application, once the apps are loaded (config/wsgi.py); not at function level, where
+# each import statement costs a look-up on every request.
+from annotations.selectors import submit_context
+from annotations.services import submit_annotation
+from config.cache import get_and_count
+from organizations.throttling import ApiTokenRateThrottle
+
+from . import services
+from .api import MAX_IDEMPOTENCY_KEY, _assignment_out
+from .selectors import queue_context
 
 NEXT = re.compile(r"^/api/v1/campaigns/(\d{1,18})/next/$")
 SUBMIT = re.compile(r"^/api/v1/assignments/(\d{1,18})/submit/$")
@@ -117,8 +130,6 @@ class FastLane:
     def _session_user_id(self, request):
         """The signed-in user's id from the session, once the CSRF check passed; the user is read after,
         together with what the endpoint needs (``_verified``)."""
-        from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY, get_user_model
-
         key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
         if not key:
             raise _Pass
@@ -142,9 +153,6 @@ class FastLane:
     def _read_session_and_count(self, request, user_id) -> None:
         """The session's data and this request's throttle hit for ``user_id`` in one Redis round trip; a cache
         miss leaves the session to load its usual way (from the database)."""
-        from config.cache import get_and_count
-        from organizations.throttling import ApiTokenRateThrottle
-
         throttle = ApiTokenRateThrottle()
         counter = throttle.counter(throttle.user_cache_key(user_id))
         got = get_and_count(request.session.cache_key, *counter) if counter else None
@@ -158,11 +166,6 @@ class FastLane:
     def _verified(self, request, user):
         """Django's ``get_user`` check of the session against the user row: the account is active and the
         password unchanged since log-in. Anything else (a key-rotation fallback hash, a flush) is Django's."""
-        from django.contrib.auth import HASH_SESSION_KEY
-        from django.utils.crypto import constant_time_compare
-
-        from organizations.throttling import ApiTokenRateThrottle
-
         if user is None or not user.is_active:
             raise _Pass
         if not constant_time_compare(request.session.get(HASH_SESSION_KEY) or "", self._session_auth_hash(user)):
@@ -194,10 +197,6 @@ class FastLane:
         return digest
 
     def _next(self, request, user_id, campaign_id: int) -> tuple[dict, int]:
-        from . import services
-        from .api import _assignment_out
-        from .selectors import queue_context
-
         context = queue_context(user_id, campaign_id)  # one statement for what three reads gave
         if context is None:
             raise _Pass
@@ -211,11 +210,6 @@ class FastLane:
         return {"assignment": _assignment_out(outcome), "code": "ok", "reason": ""}, 200
 
     def _submit(self, request, user_id, assignment_id: int, body: bytes) -> tuple[dict, int]:
-        from annotations.selectors import submit_context
-        from annotations.services import submit_annotation
-
-        from .api import MAX_IDEMPOTENCY_KEY
-
         context = submit_context(user_id, assignment_id)  # one statement for the user and the lease
         if context is None or context[1] is None:
             raise _Pass  # no such user, or not this user's assignment (404 from the regular path)

@@ -8,9 +8,9 @@ accept. It calls the very functions the DRF views call (``tasks.services.lease_n
 ``annotations.services.submit_annotation``) and Django's own session, CSRF, throttle and
 security-header code, so there is one implementation of each rule. The one rule it restates is
 ``django.contrib.auth.get_user``'s check of a session against its user (account active, session hash
-equal to the current one), because it reads the user together with what ``next`` needs in one
-statement (``tasks.selectors.queue_context``); whatever that check would not accept plainly, Django
-decides.
+equal to the current one), because it reads the user together with what the endpoint needs in one
+statement (``tasks.selectors.queue_context``, ``annotations.selectors.submit_context``); whatever that
+check would not accept plainly, Django decides.
 
 Everything else goes to Django untouched, with the request body put back: token clients, requests
 without a session or with a bad CSRF token, a changed password or a deactivated account, a throttled user, an empty queue (its reason is

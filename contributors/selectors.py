@@ -56,8 +56,11 @@ def profile_with_flags(user) -> ContributorProfile | None:
     """
     if not getattr(user, "is_authenticated", False) or not getattr(user, "pk", None):
         return None
-    profile = fetch_one(ContributorProfile, "t.user_id = %s", [user.pk], extra=eligibility_flags_sql("t"))
+    flags = eligibility_flags_sql("t")
+    profile = fetch_one(ContributorProfile, "t.user_id = %s", [user.pk], extra=flags)
     if profile is not None:
+        for name in flags:
+            setattr(profile, name, bool(getattr(profile, name)))  # SQLite answers EXISTS with 0 or 1
         profile.user = user
     return profile
 

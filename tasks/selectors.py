@@ -95,7 +95,7 @@ def queue_context(user_id: int, campaign_id: int) -> tuple | None:
     user, profile, campaign, *flag_values = row
     if profile is not None:
         for name, value in zip(flags, flag_values, strict=True):
-            setattr(profile, name, value)
+            setattr(profile, name, bool(value))  # SQLite answers EXISTS with 0 or 1
         profile.user = user
     return user, profile, campaign
 

@@ -204,10 +204,8 @@ def _submit_open_lease_postgres(user, assignment_id, payload, telemetry, time_sp
 
     from tasks.types import TaskType, get_task_type
 
-    row = lease
+    row = lease if lease is not None else fetch_prepared(_SUBMIT_READ_SQL, {"assignment": assignment_id, "user": user.pk})
     if row is None:
-        row = fetch_prepared(_SUBMIT_READ_SQL, {"assignment": assignment_id, "user": user.pk})
-    if row is None or row[0] is None:
         raise Assignment.DoesNotExist("no such assignment for this contributor")
     state, view, item_id, item_payload, is_gold, campaign_id, task_type, config = row
     if state != Assignment.State.LEASED or is_gold:

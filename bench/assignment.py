@@ -141,6 +141,8 @@ def free_port() -> int:
 
 def start_gunicorn(*, url: str, port: int | str, workers: int, threads: int, db_pool: bool, redis_url: str,
                    worker_class: str = "sync") -> subprocess.Popen:
+    from config.gunicorn_worker import WORKER_CLASS
+
     env = dict(os.environ)
     env.update({
         "DATABASE_URL": url, "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1,localhost", "LOG_LEVEL": "WARNING",
@@ -162,7 +164,7 @@ def start_gunicorn(*, url: str, port: int | str, workers: int, threads: int, db_
         "config.wsgi:application", "--bind", f"unix:{port}" if isinstance(port, str) else f"127.0.0.1:{port}",
         "--workers", str(workers),
         *(["--threads", str(threads), "--worker-class", "gthread", "--keep-alive", "60"] if worker_class == "gthread"
-          else ["--worker-class", "config.gunicorn_worker.CorkedSyncWorker"]),
+          else ["--worker-class", WORKER_CLASS]),
         "--log-level", "warning", "--backlog", "2048",
     ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)

@@ -38,19 +38,19 @@ def one_round_trip():
         _collected.reset(token)
         if pending:
             try:
-                _publish(pending)
+                _publish(pending, redis_client())
             except Exception:  # noqa: BLE001 - the work is done; the sweeps schedule what was lost
                 logger.warning("could not queue %d follow-up ids; the sweeps will", len(pending), exc_info=True)
 
 
-def _publish(entries: list) -> None:
+def _publish(entries: list, client) -> None:
     """SADD each (batch, id) and open each batch's window, in one pipeline; publish the drains of the
     windows that were not open yet."""
     commands = []
     for batch, ident, _drain_task, delay in entries:
         commands.append(("SADD", batch.pending_key, ident))
         commands.append(("SET", batch.scheduled_key, 1, "NX", "EX", max(5, int(delay) + 5)))
-    replies = round_trip(redis_client(), commands)
+    replies = round_trip(client, commands)
     published = set()
     for (batch, _ident, drain_task, delay), first in zip(entries, replies[1::2], strict=True):
         if first and batch.scheduled_key not in published:
@@ -68,14 +68,15 @@ class DebouncedBatch:
         """Queue ``ident``; the first add of a window publishes ``drain_task`` ``delay`` seconds later.
         False when there is no Redis to batch in. Errors (Redis or the broker down) propagate; inside
         ``one_round_trip`` the add waits for its end, which logs them."""
-        if redis_client() is None:
+        client = redis_client()
+        if client is None:
             return False
         entry = (self, ident, drain_task, delay)
         collected = _collected.get()
         if collected is not None:
             collected.append(entry)
         else:
-            _publish([entry])
+            _publish([entry], client)
         return True
 
     def drain(self, handle: Callable[[int], object], *, on_error: Callable[[int], object] | None = None) -> int:

@@ -14,6 +14,7 @@ from gunicorn import util
 from gunicorn.workers.sync import SyncWorker
 
 CORK = getattr(socket, "TCP_CORK", None)
+WORKER_CLASS = f"{__name__}.CorkedSyncWorker"  # as gunicorn's worker_class setting names it
 
 
 class CorkedSyncWorker(SyncWorker):

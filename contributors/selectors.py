@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from config.rawsql import fetch_one
+from config.rawsql import fetch_joined
 
 from .models import (
     ContributorProfile,
@@ -57,12 +57,21 @@ def profile_with_flags(user) -> ContributorProfile | None:
     if not getattr(user, "is_authenticated", False) or not getattr(user, "pk", None):
         return None
     flags = eligibility_flags_sql("t")
-    profile = fetch_one(ContributorProfile, "t.user_id = %s", [user.pk], extra=flags)
-    if profile is not None:
-        for name in flags:
-            setattr(profile, name, bool(getattr(profile, name)))  # SQLite answers EXISTS with 0 or 1
-        profile.user = user
+    row = fetch_joined([(ContributorProfile, "t")], f"FROM {ContributorProfile._meta.db_table} t WHERE t.user_id = %s",
+                       [user.pk], extra=flags)
+    if row is None:
+        return None
+    profile, *values = row
+    set_eligibility_flags(profile, flags, values)
+    profile.user = user
     return profile
+
+
+def set_eligibility_flags(profile, flags: dict[str, str], values) -> None:
+    """Put the values of ``eligibility_flags_sql``'s expressions on the profile, as booleans (SQLite answers
+    EXISTS with 0 or 1)."""
+    for name, value in zip(flags, values, strict=True):
+        setattr(profile, name, bool(value))
 
 
 def email_verified(user) -> bool:

@@ -13,6 +13,7 @@ from contributors.selectors import (
     eligibility_flags_sql,
     is_qualified,
     profile_for,
+    set_eligibility_flags,
     trust_score,
     verification_level,
 )
@@ -94,8 +95,7 @@ def queue_context(user_id: int, campaign_id: int) -> tuple | None:
         return None
     user, profile, campaign, *flag_values = row
     if profile is not None:
-        for name, value in zip(flags, flag_values, strict=True):
-            setattr(profile, name, bool(value))  # SQLite answers EXISTS with 0 or 1
+        set_eligibility_flags(profile, flags, flag_values)
         profile.user = user
     return user, profile, campaign
 

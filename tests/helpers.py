@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from config.gunicorn_worker import WORKER_CLASS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -70,9 +72,6 @@ def database_url(settings_dict: dict) -> str:
     return f"postgres://{user}{password}@{host}:{port}/{settings_dict['NAME']}"
 
 
-CORKED_WORKER = "config.gunicorn_worker.CorkedSyncWorker"
-
-
 @contextlib.contextmanager
 def gunicorn(env_overrides: dict, *, workers: int = 2, threads: int = 1, log_name: str = "gunicorn.log"):
     """A real gunicorn serving the project on a free port; yields the port."""
@@ -88,7 +87,7 @@ def gunicorn(env_overrides: dict, *, workers: int = 2, threads: int = 1, log_nam
     args = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-b", f"127.0.0.1:{port}",
             "-w", str(workers), "--timeout", "60", "--backlog", "512"]
     # The worker classes of platform/gunicorn.conf.py: gthread with threads, else the corked sync worker.
-    args += ["--threads", str(threads), "-k", "gthread"] if threads > 1 else ["-k", CORKED_WORKER]
+    args += ["--threads", str(threads), "-k", "gthread"] if threads > 1 else ["-k", WORKER_CLASS]
     with open(ROOT / "test-artifacts" / log_name, "w") as log:
         proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
         try:

@@ -9,11 +9,11 @@ from .models import Annotation, CampaignScoring, Consensus, ConsensusJob
 def submit_context(user_id: int, assignment_id: int) -> tuple | None:
     """(user, the lease row ``submit_annotation`` reads, or None when the assignment is not this user's) in one
     statement; None when no such user. The queue's fast lane reads both on every submission: as two reads they
-    were two round trips to PostgreSQL. The caller still verifies the session against the user (tasks.fastlane).
+    were two round trips to PostgreSQL. The caller still verifies the session against the user (web.campaigns.fastlane).
     """
     from django.contrib.auth import get_user_model
 
-    from config.rawsql import fetch_joined
+    from core.rawsql import fetch_joined
     from tasks.selectors import QUEUE_USER_FIELDS
 
     from .services import LEASE_COLUMNS, LEASE_JOINS

@@ -15,8 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from authenticity.telemetry import clean_telemetry
-from config.batching import one_round_trip
-from config.rawsql import fetch_prepared, jsonb
+from core.batching import one_round_trip
+from core.rawsql import fetch_prepared, jsonb
 from tasks.models import Assignment, Item
 from tasks.types import SchemaError
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from config.batching import DebouncedBatch
+from core.batching import DebouncedBatch
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ SCORING_BATCH = DebouncedBatch("consensus", batch_size=200)
 
 
 def schedule_item_scoring(item_id: int) -> None:
-    """Debounced: items to score collect in a batch (config.batching) and one drain job per debounce
+    """Debounced: items to score collect in a batch (core.batching) and one drain job per debounce
     window scores them all, so a burst of submissions (on one item or on many) makes one job."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
         score_item.delay(item_id)

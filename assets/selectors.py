@@ -25,7 +25,7 @@ def signed_media_url(key: str, *, user_id: int, ttl: int | None = None) -> str:
     """A URL to one stored file that only this user can open, and only for ``ttl`` seconds.
 
     On S3 it is the bucket's presigned URL; on the local file system a signed token served by
-    ``assets.views.serve_media``, which also checks the signed-in user.
+    ``web.assets.views.serve_media``, which also checks the signed-in user.
     """
     check_key(key)
     ttl = ttl or media_url_ttl()

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from config.batching import DebouncedBatch
+from core.batching import DebouncedBatch
 
 logger = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ DRAIN_DELAY_SECONDS = 1.0
 def enqueue_scoring(annotation_id: int) -> None:
     """Called on commit of a new annotation; a broker outage is repaired by the sweep, never raised.
 
-    With Redis the answers are batched (config.batching): one drain job per second scores them all.
+    With Redis the answers are batched (core.batching): one drain job per second scores them all.
     """
     try:
         if settings.CELERY_TASK_ALWAYS_EAGER or not SCORING_BATCH.add(

@@ -90,7 +90,7 @@ def seed(*, items: int, overlap: int, contributors: int) -> tuple[int, list[tupl
     for user in users:
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "config.auth_backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = "core.auth_backends.ModelBackend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.save()
         csrf = _get_new_csrf_string()

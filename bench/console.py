@@ -199,7 +199,7 @@ def main(argv=None) -> dict:
     from django.urls import reverse
 
     from annotations.models import Annotation
-    from review.console import EstimatedCountPaginator, scope_to_user
+    from web.console import EstimatedCountPaginator, scope_to_user
 
     client = Client()
     client.force_login(data["manager"])

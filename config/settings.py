@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
+    "core",
     "organizations",
     "contributors",
     "tasks",
@@ -56,6 +57,7 @@ INSTALLED_APPS = [
     "authenticity",
     "review",
     "assets",
+    "web",
 ]
 
 GOOGLE_CLIENT_ID = os.environ.get("GOOGLE_CLIENT_ID", "")
@@ -81,7 +83,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "csp.middleware.CSPMiddleware",
-    "config.middleware.DatabaseUnavailableMiddleware",
+    "core.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -107,7 +109,7 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 # Health checks cost a round trip (SELECT 1) on the first query of every request; without them a
-# connection broken by a database restart fails one request with a 503 (config.middleware) and is
+# connection broken by a database restart fails one request with a 503 (core.middleware) and is
 # replaced. Production may turn them off (DB_HEALTH_CHECKS=0); the queue's fast lane never runs them
 # (a dead connection there falls back to Django's path on a new one).
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
@@ -123,7 +125,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "timeout": 10,
         }
     DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 5)
-    # Django turns prepared statements off; the queue's few hot statements ask for them (config.rawsql.
+    # Django turns prepared statements off; the queue's few hot statements ask for them (core.rawsql.
     # prepared_cursor; Django's own client-side-bound cursors never prepare). DB_PREPARED_STATEMENTS=0 for a
     # pooler in transaction mode that does not keep them (PgBouncer before 1.21).
     DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 5 if env_bool("DB_PREPARED_STATEMENTS", default=True) else None
@@ -138,7 +140,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "config.cache.ResilientRedisCache",
+            "BACKEND": "core.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
@@ -184,8 +186,8 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Auth / allauth -----------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
-    "config.auth_backends.ModelBackend",
-    "config.auth_backends.AuthenticationBackend",
+    "core.auth_backends.ModelBackend",
+    "core.auth_backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -258,11 +260,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "config.pagination.IdCursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.IdCursorPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_THROTTLE_CLASSES": ["organizations.throttling.ApiTokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api_token": os.environ.get("API_TOKEN_RATE", "6000/min")},
-    "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "core.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -311,7 +313,7 @@ SILENCED_SYSTEM_CHECKS = env_list("SILENCED_SYSTEM_CHECKS")
 # --- Platform -----------------------------------------------------------------------------
 LEASE_DEFAULT_SECONDS = 600
 CONSENSUS_DEBOUNCE_SECONDS = float(os.environ.get("CONSENSUS_DEBOUNCE_SECONDS", "2"))
-# next/submit for signed-in browsers served by tasks.fastlane in front of Django (see its docstring).
+# next/submit for signed-in browsers served by web.campaigns.fastlane in front of Django (see its docstring).
 QUEUE_FAST_LANE = env_bool("QUEUE_FAST_LANE", default=True)
 
 LOGGING = {
@@ -323,7 +325,7 @@ LOGGING = {
 }
 
 # --- Contributors (issue 4): sign-up, verification, qualifications, trust, anti-fraud --------------
-ACCOUNT_FORMS = {"signup": "contributors.forms.SignupForm", "login": "contributors.forms.LoginForm"}
+ACCOUNT_FORMS = {"signup": "web.contributors.forms.SignupForm", "login": "web.contributors.forms.LoginForm"}
 ACCOUNT_ADAPTER = "contributors.adapters.AccountAdapter"
 # The issue asks for a clear message on a duplicate e-mail at sign-up, which allauth only gives with
 # enumeration prevention off; the sign-up and log-in rate limits below keep address probing slow.
@@ -341,7 +343,7 @@ if GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET:
     ]
 
 # Identity documents: private storage, never under MEDIA_URL; on S3 a separate prefix, private ACL,
-# short-lived signed URLs only for staff (served through contributors.views.identity_document_file).
+# short-lived signed URLs only for staff (served through web.contributors.views.identity_document_file).
 if AWS_STORAGE_BUCKET_NAME:
     STORAGES["identity"] = {
         "BACKEND": "storages.backends.s3.S3Storage",

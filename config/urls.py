@@ -2,12 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from annotations import api as annotations_api
-from tasks import api as tasks_api
-from tasks import org_api as campaigns_api
-from tasks import views as task_views
-
-from . import openapi, views  # noqa: F401  (openapi registers the token auth scheme)
+from core import openapi  # noqa: F401  (registers the token auth scheme)
+from web import site as views
+from web.annotations import api as annotations_api
+from web.campaigns import api as tasks_api
+from web.campaigns import org_api as campaigns_api
+from web.campaigns import views as task_views
 
 api_v1 = [
     path("campaigns/", campaigns_api.CampaignList.as_view(), name="campaign-list"),
@@ -19,13 +19,13 @@ api_v1 = [
     path("assignments/<int:assignment_id>/skip/", tasks_api.SkipView.as_view(), name="assignment-skip"),
     path("assignments/<int:assignment_id>/report/", tasks_api.ReportView.as_view(), name="assignment-report"),
     # Each app adds its own API routes in its api_urls.py:
-    path("", include("tasks.api_urls")),
-    path("", include("organizations.api_urls")),
-    path("", include("exports.api_urls")),
-    path("", include("contributors.api_urls")),
-    path("", include("authenticity.api_urls")),
-    path("", include("assets.api_urls")),
-    path("", include("annotations.api_urls")),
+    path("", include("web.campaigns.api_urls")),
+    path("", include("web.organizations.api_urls")),
+    path("", include("web.exports.api_urls")),
+    path("", include("web.contributors.api_urls")),
+    path("", include("web.authenticity.api_urls")),
+    path("", include("web.assets.api_urls")),
+    path("", include("web.annotations.api_urls")),
 ]
 
 urlpatterns = [
@@ -36,9 +36,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("label/", task_views.label_home, name="label-home"),
     path("label/<int:campaign_id>/", task_views.label_campaign, name="label-campaign"),
-    path("me/", include("contributors.urls")),
-    path("assets/", include("assets.urls")),
-    path("review/", include("review.urls")),
+    path("me/", include("web.contributors.urls")),
+    path("assets/", include("web.assets.urls")),
+    path("review/", include("web.review.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from config.rawsql import fetch_joined
+from core.rawsql import fetch_joined
 
 from .models import (
     ContributorProfile,
@@ -52,7 +52,7 @@ def eligibility_flags_sql(profile_alias: str) -> dict[str, str]:
 def profile_with_flags(user) -> ContributorProfile | None:
     """The profile plus the two facts ``verification_level`` needs, in one query (the queue asks on every lease).
 
-    Hand-written SQL (config.rawsql): the ORM spent more CPU compiling the two EXISTS than PostgreSQL running them.
+    Hand-written SQL (core.rawsql): the ORM spent more CPU compiling the two EXISTS than PostgreSQL running them.
     """
     if not getattr(user, "is_authenticated", False) or not getattr(user, "pk", None):
         return None

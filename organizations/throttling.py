@@ -46,7 +46,7 @@ class ApiTokenRateThrottle(SimpleRateThrottle):
         return count is None or count <= self.num_requests  # cache down: fail open, as every cache read here
 
     def allow_request(self, request, view):
-        from config.cache import count_hit
+        from core.cache import count_hit
 
         counter = self.counter(self.get_cache_key(request, view))
         return True if counter is None else self.allows(count_hit(*counter))

@@ -7,7 +7,6 @@ from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.rawsql import fetch_joined, fetch_one
 from contributors.models import ContributorProfile
 from contributors.selectors import (
     eligibility_flags_sql,
@@ -17,6 +16,7 @@ from contributors.selectors import (
     trust_score,
     verification_level,
 )
+from core.rawsql import fetch_joined, fetch_one
 
 from .models import Assignment, Campaign
 
@@ -56,11 +56,11 @@ def contributor_block_reason(user, campaign: Campaign, profile=None) -> tuple[st
 
 
 def active_campaign(campaign_id: int) -> Campaign | None:
-    """The campaign if it is open for work (hand-written SQL: read on every "next task", see config.rawsql)."""
+    """The campaign if it is open for work (hand-written SQL: read on every "next task", see core.rawsql)."""
     return fetch_one(Campaign, "t.id = %s AND t.status = %s", [campaign_id, Campaign.Status.ACTIVE])
 
 
-# What the queue reads of each row on every request: the session check (tasks.fastlane), eligibility
+# What the queue reads of each row on every request: the session check (web.campaigns.fastlane), eligibility
 # (contributor_block_reason, verification_level), the lease and its answer. The rest (a campaign's Markdown
 # instructions, names, pay, timestamps) stays in the database, deferred as with only(): a campaign's
 # instructions alone can be kilobytes. tests/test_fastlane.py checks that a whole next + submit cycle runs its
@@ -76,7 +76,7 @@ QUEUE_CAMPAIGN_FIELDS = ("id", "organization_id", "task_type", "config", "status
 def queue_context(user_id: int, campaign_id: int) -> tuple | None:
     """(user, profile with its eligibility flags or None, the campaign if open for work or None) in one statement,
     or None when no such user. The queue's fast lane reads these on every "next task"; as three reads they were
-    three round trips to PostgreSQL. The caller still verifies the session against the user (tasks.fastlane)."""
+    three round trips to PostgreSQL. The caller still verifies the session against the user (web.campaigns.fastlane)."""
     from django.contrib.auth import get_user_model
 
     User = get_user_model()

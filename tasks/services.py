@@ -18,8 +18,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.rawsql import fetch_prepared, jsonb
 from contributors.selectors import profile_with_flags
+from core.rawsql import fetch_prepared, jsonb
 
 from .models import Assignment, Campaign, Item, PersonalToken, RegionTally
 from .selectors import contributor_block_reason, open_lease_for, region_cap

@@ -129,7 +129,7 @@ def bulk_contributors(n: int, *, region: str = "north") -> list[tuple[object, st
     for user in users:
         store = SessionStore()
         store[SESSION_KEY] = str(user.pk)
-        store[BACKEND_SESSION_KEY] = "config.auth_backends.ModelBackend"
+        store[BACKEND_SESSION_KEY] = "core.auth_backends.ModelBackend"
         store[HASH_SESSION_KEY] = user.get_session_auth_hash()
         store.create()
         out.append((user, store.session_key))

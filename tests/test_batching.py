@@ -1,11 +1,11 @@
-"""config.batching on the real Redis: one drain per window, every id handled once, a failure isolated."""
+"""core.batching on the real Redis: one drain per window, every id handled once, a failure isolated."""
 import uuid
 
 import pytest
 from django.conf import settings
 
-from config.batching import DebouncedBatch
-from config.cache import redis_client
+from core.batching import DebouncedBatch
+from core.cache import redis_client
 
 pytestmark = pytest.mark.skipif(not settings.REDIS_URL, reason="batching needs Redis (the embedded default runs jobs directly)")
 
@@ -46,7 +46,7 @@ def test_one_drain_per_window_every_id_once_and_a_failure_isolated():
 
 
 def test_adds_inside_one_round_trip_reach_redis_together_at_its_end():
-    from config.batching import one_round_trip
+    from core.batching import one_round_trip
 
     first = DebouncedBatch(f"test-{uuid.uuid4().hex[:8]}")
     second = DebouncedBatch(f"test-{uuid.uuid4().hex[:8]}")
@@ -69,7 +69,7 @@ def test_adds_inside_one_round_trip_reach_redis_together_at_its_end():
 
 
 def test_a_failed_publish_at_the_end_of_one_round_trip_is_logged_not_raised(caplog):
-    from config.batching import one_round_trip
+    from core.batching import one_round_trip
 
     class BrokerDown:
         def apply_async(self, countdown):
@@ -77,7 +77,7 @@ def test_a_failed_publish_at_the_end_of_one_round_trip_is_logged_not_raised(capl
 
     batch = DebouncedBatch(f"test-{uuid.uuid4().hex[:8]}")
     try:
-        with caplog.at_level("WARNING", logger="config.batching"), one_round_trip():
+        with caplog.at_level("WARNING", logger="core.batching"), one_round_trip():
             batch.add(3, drain_task=BrokerDown(), delay=1.0)
         assert "could not queue 1 follow-up ids" in caplog.text
         assert redis_client().sismember(batch.pending_key, 3)  # the id waits for the next drain or the sweep
@@ -88,7 +88,7 @@ def test_a_failed_publish_at_the_end_of_one_round_trip_is_logged_not_raised(capl
 def test_round_trip_replies_in_order_survives_a_dropped_connection_and_never_reuses_a_broken_one():
     import redis
 
-    from config.cache import round_trip
+    from core.cache import round_trip
 
     client = redis_client()
     key = f"test-rt-{uuid.uuid4().hex[:8]}"

@@ -186,7 +186,7 @@ def queued_tasks(settings):
     app.conf.task_always_eager = previous
     from annotations.tasks import SCORING_BATCH as consensus_batch
     from authenticity.tasks import SCORING_BATCH as authenticity_batch
-    from config.cache import redis_client
+    from core.cache import redis_client
 
     if redis_client() is not None:
         redis_client().delete(*consensus_batch.keys(), *authenticity_batch.keys())
@@ -203,7 +203,7 @@ def test_a_next_and_submit_cycle_through_the_lane_runs_two_statements_a_request(
     from django.core.handlers.wsgi import WSGIHandler
     from django.test.utils import CaptureQueriesContext
 
-    from tasks.fastlane import FastLane
+    from web.campaigns.fastlane import FastLane
 
     campaign = make_campaign(items=[{"payload": {"text": "Một"}}, {"payload": {"text": "Hai"}}], overlap=1,
                              instructions="# Hướng dẫn\n" + "Đọc kỹ. " * 2000)

@@ -1,7 +1,7 @@
-"""config.rawsql.fetch_one builds the same instance the ORM would (JSON decoded, dates aware), on either database."""
+"""core.rawsql.fetch_one builds the same instance the ORM would (JSON decoded, dates aware), on either database."""
 import pytest
 
-from config.rawsql import fetch_one
+from core.rawsql import fetch_one
 from tasks.models import Campaign
 
 
@@ -43,7 +43,7 @@ def test_fetch_joined_reads_several_models_in_one_row_and_none_for_an_outer_join
 def test_prepared_cursor_has_postgresql_plan_a_statement_once_per_connection():
     from django.db import connection
 
-    from config.rawsql import prepared_cursor
+    from core.rawsql import prepared_cursor
 
     if connection.vendor != "postgresql":
         pytest.skip("prepared statements are PostgreSQL's")
@@ -63,7 +63,7 @@ def test_fetch_joined_reads_only_the_fields_a_part_names_and_defers_the_rest(mak
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from config.rawsql import fetch_joined
+    from core.rawsql import fetch_joined
 
     campaign = make_campaign(instructions="Đọc kỹ hướng dẫn", overlap=2)
     with CaptureQueriesContext(connection) as queries:

@@ -144,7 +144,7 @@ LIST_PAGES = ["admin:annotations_annotation_changelist", "admin:tasks_item_chang
 
 def test_list_pages_at_10k_rows(client, manager, ten_thousand_annotations):
     """One fixture of 10,000 annotations (it takes seconds to build) for every list page and the paginator."""
-    from review.console import EstimatedCountPaginator
+    from web.console import EstimatedCountPaginator
 
     assert Annotation.objects.count() == 10_000
     client.force_login(manager)

@@ -1,8 +1,0 @@
-"""Organisation API routes of this app (included under /api/v1/)."""
-from django.urls import path
-
-from . import views
-
-urlpatterns = [
-    path("campaigns/<int:campaign_id>/media/", views.CampaignMediaUpload.as_view(), name="campaign-media-upload"),
-]

@@ -1,0 +1,75 @@
+"""Contributor pages: the campaign list and the labelling page (thin: the page talks to the task API)."""
+import markdown
+import nh3
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from tasks.models import Campaign
+from tasks.selectors import active_campaigns_for, contributor_block_reason, remaining_for
+from tasks.types import all_task_types
+
+
+def render_instructions(text: str) -> str:
+    """Markdown rendered, then sanitised: managers' instructions never carry script."""
+    html = markdown.markdown(text or "", extensions=["extra", "sane_lists"])
+    return mark_safe(nh3.clean(html))  # noqa: S308 - sanitised by nh3 just above
+
+
+def labeler_config(request, campaign: Campaign) -> dict:
+    """Everything the page script needs, passed as JSON (json_script), never as inline code."""
+    return {
+        "campaignId": campaign.pk,
+        "taskType": campaign.task_type,
+        "config": campaign.config,
+        "userId": request.user.pk,
+        "urls": {
+            "next": reverse("task-next", args=[campaign.pk]),
+            "submit": reverse("assignment-submit", args=[0]),
+            "skip": reverse("assignment-skip", args=[0]),
+            "report": reverse("assignment-report", args=[0]),
+        },
+        "strings": {
+            "offline": _("You are offline. Your work is saved on this device."),
+            "sending": _("Sending…"),
+            "sent": _("Saved. Loading the next task…"),
+            "retrying": _("Connection problem, retrying…"),
+            "skipReason": _("Why are you skipping this item? (optional)"),
+            "reportReason": _("What is wrong with this item?"),
+            "draftRestored": _("Your unsent draft was restored."),
+            "required": _("Please answer this."),
+        },
+    }
+
+
+@require_GET
+@login_required
+def label_home(request):
+    campaigns = []
+    for campaign in active_campaigns_for(request.user):
+        block = contributor_block_reason(request.user, campaign)
+        campaigns.append({"campaign": campaign, "blocked": block[1] if block else ""})
+    return render(request, "tasks/label_home.html", {"campaigns": campaigns})
+
+
+@require_GET
+@login_required
+def label_campaign(request, campaign_id: int):
+    campaign = get_object_or_404(Campaign, pk=campaign_id, status=Campaign.Status.ACTIVE)
+    block = contributor_block_reason(request.user, campaign)
+    return render(
+        request,
+        "tasks/label.html",
+        {
+            "campaign": campaign,
+            "task": campaign.task,
+            "blocked": block[1] if block else "",
+            "instructions_html": render_instructions(campaign.instructions),
+            "task_scripts": [t.script for t in all_task_types() if t.key == campaign.task_type],
+            "labeler_config": labeler_config(request, campaign),
+            "remaining": remaining_for(request.user, campaign) if not block else 0,
+        },
+    )

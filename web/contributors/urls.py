@@ -1,0 +1,16 @@
+"""Contributor pages, mounted at /me/."""
+from django.urls import path
+
+from web.contributors import views
+
+urlpatterns = [
+    path("", views.dashboard, name="contributor-dashboard"),
+    path("profile/", views.profile, name="contributor-profile"),
+    path("identity/", views.identity, name="contributor-identity"),
+    path("identity/documents/<int:document_id>/file/", views.identity_document_file, name="identity-document-file"),
+    path("qualifications/", views.qualifications, name="contributor-qualifications"),
+    path("qualifications/<slug:task_type>/", views.qualification, name="contributor-qualification"),
+    path("terms/", views.terms, name="contributor-terms"),
+    path("data/", views.personal_data, name="contributor-data"),
+    path("data/erase/", views.request_erasure, name="contributor-erase"),
+]

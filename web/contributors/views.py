@@ -1,0 +1,147 @@
+"""Contributor pages under /me/: dashboard, profile, identity, qualification tests, personal data. Thin."""
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from contributors import selectors, services
+from contributors.models import IdentityDocument, QualificationAttempt, QualificationItem, QualificationTest
+from tasks.types import all_task_types
+from web.campaigns.views import render_instructions
+from web.contributors.forms import IdentityDocumentForm, ProfileForm
+
+
+@login_required
+def dashboard(request):
+    return render(request, "contributors/dashboard.html", selectors.dashboard(request.user))
+
+
+@login_required
+def profile(request):
+    instance = services.ensure_profile(request.user)
+    form = ProfileForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        first_time = not instance.is_complete
+        data = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        saved = services.update_profile(user=request.user, data=data, consent=bool(form.cleaned_data.get("consent")))
+        messages.success(request, _("Your profile is saved."))
+        if first_time and saved.is_complete:
+            return redirect("contributor-dashboard")
+        return redirect("contributor-profile")
+    history = instance.changes.all()[:20] if instance.pk else []
+    return render(request, "contributors/profile.html", {"form": form, "profile": instance, "history": history})
+
+
+@login_required
+def identity(request):
+    profile = services.ensure_profile(request.user)
+    form = IdentityDocumentForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.upload_identity_document(user=request.user, upload=form.cleaned_data["document"])
+        except services.ContributorError as exc:
+            form.add_error("document" if exc.field == "document" else None, exc.message)
+        else:
+            messages.success(request, _("Thank you. Staff will review your document."))
+            return redirect("contributor-identity")
+    documents = profile.identity_documents.all()[:10]
+    return render(request, "contributors/identity.html", {"form": form, "profile": profile, "documents": documents})
+
+
+@permission_required("contributors.view_identitydocument", raise_exception=True)
+def identity_document_file(request, document_id: int):
+    """Staff only: the private file, never cached, never from a public URL."""
+    document = get_object_or_404(IdentityDocument, pk=document_id)
+    if not document.file:
+        raise Http404
+    kinds = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "pdf": "application/pdf"}
+    response = FileResponse(document.file.open("rb"), content_type=kinds.get(document.file_kind, "application/octet-stream"))
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Disposition"] = f'inline; filename="identity-{document.pk}.{document.file_kind}"'
+    return response
+
+
+@login_required
+def qualifications(request):
+    profile = selectors.profile_for(request.user)
+    tests = QualificationTest.objects.filter(is_active=True).order_by("task_type")
+    labels = {t.key: t.label for t in all_task_types()}
+    rows = [{**selectors.qualification_state(profile, test), "label": labels.get(test.task_type, test.task_type)}
+            for test in tests]
+    return render(request, "contributors/qualifications.html", {"rows": rows})
+
+
+@login_required
+def qualification(request, task_type: str):
+    test = get_object_or_404(QualificationTest, task_type=task_type, is_active=True)
+    if request.method == "POST":
+        try:
+            services.start_qualification_attempt(user=request.user, task_type=task_type)
+        except services.ContributorError as exc:
+            messages.error(request, exc.message)
+        return redirect("contributor-qualification", task_type=task_type)
+    profile = selectors.profile_for(request.user)
+    state = selectors.qualification_state(profile, test)
+    attempt = state["open_attempt"]
+    context = {"test": test, "state": state, "instructions_html": render_instructions(test.instructions),
+               "attempts": QualificationAttempt.objects.filter(test=test, profile=profile) if profile else []}
+    if attempt is not None:
+        items = {i.pk: i for i in QualificationItem.objects.filter(pk__in=attempt.item_ids)}
+        views = attempt.views or [{}] * len(attempt.item_ids)
+        task = test.task
+        context.update(
+            attempt=attempt,
+            task=task,
+            task_scripts=[task.script],
+            qualification_config={
+                "attemptId": attempt.pk,
+                "taskType": test.task_type,
+                "config": test.config,
+                "items": [{"payload": items[i].payload, "view": v} for i, v in zip(attempt.item_ids, views, strict=True)
+                          if i in items],
+                "submitUrl": reverse("api-qualification-submit", args=[attempt.pk]),
+                "strings": {
+                    "question": _("Question %(n)s of %(total)s"),
+                    "required": _("Please answer this."),
+                    "sending": _("Sending…"),
+                    "error": _("Could not send your answers. Check your connection and try again."),
+                },
+            },
+        )
+    return render(request, "contributors/qualification.html", context)
+
+
+def terms(request):
+    """The contributor terms that the profile's consent refers to (public: read them before signing up)."""
+    return render(request, "contributors/terms.html", {
+        "version": settings.CONTRIBUTOR_TERMS_VERSION, "min_age": settings.CONTRIBUTOR_MIN_AGE})
+
+
+@login_required
+def personal_data(request):
+    profile = services.ensure_profile(request.user)
+    if request.GET.get("download"):
+        body = json.dumps(selectors.export_personal_data(profile), ensure_ascii=False, indent=2, default=str)
+        response = HttpResponse(body, content_type="application/json; charset=utf-8")
+        stamp = timezone.now().strftime("%Y%m%d")
+        response["Content-Disposition"] = f'attachment; filename="my-data-{profile.pseudonym}-{stamp}.json"'
+        response["Cache-Control"] = "private, no-store"
+        return response
+    return render(request, "contributors/data.html", {"profile": profile})
+
+
+@login_required
+@require_POST
+def request_erasure(request):
+    services.request_erasure(user=request.user)
+    messages.success(request, _("Your request is recorded. Staff will erase your personal data and tell you by e-mail."))
+    return redirect("contributor-data")

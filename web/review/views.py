@@ -1,0 +1,148 @@
+"""Console pages outside the model admins: the review queue, one item's review, the campaign dashboard.
+
+Thin views: access and data come from review.selectors, writes from review.services.
+"""
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from annotations.models import Annotation
+from review import selectors, services
+from tasks.models import Item
+from tasks.types import SchemaError
+from web.console import EstimatedCountPaginator
+from web.review.forms import ReviewDecisionForm
+
+QUEUE_LABELS = {
+    "disputed": gettext_lazy("Disputed"),
+    "low_confidence": gettext_lazy("Low confidence"),
+    "flagged": gettext_lazy("Flagged by authenticity checks"),
+    "all": gettext_lazy("All answered items"),
+}
+
+
+def _context(request, title: str, **extra) -> dict:
+    return {**admin.site.each_context(request), "title": title, **extra}
+
+
+def _campaign_or_404(request, campaign_id: int):
+    campaign = selectors.reviewable_campaigns(request.user).filter(pk=campaign_id).first()
+    if campaign is None:
+        raise Http404("No such campaign.")
+    return campaign
+
+
+@login_required
+def queue(request):
+    kind = request.GET.get("kind", "disputed")
+    if kind not in selectors.QUEUE_FILTERS:
+        kind = "disputed"
+    campaign_id = request.GET.get("campaign", "")
+    campaign_id = int(campaign_id) if campaign_id.isdigit() else None
+    contributor = request.GET.get("contributor", "").strip()[:200]
+    unreviewed = (request.GET.getlist("unreviewed") or ["1"])[-1] == "1"
+    items = selectors.review_queue(request.user, campaign_id=campaign_id, kind=kind, contributor=contributor,
+                                   unreviewed_only=unreviewed)
+    page = EstimatedCountPaginator(items, 50).get_page(request.GET.get("page"))
+    return render(request, "review/queue.html", _context(
+        request, _("Review queue"), page=page, kind=kind, kinds=QUEUE_LABELS.items(), contributor=contributor,
+        unreviewed=unreviewed, campaign_id=campaign_id,
+        campaigns=selectors.reviewable_campaigns(request.user).order_by("-id").only("id", "name")[:200],
+        query=request.GET.urlencode(),
+    ))
+
+
+@login_required
+def item_review(request, item_id: int):
+    item = get_object_or_404(Item.objects.select_related("campaign"), pk=item_id,
+                             campaign__in=selectors.reviewable_campaigns(request.user))
+    back = request.GET.get("next") or request.POST.get("next") or ""
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = ""
+    errors = {}
+    if request.method == "POST":
+        form = ReviewDecisionForm(request.POST)
+        if form.is_valid():
+            annotation = Annotation.objects.filter(pk=form.cleaned_data["annotation"], item=item).first()
+            if annotation is None:
+                raise Http404("No such answer.")
+            try:
+                services.decide_review(annotation=annotation, reviewer=request.user,
+                                       decision=form.cleaned_data["decision"], reason=form.cleaned_data["reason"],
+                                       corrected_payload=form.cleaned_data["corrected_payload"])
+            except SchemaError as exc:
+                errors[annotation.pk] = f"{exc.field}: {exc.message}" if exc.field else exc.message
+            except PermissionDenied as exc:
+                raise Http404("No such item.") from exc
+            else:
+                messages.success(request, _("Decision saved."))
+                return redirect(f"{reverse('review:item', args=[item.pk])}?next={back}" if back else
+                                reverse("review:item", args=[item.pk]))
+        else:
+            annotation_id = request.POST.get("annotation", "")
+            errors[int(annotation_id) if annotation_id.isdigit() else 0] = " ".join(
+                f"{field}: {' '.join(errs)}" if field != "__all__" else " ".join(errs)
+                for field, errs in form.errors.items())
+    data = selectors.item_review(item)
+    for row in data["rows"]:
+        row["error"] = errors.get(row["annotation"].pk, "")
+    return render(request, "review/item.html", _context(
+        request, _("Review item %(id)s") % {"id": item.pk}, back=back, **data))
+
+
+@login_required
+@require_POST
+def authenticity_review(request, item_id: int):
+    item = get_object_or_404(Item, pk=item_id, campaign__in=selectors.reviewable_campaigns(request.user))
+    annotation = get_object_or_404(Annotation, pk=request.POST.get("annotation") or 0, item=item)
+    try:
+        services.review_authenticity(annotation=annotation, reviewer=request.user,
+                                     human=request.POST.get("human") == "1")
+    except SchemaError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Authenticity verdict saved."))
+    return redirect("review:item", item.pk)
+
+
+@login_required
+def dashboard(request, campaign_id: int):
+    campaign = _campaign_or_404(request, campaign_id)
+    data = selectors.campaign_dashboard(campaign)
+    return render(request, "review/dashboard.html", _context(
+        request, _("Dashboard: %(name)s") % {"name": campaign.name}, campaign=campaign, data=data,
+        json_url=reverse("review:dashboard-json", args=[campaign.pk]),
+    ))
+
+
+@login_required
+def dashboard_json(request, campaign_id: int):
+    campaign = _campaign_or_404(request, campaign_id)
+    # The page polls this every 10 s: the authenticity report (rendered once with the page) is left out.
+    return JsonResponse(selectors.campaign_dashboard(campaign, include_authenticity=request.GET.get("full") == "1"))
+
+
+@login_required
+@require_POST
+def rescore(request, campaign_id: int):
+    """Re-fit the campaign's consensus now (the consensus engineer's job), e.g. to refresh alpha."""
+    campaign = _campaign_or_404(request, campaign_id)
+    if not request.user.has_perm("tasks.change_campaign"):
+        raise Http404("No such campaign.")
+    try:
+        from annotations.services import start_campaign_rescore
+    except ImportError:
+        messages.error(request, _("Campaign re-scoring is not available."))
+    else:
+        start_campaign_rescore(campaign=campaign, trigger="manual", user=request.user)
+        messages.success(request, _("Re-scoring started; the figures update when it finishes."))
+    return redirect("review:dashboard", campaign.pk)

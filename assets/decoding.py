@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.utils.translation import gettext as _
 
-from tasks.types import SchemaError
+from core.schema import SchemaError
 
 # Storage keys: relative, forward slashes, a conservative alphabet, no "." or ".." segments.
 KEY_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*$")

@@ -196,8 +196,8 @@ def purge_consensus_jobs(redis_url: str) -> None:
     import redis
 
     client = redis.Redis.from_url(redis_url)
-    from annotations.tasks import SCORING_BATCH as consensus_batch
     from authenticity.tasks import SCORING_BATCH as authenticity_batch
+    from consensus.tasks import SCORING_BATCH as consensus_batch
 
     client.delete("consensus", "default", *consensus_batch.keys(), *authenticity_batch.keys())
     for key in client.scan_iter("*consensus:pending:*"):

@@ -86,8 +86,8 @@ def bench_algorithms(*, n_items: int, n_workers: int, k: int, per_item: int, n_b
     import pandas as pd
     from scipy.stats import spearmanr
 
-    from annotations.consensus.bradley_terry import bradley_terry_scores
-    from annotations.consensus.dawid_skene import clean_labels, dawid_skene, majority_vote
+    from consensus.bradley_terry import bradley_terry_scores
+    from consensus.dawid_skene import clean_labels, dawid_skene, majority_vote
 
     out: dict = {}
     truth, items, workers, labels, _acc = simulate_crowd(n_items, n_workers, k, per_item, seed=1)
@@ -242,7 +242,7 @@ def reset_campaign(campaign_id: int, *, n_items: int, n_workers: int, k: int, pe
 def bench_db_rescore(organization, *, n_items: int, n_workers: int, k: int, per_item: int,
                      reuse: int | None = None) -> dict:
     from annotations.models import Consensus
-    from annotations.services import rescore_campaign
+    from consensus.engine import rescore_campaign
 
     t = time.perf_counter()
     if reuse:

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "contributors",
     "tasks",
     "annotations",
+    "consensus",
     "exports",
     "authenticity",
     "review",
@@ -173,13 +174,13 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
-    "annotations.tasks.*": {"queue": "consensus"},
+    "consensus.tasks.*": {"queue": "consensus"},
     "exports.tasks.*": {"queue": "export"},
 }
 CELERY_BEAT_SCHEDULE = {
     "expire-leases": {"task": "tasks.tasks.sweep_expired_leases", "schedule": timedelta(minutes=1)},
     "rescore-active-campaigns": {
-        "task": "annotations.tasks.rescore_active_campaigns",
+        "task": "consensus.tasks.rescore_active_campaigns",
         "schedule": timedelta(minutes=30),
     },
 }
@@ -422,7 +423,7 @@ WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", default=False)
 WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "6"))
 WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", "30"))
 
-# --- Consensus scoring (annotations app: annotations/services.py, annotations/tasks.py) -----------
+# --- Consensus scoring (annotations app: annotations/services.py, consensus/tasks.py) -----------
 # Dawid-Skene replaces the trust-weighted vote once the campaign has this many answers per contributor.
 CONSENSUS_DS_MIN_ANSWERS_PER_CONTRIBUTOR = float(os.environ.get("CONSENSUS_DS_MIN_ANSWERS_PER_CONTRIBUTOR", "10"))
 # A job that has not finished after this long is considered dead (killed worker) and may be re-run.

@@ -1,7 +1,8 @@
 """Demo qualification tests: one per task type, from the gold items of its demo campaigns."""
 from __future__ import annotations
 
-from tasks.types import SchemaError, all_task_types
+from core.schema import SchemaError
+from tasks.types import all_task_types
 
 from .models import QualificationTest
 from .services import create_qualification_test, ensure_profile, grant_qualification

@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tasks.types import SchemaError
+from core.schema import SchemaError
 
 from .models import (
     ContributorProfile,

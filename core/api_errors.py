@@ -6,7 +6,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from tasks.types import SchemaError
+from core.schema import SchemaError
 
 
 def error_response(status_code: int, code: str, message: str, **extra) -> Response:

@@ -16,8 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from core.schema import SchemaError
 from tasks.models import Campaign
-from tasks.types import SchemaError
 
 from . import engine
 from .card import authenticity_report, render_card

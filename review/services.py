@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from annotations.models import Annotation, Consensus
-from tasks.types import SchemaError
+from core.schema import SchemaError
 
 from .models import QualitySnapshot, ReviewDecision, ReviewerAppointment
 from .selectors import alpha_of_report, can_review_campaign
@@ -105,7 +105,7 @@ def _feed_trust(annotation: Annotation, agreed: bool) -> None:
 
 
 def _rescore(item_id: int, decision: str, up_to: int) -> None:
-    from annotations.tasks import score_item
+    from consensus.tasks import score_item
     from tasks.services import request_more_answers
 
     if decision == ReviewDecision.Decision.REJECT:

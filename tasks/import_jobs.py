@@ -17,9 +17,10 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
+from core.schema import SchemaError
+
 from .importing import MAX_REPORTED_ERRORS, detect_format, import_items
 from .models import Campaign, ImportJob
-from .types import SchemaError
 
 log = logging.getLogger(__name__)
 

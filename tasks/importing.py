@@ -13,9 +13,10 @@ from typing import BinaryIO
 
 from django.db import transaction
 
+from core.schema import SchemaError
+
 from .models import Campaign, Item
 from .services import new_item
-from .types import SchemaError
 
 MAX_LINE_BYTES = 4 * 1024 * 1024
 MAX_REPORTED_ERRORS = 1000

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
+from core.schema import SchemaError
+
 from .importing import MAX_REPORTED_ERRORS, RESERVED_KEYS, LineError, records_from
-from .types import SchemaError
 
 MEDIA_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".tif", ".tiff", ".bmp",
                     ".wav", ".mp3", ".ogg", ".oga", ".opus", ".webm", ".flac", ".m4a")

@@ -20,10 +20,11 @@ from django.utils.translation import gettext as _
 
 from contributors.selectors import profile_with_flags
 from core.rawsql import fetch_prepared, jsonb
+from core.schema import SchemaError
 
 from .models import Assignment, Campaign, Item, PersonalToken, RegionTally
 from .selectors import contributor_block_reason, open_lease_for, region_cap
-from .types import SchemaError, get_task_type
+from .types import get_task_type
 from .types.base import TaskType
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from annotations.models import Annotation
-from annotations.services import score_item_consensus
+from consensus.engine import score_item_consensus
 from tasks.models import Assignment, Item
 
 

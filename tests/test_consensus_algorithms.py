@@ -6,10 +6,10 @@ import pytest
 from crowdkit.aggregation import DawidSkene, MajorityVote
 from scipy.stats import spearmanr
 
-from annotations.consensus import krippendorff as kalpha
-from annotations.consensus.bradley_terry import bradley_terry_scores
-from annotations.consensus.dawid_skene import clean_labels, dawid_skene, majority_vote
-from annotations.consensus.text import mean_pairwise_cer, medoid_text
+from consensus import krippendorff as kalpha
+from consensus.bradley_terry import bradley_terry_scores
+from consensus.dawid_skene import clean_labels, dawid_skene, majority_vote
+from consensus.text import mean_pairwise_cer, medoid_text
 
 
 def simulate(n_items=3000, n_workers=120, k=5, per_item=5, acc=(0.3, 0.95), seed=0, spammers=0.0):

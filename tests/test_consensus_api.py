@@ -12,8 +12,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
 
 @pytest.fixture
 def scored_campaign(org):
-    from annotations.services import rescore_campaign
     from bench.consensus import seed_campaign
+    from consensus.engine import rescore_campaign
 
     campaign, _truth, _users = seed_campaign(org, n_items=120, n_workers=8, k=3, per_item=4, seed=5)
     rescore_campaign(campaign_id=campaign.pk)
@@ -55,7 +55,7 @@ def test_rescore_job_over_the_api(scored_campaign, token_client, other_org, djan
 
 
 def test_a_queued_job_is_returned_not_duplicated(scored_campaign):
-    from annotations.services import start_campaign_rescore
+    from consensus.engine import start_campaign_rescore
 
     queued = ConsensusJob.objects.create(campaign=scored_campaign, status=ConsensusJob.Status.QUEUED)
     assert start_campaign_rescore(campaign=scored_campaign).pk == queued.pk
@@ -65,7 +65,7 @@ def test_redelivered_job_reruns_without_double_counting(scored_campaign):
     """A worker killed mid-job leaves the row "running"; the redelivered message runs it again."""
     from django.utils import timezone
 
-    from annotations.tasks import run_consensus_job
+    from consensus.tasks import run_consensus_job
     from contributors.models import TrustScore
 
     seen = sum(TrustScore.objects.values_list("consensus_seen", flat=True))
@@ -97,7 +97,7 @@ def test_admin_quality_page_and_rescore_action(scored_campaign, client, django_c
 
 
 def test_beat_rescores_campaigns_with_new_answers_only(scored_campaign, django_capture_on_commit_callbacks):
-    from annotations.tasks import rescore_active_campaigns
+    from consensus.tasks import rescore_active_campaigns
 
     with django_capture_on_commit_callbacks(execute=True):
         rescore_active_campaigns()

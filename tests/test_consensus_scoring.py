@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from annotations.models import Annotation, CampaignScoring, Consensus, ConsensusJob
-from annotations.services import decide_states, rescore_campaign, score_item_consensus, submit_annotation
+from annotations.services import submit_annotation
+from consensus.engine import decide_states, rescore_campaign, score_item_consensus
 from contributors.models import TrustScore
 from tasks.models import Assignment, Item
 from tasks.services import lease_next_item

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from annotations.models import Annotation, CampaignScoring, Consensus
 from annotations.selectors import rlhf_position_bias
-from annotations.services import rescore_campaign, score_item_consensus
+from consensus.engine import rescore_campaign, score_item_consensus
 from contributors.models import TrustScore
 from exports.layouts import LAYOUTS, LayoutContext
 from exports.selectors import export_records

@@ -24,8 +24,8 @@ def test_worker_scores_item_once_overlap_is_reached(client, make_campaign, make_
 def test_worker_runs_a_campaign_rescore_job_with_progress(org, celery_worker_process):
     """The on-demand re-score goes through the broker to a real worker and records its progress."""
     from annotations.models import CampaignScoring, ConsensusJob
-    from annotations.services import start_campaign_rescore
     from bench.consensus import seed_campaign
+    from consensus.engine import start_campaign_rescore
     from contributors.models import TrustScore
 
     campaign, _truth, _users = seed_campaign(org, n_items=200, n_workers=10, k=3, per_item=5, seed=8)

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from contributors import selectors, services
 from contributors.models import Qualification, QualificationAttempt, QualificationTest
-from tasks.types import SchemaError
+from core.schema import SchemaError
 
 pytestmark = pytest.mark.django_db
 

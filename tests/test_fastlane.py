@@ -184,8 +184,8 @@ def queued_tasks(settings):
     app.conf.task_always_eager = False
     yield
     app.conf.task_always_eager = previous
-    from annotations.tasks import SCORING_BATCH as consensus_batch
     from authenticity.tasks import SCORING_BATCH as authenticity_batch
+    from consensus.tasks import SCORING_BATCH as consensus_batch
     from core.cache import redis_client
 
     if redis_client() is not None:

@@ -67,7 +67,7 @@ def test_parquet_and_csv_jobs(make_campaign):
 
 
 def test_unusable_uploads_are_refused_before_storing(make_campaign):
-    from tasks.types import SchemaError
+    from core.schema import SchemaError
 
     campaign = make_campaign(items=[])
     with pytest.raises(SchemaError) as exc:

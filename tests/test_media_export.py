@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from annotations.services import score_item_consensus
+from consensus.engine import score_item_consensus
 from exports.services import request_export, run_export
 from tasks.models import Item
 from tests import media_samples as ms

@@ -14,8 +14,9 @@ from PIL import Image
 from annotations.models import Annotation
 from assets.models import MediaAsset
 from assets.services import store_media
+from core.schema import SchemaError
 from tasks.models import Item
-from tasks.types import SchemaError, get_task_type
+from tasks.types import get_task_type
 from tasks.types.ocr import render_document
 from tests import media_samples as ms
 

@@ -182,8 +182,8 @@ def test_submits_racing_with_expiry_sweeps_and_skips_count_each_answer_once(make
     """The common submit reads without a lock and writes only if the lease is still open: a sweep or a skip
     landing between its read and its write sends it down the locked path (a late answer, or 409)."""
     from annotations.services import SubmissionRefused
+    from core.schema import SchemaError
     from tasks.services import skip_assignment
-    from tasks.types import SchemaError
 
     campaign = make_campaign(items=[{"payload": {"text": f"Câu {i}"}} for i in range(12)], overlap=1)
     users = contributors(12)

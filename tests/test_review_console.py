@@ -191,7 +191,7 @@ def test_flagged_answers_in_queue_and_authenticity_verdict(client, manager, disp
 
 
 def test_dashboard_alpha_and_trend_from_campaign_refits(client, manager, make_campaign, make_contributor):
-    from annotations.services import rescore_campaign
+    from consensus.engine import rescore_campaign
     from review.models import QualitySnapshot
 
     campaign = make_campaign(items=[{"payload": {"text": f"câu {i}"}} for i in range(6)], overlap=3)
@@ -215,7 +215,7 @@ def test_dashboard_alpha_and_trend_from_campaign_refits(client, manager, make_ca
 
 def test_rescore_button_starts_the_consensus_job(client, manager, disputed_item):
     from annotations.models import ConsensusJob
-    from annotations.tasks import run_consensus_job
+    from consensus.tasks import run_consensus_job
     from review.models import QualitySnapshot
 
     campaign, _item, _answers = disputed_item

@@ -9,8 +9,9 @@ from django.urls import reverse
 from annotations.models import Consensus
 from assets.decoding import inspect_audio
 from assets.services import store_media
+from core.schema import SchemaError
 from tasks.models import Item
-from tasks.types import SchemaError, get_task_type
+from tasks.types import get_task_type
 from tasks.types.speech import expected_duration, syllable_count
 from tests import media_samples as ms
 from tests.helpers import wait_for

@@ -5,7 +5,8 @@ import json
 import pytest
 from django.urls import reverse
 
-from tasks.types import SchemaError, get_task_type
+from core.schema import SchemaError
+from tasks.types import get_task_type
 from tasks.types.hallucination import domain_allowed, split_sentences
 
 hal = get_task_type("hallucination")

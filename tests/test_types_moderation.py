@@ -1,7 +1,8 @@
 """Moderation: multi-label with severity per category, exclusive categories, escalation."""
 import pytest
 
-from tasks.types import SchemaError, get_task_type
+from core.schema import SchemaError
+from tasks.types import get_task_type
 
 mod = get_task_type("moderation")
 MULTI = mod.validate_config({"multi_label": True, "severity_levels": ["low", "medium", "high"]})

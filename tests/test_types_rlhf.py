@@ -4,7 +4,8 @@ import random
 import pytest
 from django.urls import reverse
 
-from tasks.types import SchemaError, get_task_type
+from core.schema import SchemaError
+from tasks.types import get_task_type
 
 rlhf = get_task_type("rlhf")
 ITEM = {"prompt": "Thủ đô của Việt Nam?", "responses": [{"text": "Hà Nội."}, {"text": "Huế."}]}

@@ -2,7 +2,8 @@
 import pytest
 from django.urls import reverse
 
-from tasks.types import SchemaError, get_task_type
+from core.schema import SchemaError
+from tasks.types import get_task_type
 from tasks.types.sft import has_vietnamese_diacritics, looks_vietnamese, word_diff
 
 sft = get_task_type("sft")

@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 import numpy as np
 from django.utils.translation import gettext_lazy as _
 
-from annotations.consensus.text import medoid_text
-from annotations.consensus.voting import pairwise_agreement, weighted_vote
+from consensus.text import medoid_text
+from consensus.voting import pairwise_agreement, weighted_vote
 from exports.layouts import layouts_for
 
 from . import register

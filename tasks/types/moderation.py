@@ -5,7 +5,7 @@ severity levels, each chosen non-exclusive category carries its own severity (``
 """
 from django.utils.translation import gettext_lazy as _
 
-from annotations.consensus.voting import pairwise_agreement, weighted_vote
+from consensus.voting import pairwise_agreement, weighted_vote
 from exports.layouts import layouts_for
 
 from . import register

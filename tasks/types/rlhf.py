@@ -13,8 +13,8 @@ import statistics
 import numpy as np
 from django.utils.translation import gettext_lazy as _
 
-from annotations.consensus.bradley_terry import bradley_terry_scores
-from annotations.consensus.voting import pairwise_agreement, weighted_vote
+from consensus.bradley_terry import bradley_terry_scores
+from consensus.voting import pairwise_agreement, weighted_vote
 from exports.layouts import layouts_for
 
 from . import register

@@ -3,7 +3,7 @@ import pytest
 from django.db import connection
 
 from annotations.models import Annotation, Consensus
-from annotations.tasks import rescore_active_campaigns
+from consensus.tasks import rescore_active_campaigns
 from tests.helpers import bulk_contributors, database_url, free_port, gunicorn, http_call
 
 pytestmark = pytest.mark.django_db(transaction=True)

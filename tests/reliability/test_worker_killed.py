@@ -132,7 +132,7 @@ def test_killed_consensus_job_and_export_complete_after_restart(make_campaign, t
     job = ConsensusJob.objects.create(campaign=campaign, trigger="manual")
     worker = start_worker(queue, "worker-killed.log")
     try:
-        publish("annotations.tasks.run_consensus_job", [job.pk], queue)
+        publish("consensus.tasks.run_consensus_job", [job.pk], queue)
         wait_for(lambda: ConsensusJob.objects.get(pk=job.pk).status == "running", timeout=60, interval=0.02)
         time.sleep(0.3)
         kill(worker)

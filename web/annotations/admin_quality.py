@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from annotations.models import CampaignQuality, ConsensusJob
 from annotations.selectors import campaign_quality_report
-from annotations.services import start_campaign_rescore
+from consensus.engine import start_campaign_rescore
 from web.console import OrgScopedAdminMixin
 
 

@@ -10,10 +10,10 @@ from rest_framework import exceptions, generics, serializers
 
 from annotations.models import Annotation, Consensus
 from core.pagination import ConditionalListMixin, IdCursorPagination
+from core.schema import SchemaError
 from organizations.models import ApiToken
 from organizations.permissions import HasOrganization
 from tasks.models import Campaign
-from tasks.types import SchemaError
 
 
 class AnnotationOut(serializers.ModelSerializer):

@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from annotations.models import ConsensusJob
 from annotations.selectors import campaign_quality_report, job_summary
-from annotations.services import start_campaign_rescore
+from consensus.engine import start_campaign_rescore
 from organizations.models import ApiToken
 from organizations.permissions import HasOrganization
 from tasks.models import Campaign

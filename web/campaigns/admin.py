@@ -19,10 +19,11 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
+from core.schema import SchemaError
 from tasks import services
 from tasks.importing import detect_format
 from tasks.models import Assignment, Campaign, ImportJob, Item
-from tasks.types import SchemaError, all_task_types, get_task_type
+from tasks.types import all_task_types, get_task_type
 from web.campaigns.views import labeler_config, render_instructions
 from web.console import CampaignListFilter, OrgScopedAdminMixin
 from web.review.forms import QUOTA_PREFIX, campaign_form_for

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.pagination import ConditionalListMixin, IdCursorPagination
+from core.schema import SchemaError
 from organizations.models import ApiToken
 from organizations.permissions import HasOrganization
 from tasks.import_jobs import error_report_csv, import_job_status, start_import_job
@@ -25,7 +26,7 @@ from tasks.services import (
     update_campaign_config,
     validate_campaign_settings,
 )
-from tasks.types import SchemaError, task_type_choices
+from tasks.types import task_type_choices
 
 SETTINGS_FIELDS = ["instructions", "overlap", "max_overlap", "gold_rate", "confidence_threshold", "lease_seconds",
                    "pay_per_task", "budget", "priority", "deadline", "min_trust", "min_verification_level",

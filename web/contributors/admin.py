@@ -24,7 +24,8 @@ from contributors.models import (
     StatusChange,
     TrustScore,
 )
-from tasks.types import SchemaError, get_task_type, task_type_choices
+from core.schema import SchemaError
+from tasks.types import get_task_type, task_type_choices
 
 
 class ReadOnlyInline(admin.TabularInline):

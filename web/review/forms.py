@@ -15,9 +15,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from contributors.models import Region
+from core.schema import SchemaError
 from tasks.models import Campaign
 from tasks.services import update_campaign_config, validate_campaign_settings
-from tasks.types import SchemaError, get_task_type, task_type_choices
+from tasks.types import get_task_type, task_type_choices
 
 CONFIG_PREFIX = "cfg__"
 QUOTA_PREFIX = "quota_"

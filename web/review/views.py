@@ -16,9 +16,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from annotations.models import Annotation
+from core.schema import SchemaError
 from review import selectors, services
 from tasks.models import Item
-from tasks.types import SchemaError
 from web.console import EstimatedCountPaginator
 from web.review.forms import ReviewDecisionForm
 
@@ -139,7 +139,7 @@ def rescore(request, campaign_id: int):
     if not request.user.has_perm("tasks.change_campaign"):
         raise Http404("No such campaign.")
     try:
-        from annotations.services import start_campaign_rescore
+        from consensus.engine import start_campaign_rescore
     except ImportError:
         messages.error(request, _("Campaign re-scoring is not available."))
     else:

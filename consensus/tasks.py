@@ -38,7 +38,7 @@ def schedule_item_scoring(item_id: int) -> None:
 @shared_task(acks_late=True)
 def drain_item_scoring() -> int:
     """Score every item waiting in the batch; a failure is retried alone by score_item."""
-    from .services import score_item_consensus
+    from consensus.engine import score_item_consensus
 
     return SCORING_BATCH.drain(score_item_consensus,
                                on_error=lambda item_id: score_item.apply_async(args=[item_id], countdown=5))
@@ -46,7 +46,7 @@ def drain_item_scoring() -> int:
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def score_item(item_id: int) -> str:
-    from .services import score_item_consensus
+    from consensus.engine import score_item_consensus
 
     cache.delete(f"consensus:pending:{item_id}")
     consensus = score_item_consensus(item_id)
@@ -60,8 +60,8 @@ def run_consensus_job(self, job_id: int) -> str:
     A redelivered job (the worker died) finds the row "running" with an old start and runs it again;
     a finished job is not re-run. A failure is recorded on the row and never escapes as a crash loop.
     """
-    from .models import ConsensusJob
-    from .services import rescore_campaign
+    from annotations.models import ConsensusJob
+    from consensus.engine import rescore_campaign
 
     job = ConsensusJob.objects.filter(pk=job_id).first()
     if job is None or job.status in (ConsensusJob.Status.SUCCEEDED, ConsensusJob.Status.FAILED):
@@ -101,10 +101,9 @@ def rescore_active_campaigns() -> int:
     a campaign re-score where answers arrived since the last fit. Returns how many things it started."""
     from django.db.models import Exists, F, OuterRef
 
+    from annotations.models import Annotation, CampaignScoring, ConsensusJob
+    from consensus.engine import score_item_consensus, start_campaign_rescore
     from tasks.models import Campaign, Item
-
-    from .models import Annotation, CampaignScoring, ConsensusJob
-    from .services import score_item_consensus, start_campaign_rescore
 
     pending = Item.objects.filter(
         campaign__status=Campaign.Status.ACTIVE, done_count__gte=F("target_overlap"), consensus__isnull=True

@@ -1,1 +1,0 @@
-"""Aggregation algorithms: pure functions over answers, no database access."""

@@ -140,7 +140,7 @@ def _submit(user, assignment_id, payload, telemetry, time_spent_ms, key, lease) 
             assignment.save(update_fields=["state", "finished_at"])
             done = item.done_count + 1
             if done >= item.target_overlap:
-                from .tasks import schedule_item_scoring
+                from consensus.tasks import schedule_item_scoring
 
                 transaction.on_commit(lambda: schedule_item_scoring(item.pk))
     except IntegrityError:
@@ -234,7 +234,7 @@ def _submit_open_lease_postgres(user, assignment_id, payload, telemetry, time_sp
     # The row was written in SQL: tell the receivers that hang off the model's save (authenticity scoring).
     post_save.send(sender=Annotation, instance=annotation, created=True, update_fields=None, raw=False, using="default")
     if done_count >= target:
-        from .tasks import schedule_item_scoring
+        from consensus.tasks import schedule_item_scoring
 
         transaction.on_commit(lambda: schedule_item_scoring(item_id))
     return annotation

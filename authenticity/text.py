@@ -10,23 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from functools import lru_cache
-from pathlib import Path
 
-from core.schema import normalize_text
-
-_WORD_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
-_VI_MARKED = set("àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ")
-
-
-def clean(text: str) -> str:
-    """NFC + invisible-character stripping: the platform's one normaliser (tasks.types.base)."""
-    return normalize_text(text or "")
-
-
-def syllables(text: str) -> list[str]:
-    """Lower-cased word tokens split on whitespace and punctuation (Vietnamese: one per syllable)."""
-    return [m.group(0).lower() for m in _WORD_RE.finditer(clean(text))]
+from core.vietnamese import WORD_RE, clean, is_stripped_vietnamese, is_vietnamese, strip_diacritics, syllables
 
 
 def words(text: str) -> list[str]:
@@ -38,7 +23,7 @@ def words(text: str) -> list[str]:
         from pyvi import ViTokenizer
 
         segmented = ViTokenizer.tokenize(text[:20000])
-        return [t.lower() for t in segmented.split() if _WORD_RE.search(t.replace("_", "a"))]
+        return [t.lower() for t in segmented.split() if WORD_RE.search(t.replace("_", "a"))]
     return syllables(text)
 
 
@@ -97,58 +82,6 @@ def diversity(tokens: list[str]) -> dict:
 # --- language, stripped diacritics, scripts --------------------------------------------------------------
 
 
-def strip_diacritics(text: str) -> str:
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
-
-
-@lru_cache(maxsize=1)
-def _stripped_syllables() -> frozenset[str]:
-    """Every Vietnamese syllable of pyvi's dictionary with its tone marks and diacritics removed."""
-    import pyvi
-
-    out: set[str] = set()
-    path = Path(pyvi.__file__).parent / "models" / "words.txt"
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            for syl in line.strip().lower().split():
-                stripped = strip_diacritics(syl)
-                if stripped.isascii() and stripped.isalpha():
-                    out.add(stripped)
-    # pyvi's list has a few English loans; these are English function words, not Vietnamese syllables.
-    return frozenset(out - {"test", "the", "a"})
-
-
-_EN_FUNCTION = frozenset(
-    "the of and to in is are was were be been it that this for with on as at by from or an not have has "
-    "you your we our they their he she his her will would can could should do does did what which who".split()
-)
-
-
-def is_vietnamese(text: str) -> bool:
-    """Vietnamese with or without diacritics (a marked letter, or mostly stripped-Vietnamese syllables)."""
-    text = clean(text)
-    if any(c in _VI_MARKED for c in text.lower()):
-        return True
-    return is_stripped_vietnamese(text)
-
-
-def is_stripped_vietnamese(text: str, *, min_syllables: int = 4) -> bool:
-    """Whether the text is Vietnamese written without its diacritics ("toi khong biet"), wholly or mostly, so a
-    contributor can be warned and the answer flagged. English, numbers and accented Vietnamese are False.
-
-    In ordinary Vietnamese about a third of the syllables carry no mark ("anh", "con", "cho"); a text where
-    80% or more of the words are unmarked Vietnamese syllables has lost its diacritics.
-    """
-    tokens = [t for t in syllables(clean(text)) if t.isalpha()]
-    if len(tokens) < min_syllables:
-        return False
-    known = _stripped_syllables()
-    unmarked = sum(1 for t in tokens if t.isascii() and t in known)
-    english = sum(1 for t in tokens if t in _EN_FUNCTION)
-    return unmarked >= min_syllables and unmarked / len(tokens) >= 0.8 and english / len(tokens) < 0.15
-
-
 def _script_of(ch: str) -> str | None:
     if not ch.isalpha():
         return None
@@ -167,7 +100,7 @@ def scripts(text: str) -> dict:
     text = clean(text)
     counts: Counter = Counter()
     mixed_words: list[str] = []
-    for match in _WORD_RE.finditer(text):
+    for match in WORD_RE.finditer(text):
         word_scripts = {s for s in (_script_of(c) for c in match.group(0)) if s}
         for s in word_scripts:
             counts[s] += 1

@@ -43,7 +43,7 @@ def load_texts() -> dict[str, list[str]]:
 
 
 def text_is_vietnamese(value: str) -> bool:
-    from authenticity.text import is_vietnamese
+    from core.vietnamese import is_vietnamese
 
     return is_vietnamese(value)
 

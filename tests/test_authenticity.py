@@ -16,6 +16,7 @@ from authenticity.models import AuthenticityScore, MinHashBand, ReferenceText
 from authenticity.scoring import score_answer
 from authenticity.selectors import answer_text, dataset_report
 from authenticity.telemetry import clean_telemetry
+from core import vietnamese
 from tasks.types import TaskType
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,14 +152,14 @@ def test_keystrokes_injected_at_machine_speed_are_not_typing():
     ],
 )
 def test_stripped_vietnamese_detection(value, expected):
-    assert text.is_stripped_vietnamese(value) is expected
+    assert vietnamese.is_stripped_vietnamese(value) is expected
 
 
 def test_stripped_detection_on_the_evaluation_texts():
     vi = (DATA / "human_vi.txt").read_text(encoding="utf-8").splitlines()
     en = (DATA / "human_en.txt").read_text(encoding="utf-8").splitlines()
-    assert not [line for line in vi + en if text.is_stripped_vietnamese(line)]
-    assert not [line for line in vi if not text.is_stripped_vietnamese(text.strip_diacritics(line))]
+    assert not [line for line in vi + en if vietnamese.is_stripped_vietnamese(line)]
+    assert not [line for line in vi if not vietnamese.is_stripped_vietnamese(vietnamese.strip_diacritics(line))]
 
 
 def test_mixed_script_and_invisible_characters():

@@ -3,8 +3,9 @@ import pytest
 from django.urls import reverse
 
 from core.schema import SchemaError
+from core.vietnamese import has_vietnamese_diacritics, is_vietnamese
 from tasks.types import get_task_type
-from tasks.types.sft import has_vietnamese_diacritics, looks_vietnamese, word_diff
+from tasks.types.sft import word_diff
 
 sft = get_task_type("sft")
 LONG_VI = "Cho cà phê phin vào ly, rót nước sôi, đợi cà phê nhỏ giọt rồi thêm sữa đặc và đá."
@@ -18,8 +19,8 @@ def test_diacritics_and_language_helpers():
     assert has_vietnamese_diacritics("Tiếng Việt")
     assert has_vietnamese_diacritics("đi")
     assert not has_vietnamese_diacritics("Tieng Viet khong dau")
-    assert looks_vietnamese("toi khong biet ban co duoc khong")
-    assert not looks_vietnamese("The quick brown fox jumps over the lazy dog")
+    assert is_vietnamese("toi khong biet ban co duoc khong")
+    assert not is_vietnamese("The quick brown fox jumps over the lazy dog")
 
 
 def test_item_schema_depends_on_mode():

@@ -17,11 +17,11 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rapidfuzz.distance import Levenshtein
 
+from core.vietnamese import has_vietnamese_diacritics
 from exports.layouts import layouts_for
 
 from . import register
 from .base import Aggregate, DemoCampaign, SchemaError, TaskType
-from .sft import has_vietnamese_diacritics
 
 MODES = ("full_page", "regions", "fields")
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*$"

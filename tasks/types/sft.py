@@ -6,53 +6,16 @@ For edits the server computes the word-level diff against the model draft (never
 from __future__ import annotations
 
 import difflib
-import re
-import unicodedata
 
 from django.utils.translation import gettext_lazy as _
 
+from core.vietnamese import has_vietnamese_diacritics, is_vietnamese, vietnamese_share
 from exports.layouts import layouts_for
 
 from . import register
 from .base import Aggregate, DemoCampaign, SchemaError, TaskType
 
 MODES = ("write_response", "write_pair", "edit_draft")
-# Letters that exist only in Vietnamese orthography (base letters and any tone-marked vowel).
-_VI_BASE = set("ăâđêôơưĂÂĐÊÔƠƯ")
-_TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}  # huyền, sắc, ngã, hỏi, nặng
-# Frequent Vietnamese words as typed without diacritics ("khong", "duoc"): evidence of Vietnamese
-# text whose diacritics were stripped, which is what the warning is for.
-_STRIPPED_VI_WORDS = {
-    "khong", "duoc", "nhung", "cua", "mot", "nguoi", "trong", "voi", "nay", "cac", "nhieu", "rat", "cho",
-    "va", "la", "co", "thi", "den", "minh", "ban", "toi", "chung", "nhu", "vay", "neu", "hay", "gi",
-}
-
-
-def has_vietnamese_diacritics(text: str) -> bool:
-    """True when the text carries any Vietnamese-specific letter or tone mark."""
-    for ch in unicodedata.normalize("NFD", text or ""):
-        if ch in _VI_BASE or ch in _TONE_MARKS or ch in ("\u0306", "\u0302", "\u031b"):
-            return True
-    return "đ" in (text or "").lower()
-
-
-# One Vietnamese syllable written without diacritics: onset, vowel cluster, coda. English words
-# mostly fail it (consonant clusters such as "br", codas such as "ck", "x", "s").
-_VI_SYLLABLE = re.compile(r"^(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(ng|nh|ch|[cmnpt])?$")
-
-
-def looks_vietnamese(text: str) -> bool:
-    """Vietnamese with or without diacritics: stripped text is recognised by its syllable shapes."""
-    if has_vietnamese_diacritics(text):
-        return True
-    words = re.findall(r"[a-z]+", (text or "").lower())
-    if not words:
-        return False
-    syllables = sum(bool(_VI_SYLLABLE.match(w)) for w in words) / len(words)
-    common = sum(w in _STRIPPED_VI_WORDS for w in words) / len(words)
-    return syllables >= 0.8 or common >= 0.3
-
-
 def word_diff(before: str, after: str) -> tuple[list[list[str]], float]:
     """Word-level edit operations [op, old, new] (equal runs omitted) and the similarity ratio."""
     a, b = before.split(), after.split()
@@ -148,14 +111,13 @@ class SFT(TaskType):
     def _check_language(self, name: str, value: str, config: dict) -> None:
         lang = config.get("language", "any")
         if lang == "vi":
-            if not looks_vietnamese(value) and sum(ch.isalpha() for ch in value) >= 20:
+            if not is_vietnamese(value) and sum(ch.isalpha() for ch in value) >= 20:
                 raise SchemaError(name, str(_("This campaign needs Vietnamese text.")))
             if config.get("diacritics") == "require" and not has_vietnamese_diacritics(value):
                 raise SchemaError(name, str(_("Write Vietnamese with diacritics (dấu).")))
         elif lang == "en":
-            letters = [ch for ch in unicodedata.normalize("NFD", value) if ch.isalpha()]
-            vi = sum(ch in _VI_BASE for ch in value) + sum(ch in _TONE_MARKS for ch in unicodedata.normalize("NFD", value))
-            if letters and vi / len(letters) > 0.05:
+            letters = [ch for ch in value.lower() if ch.isalpha()]
+            if letters and vietnamese_share(value) > 0.05:
                 raise SchemaError(name, str(_("This campaign needs English text.")))
 
     def aggregate(self, answers: list[dict], *, config: dict, weights: list[float] | None = None) -> Aggregate:

@@ -17,9 +17,10 @@ from rest_framework.views import APIView
 from authenticity import services
 from authenticity.models import AuthenticityPolicy, AuthenticityScore
 from authenticity.selectors import dataset_report, policy_for
-from authenticity.text import clean, is_mixed_script, is_stripped_vietnamese, scripts
+from authenticity.text import is_mixed_script, scripts
 from core.api_errors import error_response
 from core.pagination import IdCursorPagination
+from core.vietnamese import clean, is_stripped_vietnamese
 from organizations.models import ApiToken
 from organizations.permissions import HasOrganization
 from tasks.models import Campaign

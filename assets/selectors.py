@@ -6,10 +6,7 @@ import mimetypes
 from django.conf import settings
 from django.core import signing
 from django.core.files.storage import default_storage
-from django.db.models import Count
 from django.urls import reverse
-
-from contributors.models import Region
 
 from .decoding import check_key
 from .models import MediaAsset
@@ -83,59 +80,6 @@ def recording_for(key: str, *, view: dict) -> MediaAsset | None:
     if not nonce or f"/{nonce}/" not in key:
         return None
     return MediaAsset.objects.filter(key=key, kind=MediaAsset.Kind.AUDIO).first()
-
-
-def recording_coverage(campaign) -> dict:
-    """Submitted recordings of a campaign per speaker region and province, against its region quotas."""
-    from annotations.models import Annotation
-
-    rows = (
-        Annotation.objects.filter(campaign=campaign)
-        .values("payload__speaker__region", "payload__speaker__province")
-        .annotate(n=Count("id"))
-        .order_by("payload__speaker__region", "payload__speaker__province")
-    )
-    accepted = _accepted_by_place(campaign)
-    regions: dict[str, dict] = {}
-    total = 0
-    for row in rows:
-        region = row["payload__speaker__region"] or ""
-        province = row["payload__speaker__province"] or ""
-        entry = regions.setdefault(region, {"region": region, "count": 0, "accepted": 0, "provinces": []})
-        entry["count"] += row["n"]
-        entry["accepted"] += accepted.get((region, province), 0)
-        entry["provinces"].append({"province": province, "count": row["n"],
-                                   "accepted": accepted.get((region, province), 0)})
-        total += row["n"]
-    quotas = campaign.region_quotas or {}
-    for region in quotas:
-        regions.setdefault(region, {"region": region, "count": 0, "accepted": 0, "provinces": []})
-    out = []
-    for region, entry in sorted(regions.items()):
-        share = 100.0 * entry["count"] / total if total else 0.0
-        entry["share"] = round(share, 1)
-        entry["quota"] = quotas.get(region)
-        entry["label"] = str(Region(region).label) if region in Region.values else region
-        entry["below_quota"] = entry["quota"] is not None and share + 1e-9 < entry["quota"]
-        out.append(entry)
-    return {"total": total, "accepted": sum(accepted.values()), "regions": out}
-
-
-def _accepted_by_place(campaign) -> dict[tuple[str, str], int]:
-    """Recordings of the campaign accepted by its validation campaigns, per (region, province)."""
-    from annotations.models import Consensus
-    from tasks.models import Campaign
-
-    validations = Campaign.objects.filter(organization_id=campaign.organization_id, task_type="speech_validation",
-                                          config__source_campaign=campaign.pk)
-    rows = (
-        Consensus.objects.filter(campaign__in=validations, state=Consensus.State.FINALISED,
-                                 result__decision="accepted")
-        .values("item__payload__speaker__region", "item__payload__speaker__province")
-        .annotate(n=Count("id"))
-    )
-    return {(r["item__payload__speaker__region"] or "", r["item__payload__speaker__province"] or ""): r["n"]
-            for r in rows}
 
 
 def open_media(key: str):

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from annotations.telemetry import clean_telemetry, has_evidence
+
 from . import text as textmod
-from .telemetry import clean_telemetry, has_evidence
 
 ALGORITHM_VERSION = "1"
 BEHAVIOUR_WEIGHT = 0.55

@@ -255,3 +255,12 @@ def provenance_statement(report: dict) -> str:
              "pasted": b["mostly_pasted"], "none": b["no_evidence"], "refs": report["reference_llm_texts"],
              "flagged": f["flagged"], "threshold": report["threshold"], "reviewed": f["reviewed"]})
     return " ".join(parts)
+
+
+def authenticity_panel_key(campaign_id: int) -> str:
+    return f"console:authenticity:{campaign_id}"
+
+
+def forget_authenticity_panel(campaign_id: int) -> None:
+    """Drop the dashboard's cached authenticity report (on a flag set, lifted or reviewed)."""
+    cache.delete(authenticity_panel_key(campaign_id))

@@ -14,10 +14,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from contributors.services import record_authenticity_flags
+
 from . import similarity
 from .models import AuthenticityPolicy, AuthenticityScore, MinHashBand, ReferenceText
 from .scoring import ALGORITHM_VERSION, score_answer
-from .selectors import answer_text, item_text
+from .selectors import answer_text, forget_authenticity_panel, item_text, open_flag_count
 from .text import clean, shingles
 
 logger = logging.getLogger(__name__)
@@ -151,22 +153,13 @@ def score_annotation(annotation_id: int) -> AuthenticityScore | None:
         if result.flagged != was_flagged:
             # Flag counts feed trust; a flag that disappears on rescoring gives the trust back.
             transaction.on_commit(lambda: _record_flag(annotation.contributor_id, campaign.task_type))
-            transaction.on_commit(lambda: _forget_dashboard_report(campaign.pk))
+            transaction.on_commit(lambda: forget_authenticity_panel(campaign.pk))
     return record
-
-
-def _forget_dashboard_report(campaign_id: int) -> None:
-    """The console dashboard caches the flag counts for a minute; a changed flag shows at once."""
-    from review.selectors import forget_authenticity_panel
-
-    forget_authenticity_panel(campaign_id)
 
 
 def _record_flag(user_id: int, task_type: str) -> None:
     """Repeated flags lower the contributor's trust (the formula lives in contributors.services)."""
-    from contributors.services import record_authenticity_flags
-
-    record_authenticity_flags(user=user_id, task_type=task_type)
+    record_authenticity_flags(user=user_id, task_type=task_type, open_flags=open_flag_count(user_id, task_type))
 
 
 def review_score(*, score: AuthenticityScore, decision: str, reviewer) -> AuthenticityScore:
@@ -178,7 +171,7 @@ def review_score(*, score: AuthenticityScore, decision: str, reviewer) -> Authen
     score.reviewed_at = timezone.now()
     score.save(update_fields=["review_decision", "reviewed_by", "reviewed_at", "updated_at"])
     transaction.on_commit(lambda: _record_flag(score.contributor_id, score.campaign.task_type))
-    transaction.on_commit(lambda: _forget_dashboard_report(score.campaign_id))
+    transaction.on_commit(lambda: forget_authenticity_panel(score.campaign_id))
     return score
 
 

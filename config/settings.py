@@ -383,7 +383,7 @@ CELERY_BEAT_SCHEDULE["purge-identity-documents"] = {
     "schedule": timedelta(hours=6),
 }
 CELERY_BEAT_SCHEDULE["scan-task-speeds"] = {
-    "task": "contributors.tasks.scan_task_speeds",
+    "task": "annotations.tasks.scan_task_speeds",
     "schedule": timedelta(minutes=5),
 }
 
@@ -423,7 +423,7 @@ WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", default=False)
 WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "6"))
 WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", "30"))
 
-# --- Consensus scoring (annotations app: annotations/services.py, consensus/tasks.py) -----------
+# --- Consensus scoring (consensus app: consensus/engine.py, consensus/tasks.py) -------------------
 # Dawid-Skene replaces the trust-weighted vote once the campaign has this many answers per contributor.
 CONSENSUS_DS_MIN_ANSWERS_PER_CONTRIBUTOR = float(os.environ.get("CONSENSUS_DS_MIN_ANSWERS_PER_CONTRIBUTOR", "10"))
 # A job that has not finished after this long is considered dead (killed worker) and may be re-run.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 
 import numpy as np
 import orjson
@@ -62,15 +63,23 @@ def decide_states(*, n_answers, target_overlap, max_overlap: int, confidence, th
     return state, wants_more
 
 
+# Who may take answers out of consensus: the review app registers its expert rejections at start-up
+# (review/apps.py). A registry rather than an import: review sits above consensus in the layer order.
+_EXCLUSION_SOURCES: list[Callable[..., set[int]]] = []
+
+
+def register_exclusion_source(source: Callable[..., set[int]]) -> None:
+    """``source(item_id=..., campaign_id=...)`` returns answer ids consensus must be computed without."""
+    if source not in _EXCLUSION_SOURCES:
+        _EXCLUSION_SOURCES.append(source)
+
+
 def _excluded_answers(*, item_id: int | None = None, campaign_id: int | None = None) -> set[int]:
     """Answers an expert reviewer rejected: consensus is computed without them."""
-    try:
-        from review.models import ReviewDecision
-    except ImportError:  # the review app is optional for the scorer
-        return set()
-    qs = ReviewDecision.objects.filter(is_current=True, decision=ReviewDecision.Decision.REJECT)
-    qs = qs.filter(item_id=item_id) if item_id is not None else qs.filter(campaign_id=campaign_id)
-    return set(qs.values_list("annotation_id", flat=True))
+    out: set[int] = set()
+    for source in _EXCLUSION_SOURCES:
+        out |= source(item_id=item_id, campaign_id=campaign_id)
+    return out
 
 
 def _trust_weights(task_type: str, user_ids) -> dict[int, float]:

@@ -11,7 +11,7 @@ from .services import create_qualification_test, ensure_profile, grant_qualifica
 def load_demo_qualifications(contributors) -> list[QualificationTest]:
     """Create a test per task type that has demo gold items; the demo contributors are qualified.
 
-    Called by tasks.demo.load_demo; safe to run again.
+    Called by web.demo.load_demo; safe to run again.
     """
     created = []
     for task in all_task_types():

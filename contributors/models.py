@@ -254,6 +254,9 @@ class TrustScore(models.Model):
     gold_correct = models.PositiveIntegerField(default=0)
     consensus_seen = models.PositiveIntegerField(default=0)
     consensus_agreed = models.PositiveIntegerField(default=0)
+    # Open authenticity flags on this contributor's answers of the type (kept by the authenticity app, which
+    # counts them); trust takes the penalty from here.
+    open_flags = models.PositiveIntegerField(default=0)
     recent_gold = models.JSONField(
         default=list, blank=True, help_text=_("Last gold outcomes (1 correct, 0 wrong), newest last; the window")
     )

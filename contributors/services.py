@@ -143,7 +143,7 @@ def _rescore(trust: TrustScore) -> None:
     trust.score = trust_formula(
         gold_seen=trust.gold_seen, gold_correct=trust.gold_correct,
         consensus_seen=trust.consensus_seen, consensus_agreed=trust.consensus_agreed,
-    ) * authenticity_penalty(_open_authenticity_flags(trust))
+    ) * authenticity_penalty(trust.open_flags)
 
 
 # --- authenticity flags (the authenticity app counts them; trust applies the penalty) ---------------
@@ -155,19 +155,15 @@ def authenticity_penalty(flags: int) -> float:
     return max(0.5, 1.0 - 0.1 * max(0, flags - 1))
 
 
-def _open_authenticity_flags(trust: TrustScore) -> int:
-    from authenticity.selectors import open_flag_count
-
-    return open_flag_count(trust.contributor.user_id, trust.task_type)
-
-
-def record_authenticity_flags(*, user, task_type: str) -> None:
-    """An answer was flagged (or a flag reviewed) by the authenticity scorer: recompute trust."""
+def record_authenticity_flags(*, user, task_type: str, open_flags: int) -> None:
+    """An answer was flagged (or a flag reviewed) by the authenticity scorer: keep its count of this
+    contributor's open flags for the task type (the authenticity app counts them) and recompute trust."""
     profile = ContributorProfile.objects.filter(user=user).first()
     if profile is None:
         return
     with transaction.atomic():
         trust = _locked_trust(profile, task_type)
+        trust.open_flags = open_flags
         _rescore(trust)
         trust.save()
 
@@ -225,13 +221,8 @@ def record_consensus_agreements(*, task_type: str, counts: dict[int, tuple[int, 
     """Bulk form of ``record_consensus_agreement`` for a campaign re-score: ``{user_id: (seen, agreed)}``.
 
     The contributors' trust rows are created if missing, locked and rewritten together (a re-score may
-    finalise 100k items for 2k contributors), with the same formula as ``_rescore``: the open
-    authenticity flags (as ``authenticity.selectors.open_flag_count`` counts them) in one grouped query.
+    finalise 100k items for 2k contributors), with the same formula as ``_rescore``.
     """
-    from django.db.models import Count
-
-    from authenticity.models import AuthenticityScore
-
     wanted = {u: c for u, c in counts.items() if c[0] > 0}
     if not wanted:
         return
@@ -244,12 +235,6 @@ def record_consensus_agreements(*, task_type: str, counts: dict[int, tuple[int, 
             TrustScore.objects.select_for_update().select_related("contributor")
             .filter(contributor__in=profiles, task_type=task_type).order_by("id")
         )
-        flags = dict(
-            AuthenticityScore.objects.filter(contributor_id__in=list(wanted), campaign__task_type=task_type,
-                                             flagged=True)
-            .exclude(review_decision=AuthenticityScore.Review.HUMAN)
-            .values_list("contributor_id").annotate(n=Count("id")).values_list("contributor_id", "n")
-        )
         now = timezone.now()
         for trust in rows:
             user_id = trust.contributor.user_id
@@ -259,7 +244,7 @@ def record_consensus_agreements(*, task_type: str, counts: dict[int, tuple[int, 
             trust.score = trust_formula(
                 gold_seen=trust.gold_seen, gold_correct=trust.gold_correct,
                 consensus_seen=trust.consensus_seen, consensus_agreed=trust.consensus_agreed,
-            ) * authenticity_penalty(flags.get(user_id, 0))
+            ) * authenticity_penalty(trust.open_flags)
             trust.updated_at = now
         TrustScore.objects.bulk_update(
             rows, ["consensus_seen", "consensus_agreed", "score", "updated_at"], batch_size=1000
@@ -550,7 +535,7 @@ def signup_refusal(*, fingerprint: str, ip: str | None) -> str | None:
     return None
 
 
-def _raise_signal(profile: ContributorProfile, kind: str, detail: dict, count: int = 1) -> None:
+def raise_fraud_signal(profile: ContributorProfile, kind: str, detail: dict, count: int = 1) -> None:
     """One open signal per contributor and kind; repeats fold into its count."""
     updated = FraudSignal.objects.filter(profile=profile, kind=kind, resolved=False).update(
         count=F("count") + count, detail=detail, updated_at=timezone.now()
@@ -577,53 +562,12 @@ def record_device_sighting(*, user, event: str, fingerprint: str, ip: str | None
         profiles = list(ContributorProfile.objects.filter(user_id__in=user_ids))
         for profile in profiles:
             others = sorted(p.pseudonym for p in profiles if p.pk != profile.pk)
-            _raise_signal(profile, kind, {
+            raise_fraud_signal(profile, kind, {
                 "accounts": len(user_ids), "others": others[:20],
                 "window_hours": settings.CONTRIBUTOR_FRAUD_WINDOW_HOURS,
                 field: value[:16] if field == "fingerprint" else value,
             })
     return sighting
-
-
-SPEED_SCAN_KEY = "contributors:speed-scan:last-annotation-id"
-
-
-def scan_task_speeds(*, after_id: int | None = None) -> int:
-    """Flag answers submitted faster than anyone can read an item, measured by the server (lease to submit).
-
-    Runs from beat over annotations newer than the last scan (high-water mark in the cache), so the
-    submit path pays nothing; one grouped query per run. Returns how many contributors were flagged.
-    """
-    from django.core.cache import cache
-    from django.db.models import Count, DurationField, ExpressionWrapper, Max, Min
-
-    from annotations.models import Annotation
-
-    if after_id is None:
-        after_id = cache.get(SPEED_SCAN_KEY)
-    if after_id is None:  # first run or cache lost: look at the last day only
-        since = timezone.now() - timedelta(days=1)
-        after_id = Annotation.objects.filter(created_at__lt=since).aggregate(m=Max("id"))["m"] or 0
-    newest = Annotation.objects.aggregate(m=Max("id"))["m"] or after_id
-    fast = (
-        Annotation.objects.filter(id__gt=after_id, id__lte=newest)
-        .annotate(took=ExpressionWrapper(F("created_at") - F("assignment__leased_at"), output_field=DurationField()))
-        .filter(took__lt=timedelta(milliseconds=settings.CONTRIBUTOR_MIN_TASK_MS))
-        .values("contributor_id")
-        .annotate(n=Count("id"), fastest=Min("took"), last=Max("id"))
-    )
-    flagged = 0
-    for row in fast:
-        profile = ContributorProfile.objects.filter(user_id=row["contributor_id"]).first()
-        if profile is None:
-            continue
-        _raise_signal(profile, FraudSignal.Kind.IMPOSSIBLE_SPEED, {
-            "last_annotation": row["last"], "fastest_ms": int(row["fastest"].total_seconds() * 1000),
-            "min_ms": settings.CONTRIBUTOR_MIN_TASK_MS,
-        }, count=row["n"])
-        flagged += 1
-    cache.set(SPEED_SCAN_KEY, newest, timeout=None)
-    return flagged
 
 
 # --- personal data -----------------------------------------------------------------------------

@@ -8,9 +8,3 @@ from . import services
 def purge_identity_documents() -> int:
     """Delete identity document files past the retention period."""
     return services.purge_identity_documents()
-
-
-@shared_task
-def scan_task_speeds() -> int:
-    """Record impossible task speeds since the last scan."""
-    return services.scan_task_speeds()

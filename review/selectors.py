@@ -6,12 +6,16 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.core.cache import cache
-from django.db.models import Count, Exists, F, Max, OuterRef, Q
+from django.db.models import Avg, Count, Exists, F, Max, OuterRef, Q
 from django.db.models.functions import TruncDate, TruncHour
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from annotations.models import Annotation, Consensus
+from annotations.models import Annotation, CampaignScoring, Consensus
+from annotations.selectors import campaign_quality_report
+from authenticity.models import AuthenticityScore
+from authenticity.selectors import authenticity_panel_key, dataset_report
+from contributors.models import ContributorProfile, Region
 from organizations.models import Membership
 from tasks.models import Campaign, Item
 from tasks.selectors import campaign_progress
@@ -38,14 +42,6 @@ def can_review_campaign(user, campaign: Campaign) -> bool:
     return reviewable_campaigns(user).filter(pk=campaign.pk).exists()
 
 
-def _authenticity_available() -> bool:
-    try:
-        from authenticity.models import AuthenticityScore  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def review_queue(user, *, campaign_id: int | None = None, kind: str = "disputed", contributor: str = "",
                  unreviewed_only: bool = True):
     """Items waiting for a reviewer, newest problems first, with their consensus (one query per page)."""
@@ -56,7 +52,7 @@ def review_queue(user, *, campaign_id: int | None = None, kind: str = "disputed"
         items = items.filter(consensus__state=Consensus.State.DISPUTED)
     elif kind == "low_confidence":
         items = items.filter(consensus__n_answers__gt=0, consensus__confidence__lt=F("campaign__confidence_threshold"))
-    elif kind == "flagged" and _authenticity_available():
+    elif kind == "flagged":
         items = items.filter(Exists(Annotation.objects.filter(item=OuterRef("pk"), authenticity__flagged=True)))
     else:
         items = items.filter(done_count__gt=0)
@@ -81,11 +77,7 @@ def item_review(item: Item) -> dict:
         d.annotation_id: d
         for d in ReviewDecision.objects.filter(item=item, is_current=True).select_related("reviewer")
     }
-    scores = {}
-    if _authenticity_available():
-        from authenticity.models import AuthenticityScore
-
-        scores = {s.annotation_id: s for s in AuthenticityScore.objects.filter(annotation__item=item)}
+    scores = {s.annotation_id: s for s in AuthenticityScore.objects.filter(annotation__item=item)}
     consensus = Consensus.objects.filter(item=item).first()
     rows = []
     for annotation in annotations:
@@ -116,23 +108,11 @@ def _matches(campaign, payload: dict, result: dict | None) -> bool | None:
 
 
 def _quality_report(campaign) -> dict | None:
-    """The consensus engineer's campaign quality report: a selector if there is one, else the last fit."""
+    """The consensus engine's campaign quality report (None if it cannot be read: the dashboard still renders)."""
     try:
-        from annotations import selectors as annotation_selectors
-    except ImportError:
-        annotation_selectors = None
-    report = getattr(annotation_selectors, "quality_report", None) or getattr(
-        annotation_selectors, "campaign_quality_report", None)
-    try:
-        if report is not None:
-            return report(campaign)
-        from annotations.models import CampaignScoring
+        return campaign_quality_report(campaign)
     except Exception:  # noqa: BLE001 - the dashboard must render even if the quality report fails
         return None
-    row = CampaignScoring.objects.filter(campaign=campaign).values("report", "fitted_at", "method").first()
-    if row is None:
-        return None
-    return {**(row["report"] or {}), "fitted_at": row["fitted_at"].isoformat(), "method": row["method"]}
 
 
 def alpha_of_report(report: dict) -> tuple[float | None, dict]:
@@ -146,18 +126,10 @@ def alpha_of_report(report: dict) -> tuple[float | None, dict]:
 
 
 def _scoring_marker(campaign) -> str:
-    try:
-        from annotations.models import CampaignScoring
-    except ImportError:
-        return ""
     return str(CampaignScoring.objects.filter(campaign=campaign).values_list("fitted_at", flat=True).first())
 
 
 def _authenticity_report(campaign) -> dict | None:
-    try:
-        from authenticity.selectors import dataset_report
-    except ImportError:
-        return None
     try:
         return dataset_report(campaign)
     except Exception:  # noqa: BLE001 - same: an optional panel
@@ -178,7 +150,6 @@ def _per_contributor(campaign) -> dict[int, dict]:
 
 
 def _profiles(user_ids) -> dict[int, tuple[str, str]]:
-    from contributors.models import ContributorProfile
 
     out = {}
     ids = list(user_ids)
@@ -193,15 +164,10 @@ def _profiles(user_ids) -> dict[int, tuple[str, str]]:
 def _region_coverage(campaign, per_contributor: dict[int, dict], profiles: dict) -> list[dict]:
     """Answers per contributor home region against the campaign's quotas (speech: speaker region)."""
     if campaign.task_type.startswith("speech"):
-        try:
-            from assets.selectors import recording_coverage
-
-            coverage = recording_coverage(campaign)
-            if coverage["total"]:
-                return [{"region": r["region"], "count": r["count"], "share": r["share"], "quota": r["quota"]}
-                        for r in coverage["regions"]]
-        except ImportError:
-            pass
+        coverage = recording_coverage(campaign)
+        if coverage["total"]:
+            return [{"region": r["region"], "count": r["count"], "share": r["share"], "quota": r["quota"]}
+                    for r in coverage["regions"]]
     rows: dict[str, int] = {}
     for uid, row in per_contributor.items():
         region = (profiles.get(uid) or ("", ""))[1] or "unknown"
@@ -287,15 +253,6 @@ def _series(queryset, trunc, since) -> list[dict]:
 # DASHBOARD_STALE_SECONDS (a recomputation reads the whole answers table); smaller ones on every change.
 DASHBOARD_BIG = 20000
 DASHBOARD_STALE_SECONDS = 60
-
-
-def authenticity_panel_key(campaign_id: int) -> str:
-    return f"console:authenticity:{campaign_id}"
-
-
-def forget_authenticity_panel(campaign_id: int) -> None:
-    """Drop the dashboard's cached authenticity report (authenticity.services: a flag set, lifted or reviewed)."""
-    cache.delete(authenticity_panel_key(campaign_id))
 
 
 def campaign_dashboard(campaign: Campaign, *, now=None, include_authenticity: bool = True) -> dict:
@@ -413,6 +370,59 @@ def _dashboard_figures(campaign: Campaign, now) -> dict:
 
 
 def _avg(field: str):
-    from django.db.models import Avg
-
     return Avg(field)
+
+
+def recording_coverage(campaign) -> dict:
+    """Submitted recordings of a campaign per speaker region and province, against its region quotas."""
+    rows = (
+        Annotation.objects.filter(campaign=campaign)
+        .values("payload__speaker__region", "payload__speaker__province")
+        .annotate(n=Count("id"))
+        .order_by("payload__speaker__region", "payload__speaker__province")
+    )
+    accepted = _accepted_by_place(campaign)
+    regions: dict[str, dict] = {}
+    total = 0
+    for row in rows:
+        region = row["payload__speaker__region"] or ""
+        province = row["payload__speaker__province"] or ""
+        entry = regions.setdefault(region, {"region": region, "count": 0, "accepted": 0, "provinces": []})
+        entry["count"] += row["n"]
+        entry["accepted"] += accepted.get((region, province), 0)
+        entry["provinces"].append({"province": province, "count": row["n"],
+                                   "accepted": accepted.get((region, province), 0)})
+        total += row["n"]
+    quotas = campaign.region_quotas or {}
+    for region in quotas:
+        regions.setdefault(region, {"region": region, "count": 0, "accepted": 0, "provinces": []})
+    out = []
+    for region, entry in sorted(regions.items()):
+        share = 100.0 * entry["count"] / total if total else 0.0
+        entry["share"] = round(share, 1)
+        entry["quota"] = quotas.get(region)
+        entry["label"] = str(Region(region).label) if region in Region.values else region
+        entry["below_quota"] = entry["quota"] is not None and share + 1e-9 < entry["quota"]
+        out.append(entry)
+    return {"total": total, "accepted": sum(accepted.values()), "regions": out}
+
+
+def _accepted_by_place(campaign) -> dict[tuple[str, str], int]:
+    """Recordings of the campaign accepted by its validation campaigns, per (region, province)."""
+    validations = Campaign.objects.filter(organization_id=campaign.organization_id, task_type="speech_validation",
+                                          config__source_campaign=campaign.pk)
+    rows = (
+        Consensus.objects.filter(campaign__in=validations, state=Consensus.State.FINALISED,
+                                 result__decision="accepted")
+        .values("item__payload__speaker__region", "item__payload__speaker__province")
+        .annotate(n=Count("id"))
+    )
+    return {(r["item__payload__speaker__region"] or "", r["item__payload__speaker__province"] or ""): r["n"]
+            for r in rows}
+
+
+def rejected_answers(*, item_id: int | None = None, campaign_id: int | None = None) -> set[int]:
+    """Answers whose current review decision is a rejection (consensus leaves them out)."""
+    qs = ReviewDecision.objects.filter(is_current=True, decision=ReviewDecision.Decision.REJECT)
+    qs = qs.filter(item_id=item_id) if item_id is not None else qs.filter(campaign_id=campaign_id)
+    return set(qs.values_list("annotation_id", flat=True))

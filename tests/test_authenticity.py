@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
+from annotations.telemetry import clean_telemetry
 from authenticity import services, text
 from authenticity.models import AuthenticityScore, MinHashBand, ReferenceText
 from authenticity.scoring import score_answer
 from authenticity.selectors import answer_text, dataset_report
-from authenticity.telemetry import clean_telemetry
 from core import vietnamese
 from tasks.types import TaskType
 
@@ -570,7 +570,8 @@ def test_submission_over_http_is_scored_by_the_worker(client, freetext_campaign,
 @pytest.mark.django_db
 def test_dashboard_shows_a_new_flag_and_its_review_at_once(freetext_campaign, make_contributor,
                                                           django_capture_on_commit_callbacks):
-    from review.selectors import campaign_dashboard, forget_authenticity_panel
+    from authenticity.selectors import forget_authenticity_panel
+    from review.selectors import campaign_dashboard
 
     forget_authenticity_panel(freetext_campaign.pk)  # Redis outlives test databases: no report from an earlier run
     human = _answer(freetext_campaign, make_contributor(), HUMAN_VI, typed(HUMAN_VI))

@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
+from annotations import speed_scan
 from contributors import selectors, services
 from contributors.models import (
     ContributorProfile,
@@ -379,11 +380,11 @@ def test_impossible_speeds_are_flagged_from_server_times(make_contributor, make_
             type(assignment).objects.filter(pk=assignment.pk).update(
                 leased_at=timezone.now() - timedelta(seconds=age))
             submit_annotation(user=user, assignment_id=assignment.pk, payload={"categories": ["safe"]})
-    assert services.scan_task_speeds(after_id=0) == 1
+    assert speed_scan.scan_task_speeds(after_id=0) == 1
     signal = FraudSignal.objects.get(kind=FraudSignal.Kind.IMPOSSIBLE_SPEED)
     assert signal.profile.user == fast and signal.count == 2
     assert signal.detail["fastest_ms"] < settings.CONTRIBUTOR_MIN_TASK_MS
-    assert services.scan_task_speeds() == 0  # the high-water mark: nothing is counted twice
+    assert speed_scan.scan_task_speeds() == 0  # the high-water mark: nothing is counted twice
 
 
 def test_login_records_the_device_and_shared_ips_raise_a_signal(settings):

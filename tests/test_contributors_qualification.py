@@ -8,6 +8,7 @@ from django.urls import reverse
 from contributors import selectors, services
 from contributors.models import Qualification, QualificationAttempt, QualificationTest
 from core.schema import SchemaError
+from web.contributors import selectors as page_selectors
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +63,7 @@ def test_fail_then_cooldown_then_pass_unlocks_level_3_and_the_campaign(
     campaign = make_campaign(requires_qualification=True)
     user = make_contributor()
     client.force_login(user)
-    assert selectors.campaign_blocker(user, campaign)["code"] == "qualification"
+    assert page_selectors.campaign_blocker(user, campaign)["code"] == "qualification"
     response = start(client)
     assert response.status_code == 201
     body = response.json()
@@ -89,7 +90,7 @@ def test_fail_then_cooldown_then_pass_unlocks_level_3_and_the_campaign(
     assert qualification.attempt_id == attempt2.pk
     fresh = get_user_model().objects.get(pk=user.pk)
     assert selectors.is_qualified(fresh, "moderation") and selectors.verification_level(fresh) == 3
-    assert selectors.campaign_blocker(fresh, campaign) is None
+    assert page_selectors.campaign_blocker(fresh, campaign) is None
     assert client.post(reverse("task-next", args=[campaign.pk]), content_type="application/json").json()["assignment"]
     assert start(client).json()["error"]["code"] == "qualified"
 
@@ -187,7 +188,7 @@ def test_admin_validates_items_against_the_task_type(client):
 
 
 def test_demo_loader_creates_tests_and_qualifies_demo_contributors():
-    from tasks.demo import load_demo
+    from web.demo import load_demo
 
     result = load_demo()
     assert QualificationTest.objects.filter(task_type="moderation").exists()

@@ -162,7 +162,7 @@ def test_healthz_reports_database_and_broker(client):
 
 
 def test_demo_loader_creates_every_task_type(db):
-    from tasks.demo import load_demo
+    from web.demo import load_demo
     from tasks.types import all_task_types
 
     result = load_demo()

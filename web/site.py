@@ -1,4 +1,5 @@
 """Site-wide views: health check and the landing redirect."""
+from celery import current_app
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
@@ -18,9 +19,7 @@ def healthz(request):
         checks["broker"] = "ok (embedded: tasks run in process)"
     else:
         try:
-            from config.celery_app import app
-
-            with app.connection_for_write() as conn:
+            with current_app.connection_for_write() as conn:
                 conn.ensure_connection(max_retries=1, timeout=2)
             checks["broker"] = "ok"
         except Exception as exc:  # noqa: BLE001

@@ -37,14 +37,14 @@ def start_admin_import(*, campaign: Campaign, upload, user) -> ImportJob:
     """Start an item import from an uploaded file (JSONL/CSV/Parquet, or a zip of media + manifest).
 
     Files go through the same import job as the API (tasks.import_jobs.start_import_job); a zip is
-    checked and its media stored first (tasks.importing_zip), and its errors land in a failed job so
+    checked and its media stored first (assets.zip_import), and its errors land in a failed job so
     the manager reads them on the same report page.
     """
     from tasks.import_jobs import start_import_job
 
     name = upload.name or "upload"
     if name.lower().endswith(".zip"):
-        from tasks.importing_zip import plan_zip_import
+        from assets.zip_import import plan_zip_import
 
         plan = plan_zip_import(campaign=campaign, stream=upload.file, uploaded_by=user)
         if plan.error_count:

@@ -26,6 +26,7 @@ from contributors.models import (
 )
 from core.schema import SchemaError
 from tasks.types import get_task_type, task_type_choices
+from web.contributors import selectors as page_selectors
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -179,7 +180,7 @@ class ContributorProfileAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Export personal data (JSON)"), permissions=["view"])
     def export_personal_data(self, request, queryset):
-        data = {p.pseudonym: selectors.export_personal_data(p) for p in queryset.select_related("user")}
+        data = {p.pseudonym: page_selectors.export_personal_data(p) for p in queryset.select_related("user")}
         response = HttpResponse(json.dumps(data, ensure_ascii=False, indent=2, default=str),
                                 content_type="application/json; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="personal-data-{timezone.now():%Y%m%d%H%M}.json"'

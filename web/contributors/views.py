@@ -17,12 +17,13 @@ from contributors import selectors, services
 from contributors.models import IdentityDocument, QualificationAttempt, QualificationItem, QualificationTest
 from tasks.types import all_task_types
 from web.campaigns.views import render_instructions
+from web.contributors import selectors as page_selectors
 from web.contributors.forms import IdentityDocumentForm, ProfileForm
 
 
 @login_required
 def dashboard(request):
-    return render(request, "contributors/dashboard.html", selectors.dashboard(request.user))
+    return render(request, "contributors/dashboard.html", page_selectors.dashboard(request.user))
 
 
 @login_required
@@ -130,7 +131,7 @@ def terms(request):
 def personal_data(request):
     profile = services.ensure_profile(request.user)
     if request.GET.get("download"):
-        body = json.dumps(selectors.export_personal_data(profile), ensure_ascii=False, indent=2, default=str)
+        body = json.dumps(page_selectors.export_personal_data(profile), ensure_ascii=False, indent=2, default=str)
         response = HttpResponse(body, content_type="application/json; charset=utf-8")
         stamp = timezone.now().strftime("%Y%m%d")
         response["Content-Disposition"] = f'attachment; filename="my-data-{profile.pseudonym}-{stamp}.json"'

@@ -14,9 +14,9 @@ from django.utils import timezone
 from contributors.models import ContributorProfile
 from organizations.models import Membership, Organization
 
-from .models import Campaign, Item
-from .services import create_campaign, new_item
-from .types import all_task_types
+from tasks.models import Campaign, Item
+from tasks.services import create_campaign, new_item
+from tasks.types import all_task_types
 
 DEMO_PASSWORD = "demo-password-2025"
 CONTRIBUTORS = [

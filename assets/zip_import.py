@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext as _
 
 from core.schema import SchemaError
+from tasks.importing import MAX_REPORTED_ERRORS, RESERVED_KEYS, LineError, records_from
 
-from .importing import MAX_REPORTED_ERRORS, RESERVED_KEYS, LineError, records_from
+from .decoding import MediaRefused, inspect_audio, inspect_image
+from .services import store_media
 
 MEDIA_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".tif", ".tiff", ".bmp",
                     ".wav", ".mp3", ".ogg", ".oga", ".opus", ".webm", ".flac", ".m4a")
@@ -76,9 +78,6 @@ def _replace_refs(value, mapping: dict[str, str]):
 
 def plan_zip_import(*, campaign, stream, uploaded_by=None) -> ZipPlan:
     """Check a media zip and, when it is sound, store its files and return the rewritten manifest."""
-    from assets.decoding import MediaRefused, inspect_audio, inspect_image
-    from assets.services import store_media
-
     plan = ZipPlan()
     try:
         archive = zipfile.ZipFile(stream)

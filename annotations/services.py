@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from authenticity.telemetry import clean_telemetry
+from .telemetry import clean_telemetry
 from core.batching import one_round_trip
 from core.rawsql import fetch_prepared, jsonb
 from core.schema import SchemaError

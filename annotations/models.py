@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.jobs import JobStatus
 from tasks.models import Assignment, Campaign, Item
 
 
@@ -70,14 +71,10 @@ class Consensus(models.Model):
 class ConsensusJob(models.Model):
     """One campaign re-score run (beat or on demand): its progress, outcome and figures, for the admin and API."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Running")
-        SUCCEEDED = "succeeded", _("Succeeded")
-        FAILED = "failed", _("Failed")
+    Status = JobStatus
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="consensus_jobs")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
     trigger = models.CharField(max_length=20, default="manual", help_text=_("manual, beat or api"))
     stage = models.CharField(max_length=40, blank=True)
     progress = models.FloatField(default=0.0, help_text=_("0..1"))

@@ -19,6 +19,13 @@ from .decoding import MediaRefused, check_file_name, check_key, inspect_audio, i
 from .models import MediaAsset
 
 
+def campaign_media_key(campaign_id: int, name: str) -> str:
+    """The one shape of a campaign's media key (API uploads and zip imports alike):
+    ``campaigns/<campaign>/<random>/<name>``; the random segment makes keys unguessable and unique.
+    Contributors' recordings are keyed apart (``store_recording``: tied to the lease's nonce)."""
+    return f"campaigns/{campaign_id}/{secrets.token_hex(8)}/{name}"
+
+
 def max_audio_bytes() -> int:
     return int(getattr(settings, "MEDIA_MAX_AUDIO_BYTES", 8 * 1024 * 1024))
 
@@ -83,7 +90,7 @@ def store_campaign_media(*, campaign, upload, name: str = "", uploaded_by=None) 
         del image_error
         kind, content_type, ext, info = "audio", audio.content_type, audio.extension, audio.as_dict()
     # An unguessable folder: another organisation cannot name this file in its own items.
-    key = f"campaigns/{campaign.pk}/{secrets.token_hex(8)}/{name or 'media.' + ext}"
+    key = campaign_media_key(campaign.pk, name or f"media.{ext}")
     return store_media(key=key, data=data, kind=kind, content_type=content_type, info=info, campaign=campaign,
                        uploaded_by=uploaded_by)
 
@@ -109,7 +116,7 @@ def store_recording(*, assignment, upload, user, device: str = "", user_agent: s
     A new take replaces the assignment's earlier, not yet submitted takes.
     """
     task = assignment.campaign.task
-    if not hasattr(task, "check_recording"):
+    if not task.accepts_recordings:
         raise MediaRefused("audio", _("This task does not take recordings."))
     if assignment.state != assignment.State.LEASED:
         raise MediaRefused("assignment", _("This task is no longer open."))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import posixpath
-import secrets
 import zipfile
 from dataclasses import dataclass, field
 
@@ -22,7 +21,7 @@ from core.schema import SchemaError
 from tasks.importing import MAX_REPORTED_ERRORS, RESERVED_KEYS, LineError, records_from
 
 from .decoding import MediaRefused, inspect_audio, inspect_image
-from .services import store_media
+from .services import campaign_media_key, store_media
 
 MEDIA_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".tif", ".tiff", ".bmp",
                     ".wav", ".mp3", ".ogg", ".oga", ".opus", ".webm", ".flac", ".m4a")
@@ -140,11 +139,10 @@ def plan_zip_import(*, campaign, stream, uploaded_by=None) -> ZipPlan:
                                    % {"name": name}))
     if plan.error_count:
         return plan
-    token = secrets.token_hex(6)
     mapping: dict[str, str] = {}
     for name, (kind, content_type, info) in kinds.items():
         safe = "/".join(part.replace(" ", "_") for part in name.split("/"))
-        asset = store_media(key=f"campaigns/{campaign.pk}/imports/{token}/{safe}", data=archive.read(members[name]),
+        asset = store_media(key=campaign_media_key(campaign.pk, safe), data=archive.read(members[name]),
                             kind=kind, content_type=content_type, info=info, campaign=campaign,
                             uploaded_by=uploaded_by)
         mapping[name] = asset.key

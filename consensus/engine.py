@@ -275,7 +275,7 @@ def start_campaign_rescore(*, campaign, trigger: str = "manual", user=None):
         Campaign = type(campaign)
         Campaign.objects.select_for_update().filter(pk=campaign.pk).first()  # serialise concurrent starts
         job = ConsensusJob.objects.filter(
-            campaign=campaign, status__in=[ConsensusJob.Status.QUEUED, ConsensusJob.Status.RUNNING]
+            campaign=campaign, status__in=[ConsensusJob.Status.PENDING, ConsensusJob.Status.RUNNING]
         ).first()
         if job is not None:
             return job

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.jobs import JobStatus
 from organizations.models import ApiToken, Organization
 from tasks.models import Campaign
 
@@ -18,11 +19,7 @@ class Export(models.Model):
         PARQUET = "parquet", "Parquet"
         CSV = "csv", "CSV"
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        RUNNING = "running", _("Running")
-        SUCCEEDED = "succeeded", _("Ready")
-        FAILED = "failed", _("Failed")
+    Status = JobStatus
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="exports")
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="exports")

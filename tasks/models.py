@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.jobs import JobStatus
 from organizations.models import Organization
 
 
@@ -196,11 +197,7 @@ def import_upload_path(instance, filename: str) -> str:
 class ImportJob(models.Model):
     """An item import run by a Celery job: the API and the admin both create one; the report is kept."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        RUNNING = "running", _("Running")
-        SUCCEEDED = "succeeded", _("Succeeded")
-        FAILED = "failed", _("Failed")
+    Status = JobStatus
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="import_jobs")
     created_by = models.ForeignKey(

@@ -292,7 +292,7 @@ def test_zip_import_stores_media_and_rewrites_references(client, org, manager):
                 {"file": _upload("media.zip", _zip({"manifest.jsonl": manifest, "scans/a.png": _png()}))})
     run_jobs(campaign)
     item = Item.objects.get(campaign=campaign)
-    assert item.payload["source"].startswith(f"campaigns/{campaign.pk}/imports/")
+    assert item.payload["source"].startswith(f"campaigns/{campaign.pk}/")
     assert item.payload["source"].endswith("scans/a.png")
 
 
@@ -396,7 +396,7 @@ def test_zip_of_images_into_ocr_campaign_then_preview_serves_the_image(client, o
     job = ImportJob.objects.get(campaign=campaign)
     assert job.status == "succeeded", job.errors or job.message
     keys = sorted(Item.objects.filter(campaign=campaign).values_list("payload__image", flat=True))
-    assert all(k.startswith(f"campaigns/{campaign.pk}/imports/") for k in keys) and len(keys) == 2
+    assert all(k.startswith(f"campaigns/{campaign.pk}/") for k in keys) and len(keys) == 2
     page = client.get(reverse("admin:tasks_campaign_preview", args=[campaign.pk]))
     assert b'id="preview-config"' in page.content and b"console/preview.js" in page.content
     nxt = client.post(reverse("admin:tasks_campaign_preview_next", args=[campaign.pk]), content_type="application/json")

@@ -57,7 +57,7 @@ def test_rescore_job_over_the_api(scored_campaign, token_client, other_org, djan
 def test_a_queued_job_is_returned_not_duplicated(scored_campaign):
     from consensus.engine import start_campaign_rescore
 
-    queued = ConsensusJob.objects.create(campaign=scored_campaign, status=ConsensusJob.Status.QUEUED)
+    queued = ConsensusJob.objects.create(campaign=scored_campaign, status=ConsensusJob.Status.PENDING)
     assert start_campaign_rescore(campaign=scored_campaign).pk == queued.pk
 
 

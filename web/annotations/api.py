@@ -3,7 +3,6 @@
 Filters: ``state`` (the item's consensus state), ``min_agreement`` (0..1), ``updated_since`` (ISO date or
 date-time: annotations created / consensus results recomputed since then — what an incremental sync needs).
 """
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import exceptions, generics, serializers
@@ -13,7 +12,7 @@ from core.pagination import ConditionalListMixin, IdCursorPagination
 from core.schema import SchemaError
 from organizations.models import ApiToken
 from organizations.permissions import HasOrganization
-from tasks.models import Campaign
+from web.scoping import CampaignScopedMixin
 
 
 class AnnotationOut(serializers.ModelSerializer):
@@ -71,7 +70,7 @@ def list_filters(params) -> dict:
     return out
 
 
-class CampaignScopedList(ConditionalListMixin, generics.ListAPIView):
+class CampaignScopedList(CampaignScopedMixin, ConditionalListMixin, generics.ListAPIView):
     permission_classes = [HasOrganization]
     required_scope = ApiToken.Scope.READ_DATASETS
     pagination_class = IdCursorPagination
@@ -79,9 +78,6 @@ class CampaignScopedList(ConditionalListMixin, generics.ListAPIView):
     # The fields the ``state``, ``min_agreement`` and ``updated_since`` filters apply to, in that order.
     filter_fields: tuple[str, str, str]
 
-    def campaign(self) -> Campaign:
-        # Another organisation's campaign is 404, never 403: its existence is not revealed.
-        return get_object_or_404(Campaign, pk=self.kwargs["campaign_id"], organization=self.request.organization)
 
     def filtered(self, qs):
         state, agreement, since = self.filter_fields

@@ -11,7 +11,7 @@ from annotations.selectors import campaign_quality_report, job_summary
 from consensus.engine import start_campaign_rescore
 from organizations.models import ApiToken
 from organizations.permissions import HasOrganization
-from tasks.models import Campaign
+from web.scoping import CampaignScopedMixin
 
 REPORT_EXAMPLE = {
     "campaign": 3, "task_type": "moderation", "method": "dawid_skene", "algorithm_version": "2/ds-1",
@@ -29,7 +29,7 @@ REPORT_EXAMPLE = {
 }
 
 
-class CampaignScoped(APIView):
+class CampaignScoped(CampaignScopedMixin, APIView):
     permission_classes = [HasOrganization]
 
     @property
@@ -37,10 +37,6 @@ class CampaignScoped(APIView):
         if self.request.method in ("GET", "HEAD", "OPTIONS"):
             return ApiToken.Scope.READ_DATASETS
         return ApiToken.Scope.MANAGE_CAMPAIGNS
-
-    def campaign(self) -> Campaign:
-        # Another organisation's campaign is 404, never 403: its existence is not revealed.
-        return get_object_or_404(Campaign, pk=self.kwargs["campaign_id"], organization=self.request.organization)
 
 
 class QualityReport(CampaignScoped):

@@ -5,7 +5,6 @@ is 404); the text check is for signed-in contributors (the labelling page's warn
 """
 import unicodedata
 
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -23,18 +22,14 @@ from core.pagination import IdCursorPagination
 from core.vietnamese import clean, is_stripped_vietnamese
 from organizations.models import ApiToken
 from organizations.permissions import HasOrganization
-from tasks.models import Campaign
+from web.scoping import CampaignScopedMixin
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 
-class CampaignScoped:
+class CampaignScoped(CampaignScopedMixin):
     permission_classes = [HasOrganization]
     required_scope = ApiToken.Scope.READ_DATASETS
-
-    def campaign(self) -> Campaign:
-        # Another organisation's campaign is 404, never 403: its existence is not revealed.
-        return get_object_or_404(Campaign, pk=self.kwargs["campaign_id"], organization=self.request.organization)
 
 
 class ReportView(CampaignScoped, APIView):

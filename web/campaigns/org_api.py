@@ -27,6 +27,7 @@ from tasks.services import (
     validate_campaign_settings,
 )
 from tasks.types import task_type_choices
+from web.scoping import CampaignScopedMixin
 
 SETTINGS_FIELDS = ["instructions", "overlap", "max_overlap", "gold_rate", "confidence_threshold", "lease_seconds",
                    "pay_per_task", "budget", "priority", "deadline", "min_trust", "min_verification_level",
@@ -93,7 +94,7 @@ CAMPAIGN_EXAMPLE = {
 }
 
 
-class OrgScoped:
+class OrgScoped(CampaignScopedMixin):
     permission_classes = [HasOrganization]
 
     @property
@@ -101,10 +102,6 @@ class OrgScoped:
         if self.request.method in ("GET", "HEAD", "OPTIONS"):
             return ApiToken.Scope.READ_DATASETS
         return ApiToken.Scope.MANAGE_CAMPAIGNS
-
-    def campaign(self) -> Campaign:
-        # Another organisation's campaign is 404, never 403: its existence is not revealed.
-        return get_object_or_404(Campaign, pk=self.kwargs["campaign_id"], organization=self.request.organization)
 
 
 @extend_schema(tags=["campaigns"])

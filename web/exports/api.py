@@ -18,7 +18,7 @@ from exports.services import export_file_path, export_progress, request_export
 from exports.webhooks import UnsafeURL, check_url
 from organizations.models import ApiToken
 from organizations.permissions import HasOrganization
-from tasks.models import Campaign
+from web.scoping import CampaignScopedMixin, organization_campaign
 
 
 class NotReady(exceptions.APIException):
@@ -90,12 +90,10 @@ class ExportScoped:
 
 
 @extend_schema(tags=["exports"])
-class CampaignExports(ExportScoped, ConditionalListMixin, generics.ListCreateAPIView):
+class CampaignExports(CampaignScopedMixin, ExportScoped, ConditionalListMixin, generics.ListCreateAPIView):
     serializer_class = ExportOut
     pagination_class = IdCursorPagination
 
-    def campaign(self) -> Campaign:
-        return get_object_or_404(Campaign, pk=self.kwargs["campaign_id"], organization=self.request.organization)
 
     def get_queryset(self):
         return exports_for(self.request.organization).filter(campaign=self.campaign())
@@ -208,7 +206,7 @@ class ExportDownload(ExportScoped, APIView):
                     "split_group": "item"}]})])
 class CampaignLayouts(ExportScoped, APIView):
     def get(self, request, campaign_id: int):
-        campaign = get_object_or_404(Campaign, pk=campaign_id, organization=request.organization)
+        campaign = organization_campaign(request, campaign_id)
         return Response({"layouts": [
             {"name": layout.name, "unit": layout.unit, "columns": layout.columns, "description": layout.description,
              "media": layout.has_media, "split_group": layout.group}

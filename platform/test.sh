@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Second README command: install everything and run the whole test suite.
 #
-# Uses PostgreSQL (127.0.0.1:5432, user postgres) and Redis (127.0.0.1:6379) when they answer,
-# with a real Celery worker for the integration tests; otherwise the embedded defaults
-# (SQLite, tasks run in process). Extra arguments go to pytest.
+# 1. The whole suite on PostgreSQL (127.0.0.1:5432, user postgres) and Redis (127.0.0.1:6379) with a real
+#    Celery worker when they answer; otherwise on the embedded defaults (SQLite, tasks run in process).
+# 2. When step 1 ran on PostgreSQL: the demo path again on the embedded defaults (SQLite, tasks in process),
+#    the queue, submit, consensus, import and export tests: what the README's first command runs on.
+# Extra arguments go to pytest (both runs). EMBEDDED=1 skips the PostgreSQL/Redis detection.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash platform/install.sh || exit 1
@@ -23,18 +25,38 @@ s = socket.socket(); s.settimeout(1)
 sys.exit(0 if s.connect_ex((sys.argv[1], int(sys.argv[2]))) == 0 else 1)
 PY
 }
-if [ -z "${DATABASE_URL:-}" ] && port_open 127.0.0.1 5432; then
-  export DATABASE_URL="postgres://postgres@127.0.0.1:5432/${TEST_DB_NAME:-annotate}"
+if [ "${EMBEDDED:-0}" != "1" ]; then
+  if [ -z "${DATABASE_URL:-}" ] && port_open 127.0.0.1 5432; then
+    export DATABASE_URL="postgres://postgres@127.0.0.1:5432/${TEST_DB_NAME:-annotate}"
+  fi
+  if [ -z "${REDIS_URL:-}" ] && port_open 127.0.0.1 6379; then
+    export REDIS_URL="redis://127.0.0.1:6379/${TEST_REDIS_DB:-0}"
+  fi
 fi
-if [ -z "${REDIS_URL:-}" ] && port_open 127.0.0.1 6379; then
-  export REDIS_URL="redis://127.0.0.1:6379/${TEST_REDIS_DB:-0}"
-fi
-echo "database: ${DATABASE_URL:-embedded SQLite}; broker: ${REDIS_URL:-embedded (eager)}"
 export TESTING=1
-.venv/bin/python -m pytest -p no:cacheprovider "$@"
+
+run_pytest() {  # pytest's exit 5 (nothing collected) is a failure here
+  .venv/bin/python -m pytest -p no:cacheprovider "$@"
+  local rc=$?
+  if [ "$rc" = "5" ]; then echo "pytest collected no tests: failing the run"; return 1; fi
+  return "$rc"
+}
+
+echo "database: ${DATABASE_URL:-embedded SQLite}; broker: ${REDIS_URL:-embedded (eager)}"
+run_pytest "$@"
 rc=$?
-if [ "$rc" = "5" ]; then
-  echo "pytest collected no tests: failing the run"
-  exit 1
+
+if [ -n "${DATABASE_URL:-}" ] && [ "${SKIP_EMBEDDED:-0}" != "1" ]; then
+  echo "database: embedded SQLite; broker: embedded (eager): the demo path"
+  env -u DATABASE_URL -u REDIS_URL \
+    .venv/bin/python -m pytest -p no:cacheprovider -m "not integration" "$@" \
+    tests/test_queue.py tests/test_queue_concurrency.py tests/test_fastlane.py tests/test_consensus_scoring.py \
+    tests/test_consensus_types_ds.py tests/test_consensus_api.py tests/test_import_jobs.py tests/test_admin_console.py \
+    tests/test_export_engine.py tests/test_export_api.py tests/test_export_validation.py tests/test_media_export.py \
+    tests/test_types_rlhf.py tests/test_types_sft.py tests/test_types_moderation.py tests/test_types_hallucination.py \
+    tests/test_ocr_type.py tests/test_speech_types.py tests/test_task_type_packages.py tests/test_workqueue.py
+  embedded_rc=$?
+  [ "$embedded_rc" = "5" ] && embedded_rc=1
+  [ "$rc" = "0" ] && rc=$embedded_rc
 fi
 exit "$rc"

@@ -4,9 +4,13 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 
+from allauth.account.models import EmailAddress
 from django.core.cache import cache
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
+
+from annotations.models import Annotation
+from contributors.models import ContributorProfile, Region
 
 from .models import AuthenticityPolicy, AuthenticityScore, ReferenceText
 from .text import diversity, words
@@ -92,7 +96,6 @@ def score_for(annotation) -> AuthenticityScore | None:
 
 
 def _sample_texts(campaign, limit: int) -> list[str]:
-    from annotations.models import Annotation
 
     ids = Annotation.objects.filter(campaign=campaign).order_by("id").values_list("id", flat=True)
     total = ids.count()
@@ -143,10 +146,7 @@ def _share(n: int, d: int) -> float:
 
 def dataset_report(campaign) -> dict:
     """Authenticity and diversity of a campaign's data, for the export's dataset card and the dashboard."""
-    from allauth.account.models import EmailAddress
 
-    from annotations.models import Annotation
-    from contributors.models import ContributorProfile, Region
 
     annotations = Annotation.objects.filter(campaign=campaign)
     total = annotations.count()

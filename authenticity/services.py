@@ -14,9 +14,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from annotations.models import Annotation
 from contributors.services import record_authenticity_flags
 
-from . import similarity
+from . import (
+    similarity,
+    tasks,  # the module: its jobs call back into services
+)
 from .models import AuthenticityPolicy, AuthenticityScore, MinHashBand, ReferenceText
 from .scoring import ALGORITHM_VERSION, score_answer
 from .selectors import answer_text, forget_authenticity_panel, item_text, open_flag_count
@@ -76,7 +80,6 @@ def score_annotation(annotation_id: int) -> AuthenticityScore | None:
     About six queries: the annotation with its item, campaign, policy and previous score in one; the LSH
     candidates; their signatures; the score row; its bands.
     """
-    from annotations.models import Annotation
 
     annotation = (
         Annotation.objects.select_related("campaign__authenticity_policy", "item", "authenticity")
@@ -273,9 +276,8 @@ def delete_reference_texts(*, queryset) -> int:
 
 def rescore_campaign_later(campaign_id: int) -> None:
     """Rescore a campaign's answers once the current transaction commits (the worker sees the change)."""
-    from .tasks import rescore_campaign
 
-    transaction.on_commit(lambda: rescore_campaign.delay(campaign_id))
+    transaction.on_commit(lambda: tasks.rescore_campaign.delay(campaign_id))
 
 
 def add_reference_texts(*, campaign, entries: list[dict], uploaded_by=None, rescore: bool = True) -> int:

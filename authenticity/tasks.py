@@ -6,7 +6,12 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from annotations.models import Annotation
 from core.batching import DebouncedBatch
+
+from . import (
+    services,  # the module: services starts these jobs, so neither may need the other's names at import
+)
 
 logger = logging.getLogger(__name__)
 
@@ -16,7 +21,8 @@ DRAIN_DELAY_SECONDS = 1.0
 
 
 def enqueue_scoring(annotation_id: int) -> None:
-    """Called on commit of a new annotation; a broker outage is repaired by the sweep, never raised.
+    """Called on commit of a new answer (workqueue.followups, from the submit); a broker outage is repaired by
+    the sweep, never raised.
 
     With Redis the answers are batched (core.batching): one drain job per second scores them all.
     """
@@ -32,16 +38,14 @@ def enqueue_scoring(annotation_id: int) -> None:
 @shared_task(acks_late=True, queue="default")
 def drain_scoring_queue() -> int:
     """Score every answer waiting in the batch (a failed one is left to the sweep, score_missing)."""
-    from .services import score_annotation
 
-    return SCORING_BATCH.drain(score_annotation)
+    return SCORING_BATCH.drain(services.score_annotation)
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def score_annotation_task(annotation_id: int) -> str:
-    from .services import score_annotation
 
-    record = score_annotation(annotation_id)
+    record = services.score_annotation(annotation_id)
     if record is None:
         return "skipped"
     return "flagged" if record.flagged else "ok"
@@ -54,7 +58,6 @@ RESCORE_CHUNK = 500
 def rescore_campaign(campaign_id: int) -> int:
     """Rescore every answer of a campaign (after new reference LLM texts or a policy change), in chunks of
     RESCORE_CHUNK answers so no single job outlives the broker's visibility timeout at a million answers."""
-    from annotations.models import Annotation
 
     ids = Annotation.objects.filter(campaign_id=campaign_id).order_by("id").values_list("id", flat=True)
     chunk: list[int] = []
@@ -73,19 +76,16 @@ def rescore_campaign(campaign_id: int) -> int:
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=3)
 def score_annotations(annotation_ids: list[int]) -> int:
-    from .services import score_annotation
 
     for annotation_id in annotation_ids:
-        score_annotation(annotation_id)
+        services.score_annotation(annotation_id)
     return len(annotation_ids)
 
 
 @shared_task(acks_late=True)
 def score_missing(limit: int = 5000) -> int:
     """Safety net (beat): score answers whose job was lost while the broker was down."""
-    from annotations.models import Annotation
 
-    from .services import score_annotation
 
     count = 0
     # Lost jobs are recent ones; older answers (e.g. before this app existed) are scored by rescore_campaign.
@@ -95,6 +95,6 @@ def score_missing(limit: int = 5000) -> int:
         .order_by("id").values_list("id", flat=True)[:limit]
     )
     for annotation_id in list(pending):
-        score_annotation(annotation_id)
+        services.score_annotation(annotation_id)
         count += 1
     return count

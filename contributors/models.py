@@ -7,6 +7,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tasks.types import get_task_type
+
 
 def new_pseudonym() -> str:
     return "c_" + secrets.token_hex(8)
@@ -177,7 +179,6 @@ class QualificationTest(models.Model):
 
     @property
     def task(self):
-        from tasks.types import get_task_type
 
         return get_task_type(self.task_type)
 

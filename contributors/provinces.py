@@ -10,6 +10,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from .models import Region
+
 DATA_FILE = Path(settings.BASE_DIR) / "data" / "vn_provinces_2025.json"
 
 
@@ -26,7 +28,6 @@ def region_of() -> dict[str, str]:
 
 def province_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     """Grouped by region for a <select> with <optgroup>s."""
-    from .models import Region
 
     return [
         (str(label), [(p["name"], p["name"]) for p in provinces() if p["region"] == value])

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-
-from core.rawsql import fetch_joined
 
 from .models import (
     ContributorProfile,
@@ -16,6 +17,7 @@ from .models import (
     Qualification,
     QualificationAttempt,
     QualificationTest,
+    TrustScore,
 )
 
 LEVEL_NAMES = {
@@ -36,45 +38,7 @@ def profile_for(user) -> ContributorProfile | None:
         return None
 
 
-def eligibility_flags_sql(profile_alias: str) -> dict[str, str]:
-    """The two facts ``verification_level`` needs beside the profile, as SQL over a profile row named
-    ``profile_alias``: attributes ``_email_verified`` and ``_qualified`` (see ``profile_with_flags``)."""
-    from allauth.account.models import EmailAddress
-
-    return {
-        "_email_verified": f"EXISTS (SELECT 1 FROM {EmailAddress._meta.db_table} e"
-                           f" WHERE e.user_id = {profile_alias}.user_id AND e.verified)",
-        "_qualified": f"EXISTS (SELECT 1 FROM {Qualification._meta.db_table} q WHERE q.profile_id = {profile_alias}.id)",
-    }
-
-
-def profile_with_flags(user) -> ContributorProfile | None:
-    """The profile plus the two facts ``verification_level`` needs, in one query (the queue asks on every lease).
-
-    Hand-written SQL (core.rawsql): the ORM spent more CPU compiling the two EXISTS than PostgreSQL running them.
-    """
-    if not getattr(user, "is_authenticated", False) or not getattr(user, "pk", None):
-        return None
-    flags = eligibility_flags_sql("t")
-    row = fetch_joined([(ContributorProfile, "t")], f"FROM {ContributorProfile._meta.db_table} t WHERE t.user_id = %s",
-                       [user.pk], extra=flags)
-    if row is None:
-        return None
-    profile, *values = row
-    set_eligibility_flags(profile, flags, values)
-    profile.user = user
-    return profile
-
-
-def set_eligibility_flags(profile, flags: dict[str, str], values) -> None:
-    """Put the values of ``eligibility_flags_sql``'s expressions on the profile, as booleans (SQLite answers
-    EXISTS with 0 or 1)."""
-    for name, value in zip(flags, values, strict=True):
-        setattr(profile, name, bool(value))
-
-
 def email_verified(user) -> bool:
-    from allauth.account.models import EmailAddress
 
     return EmailAddress.objects.filter(user=user, verified=True).exists()
 
@@ -87,13 +51,10 @@ def verification_level(user, profile: ContributorProfile | None = None) -> int:
     """A ladder, each rung unlocking more work: 0 nothing, 1 e-mail verified, 2 profile complete,
     3 qualified for at least one task type (campaigns check their own type with ``is_qualified``),
     4 identity verified by staff on top of 3. One query (the queue calls it on every lease)."""
-    from allauth.account.models import EmailAddress
-    from django.contrib.auth import get_user_model
-    from django.db.models import Exists, OuterRef
 
     if not getattr(user, "pk", None):
         return 0
-    if profile is not None and hasattr(profile, "_email_verified"):  # from profile_with_flags: no query
+    if profile is not None and hasattr(profile, "_email_verified"):  # from workqueue.selectors.profile_with_flags
         flags = {"verified": profile._email_verified, "qualified": profile._qualified}
     else:
         flags = (
@@ -118,14 +79,13 @@ def verification_level(user, profile: ContributorProfile | None = None) -> int:
 def is_qualified(user, task_type: str) -> bool:
     """Whether the contributor passed the qualification test of this task type (or staff granted it).
 
-    Interface used by the queue (tasks.selectors) when a campaign requires qualification.
+    Interface used by the queue (workqueue.selectors) when a campaign requires qualification.
     """
     return Qualification.objects.filter(profile__user=user, task_type=task_type).exists()
 
 
 def trust_score(user, task_type: str) -> float:
     """The contributor's trust for a task type, in [0, 1] (0.5 for newcomers)."""
-    from .models import TrustScore
 
     score = TrustScore.objects.filter(contributor__user=user, task_type=task_type).values_list("score", flat=True).first()
     return 0.5 if score is None else score

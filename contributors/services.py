@@ -10,13 +10,18 @@ import hmac
 import random
 from datetime import timedelta
 
+from allauth.account.adapter import get_adapter
+from allauth.account.models import EmailAddress
+from allauth.socialaccount.models import SocialAccount
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.schema import SchemaError
+from tasks.types import get_task_type
 
 from .models import (
     ContributorProfile,
@@ -26,10 +31,12 @@ from .models import (
     ProfileChange,
     Qualification,
     QualificationAttempt,
+    QualificationItem,
     QualificationTest,
     StatusChange,
     TrustScore,
 )
+from .selectors import qualification_state, verification_level
 
 PROFILE_FIELDS = [
     "display_name", "birth_year", "gender", "region", "province", "dialect", "languages", "device_type",
@@ -185,7 +192,6 @@ def record_gold_answer(*, user, task_type: str, correct: bool) -> None:
         trust.save()
         accuracy = suspension_due(trust.recent_gold)
         if accuracy is not None and profile.status == ContributorProfile.Status.ACTIVE:
-            from tasks.types import get_task_type
 
             try:
                 label = str(get_task_type(task_type).label)
@@ -255,7 +261,6 @@ def record_consensus_agreements(*, task_type: str, counts: dict[int, tuple[int, 
 
 
 def _attempt_refusal(profile: ContributorProfile, test: QualificationTest, now) -> ContributorError | None:
-    from .selectors import qualification_state
 
     state = qualification_state(profile, test, now=now)
     if state["can_start"]:
@@ -266,7 +271,6 @@ def _attempt_refusal(profile: ContributorProfile, test: QualificationTest, now) 
 @transaction.atomic
 def start_qualification_attempt(*, user, task_type: str, rng: random.Random | None = None) -> QualificationAttempt:
     """Open (or resume) an attempt at a task type's test; refuses with the reason when not allowed."""
-    from .selectors import verification_level
 
     test = QualificationTest.objects.filter(task_type=task_type, is_active=True).first()
     if test is None:
@@ -365,9 +369,7 @@ def create_qualification_test(
     cooldown_minutes: int = 60, config: dict | None = None, instructions: str = "",
 ) -> QualificationTest:
     """A test with its gold items, each checked by the task type; any bad item and nothing is stored."""
-    from tasks.types import get_task_type
 
-    from .models import QualificationItem
 
     task = get_task_type(task_type)
     config = task.validate_config(config or {})
@@ -434,7 +436,6 @@ def _check_image(upload) -> bool:
 
 def upload_identity_document(*, user, upload) -> IdentityDocument:
     """Store an ID document privately for staff review; refuses anything but a real image or PDF."""
-    from .selectors import verification_level
 
     profile = ensure_profile(user)
     if verification_level(user, profile) < 2:
@@ -507,8 +508,6 @@ def purge_identity_documents(*, now=None) -> int:
 
 def client_ip(request) -> str | None:
     """The client's IP as allauth's rate limits see it (honours ALLAUTH_TRUSTED_PROXY_COUNT)."""
-    from allauth.account.adapter import get_adapter
-    from django.core.exceptions import PermissionDenied
 
     try:
         return get_adapter().get_client_ip(request)
@@ -588,8 +587,6 @@ def erase_personal_data(*, profile: ContributorProfile, by=None) -> ContributorP
     The AI teams paid for the annotations, so they are kept; what identifies the person (e-mail, name,
     birth year, place, devices, ID documents, profile history) is removed and the account closed.
     """
-    from allauth.account.models import EmailAddress
-    from allauth.socialaccount.models import SocialAccount
 
     files = []
     with transaction.atomic():

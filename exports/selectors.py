@@ -14,7 +14,7 @@ from django.db.models.functions import Cast
 from annotations.models import Annotation, Consensus
 from tasks.models import Campaign
 
-from .layouts import UNIT_ANNOTATION, Layout
+from .layouts import UNIT_ANNOTATION, Layout, telemetry_summary
 from .models import Export
 
 CHUNK_SIZE = 5000  # rows per fetch
@@ -220,7 +220,6 @@ def _read_ahead(conn, sql: str, params: list, depth: int = 2) -> Iterator[list]:
 
 
 def _orm_records(campaign: Campaign, layout: Layout, filters: dict) -> Iterator:
-    from .layouts import telemetry_summary
 
     text = TextField()
     if layout.unit == UNIT_ANNOTATION:

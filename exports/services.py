@@ -19,11 +19,15 @@ from django.utils.dateparse import parse_date, parse_datetime
 from core.schema import SchemaError
 from tasks.models import Campaign
 
-from . import engine
+from . import (
+    engine,
+    tasks,  # the module: its jobs call back into services
+)
 from .card import authenticity_report, render_card
 from .layouts import supported_layouts
 from .models import Export
 from .selectors import base_queryset, card_statistics, export_records
+from .webhooks import notify
 
 log = logging.getLogger(__name__)
 
@@ -136,9 +140,8 @@ def request_export(*, campaign: Campaign, fmt: str, layout: str, filters: dict |
         filters=clean_filters(filters), split=clean_split(split, layout_group=layouts[layout].group),
         created_by=created_by if getattr(created_by, "pk", None) else None, token=token,
     )
-    from .tasks import build_export
 
-    transaction.on_commit(lambda: build_export.delay(export.pk))
+    transaction.on_commit(lambda: tasks.build_export.delay(export.pk))
     return export
 
 
@@ -208,7 +211,6 @@ def run_export(export_id: int) -> Export:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         cache.delete(_progress_key(export.pk))
-    from .webhooks import notify
 
     notify(organization=export.organization, event="export.ready", object_id=export.pk,
            data={"export": export.pk, "campaign": export.campaign_id, "sha256": export.sha256,

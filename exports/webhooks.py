@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from . import tasks  # the module: its jobs call back into webhooks
 from .models import Webhook, WebhookDelivery
 
 SIGNATURE_HEADER = "X-Webhook-Signature"
@@ -134,9 +135,8 @@ def notify(*, organization, event: str, object_id: int, data: dict) -> list[Webh
         except IntegrityError:
             continue
         deliveries.append(delivery)
-        from .tasks import deliver_webhook
 
-        transaction.on_commit(lambda pk=delivery.pk: deliver_webhook.delay(pk))
+        transaction.on_commit(lambda pk=delivery.pk: tasks.deliver_webhook.delay(pk))
     return deliveries
 
 

@@ -1,6 +1,7 @@
 """API permissions for organisation-scoped endpoints."""
 from rest_framework.permissions import BasePermission
 
+from .models import Membership
 from .selectors import organization_for_request
 
 
@@ -36,7 +37,6 @@ class IsOrganizationAdmin(BasePermission):
         user = request.user
         if not (user and user.is_authenticated) or getattr(user, "token", None) is not None:
             return False
-        from .models import Membership
 
         membership = (
             Membership.objects.select_related("organization")

@@ -16,7 +16,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from annotations.models import Annotation, Consensus
+from authenticity.models import AuthenticityScore
+from authenticity.services import review_score
+from consensus.tasks import score_item
+from contributors.services import record_consensus_agreement
 from core.schema import SchemaError
+from workqueue.counters import request_more_answers
 
 from .models import QualitySnapshot, ReviewDecision, ReviewerAppointment
 from .selectors import alpha_of_report, can_review_campaign
@@ -99,14 +104,11 @@ def decide_review(*, annotation: Annotation, reviewer, decision: str, reason: st
 
 
 def _feed_trust(annotation: Annotation, agreed: bool) -> None:
-    from contributors.services import record_consensus_agreement
 
     record_consensus_agreement(user=annotation.contributor, task_type=annotation.campaign.task_type, agreed=agreed)
 
 
 def _rescore(item_id: int, decision: str, up_to: int) -> None:
-    from consensus.tasks import score_item
-    from tasks.services import request_more_answers
 
     if decision == ReviewDecision.Decision.REJECT:
         # The rejected answer no longer counts: ask the queue for a replacement answer.
@@ -121,8 +123,6 @@ def review_authenticity(*, annotation: Annotation, reviewer, human: bool):
     """Confirm (or not) that a flagged answer was written by a person (authenticity app's verdict)."""
     if not can_review_campaign(reviewer, annotation.campaign):
         raise PermissionDenied(_("You are not a reviewer of this campaign."))
-    from authenticity.models import AuthenticityScore
-    from authenticity.services import review_score
 
     score = AuthenticityScore.objects.filter(annotation=annotation).first()
     if score is None:

@@ -16,6 +16,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from organizations.models import Membership
+from tasks.models import Campaign
 
 # How to reach the Organization from each model the console shows (model label -> lookup path).
 ORG_LOOKUPS = {
@@ -50,7 +51,6 @@ def campaign_ids_for(user) -> list[int]:
     """The campaigns of the user's organisations (a short list, read once per request)."""
     cache = getattr(user, "_console_campaign_ids", None)
     if cache is None:
-        from tasks.models import Campaign
 
         cache = list(Campaign.objects.filter(organization_id__in=organization_ids_for(user) or []).order_by()
                      .values_list("id", flat=True))
@@ -153,7 +153,6 @@ class CampaignListFilter(admin.SimpleListFilter):
     parameter_name = "campaign__id__exact"
 
     def lookups(self, request, model_admin):
-        from tasks.models import Campaign
 
         campaigns = scope_to_user(Campaign.objects.all(), request.user).order_by("-id")[:200]
         return [(str(c.pk), f"{c.name} (#{c.pk})") for c in campaigns.only("id", "name")]

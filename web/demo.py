@@ -11,9 +11,10 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
+from contributors.demo import load_demo_qualifications
 from contributors.models import ContributorProfile
 from organizations.models import Membership, Organization
-
+from review.roles import sync_role_groups
 from tasks.models import Campaign, Item
 from tasks.services import create_campaign, new_item
 from tasks.types import all_task_types
@@ -40,7 +41,6 @@ def _user(email: str, *, staff: bool = False, superuser: bool = False):
 
 def managers_group() -> Group:
     """The project managers' role group (permissions defined in review.roles, synced on every migrate)."""
-    from review.roles import sync_role_groups
 
     sync_role_groups()
     return Group.objects.get(name="Project managers")
@@ -66,7 +66,6 @@ def load_demo(*, stdout=None) -> dict:
             },
         )
         contributors.append(user)
-    from contributors.demo import load_demo_qualifications
 
     load_demo_qualifications(contributors)
     created = []

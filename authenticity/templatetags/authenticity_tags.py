@@ -4,13 +4,14 @@ import logging
 
 from django import template
 
+from authenticity.selectors import dataset_report
+
 register = template.Library()
 logger = logging.getLogger(__name__)
 
 
 @register.inclusion_tag("authenticity/report.html")
 def authenticity_report(campaign) -> dict:
-    from authenticity.selectors import dataset_report
 
     try:
         return {"report": dataset_report(campaign)}

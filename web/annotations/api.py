@@ -10,6 +10,7 @@ from rest_framework import exceptions, generics, serializers
 from annotations.models import Annotation, Consensus
 from core.pagination import ConditionalListMixin, IdCursorPagination
 from core.schema import SchemaError
+from exports.services import clean_min_agreement, parse_since
 from organizations.models import ApiToken
 from organizations.permissions import HasOrganization
 from web.scoping import CampaignScopedMixin
@@ -49,7 +50,6 @@ FILTER_PARAMETERS = [
 
 def list_filters(params) -> dict:
     """Parse the list filters; bad values are a 400 naming the parameter."""
-    from exports.services import clean_min_agreement, parse_since
 
     out = {}
     state = params.get("state")

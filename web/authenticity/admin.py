@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from authenticity import services
 from authenticity.models import AuthenticityPolicy, AuthenticityScore, ReferenceText
+from authenticity.tasks import score_annotations
 from tasks.models import Campaign
 from web.console import CampaignListFilter, OrgScopedAdminMixin, scope_to_user
 
@@ -61,7 +62,6 @@ class AuthenticityScoreAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=gettext_lazy("Score again"))
     def rescore(self, request, queryset):
-        from authenticity.tasks import score_annotations
 
         ids = list(queryset.values_list("annotation_id", flat=True)[:5000])
         for start in range(0, len(ids), 500):

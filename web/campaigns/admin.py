@@ -19,8 +19,16 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
+from annotations.models import Annotation
+from assets.selectors import assignment_media_urls, media_url_ttl
+from assets.zip_import import plan_zip_import
 from core.schema import SchemaError
+from exports.layouts import supported_layouts
+from exports.models import Export
+from exports.services import export_progress, request_export
 from tasks import services
+from tasks.import_jobs import error_report_csv, start_import_job
+from tasks.import_jobs import import_job_status as api_status
 from tasks.importing import detect_format
 from tasks.models import Assignment, Campaign, ImportJob, Item
 from tasks.types import all_task_types, get_task_type
@@ -40,11 +48,9 @@ def start_admin_import(*, campaign: Campaign, upload, user) -> ImportJob:
     checked and its media stored first (assets.zip_import), and its errors land in a failed job so
     the manager reads them on the same report page.
     """
-    from tasks.import_jobs import start_import_job
 
     name = upload.name or "upload"
     if name.lower().endswith(".zip"):
-        from assets.zip_import import plan_zip_import
 
         plan = plan_zip_import(campaign=campaign, stream=upload.file, uploaded_by=user)
         if plan.error_count:
@@ -145,7 +151,6 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
             return False
         if obj is None:
             return True
-        from annotations.models import Annotation
 
         return obj.status == Campaign.Status.DRAFT and not Annotation.objects.filter(campaign=obj).exists()
 
@@ -296,7 +301,6 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
     def import_report_view(self, request, campaign_id: int, job_id: int):
         _campaign, job = self._job(request, campaign_id, job_id)
-        from tasks.import_jobs import error_report_csv
 
         response = HttpResponse("\ufeff" + error_report_csv(job), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
@@ -304,9 +308,6 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
     # --- exports: the API's export engine (exports.services.request_export) ------------------------------
     def export_view(self, request, campaign_id: int):
-        from exports.layouts import supported_layouts
-        from exports.models import Export
-        from exports.services import request_export
 
         campaign = self._campaign(request, campaign_id)
         layouts = sorted(supported_layouts(campaign.task))
@@ -330,7 +331,6 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
                          for e in exports if not e["finished"]]))
 
     def export_status_view(self, request, campaign_id: int, export_id: int):
-        from exports.models import Export
 
         campaign = self._campaign(request, campaign_id)
         export = Export.objects.filter(pk=export_id, campaign=campaign).first()
@@ -358,7 +358,6 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
             "blocked": "",
             "preview": True,
             "instructions_html": render_instructions(campaign.instructions),
-            "task_scripts": [task.script] if task.script else [],
             "labeler_config": config,
             "change_url": reverse("admin:tasks_campaign_change", args=[campaign.pk]),
             # Media types fetch signed URLs per assignment; the preview serves the sample's instead.
@@ -402,7 +401,6 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     def preview_media_view(self, request, campaign_id: int, assignment_id: int):
         """Signed URLs for the media of the sample being previewed (what the assets app gives a contributor
         for their assignment), checked against the campaign's organisation like theirs."""
-        from assets.selectors import assignment_media_urls, media_url_ttl
 
         campaign = self._campaign(request, campaign_id)
         payload = request.session.get(f"preview:{campaign.pk}:payload") or {}
@@ -413,7 +411,6 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
 def export_status(export) -> dict:
     """An export's progress and download link, for the export page and its poller."""
-    from exports.services import export_progress
 
     done = export.status in ("succeeded", "failed")
     rows = export_progress(export)
@@ -440,7 +437,6 @@ def sample_payload(campaign: Campaign, index: int):
 
 def import_job_status(job: ImportJob) -> dict:
     """The API's job status (tasks.import_jobs) plus what the admin's progress bar shows."""
-    from tasks.import_jobs import import_job_status as api_status
 
     status = api_status(job, errors_limit=200)
     finished = job.status in (ImportJob.Status.SUCCEEDED, ImportJob.Status.FAILED)

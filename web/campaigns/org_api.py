@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from core.pagination import ConditionalListMixin, IdCursorPagination
 from core.schema import SchemaError
+from exports.services import parse_since
 from organizations.models import ApiToken
 from organizations.permissions import HasOrganization
 from tasks.import_jobs import error_report_csv, import_job_status, start_import_job
@@ -229,7 +230,6 @@ class ItemList(OrgScoped, ConditionalListMixin, generics.ListAPIView):
     last_modified_fields = ("created_at",)
 
     def get_queryset(self):
-        from exports.services import parse_since
 
         campaign = self.campaign()
         qs = Item.objects.filter(campaign=campaign).annotate(consensus_state_=F("consensus__state")).order_by("id")

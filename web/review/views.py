@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from annotations.models import Annotation
+from consensus.engine import start_campaign_rescore
 from core.schema import SchemaError
 from review import selectors, services
 from tasks.models import Item
@@ -138,11 +139,6 @@ def rescore(request, campaign_id: int):
     campaign = _campaign_or_404(request, campaign_id)
     if not request.user.has_perm("tasks.change_campaign"):
         raise Http404("No such campaign.")
-    try:
-        from consensus.engine import start_campaign_rescore
-    except ImportError:
-        messages.error(request, _("Campaign re-scoring is not available."))
-    else:
-        start_campaign_rescore(campaign=campaign, trigger="manual", user=request.user)
-        messages.success(request, _("Re-scoring started; the figures update when it finishes."))
+    start_campaign_rescore(campaign=campaign, trigger="manual", user=request.user)
+    messages.success(request, _("Re-scoring started; the figures update when it finishes."))
     return redirect("review:dashboard", campaign.pk)

@@ -6,18 +6,29 @@ Reads answers and writes Consensus/ConsensusJob/CampaignScoring rows (annotation
 from __future__ import annotations
 
 import dataclasses
+import io
+import json
 import logging
+import time
 from collections.abc import Callable
 
 import numpy as np
 import orjson
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
-from annotations.models import Annotation
-from tasks.models import Item
+from annotations.models import Annotation, CampaignScoring, Consensus, ConsensusJob
+from consensus import dawid_skene as ds
+from consensus import tasks as jobs  # the module: the jobs call back into the engine
+from consensus.dawid_skene import VERSION
+from consensus.krippendorff import alpha, counts_from_labels
+from contributors.models import TrustScore
+from contributors.services import record_consensus_agreements
+from tasks.models import Campaign, Item
+from workqueue.counters import request_more_answers, request_more_answers_bulk
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +94,6 @@ def _excluded_answers(*, item_id: int | None = None, campaign_id: int | None = N
 
 
 def _trust_weights(task_type: str, user_ids) -> dict[int, float]:
-    from contributors.models import TrustScore
 
     return dict(
         TrustScore.objects.filter(task_type=task_type, contributor__user_id__in=list(user_ids))
@@ -98,7 +108,6 @@ def _record_trust(task_type: str, flags: list[tuple[int, bool]]) -> None:
     """Feed trust with answers just recorded as counted: ``flags`` = (contributor id, agreed)."""
     if not flags:
         return
-    from contributors.services import record_consensus_agreements
 
     counts: dict[int, list[int]] = {}
     for user_id, agreed in flags:
@@ -114,9 +123,7 @@ _MODEL_CACHE: dict[tuple[int, str], dict] = {}
 
 def _load_campaign_model(campaign_id: int) -> dict | None:
     """The last Dawid-Skene fit of a campaign (worker ids, log confusion and prior per question)."""
-    import io
 
-    from annotations.models import CampaignScoring
 
     row = CampaignScoring.objects.filter(campaign_id=campaign_id).values_list("method", "fitted_at").first()
     if row is None or row[0] != "dawid_skene":
@@ -178,8 +185,6 @@ def score_item_consensus(item_id: int):
     Uses the campaign's last Dawid-Skene fit when there is one, else the trust-weighted vote.
     Legacy answers that no longer fit the task type never crash the worker (method "error").
     """
-    from annotations.models import Consensus
-    from tasks.services import request_more_answers
 
     item = Item.objects.select_related("campaign").filter(pk=item_id).first()
     if item is None:
@@ -254,7 +259,6 @@ def _aggregate_one(task, config: dict, answers: list[dict], user_ids: list[int],
             aggregate = task.aggregate(answers, config=config)
             aggregate = task.apply_campaign_labels(aggregate, decided, config=config)
             aggregate.method = "dawid_skene"
-            from consensus.dawid_skene import VERSION
 
             aggregate.version = VERSION
             return aggregate
@@ -268,8 +272,6 @@ def _aggregate_one(task, config: dict, answers: list[dict], user_ids: list[int],
 
 def start_campaign_rescore(*, campaign, trigger: str = "manual", user=None):
     """Create a re-score job for a campaign and enqueue it; an already queued/running job is returned."""
-    from annotations.models import ConsensusJob
-    from consensus.tasks import run_consensus_job
 
     with transaction.atomic():
         Campaign = type(campaign)
@@ -280,14 +282,13 @@ def start_campaign_rescore(*, campaign, trigger: str = "manual", user=None):
         if job is not None:
             return job
         job = ConsensusJob.objects.create(campaign=campaign, trigger=trigger, created_by=user)
-        transaction.on_commit(lambda: run_consensus_job.delay(job.pk))
+        transaction.on_commit(lambda: jobs.run_consensus_job.delay(job.pk))
     return job
 
 
 def _progress(job, stage: str, progress: float, **fields) -> None:
     if job is None:
         return
-    from annotations.models import ConsensusJob
 
     job.stage, job.progress = stage, progress
     ConsensusJob.objects.filter(pk=job.pk).update(stage=stage, progress=progress, **fields)
@@ -299,10 +300,7 @@ def rescore_campaign(*, campaign_id: int, job=None) -> dict:
     Idempotent: a re-run recomputes the same consensus, and answers already counted toward trust
     are never counted again, so a job redelivered after a killed worker is harmless.
     """
-    import time
 
-    from consensus import dawid_skene as ds
-    from tasks.models import Campaign
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -370,7 +368,7 @@ def rescore_campaign(*, campaign_id: int, job=None) -> dict:
     method_ok = results["ok"]
     states = np.where(method_ok, states, np.where(items["has_consensus"], items["state"], 0))
     wants_more &= method_ok & keep
-    bumped = _request_more_answers_bulk(items["ids"][wants_more], campaign.max_overlap)
+    bumped = request_more_answers_bulk(items["ids"][wants_more], up_to=campaign.max_overlap)
     disputed_now = wants_more & ~np.isin(items["ids"], bumped)
     states[disputed_now] = 3
     finalised = (states == 2) & keep & ~items["is_gold"] & method_ok
@@ -421,7 +419,6 @@ def _safe_labels(task, payload, config) -> dict[str, int]:
 
 
 def _parse_payload(text):
-    import json
 
     if text is None:
         return None
@@ -435,10 +432,7 @@ def _parse_payload(text):
 
 def _read_items(campaign_id: int) -> dict:
     """Every item of the campaign with its counters and current consensus state, as arrays."""
-    from django.db.models import TextField
-    from django.db.models.functions import Cast
 
-    from annotations.models import Consensus
 
     rows = list(
         Item.objects.filter(campaign_id=campaign_id).order_by("id")
@@ -467,8 +461,6 @@ def _read_items(campaign_id: int) -> dict:
 
 def _read_answers(campaign_id: int, item_ids_sorted, excluded: set[int], counted_by_item: dict) -> dict:
     """All answers of the campaign as integer arrays (item row, worker row, distinct-payload id), by item."""
-    from django.db.models import TextField
-    from django.db.models.functions import Cast
 
     qs = (
         # In id order (the (campaign, id) index, no sort of a million rows in the database); grouped by item
@@ -515,7 +507,6 @@ def _item_results(task, config, items, answers, parsed, questions, use_ds, worke
     The type's ``aggregate`` shapes each item's result (it knows the payload); the loop is over items,
     the statistics themselves were computed on whole arrays above.
     """
-    from consensus import dawid_skene as ds
 
     n_items = items["ids"].size
     item_rows = answers["item_rows"]
@@ -572,24 +563,6 @@ def _item_results(task, config, items, answers, parsed, questions, use_ds, worke
             "version": version, "ok": ok}
 
 
-def _request_more_answers_bulk(item_ids, max_overlap: int) -> list[int]:
-    """Dynamic overlap for many items at once: the same guarded update as tasks.services.request_more_answers."""
-    ids = [int(i) for i in item_ids]
-    bumped: list[int] = []
-    for start in range(0, len(ids), 5000):
-        chunk = ids[start:start + 5000]
-        with transaction.atomic():
-            locked = list(
-                Item.objects.select_for_update().filter(pk__in=chunk, target_overlap__lt=max_overlap)
-                .values_list("id", flat=True)
-            )
-            Item.objects.filter(pk__in=locked).update(
-                target_overlap=F("target_overlap") + 1, open_slots=F("open_slots") + 1
-            )
-        bumped.extend(locked)
-    return bumped
-
-
 _COMPARED = ("state", "result", "confidence", "agreement", "method", "algorithm_version", "n_answers",
              "counted_answers")
 _CONSENSUS_COLUMNS = ("item_id", "campaign_id", "state", "result", "confidence", "agreement", "method",
@@ -605,7 +578,6 @@ def _json(value) -> str:
     try:
         return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS).decode()
     except TypeError:  # a type's result holding something orjson does not know
-        import json
 
         return json.dumps(value, ensure_ascii=False, default=str)
 
@@ -621,9 +593,7 @@ def _copy_line(r: tuple, stamp: str) -> str:
 def _write_consensus(campaign_id: int, item_ids, keep, states, counts, results, counted) -> None:
     """Upsert the consensus rows: COPY into a temporary table then one INSERT ... ON CONFLICT on PostgreSQL."""
 
-    from django.db import connection
 
-    from annotations.models import Consensus
 
     now = timezone.now()
     rows = []
@@ -702,7 +672,6 @@ def _trust_verdicts(task, config, answers, parsed, questions, *, finalised, resu
 def _lock_counted_answers(campaign_id: int) -> dict[int, list[int]]:
     """Lock the campaign's consensus rows and read which answers already fed trust (a per-item scorer
     may have counted some since the read)."""
-    from annotations.models import Consensus
 
     return {
         item_id: answered
@@ -730,7 +699,6 @@ def _feed_trust(task_type: str, answers, v_rows, v_agreed) -> int:
     """Add the newly counted answers to their contributors' trust (one bulk update)."""
     if v_rows.size == 0:
         return 0
-    from contributors.services import record_consensus_agreements
 
     workers = answers["worker_rows"][v_rows]
     n_workers = answers["workers"].size
@@ -744,7 +712,6 @@ def _feed_trust(task_type: str, answers, v_rows, v_agreed) -> int:
 
 def _quality_report_data(items, answers, questions, states, keep, results, use_ds, task, config) -> dict:
     """Krippendorff's alpha per question, answer-vs-consensus confusion, per-contributor estimates."""
-    from consensus.krippendorff import alpha, counts_from_labels
 
     n_items = items["ids"].size
     n_workers = answers["workers"].size
@@ -805,10 +772,7 @@ def _quality_report_data(items, answers, questions, states, keep, results, use_d
 
 
 def _save_scoring(campaign, questions, answers, report, use_ds) -> None:
-    import io
 
-    from annotations.models import CampaignScoring
-    from consensus import dawid_skene as ds
 
     blob = b""
     if use_ds:

@@ -3,7 +3,7 @@
 ``score_item`` runs per item after submissions (debounced); ``run_consensus_job`` re-scores a whole
 campaign (Dawid-Skene needs the whole answer matrix), started from the admin, the API or beat via
 ``rescore_active_campaigns``. All are acks_late: a killed worker's job is redelivered and re-runs
-without double-counting trust (see annotations.services).
+without double-counting trust (see consensus.engine).
 """
 import logging
 from datetime import timedelta
@@ -11,9 +11,13 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
+from annotations.models import Annotation, CampaignScoring, ConsensusJob
+from consensus import engine  # the module: the engine starts these jobs
 from core.batching import DebouncedBatch
+from tasks.models import Campaign, Item
 
 logger = logging.getLogger(__name__)
 
@@ -38,18 +42,16 @@ def schedule_item_scoring(item_id: int) -> None:
 @shared_task(acks_late=True)
 def drain_item_scoring() -> int:
     """Score every item waiting in the batch; a failure is retried alone by score_item."""
-    from consensus.engine import score_item_consensus
 
-    return SCORING_BATCH.drain(score_item_consensus,
+    return SCORING_BATCH.drain(engine.score_item_consensus,
                                on_error=lambda item_id: score_item.apply_async(args=[item_id], countdown=5))
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def score_item(item_id: int) -> str:
-    from consensus.engine import score_item_consensus
 
     cache.delete(f"consensus:pending:{item_id}")
-    consensus = score_item_consensus(item_id)
+    consensus = engine.score_item_consensus(item_id)
     return consensus.state if consensus else "missing"
 
 
@@ -60,8 +62,6 @@ def run_consensus_job(self, job_id: int) -> str:
     A redelivered job (the worker died) finds the row "running" with an old start and runs it again;
     a finished job is not re-run. A failure is recorded on the row and never escapes as a crash loop.
     """
-    from annotations.models import ConsensusJob
-    from consensus.engine import rescore_campaign
 
     job = ConsensusJob.objects.filter(pk=job_id).first()
     if job is None or job.status in (ConsensusJob.Status.SUCCEEDED, ConsensusJob.Status.FAILED):
@@ -75,7 +75,7 @@ def run_consensus_job(self, job_id: int) -> str:
             status=ConsensusJob.Status.RUNNING, started_at=timezone.now(), attempts=job.attempts + 1, error=""
         )
         try:
-            figures = rescore_campaign(campaign_id=job.campaign_id, job=job)
+            figures = engine.rescore_campaign(campaign_id=job.campaign_id, job=job)
         except Exception as exc:  # recorded for the admin; the campaign stays as it was
             logger.exception("consensus job %s failed", job_id)
             ConsensusJob.objects.filter(pk=job_id).update(
@@ -99,18 +99,14 @@ def run_consensus_job(self, job_id: int) -> str:
 def rescore_active_campaigns() -> int:
     """Beat: score full items that have no consensus yet (e.g. enqueued while Redis was down), and start
     a campaign re-score where answers arrived since the last fit. Returns how many things it started."""
-    from django.db.models import Exists, F, OuterRef
 
-    from annotations.models import Annotation, CampaignScoring, ConsensusJob
-    from consensus.engine import score_item_consensus, start_campaign_rescore
-    from tasks.models import Campaign, Item
 
     pending = Item.objects.filter(
         campaign__status=Campaign.Status.ACTIVE, done_count__gte=F("target_overlap"), consensus__isnull=True
     ).values_list("id", flat=True)[:5000]
     count = 0
     for item_id in pending:
-        score_item_consensus(item_id)
+        engine.score_item_consensus(item_id)
         count += 1
     stale = timezone.now() - timedelta(seconds=settings.CONSENSUS_JOB_STALE_SECONDS)
     ConsensusJob.objects.filter(status=ConsensusJob.Status.RUNNING, started_at__lt=stale).update(
@@ -123,6 +119,6 @@ def rescore_active_campaigns() -> int:
         | Exists(newer.filter(created_at__gt=OuterRef("scoring__fitted_at")))
     )
     for campaign in campaigns[:50]:
-        start_campaign_rescore(campaign=campaign, trigger="beat")
+        engine.start_campaign_rescore(campaign=campaign, trigger="beat")
         count += 1
     return count

@@ -1,35 +1,9 @@
-"""Reads about answers: what a submission needs, the campaign quality report and consensus jobs."""
+"""Reads about answers: the campaign quality report and consensus jobs."""
 from __future__ import annotations
 
 from django.db.models import Count, Q
 
 from .models import Annotation, CampaignScoring, Consensus, ConsensusJob
-
-
-def submit_context(user_id: int, assignment_id: int) -> tuple | None:
-    """(user, the lease row ``submit_annotation`` reads, or None when the assignment is not this user's) in one
-    statement; None when no such user. The queue's fast lane reads both on every submission: as two reads they
-    were two round trips to PostgreSQL. The caller still verifies the session against the user (web.campaigns.fastlane).
-    """
-    from django.contrib.auth import get_user_model
-
-    from core.rawsql import fetch_joined
-    from tasks.selectors import QUEUE_USER_FIELDS
-
-    from .services import LEASE_COLUMNS, LEASE_JOINS
-
-    User = get_user_model()
-    row = fetch_joined(
-        [(User, "u", QUEUE_USER_FIELDS)],
-        f"FROM {User._meta.db_table} u LEFT JOIN ({LEASE_JOINS}) ON a.id = %s AND a.contributor_id = u.id"
-        f" WHERE u.id = %s",
-        [assignment_id, user_id],
-        extra=LEASE_COLUMNS,
-    )
-    if row is None:
-        return None
-    user, *lease = row
-    return user, (tuple(lease) if lease[0] is not None else None)
 
 
 def job_summary(job: ConsensusJob | None) -> dict | None:

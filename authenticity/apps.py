@@ -7,20 +7,10 @@ class AuthenticityConfig(AppConfig):
     verbose_name = _("Data authenticity")
 
     def ready(self) -> None:
-        # Scoring hangs off the annotation's save so no submit path has to remember to call it.
-        from django.db.models.signals import post_save
+        # Every stored answer is scored: the queue's submit calls this after each answer (workqueue.followups),
+        # on both of its paths; answers written any other way are scored by the sweep (tasks.score_missing).
+        from workqueue import followups
 
-        from annotations.models import Annotation
+        from .tasks import enqueue_scoring
 
-        post_save.connect(_annotation_saved, sender=Annotation, dispatch_uid="authenticity-score-annotation")
-
-
-def _annotation_saved(sender, instance, created, raw=False, **kwargs) -> None:
-    if not created or raw:
-        return
-    from django.db import transaction
-
-    from .tasks import enqueue_scoring
-
-    annotation_id = instance.pk
-    transaction.on_commit(lambda: enqueue_scoring(annotation_id))
+        followups.on_answer("authenticity", enqueue_scoring)

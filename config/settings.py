@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "contributors",
     "tasks",
     "annotations",
+    "workqueue",  # the queue: lease, submit, release, expiry, counters (no models)
     "consensus",
     "exports",
     "authenticity",
@@ -178,7 +179,7 @@ CELERY_TASK_ROUTES = {
     "exports.tasks.*": {"queue": "export"},
 }
 CELERY_BEAT_SCHEDULE = {
-    "expire-leases": {"task": "tasks.tasks.sweep_expired_leases", "schedule": timedelta(minutes=1)},
+    "expire-leases": {"task": "workqueue.tasks.sweep_expired_leases", "schedule": timedelta(minutes=1)},
     "rescore-active-campaigns": {
         "task": "consensus.tasks.rescore_active_campaigns",
         "schedule": timedelta(minutes=30),

@@ -6,3 +6,12 @@ class ConsensusConfig(AppConfig):
     the annotations app's models."""
 
     name = "consensus"
+
+    def ready(self) -> None:
+        # An item that has all the answers it wants is scored: the queue's submit calls this
+        # (workqueue.followups); items missed while the broker was down are found by rescore_active_campaigns.
+        from workqueue import followups
+
+        from .tasks import schedule_item_scoring
+
+        followups.on_item_full("consensus", schedule_item_scoring)

@@ -1,17 +1,2 @@
-"""Celery tasks of the queue (queue ``default``)."""
-from celery import shared_task
-
+"""Celery tasks of the tasks app (queue ``default``): the item import. The queue's sweep is workqueue.tasks."""
 from .import_jobs import run_import_job_task  # noqa: F401  (registers the item-import job with the worker)
-
-
-@shared_task(acks_late=True)
-def sweep_expired_leases() -> int:
-    """Housekeeping: the pick also reclaims expired leases, so this is not needed for correctness."""
-    from .services import reclaim_expired_leases
-
-    total = 0
-    while True:
-        n = reclaim_expired_leases(limit=500)
-        total += n
-        if n < 500:
-            return total

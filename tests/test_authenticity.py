@@ -259,8 +259,8 @@ def test_throughput_bench_smoke(db, capsys):
 
 
 def _answer(campaign, user, response: str, telemetry):
-    from annotations.services import submit_annotation
-    from tasks.services import lease_next_item
+    from workqueue.lease import lease_next_item
+    from workqueue.submit import submit_annotation
 
     assignment = lease_next_item(user=user, campaign=campaign)
     assert hasattr(assignment, "item"), assignment
@@ -296,8 +296,8 @@ def test_submission_stores_cleaned_telemetry_and_scores(freetext_campaign, make_
 
 @pytest.mark.django_db
 def test_choice_answers_are_not_scored_as_text(make_campaign, make_contributor):
-    from annotations.services import submit_annotation
-    from tasks.services import lease_next_item
+    from workqueue.lease import lease_next_item
+    from workqueue.submit import submit_annotation
 
     campaign = make_campaign(items=[{"payload": {"text": "Bình luận"}}])
     user = make_contributor()

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from annotations.models import Annotation, CampaignScoring, Consensus, ConsensusJob
-from annotations.services import submit_annotation
 from consensus.engine import decide_states, rescore_campaign, score_item_consensus
 from contributors.models import TrustScore
 from tasks.models import Assignment, Item
-from tasks.services import lease_next_item
+from workqueue.lease import lease_next_item
+from workqueue.submit import submit_annotation
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
 

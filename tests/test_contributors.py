@@ -369,8 +369,8 @@ def _empty_inlines() -> dict:
 
 
 def test_impossible_speeds_are_flagged_from_server_times(make_contributor, make_campaign, settings):
-    from annotations.services import submit_annotation
-    from tasks.services import lease_next_item
+    from workqueue.lease import lease_next_item
+    from workqueue.submit import submit_annotation
 
     campaign = make_campaign(overlap=1)
     fast, slow = make_contributor(), make_contributor()
@@ -404,8 +404,8 @@ def test_login_records_the_device_and_shared_ips_raise_a_signal(settings):
 
 
 def test_dashboard_shows_level_next_step_work_and_earnings(make_contributor, make_campaign):
-    from annotations.services import submit_annotation
-    from tasks.services import lease_next_item
+    from workqueue.lease import lease_next_item
+    from workqueue.submit import submit_annotation
 
     open_campaign = make_campaign(pay_per_task="1500")
     locked = make_campaign(requires_qualification=True)
@@ -431,8 +431,8 @@ def test_dashboard_shows_level_next_step_work_and_earnings(make_contributor, mak
 
 def test_personal_data_export_and_erasure_keep_annotations_pseudonymised(make_contributor, make_campaign, private_media):
     from annotations.models import Annotation
-    from annotations.services import submit_annotation
-    from tasks.services import lease_next_item
+    from workqueue.lease import lease_next_item
+    from workqueue.submit import submit_annotation
 
     campaign = make_campaign()
     user = make_contributor("erase.me@example.com")

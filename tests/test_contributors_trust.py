@@ -81,7 +81,7 @@ def test_gold_accuracy_below_threshold_suspends_automatically_and_blocks_every_e
     # No task from the queue service, the task API or the page; no qualification attempt either.
     from django.contrib.auth import get_user_model
 
-    from tasks.services import NoWork, lease_next_item
+    from workqueue.lease import NoWork, lease_next_item
 
     user = get_user_model().objects.get(pk=user.pk)  # as a request would load it
     assert isinstance(lease_next_item(user=user, campaign=campaign), NoWork)

@@ -13,8 +13,10 @@ from django.utils import timezone
 from annotations.models import Annotation
 from contributors.models import ContributorProfile, TrustScore
 from tasks.models import Assignment, Item, RegionTally
-from tasks.services import lease_next_item, reclaim_expired_leases, request_more_answers
-from tasks.tasks import sweep_expired_leases
+from workqueue.counters import request_more_answers
+from workqueue.expiry import reclaim_expired_leases
+from workqueue.lease import lease_next_item
+from workqueue.tasks import sweep_expired_leases
 
 pytestmark = pytest.mark.django_db
 
@@ -368,8 +370,8 @@ def test_region_quota_slot_returns_on_expiry(make_campaign, make_contributor):
 
 
 def test_gold_is_mixed_in_at_the_campaign_rate_and_feeds_trust(make_campaign):
-    from annotations.services import submit_annotation
     from tests.test_queue_concurrency import contributors
+    from workqueue.submit import submit_annotation
 
     gold = [{"payload": {"text": f"Vàng {i}"}, "gold_answer": {"categories": ["spam"]}} for i in range(40)]
     campaign = make_campaign(items=texts(300) + gold, overlap=3, gold_rate=0.25)

@@ -13,9 +13,10 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from annotations.models import Annotation
-from annotations.services import submit_annotation
 from tasks.models import Assignment, Item
-from tasks.services import NoWork, lease_next_item, reclaim_expired_leases
+from workqueue.expiry import reclaim_expired_leases
+from workqueue.lease import NoWork, lease_next_item
+from workqueue.submit import submit_annotation
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -181,9 +182,9 @@ def test_sweeps_racing_with_picks_keep_counters_exact(make_campaign):
 def test_submits_racing_with_expiry_sweeps_and_skips_count_each_answer_once(make_campaign):
     """The common submit reads without a lock and writes only if the lease is still open: a sweep or a skip
     landing between its read and its write sends it down the locked path (a late answer, or 409)."""
-    from annotations.services import SubmissionRefused
     from core.schema import SchemaError
-    from tasks.services import skip_assignment
+    from workqueue.release import skip_assignment
+    from workqueue.submit import SubmissionRefused
 
     campaign = make_campaign(items=[{"payload": {"text": f"Câu {i}"}} for i in range(12)], overlap=1)
     users = contributors(12)

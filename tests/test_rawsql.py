@@ -23,7 +23,7 @@ def test_fetch_joined_reads_several_models_in_one_row_and_none_for_an_outer_join
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from tasks.selectors import queue_context
+    from workqueue.selectors import queue_context
 
     campaign = make_campaign(overlap=1)
     user = make_contributor()

@@ -3,10 +3,10 @@ activate, preview as contributor, and watch the dashboard update as contributors
 import pytest
 from django.urls import reverse
 
-from annotations.services import submit_annotation
 from tasks.models import Campaign, Item
-from tasks.services import lease_next_item
 from tests.test_admin_console import make_member
+from workqueue.lease import lease_next_item
+from workqueue.submit import submit_annotation
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from organizations.models import ApiToken, Membership
 from organizations.services import create_api_token
 from tasks.models import Assignment, Campaign, Item
-from tasks.services import lease_next_item
+from workqueue.lease import lease_next_item
 
 pytestmark = pytest.mark.django_db
 

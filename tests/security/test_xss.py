@@ -3,8 +3,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from annotations.services import submit_annotation
-from tasks.services import lease_next_item
+from workqueue.lease import lease_next_item
+from workqueue.submit import submit_annotation
 
 pytestmark = pytest.mark.django_db
 

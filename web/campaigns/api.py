@@ -11,13 +11,15 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotations.services import SubmissionRefused, submit_annotation
 from core.api_errors import error_response
 from organizations.authentication import ApiTokenAuthentication
 from tasks import services
 from tasks.authentication import PersonalTokenAuthentication
 from tasks.models import Assignment, PersonalToken
 from tasks.selectors import active_campaign
+from workqueue.lease import NoWork, lease_next_item
+from workqueue.release import report_problem, skip_assignment
+from workqueue.submit import SubmissionRefused, submit_annotation
 
 MAX_IDEMPOTENCY_KEY = 100  # the stored column's length: a longer key would be cut and could collide
 CONTRIBUTOR_AUTHENTICATION = [ApiTokenAuthentication, PersonalTokenAuthentication, SessionAuthentication]
@@ -99,8 +101,8 @@ class NextTaskView(ContributorAPIView):
         campaign = active_campaign(campaign_id)
         if campaign is None:
             return error_response(404, "not_found", "Not found.")
-        outcome = services.lease_next_item(user=request.user, campaign=campaign)
-        if isinstance(outcome, services.NoWork):
+        outcome = lease_next_item(user=request.user, campaign=campaign)
+        if isinstance(outcome, NoWork):
             return Response({"assignment": None, "code": outcome.code, "reason": outcome.reason})
         return Response({"assignment": _assignment_out(outcome), "code": "ok", "reason": ""})
 
@@ -142,7 +144,7 @@ class SubmitView(ContributorAPIView):
 
 
 class _ReleaseView(ContributorAPIView):
-    release = staticmethod(services.skip_assignment)
+    release = staticmethod(skip_assignment)
 
     @extend_schema(request=ReasonIn, responses={200: None})
     def post(self, request, assignment_id: int):
@@ -158,13 +160,13 @@ class _ReleaseView(ContributorAPIView):
 class SkipView(_ReleaseView):
     """Skip an item, with an optional reason; it goes back to the queue for others."""
 
-    release = staticmethod(services.skip_assignment)
+    release = staticmethod(skip_assignment)
 
 
 class ReportView(_ReleaseView):
     """Report a problem with an item (reason required)."""
 
-    release = staticmethod(services.report_problem)
+    release = staticmethod(report_problem)
 
 
 class PersonalTokenIn(serializers.Serializer):

@@ -4,12 +4,12 @@ At the queue's design load (about 1,000 next + submit requests a second) Django'
 and DRF's request machinery (content negotiation, parsers, authenticator and throttle objects,
 renderers) cost more CPU than the queue's own work. This WSGI wrapper answers the common case: a
 POST to one of the two endpoints from a browser session with a valid CSRF token, that the services
-accept. It calls the very functions the DRF views call (``tasks.services.lease_next_item``,
-``annotations.services.submit_annotation``) and Django's own session, CSRF, throttle and
+accept. It calls the very functions the DRF views call (``workqueue.lease.lease_next_item``,
+``workqueue.submit.submit_annotation``) and Django's own session, CSRF, throttle and
 security-header code, so there is one implementation of each rule. The one rule it restates is
 ``django.contrib.auth.get_user``'s check of a session against its user (account active, session hash
 equal to the current one), because it reads the user together with what the endpoint needs in one
-statement (``tasks.selectors.queue_context``, ``annotations.selectors.submit_context``); whatever that
+statement (``workqueue.selectors.queue_context``, ``workqueue.selectors.submit_context``); whatever that
 check would not accept plainly, Django decides.
 
 Everything else goes to Django untouched, with the request body put back: token clients, requests
@@ -35,13 +35,12 @@ from django.utils.crypto import constant_time_compare
 
 # Imported with the WSGI application, once the apps are loaded (config/wsgi.py); not at function level, where
 # each import statement costs a look-up on every request.
-from annotations.selectors import submit_context
-from annotations.services import submit_annotation
 from core.cache import get_and_count
 from organizations.throttling import ApiTokenRateThrottle
-from tasks import services
-from tasks.selectors import queue_context
 from web.campaigns.api import MAX_IDEMPOTENCY_KEY, _assignment_out
+from workqueue.lease import NoWork, lease_next_item
+from workqueue.selectors import queue_context, submit_context
+from workqueue.submit import submit_annotation
 
 NEXT = re.compile(r"^/api/v1/campaigns/(\d{1,18})/next/$")
 SUBMIT = re.compile(r"^/api/v1/assignments/(\d{1,18})/submit/$")
@@ -203,8 +202,8 @@ class FastLane:
         user = self._verified(request, user)
         if campaign is None:
             raise _Pass
-        outcome = services.lease_next_item(user=user, campaign=campaign, profile=profile)
-        if isinstance(outcome, services.NoWork):
+        outcome = lease_next_item(user=user, campaign=campaign, profile=profile)
+        if isinstance(outcome, NoWork):
             raise _Pass  # nothing was leased; the regular path says why, in the user's language
         return {"assignment": _assignment_out(outcome), "code": "ok", "reason": ""}, 200
 

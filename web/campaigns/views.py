@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from tasks.models import Campaign
-from tasks.selectors import active_campaigns_for, contributor_block_reason, remaining_for
+from workqueue.selectors import active_campaigns_for, contributor_block_reason, remaining_for
 from tasks.types import all_task_types
 
 

@@ -19,7 +19,7 @@ from contributors.selectors import (
     qualification_state,
     verification_level,
 )
-from tasks.selectors import active_campaigns_for, contributor_block_reason
+from workqueue.selectors import active_campaigns_for, contributor_block_reason
 
 
 def campaign_blocker(user, campaign, *, profile=None, level: int | None = None) -> dict | None:

@@ -1,25 +1,28 @@
-"""Writes for annotations: the one submit path used by the page, the API and tests."""
+"""Submit: store one contributor's answer exactly once, count it on its item and schedule the follow-ups.
+
+The page, the API, the fast lane and the tests all call ``submit_annotation``.
+"""
 from __future__ import annotations
 
 import contextlib
-import logging
 from dataclasses import dataclass
 
 import orjson
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .telemetry import clean_telemetry
+from annotations.models import Annotation
+from annotations.telemetry import clean_telemetry
+from contributors.services import record_gold_answer
 from core.batching import one_round_trip
 from core.rawsql import fetch_prepared, jsonb
 from core.schema import SchemaError
-from tasks.models import Assignment, Item
+from tasks.models import Assignment
+from tasks.types import TaskType, get_task_type
 
-from .models import Annotation
-
-logger = logging.getLogger(__name__)
+from . import counters, followups
+from .selectors import LEASE_COLUMNS, LEASE_JOINS
 
 
 class SubmissionRefused(Exception):
@@ -47,11 +50,11 @@ def submit_annotation(
     idempotency_key: str | None = None,
     lease: tuple | None = None,
 ) -> SubmitResult:
-    """Store one contributor's answer exactly once and schedule consensus when the item is full.
+    """Store one contributor's answer exactly once and schedule its follow-ups (followups.py).
 
     Raises Assignment.DoesNotExist for someone else's assignment (a 404), SchemaError for a
     payload that does not fit the task type, SubmissionRefused for a closed assignment. ``lease``: the
-    row of ``LEASE_COLUMNS`` a caller read already (annotations.selectors.submit_context), not re-read.
+    row of ``LEASE_COLUMNS`` a caller read already (selectors.submit_context), not re-read.
     """
     key = (idempotency_key or "").strip()[:100] or None
     # No look-up of the key up front (this is the platform's hottest write): a replay finds its
@@ -96,24 +99,15 @@ def _submit(user, assignment_id, payload, telemetry, time_spent_ms, key, lease) 
             cleaned = campaign.task.validate_annotation(
                 payload, config=campaign.config, item_payload=item.payload, view=assignment.view
             )
-            if assignment.state == Assignment.State.EXPIRED:
-                # The lease was reclaimed: accept the late answer only if the item still needs one
-                # (gold items are never full: every contributor may answer each once).
-                if item.open_slots <= 0 and not item.is_gold:
-                    raise SubmissionRefused(
-                        "lease_expired",
-                        _("Your time for this task ran out and other contributors have completed it."),
-                    )
-                Item.objects.filter(pk=item.pk).update(done_count=F("done_count") + 1, open_slots=F("open_slots") - 1)
-                if assignment.region:
-                    from tasks.models import RegionTally
-
-                    # The answer counts toward its region's quota again (the expiry gave it back).
-                    RegionTally.objects.filter(campaign=campaign, region=assignment.region).update(
-                        taken=F("taken") + 1
-                    )
-            else:
-                Item.objects.filter(pk=item.pk).update(done_count=F("done_count") + 1, leased_count=F("leased_count") - 1)
+            late = assignment.state == Assignment.State.EXPIRED
+            # A reclaimed lease's late answer is accepted only if the item still needs one
+            # (gold items are never full: every contributor may answer each once).
+            if late and item.open_slots <= 0 and not item.is_gold:
+                raise SubmissionRefused(
+                    "lease_expired",
+                    _("Your time for this task ran out and other contributors have completed it."),
+                )
+            counters.count_answer(item.pk, late=late, campaign_id=campaign.pk, region=assignment.region)
             gold_correct = None
             if item.is_gold and item.gold_answer is not None:
                 gold_correct = campaign.task.is_correct(cleaned, item.gold_answer, config=campaign.config)
@@ -131,18 +125,13 @@ def _submit(user, assignment_id, payload, telemetry, time_spent_ms, key, lease) 
             )
             campaign.task.on_submit(annotation)  # type-specific follow-up, same transaction
             if gold_correct is not None:
-                from contributors.services import record_gold_answer
-
                 # Exactly once per answer: inside this transaction, which a replay never reaches.
                 record_gold_answer(user=user, task_type=campaign.task_type, correct=gold_correct)
             assignment.state = Assignment.State.SUBMITTED
             assignment.finished_at = timezone.now()
             assignment.save(update_fields=["state", "finished_at"])
-            done = item.done_count + 1
-            if done >= item.target_overlap:
-                from consensus.tasks import schedule_item_scoring
-
-                transaction.on_commit(lambda: schedule_item_scoring(item.pk))
+            followups.after_submit(annotation_id=annotation.pk, item_id=item.pk,
+                                   item_full=item.done_count + 1 >= item.target_overlap)
     except IntegrityError:
         # A concurrent retry with the same key won the race: return its result.
         existing = Annotation.objects.filter(contributor=user, idempotency_key=key).first() if key else None
@@ -157,29 +146,21 @@ def _submit(user, assignment_id, payload, telemetry, time_spent_ms, key, lease) 
 # The common submission (an open lease on a regular item of a type without an on_submit step) in two
 # statements and no transaction: a plain read, then one write that closes the lease only if it is still
 # open (state = 'leased': a concurrent submit, skip or expiry sweep makes it match nothing) and, in the
-# same statement, counts the answer on its item and stores it. The ORM path below does the same in four
+# same statement, counts the answer on its item and stores it. The ORM path above does the same in four
 # statements plus BEGIN and COMMIT, and spends more CPU building them than PostgreSQL spends running them
 # (README, "The queue"); every other case (replays, expired leases, gold items, types with on_submit, a
 # lease that changed under the read) takes the ORM path, under row locks.
-# What the common submission reads of its lease, item and campaign (annotations.selectors.submit_context
-# reads the same columns together with the session's user).
-LEASE_COLUMNS = {
-    "lease_state": "a.state", "lease_view": "a.view", "lease_item_id": "i.id", "lease_item_payload": "i.payload",
-    "lease_item_is_gold": "i.is_gold", "lease_campaign_id": "c.id", "lease_task_type": "c.task_type",
-    "lease_config": "c.config",
-}
-LEASE_JOINS = "tasks_assignment a JOIN tasks_item i ON i.id = a.item_id JOIN tasks_campaign c ON c.id = a.campaign_id"
 _SUBMIT_READ_SQL = (
     f"SELECT {', '.join(LEASE_COLUMNS.values())} FROM {LEASE_JOINS}"
     " WHERE a.id = %(assignment)s AND a.contributor_id = %(user)s"
 )
-_SUBMIT_WRITE_SQL = """
+_SUBMIT_WRITE_SQL = f"""
 WITH closed AS (
     UPDATE tasks_assignment SET state = %(submitted)s, finished_at = %(now)s
     WHERE id = %(assignment)s AND contributor_id = %(user)s AND state = %(leased)s
     RETURNING item_id
 ), counted AS (
-    UPDATE tasks_item i SET done_count = i.done_count + 1, leased_count = i.leased_count - 1
+    UPDATE tasks_item i SET {counters.set_sql(counters.ANSWERED, "i")}
     FROM closed WHERE i.id = closed.item_id
     RETURNING i.done_count, i.target_overlap
 ), stored AS (
@@ -197,10 +178,6 @@ SELECT stored.id, counted.done_count, counted.target_overlap FROM stored, counte
 def _submit_open_lease_postgres(user, assignment_id, payload, telemetry, time_spent_ms, key,
                                 lease=None) -> Annotation | None:
     """The common submission on PostgreSQL; None: nothing was written, take the general path."""
-    from django.db.models.signals import post_save
-
-    from tasks.types import TaskType, get_task_type
-
     row = lease if lease is not None else fetch_prepared(_SUBMIT_READ_SQL, {"assignment": assignment_id, "user": user.pk})
     if row is None:
         raise Assignment.DoesNotExist("no such assignment for this contributor")
@@ -230,16 +207,9 @@ def _submit_open_lease_postgres(user, assignment_id, payload, telemetry, time_sp
         idempotency_key=key, created_at=now,
     )
     annotation._state.adding = False
-    annotation._state.db = "default"
-    # The row was written in SQL: tell the receivers that hang off the model's save (authenticity scoring).
-    post_save.send(sender=Annotation, instance=annotation, created=True, update_fields=None, raw=False, using="default")
-    if done_count >= target:
-        from consensus.tasks import schedule_item_scoring
-
-        transaction.on_commit(lambda: schedule_item_scoring(item_id))
+    annotation._state.db = DEFAULT_DB_ALIAS
+    followups.after_submit(annotation_id=annotation_id, item_id=item_id, item_full=done_count >= target)
     return annotation
 
 
 __all__ = ["SchemaError", "SubmissionRefused", "SubmitResult", "submit_annotation"]
-
-

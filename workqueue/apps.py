@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class WorkqueueConfig(AppConfig):
+    """The queue: lease, submit, release, expiry, counters and reads (README.md here). No models of its own:
+    Assignment, Item and RegionTally are the tasks app's, Annotation the annotations app's."""
+
+    name = "workqueue"
+    verbose_name = "Work queue"

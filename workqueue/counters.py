@@ -1,0 +1,188 @@
+"""The one owner of the queue's counters: every write to an item's ``leased_count``, ``done_count``,
+``target_overlap`` and ``open_slots`` and to a region's ``RegionTally.taken`` goes through this module.
+
+Each change is a named *transition* (how much each counter moves). The PostgreSQL statements of the
+lease, the submit and the expiry sweep put a transition into their own SQL (``set_sql``) so they stay
+one round trip; the portable path and the rarer writes call the functions below. Every transition keeps
+``open_slots = target_overlap - leased_count - done_count``; ``manage.py queue_recount`` checks that
+and recounts everything from assignments and answers (``recount``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Count, F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from annotations.models import Annotation
+from tasks.models import Assignment, Campaign, Item, RegionTally
+
+# transition -> {counter: +1 or -1}
+LEASED = {"leased_count": 1, "open_slots": -1}  # a lease taken
+GIVEN_BACK = {"leased_count": -1, "open_slots": 1}  # a lease skipped, reported or expired
+ANSWERED = {"done_count": 1, "leased_count": -1}  # an open lease answered
+ANSWERED_LATE = {"done_count": 1, "open_slots": -1}  # an expired lease answered (expiry gave its slot back)
+MORE_WANTED = {"target_overlap": 1, "open_slots": 1}  # consensus or a reviewer asks for one more answer
+
+
+def set_sql(transition: dict[str, int], alias: str, n: str = "1") -> str:
+    """The transition as the SET list of an UPDATE of ``tasks_item`` aliased ``alias``, ``n`` times
+    (an SQL expression)."""
+    return ", ".join(f"{name} = {alias}.{name} {'+' if sign > 0 else '-'} {n}" for name, sign in transition.items())
+
+
+def _apply(items, transition: dict[str, int], n: int = 1) -> int:
+    return items.update(**{name: F(name) + sign * n for name, sign in transition.items()})
+
+
+# --- items ----------------------------------------------------------------------------------------
+
+def count_lease(item_id: int) -> None:
+    """A lease was taken on the item (the portable pick; PostgreSQL's pick writes ``set_sql(LEASED)``)."""
+    _apply(Item.objects.filter(pk=item_id), LEASED)
+
+
+def give_back(item_id: int, campaign_id: int, region: str) -> None:
+    """A lease ended without an answer: its slot returns to the item and to its region's quota."""
+    _apply(Item.objects.filter(pk=item_id), GIVEN_BACK)
+    if region:
+        RegionTally.objects.filter(campaign_id=campaign_id, region=region).update(taken=F("taken") - 1)
+
+
+def count_answer(item_id: int, *, late: bool, campaign_id: int, region: str) -> None:
+    """An answer was stored. ``late``: its lease had expired, so the slot (and the region's share) the expiry
+    gave back is taken again."""
+    if not late:
+        _apply(Item.objects.filter(pk=item_id), ANSWERED)
+        return
+    _apply(Item.objects.filter(pk=item_id), ANSWERED_LATE)
+    if region:
+        RegionTally.objects.filter(campaign_id=campaign_id, region=region).update(taken=F("taken") + 1)
+
+
+def request_more_answers(*, item_id: int, up_to: int) -> bool:
+    """Dynamic overlap: raise an item's target by one (never past ``up_to``) so the queue serves it again."""
+    return bool(_apply(Item.objects.filter(pk=item_id, target_overlap__lt=up_to), MORE_WANTED))
+
+
+def request_more_answers_bulk(item_ids, *, up_to: int) -> list[int]:
+    """``request_more_answers`` for many items (a campaign re-score); the ids whose target was raised."""
+    ids = [int(i) for i in item_ids]
+    raised: list[int] = []
+    for start in range(0, len(ids), 5000):
+        with transaction.atomic():
+            locked = list(
+                Item.objects.select_for_update().filter(pk__in=ids[start:start + 5000], target_overlap__lt=up_to)
+                .values_list("id", flat=True)
+            )
+            _apply(Item.objects.filter(pk__in=locked), MORE_WANTED)
+        raised.extend(locked)
+    return raised
+
+
+# --- region quotas --------------------------------------------------------------------------------
+
+def take_region_slot(campaign: Campaign, region: str, cap: int) -> bool:
+    """Atomically take one answer slot of the region's quota (``cap`` answers); False when it is full."""
+    for _attempt in range(2):
+        if RegionTally.objects.filter(campaign=campaign, region=region, taken__lt=cap).update(taken=F("taken") + 1):
+            return True
+        if RegionTally.objects.filter(campaign=campaign, region=region).exists():
+            return False
+        RegionTally.objects.bulk_create([RegionTally(campaign=campaign, region=region)], ignore_conflicts=True)
+    return False
+
+
+# --- recount --------------------------------------------------------------------------------------
+
+@dataclass
+class Drift:
+    """What ``recount`` found wrong in one campaign."""
+
+    campaign_id: int
+    items: list[dict] = field(default_factory=list)  # {"id", "leased_count": (stored, real), ...}
+    tallies: list[dict] = field(default_factory=list)  # {"region", "taken": (stored, real)}
+
+
+def _real_counts():
+    leased = (Assignment.objects.filter(item=OuterRef("pk"), state=Assignment.State.LEASED)
+              .values("item").annotate(n=Count("id")).values("n"))
+    done = Annotation.objects.filter(item=OuterRef("pk")).values("item").annotate(n=Count("id")).values("n")
+    real_leased = Coalesce(Subquery(leased), Value(0))
+    real_done = Coalesce(Subquery(done), Value(0))
+    return real_leased, real_done
+
+
+def _real_tallies(campaign_id: int) -> dict[str, int]:
+    """A region's quota holds its live leases and its answers (gold leases take no region slot)."""
+    rows = (Assignment.objects.filter(campaign_id=campaign_id, state__in=[Assignment.State.LEASED,
+                                                                          Assignment.State.SUBMITTED])
+            .exclude(region="").values_list("region").annotate(n=Count("id")))
+    return dict(rows)
+
+
+def recount(*, campaign_ids=None, fix: bool = False) -> list[Drift]:
+    """Recount every item's counters and every region tally from assignments and answers; the campaigns that
+    drifted, with what. ``fix``: rewrite the drifted counters (items locked while they are recounted)."""
+    campaigns = Campaign.objects.order_by("id")
+    if campaign_ids:
+        campaigns = campaigns.filter(pk__in=campaign_ids)
+    drifts = []
+    for campaign_id in campaigns.values_list("id", flat=True):
+        drift = _campaign_drift(campaign_id)
+        if drift.items or drift.tallies:
+            drifts.append(drift)
+            if fix:
+                _fix(drift)
+    return drifts
+
+
+def _campaign_drift(campaign_id: int) -> Drift:
+    real_leased, real_done = _real_counts()
+    rows = (
+        Item.objects.filter(campaign_id=campaign_id).annotate(real_leased=real_leased, real_done=real_done)
+        .filter(~Q(leased_count=F("real_leased")) | ~Q(done_count=F("real_done"))
+                | ~Q(open_slots=F("target_overlap") - F("real_leased") - F("real_done")))
+        .values("id", "leased_count", "done_count", "open_slots", "target_overlap", "real_leased", "real_done")
+    )
+    drift = Drift(campaign_id)
+    for row in rows:
+        real_open = row["target_overlap"] - row["real_leased"] - row["real_done"]
+        drift.items.append({
+            "id": row["id"],
+            **{name: (row[name], real) for name, real in (
+                ("leased_count", row["real_leased"]), ("done_count", row["real_done"]), ("open_slots", real_open))
+               if row[name] != real},
+        })
+    real = _real_tallies(campaign_id)
+    stored = dict(RegionTally.objects.filter(campaign_id=campaign_id).values_list("region", "taken"))
+    for region in sorted(set(real) | set(stored)):
+        if stored.get(region, 0) != real.get(region, 0):
+            drift.tallies.append({"region": region, "taken": (stored.get(region, 0), real.get(region, 0))})
+    return drift
+
+
+def _fix(drift: Drift) -> None:
+    ids = [row["id"] for row in drift.items]
+    for start in range(0, len(ids), 1000):
+        with transaction.atomic():
+            # Locked first, recounted in the next statement: a lease or answer in flight on these rows waits
+            # (or, for the pick, skips them), so nothing lands between the count and the write.
+            locked = list(Item.objects.select_for_update().filter(pk__in=ids[start:start + 1000])
+                          .values_list("id", flat=True))
+            real_leased, real_done = _real_counts()
+            Item.objects.filter(pk__in=locked).update(
+                leased_count=real_leased, done_count=real_done,
+                open_slots=F("target_overlap") - real_leased - real_done,
+            )
+    if drift.tallies:
+        with transaction.atomic():
+            list(RegionTally.objects.select_for_update().filter(campaign_id=drift.campaign_id))
+            real = _real_tallies(drift.campaign_id)
+            for row in drift.tallies:
+                taken = real.get(row["region"], 0)
+                updated = RegionTally.objects.filter(campaign_id=drift.campaign_id, region=row["region"]).update(
+                    taken=taken)
+                if not updated:
+                    RegionTally.objects.create(campaign_id=drift.campaign_id, region=row["region"], taken=taken)

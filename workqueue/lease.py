@@ -1,0 +1,214 @@
+"""Leasing: give a contributor their next item (README.md here: the pick, the predicate, the two paths).
+
+The pick is one indexed statement on PostgreSQL: items carry ``open_slots = target_overlap - leased_count -
+done_count``; a partial index covers rows with open slots; the pick locks its row with ``FOR UPDATE SKIP
+LOCKED`` so concurrent contributors never wait on each other nor take the same slot; the unique (item,
+contributor) constraint is the last line of defence against a contributor seeing an item twice.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.rawsql import fetch_prepared, jsonb
+from tasks.models import Assignment, Campaign, Item
+from tasks.types.base import TaskType
+
+from . import counters
+from .eligibility import candidates, predicate_sql
+from .expiry import reclaim_expired_leases
+from .selectors import contributor_block_reason, open_lease_for, profile_with_flags, region_cap, region_full
+
+
+@dataclass
+class NoWork:
+    """The queue had nothing for this contributor; ``reason`` says why, for the page and the API."""
+
+    reason: str
+    code: str
+
+
+# --- the pick ------------------------------------------------------------------------------
+# One statement on PostgreSQL: return the contributor's open lease in the campaign if there is one;
+# otherwise choose the best item the predicate admits (eligibility.py), lock it (skipping rows others hold),
+# take a slot and insert the lease. In autocommit mode that is one round trip; a unique violation
+# (two tabs racing) rolls the whole statement back, so counters never drift.
+_PICK_SQL = """
+WITH open_lease AS (
+    SELECT a.id, a.item_id, a.leased_at, a.expires_at, a.view, a.region FROM tasks_assignment a
+    WHERE a.contributor_id = %(user)s AND a.campaign_id = %(campaign)s AND a.state = 'leased'
+), picked AS (
+    SELECT i.id FROM tasks_item i
+    WHERE NOT EXISTS (SELECT 1 FROM open_lease) AND {predicate}
+    ORDER BY {order}
+    LIMIT 1
+    FOR UPDATE OF i SKIP LOCKED
+), leased AS (
+    UPDATE tasks_item i SET {take_slot}
+    FROM picked WHERE i.id = picked.id
+    RETURNING i.id, i.payload
+), lease AS (
+    INSERT INTO tasks_assignment
+        (item_id, campaign_id, contributor_id, state, leased_at, expires_at, finished_at, view, reason, region)
+    SELECT leased.id, %(campaign)s, %(user)s, 'leased', %(now)s, %(expires)s, NULL, '{{}}'::jsonb, '', %(region)s
+    FROM leased
+    RETURNING id, item_id, leased_at, expires_at, view, region
+)
+SELECT lease.id, leased.id, leased.payload, lease.leased_at, lease.expires_at, lease.view, lease.region, true
+FROM lease JOIN leased ON leased.id = lease.item_id
+UNION ALL
+SELECT o.id, o.item_id, i.payload, o.leased_at, o.expires_at, o.view, o.region, false
+FROM open_lease o JOIN tasks_item i ON i.id = o.item_id
+"""
+# Regular items: the campaign's order (priority, then oldest), from item_queue_idx.
+# Gold items: every contributor may meet each gold item once, in random order so no gold item is
+# recognisable by its position; their counters move like any item's but never gate the pick.
+_PICK_REGULAR = _PICK_SQL.format(predicate=predicate_sql("i", gold=False), order="i.priority DESC, i.id",
+                                 take_slot=counters.set_sql(counters.LEASED, "i"))
+_PICK_GOLD = _PICK_SQL.format(predicate=predicate_sql("i", gold=True), order="random()",
+                              take_slot=counters.set_sql(counters.LEASED, "i"))
+
+
+def _lease_postgres(campaign: Campaign, user, *, gold: bool, region: str, now, expires) -> tuple | None:
+    params = {
+        "campaign": campaign.pk, "user": user.pk, "gold": gold, "region": region, "now": now, "expires": expires,
+    }
+    row = fetch_prepared(_PICK_GOLD if gold else _PICK_REGULAR, params)
+    if row is None:
+        return None
+    return (*row[:2], jsonb(row[2]), row[3], row[4], jsonb(row[5]), *row[6:])
+
+
+def _lease_portable(campaign: Campaign, user, *, gold: bool, region: str, now, expires) -> tuple | None:
+    """The same steps through the ORM for SQLite (the embedded demo), where writers are serialised."""
+    lease = open_lease_for(user, campaign)
+    if lease is not None:
+        return lease.pk, lease.item_id, lease.item.payload, lease.leased_at, lease.expires_at, lease.view, lease.region, False
+    queryset = candidates(campaign_id=campaign.pk, user_id=user.pk, gold=gold)
+    queryset = queryset.order_by("?") if gold else queryset.order_by("-priority", "id")
+    item = queryset.only("id", "payload").first()
+    if item is None:
+        return None
+    counters.count_lease(item.pk)
+    assignment = Assignment.objects.create(
+        item_id=item.pk, campaign=campaign, contributor=user, leased_at=now, expires_at=expires, region=region
+    )
+    return assignment.pk, item.pk, item.payload, now, expires, {}, region, True
+
+
+def _lease(campaign: Campaign, user, *, gold: bool, region: str, rng: random.Random) -> Assignment | None:
+    """The contributor's open lease (``resumed`` True, possibly run out), or a new lease, or None.
+
+    Raises IntegrityError when a unique guard fires (the same contributor racing in two tabs);
+    the statement is then rolled back whole and the caller looks again.
+    """
+    task = campaign.task
+    custom_view = type(task).prepare_view is not TaskType.prepare_view
+    db = connections[DEFAULT_DB_ALIAS]  # once: each access through the ``connection`` proxy costs a look-up
+    postgres = db.vendor == "postgresql"
+    lease = _lease_postgres if postgres else _lease_portable
+    now = timezone.now()
+    expires = now + timedelta(seconds=campaign.lease_seconds)
+    # Outside any transaction the pick is one autocommit statement; a task type that shows each
+    # contributor its own view (e.g. shuffled responses) needs a transaction so the lease and its
+    # view are stored together.
+    if db.in_atomic_block or custom_view or not postgres:
+        with transaction.atomic():
+            row = lease(campaign, user, gold=gold, region=region, now=now, expires=expires)
+            if row is not None and row[7] and custom_view:
+                view = task.prepare_view(item_payload=row[2], config=campaign.config, rng=rng)
+                Assignment.objects.filter(pk=row[0]).update(view=view)
+                row = (*row[:5], view, *row[6:])
+    else:
+        row = lease(campaign, user, gold=gold, region=region, now=now, expires=expires)
+    if row is None:
+        return None
+    assignment_id, item_id, payload, leased_at, expires_at, view, lease_region, is_new = row
+    # Both rows exist: built as loaded rows from what the statement returned (positional, without the keyword
+    # constructor's defaults: on every lease), the item with its payload only (the rest deferred).
+    item = Item.from_db(db.alias, ("id", "campaign_id", "payload"), (item_id, campaign.pk, payload))
+    values = {
+        "id": assignment_id, "state": Assignment.State.LEASED, "leased_at": leased_at, "expires_at": expires_at,
+        "finished_at": None, "view": view, "reason": "", "contributor_id": user.pk, "campaign_id": campaign.pk,
+        "item_id": item_id, "region": lease_region,
+    }
+    assignment = Assignment.from_db(db.alias, _ASSIGNMENT_FIELDS, [values[name] for name in _ASSIGNMENT_FIELDS])
+    item.campaign = assignment.campaign = campaign
+    assignment.item = item
+    assignment.contributor = user
+    assignment.resumed = not is_new
+    return assignment
+
+
+_ASSIGNMENT_FIELDS = tuple(f.attname for f in Assignment._meta.concrete_fields)
+
+_NOT_READ = object()
+
+
+def lease_next_item(
+    *, user, campaign: Campaign, rng: random.Random | None = None, profile=_NOT_READ
+) -> Assignment | NoWork:
+    """Give the contributor their next item in the campaign, or say why there is none.
+
+    Order: eligibility; the contributor's open lease (resumed; expired first if it ran out); the
+    region quota; gold at the campaign's rate; regular work. When nothing is open, expired leases
+    of the campaign are reclaimed and the pick is tried once more.
+    """
+    if profile is _NOT_READ:  # a caller that read it already (selectors.queue_context) passes it, even None
+        profile = profile_with_flags(user)
+    block = contributor_block_reason(user, campaign, profile=profile)
+    if block:
+        return NoWork(reason=block[1], code=block[0])
+    rng = rng or random.Random()
+    region = profile.region if campaign.region_quotas else ""
+    for _attempt in range(3):
+        if region:
+            # The quota slot is taken before the pick, so look for an open lease first here.
+            lease = open_lease_for(user, campaign)
+            if lease is not None and lease.expires_at > timezone.now():
+                lease.campaign = campaign
+                return lease
+            if lease is not None:
+                reclaim_expired_leases(assignment_id=lease.pk)
+            if region_full(campaign, region):
+                return NoWork(
+                    reason=_("This campaign has all the answers it needs from your region."), code="quota_full"
+                )
+        try:
+            outcome = _pick_and_lease(campaign, user, region=region, rng=rng)
+        except IntegrityError:
+            continue  # a parallel request of the same contributor won: resume its lease
+        if isinstance(outcome, Assignment) and outcome.expires_at <= timezone.now():
+            reclaim_expired_leases(assignment_id=outcome.pk)  # their own lease ran out: free it, pick anew
+            continue
+        return outcome
+    return NoWork(reason=_("The queue is busy, please try again."), code="busy")
+
+
+def _pick_and_lease(campaign: Campaign, user, *, region: str, rng: random.Random) -> Assignment | NoWork:
+    if campaign.gold_rate > 0 and rng.random() < campaign.gold_rate:
+        assignment = _lease(campaign, user, gold=True, region="", rng=rng)
+        if assignment is not None:
+            return assignment
+    for _round in range(2):
+        if region:
+            with transaction.atomic():
+                if not counters.take_region_slot(campaign, region, region_cap(campaign, region)):
+                    return NoWork(
+                        reason=_("This campaign has all the answers it needs from your region."), code="quota_full"
+                    )
+                assignment = _lease(campaign, user, gold=False, region=region, rng=rng)
+                if assignment is None or assignment.resumed:
+                    transaction.set_rollback(True)  # no new lease: give the quota slot back
+        else:
+            assignment = _lease(campaign, user, gold=False, region="", rng=rng)
+        if assignment is not None:
+            return assignment
+        if not reclaim_expired_leases(campaign_id=campaign.pk, limit=500):
+            break
+    return NoWork(reason=_("No more items in this campaign for you right now."), code="empty")

@@ -59,8 +59,11 @@ INSTALLED_APPS = [
     "authenticity",
     "review",
     "assets",
+    "task_types",  # discovers the task-type packages (task_types/<key>/ and TASK_TYPE_PACKAGES)
     "web",
 ]
+# Packages whose subpackages are task types (each folder: code, layouts, demo, template, script, styles).
+TASK_TYPE_PACKAGES = ["task_types"]
 
 GOOGLE_CLIENT_ID = os.environ.get("GOOGLE_CLIENT_ID", "")
 GOOGLE_CLIENT_SECRET = os.environ.get("GOOGLE_CLIENT_SECRET", "")
@@ -96,8 +99,13 @@ TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
-        "APP_DIRS": True,
         "OPTIONS": {
+            # The task-type loader serves "task_types/<folder>/<file>.html" from the type's package folder.
+            "loaders": [("django.template.loaders.cached.Loader", [
+                "django.template.loaders.filesystem.Loader",
+                "django.template.loaders.app_directories.Loader",
+                "task_types.loaders.Loader",
+            ])],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.i18n",
@@ -228,6 +236,11 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "task_types.finders.Finder",  # "task_types/<folder>/<file>" from the type's package folder
+]
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 MEDIA_URL = "/media/"
 AWS_STORAGE_BUCKET_NAME = os.environ.get("S3_BUCKET", "")

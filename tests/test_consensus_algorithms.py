@@ -123,15 +123,28 @@ def test_bradley_terry_matches_choix_and_truth():
 
 
 def test_medoid_text_and_cer():
-    text, agreement = medoid_text(["Hà Nội mùa thu", "Ha Noi mua thu", "Hà Nội mùa thu.", "Hà Nội mùa thu"])
+    text, confidence, agreement = medoid_text(["Hà Nội mùa thu", "Ha Noi mua thu", "Hà Nội mùa thu.", "Hà Nội mùa thu"])
     assert text == "Hà Nội mùa thu"
-    assert 0 < agreement < 1
-    assert medoid_text(["giống nhau"] * 3) == ("giống nhau", 1.0)
-    assert medoid_text([]) == ("", 0.0)
-    assert medoid_text(["một"]) == ("một", 1.0)
+    assert 0 < agreement < confidence < 1
+    assert medoid_text(["giống nhau"] * 3) == ("giống nhau", 1.0, 1.0)
+    assert medoid_text([]) == ("", 0.0, 0.0)
+    assert medoid_text(["một"]) == ("một", 1.0, 1.0)
     assert mean_pairwise_cer(["abc", "xyz"]) == 1.0
     assert mean_pairwise_cer(["", ""]) == 0.0
-    assert medoid_text(["", "abc"])[1] == 0.0
+    assert medoid_text(["", "abc"])[1:] == (0.0, 0.0)
+
+
+def test_medoid_text_weights_and_ties():
+    """Weights move the medoid towards trusted contributors; exact ties go to the first text."""
+    texts = ["aaaa", "aaab", "abbb", "bbbb"]
+    assert medoid_text(texts)[0] == "aaab"
+    assert medoid_text(texts, [0.1, 0.1, 0.1, 5.0])[0] == "abbb"  # closest to the heavy "bbbb"
+    assert medoid_text(["abc", "xyz"])[0] == "abc"
+    assert medoid_text(["xyz", "abc"], [1.0, 1.0])[0] == "xyz"
+    text, confidence, agreement = medoid_text(["a", "a", "b"], [1.0, 1.0, 1.0])
+    assert text == "a" and confidence == pytest.approx(0.5) and agreement == pytest.approx(1 / 3)
+    with pytest.raises(ValueError):
+        medoid_text(["a", "b"], [1.0])
 
 
 @pytest.mark.parametrize("metric", ["nominal", "ordinal", "interval"])

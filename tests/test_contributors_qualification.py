@@ -163,7 +163,7 @@ def test_the_page_shows_state_and_the_task_type_partial(make_contributor, modera
     assert client.post(url).status_code == 302
     page = client.get(url).content.decode()
     assert 'id="qualification-config"' in page and 'data-role="categories"' in page
-    assert "label/types/moderation.js" in page and "contributors/qualification.js" in page
+    assert "task_types/moderation/moderation.js" in page and "contributors/qualification.js" in page
     assert "harassment\"]" not in page  # gold answers are not in the page config
     listing = client.get(reverse("contributor-qualifications")).content.decode()
     assert "Kiểm duyệt: bài kiểm tra" in listing

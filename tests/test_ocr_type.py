@@ -15,9 +15,9 @@ from annotations.models import Annotation
 from assets.models import MediaAsset
 from assets.services import store_media
 from core.schema import SchemaError
+from task_types.ocr.demo import render_document
 from tasks.models import Item
 from tasks.types import get_task_type
-from tasks.types.ocr import render_document
 from tests import media_samples as ms
 
 OCR = get_task_type("ocr")

@@ -10,9 +10,9 @@ from annotations.models import Consensus
 from assets.decoding import inspect_audio
 from assets.services import store_media
 from core.schema import SchemaError
+from task_types.speech_common import expected_duration, syllable_count
 from tasks.models import Item
 from tasks.types import get_task_type
-from tasks.types.speech import expected_duration, syllable_count
 from tests import media_samples as ms
 from tests.helpers import wait_for
 

@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 
 from core.schema import SchemaError
+from task_types.hallucination.task import domain_allowed, split_sentences
 from tasks.types import get_task_type
-from tasks.types.hallucination import domain_allowed, split_sentences
 
 hal = get_task_type("hallucination")
 CFG = hal.validate_config({"trusted_sources": ["vi.wikipedia.org", "gov.vn"]})

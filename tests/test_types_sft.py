@@ -4,8 +4,8 @@ from django.urls import reverse
 
 from core.schema import SchemaError
 from core.vietnamese import has_vietnamese_diacritics, is_vietnamese
+from task_types.sft.task import word_diff
 from tasks.types import get_task_type
-from tasks.types.sft import word_diff
 
 sft = get_task_type("sft")
 LONG_VI = "Cho cà phê phin vào ly, rót nước sôi, đợi cà phê nhỏ giọt rồi thêm sữa đặc và đá."

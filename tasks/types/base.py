@@ -1,12 +1,13 @@
 """What every task type declares: schemas, page, aggregation, export layouts and demo content.
 
 The queue, the labelling pages, import, the API, consensus and export look a type up by key
-in the registry (tasks.types.get_task_type) and never branch on the type themselves.
+in the registry (tasks.types.get_task_type) and never branch on the type themselves. A type is one
+package (``task_types/<key>/``) subclassing ``TaskType``; every hook it may override is declared
+here with its default (docs/architecture.md, "Adding a task type").
 """
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,12 +35,27 @@ class DemoCampaign:
 
 
 class TaskType:
-    key: str = ""
-    label: str = ""
-    template: str = ""  # the page partial with this type's controls
-    script: str = ""  # static JS that renders items and collects answers
+    """One kind of work. Subclasses set the attributes below and override the hooks they need."""
+
+    key: str = ""  # stored in Campaign.task_type; also the package's folder name
+    label: str = ""  # shown to managers (lazy translation)
+    # The page partial with this type's controls, as a template name; the type package's folder serves it
+    # as "task_types/<folder>/<file>" (task_types.loaders.Loader).
+    template: str = ""
+    # Static files the labelling, qualification and preview pages load for this type, in order (helpers
+    # first, the type's own script last), named "task_types/<folder>/<file>" (task_types.finders.Finder).
+    scripts: tuple[str, ...] = ()
+    styles: tuple[str, ...] = ()
     config_schema: dict = {"type": "object"}
-    export_layouts: dict[str, Callable] = {}
+    # The export layouts this type supports by name, built with exports.layouts.layouts_for(...):
+    # ``raw`` is always included. The layouts themselves live in the type's package (``layouts.py``).
+    export_layouts: dict = {}
+    # Top-level annotation keys written by hand (authenticity scoring reads only these); None: every
+    # string in the answer that looks like prose.
+    free_text_fields: list[str] | None = None
+    # Whether the page records audio and uploads it for an assignment (assets.services.store_recording
+    # then asks check_recording about it).
+    accepts_recordings: bool = False
 
     # --- schemas -----------------------------------------------------------------------
     def default_config(self) -> dict:
@@ -83,6 +99,9 @@ class TaskType:
     def answer_media_keys(self, answer: dict) -> dict[str, str]:
         """Storage keys of media an answer carries (e.g. a recording), for reviewers' pages."""
         return {}
+
+    def check_recording(self, audio, *, item_payload: dict, config: dict) -> None:
+        """Refuse a decoded recording (raise assets.decoding.MediaRefused); only if ``accepts_recordings``."""
 
     def on_submit(self, annotation) -> None:
         """Runs inside the submit transaction after an answer is stored (e.g. a recording becomes an item)."""

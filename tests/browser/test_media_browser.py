@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from annotations.models import Annotation
 from assets.decoding import inspect_audio
 from assets.services import store_media
-from tasks.types.ocr import render_document
+from task_types.ocr.demo import render_document
 from tests import media_samples as ms
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -10,7 +10,6 @@ from django.views.decorators.http import require_GET
 
 from tasks.models import Campaign
 from workqueue.selectors import active_campaigns_for, contributor_block_reason, remaining_for
-from tasks.types import all_task_types
 
 
 def render_instructions(text: str) -> str:
@@ -68,7 +67,6 @@ def label_campaign(request, campaign_id: int):
             "task": campaign.task,
             "blocked": block[1] if block else "",
             "instructions_html": render_instructions(campaign.instructions),
-            "task_scripts": [t.script for t in all_task_types() if t.key == campaign.task_type],
             "labeler_config": labeler_config(request, campaign),
             "remaining": remaining_for(request.user, campaign) if not block else 0,
         },

@@ -102,7 +102,6 @@ def qualification(request, task_type: str):
         context.update(
             attempt=attempt,
             task=task,
-            task_scripts=[task.script],
             qualification_config={
                 "attemptId": attempt.pk,
                 "taskType": test.task_type,

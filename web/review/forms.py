@@ -1,6 +1,6 @@
 """Console forms: the campaign form driven by the task type's config schema, and review decisions.
 
-The task type's JSON Schema (``config_schema`` in tasks/types/<key>.py) becomes form fields: booleans
+The task type's JSON Schema (``config_schema`` of the type in task_types/<key>/) becomes form fields: booleans
 become checkboxes, enums choices, numbers number inputs, lists of strings one line per value, lists of
 flat objects (e.g. label sets) one line per object with ``|`` between columns, anything else JSON.
 Validation stays with the task type (``validate_config``) and ``tasks.services.validate_campaign_settings``.

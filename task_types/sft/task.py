@@ -11,9 +11,9 @@ from django.utils.translation import gettext_lazy as _
 
 from core.vietnamese import has_vietnamese_diacritics, is_vietnamese, vietnamese_share
 from exports.layouts import layouts_for
+from tasks.types.base import Aggregate, DemoCampaign, SchemaError, TaskType
 
-from . import register
-from .base import Aggregate, DemoCampaign, SchemaError, TaskType
+from .layouts import SFT as SFT_LAYOUT
 
 MODES = ("write_response", "write_pair", "edit_draft")
 def word_diff(before: str, after: str) -> tuple[list[list[str]], float]:
@@ -28,9 +28,9 @@ def word_diff(before: str, after: str) -> tuple[list[list[str]], float]:
 class SFT(TaskType):
     key = "sft"
     label = _("SFT writing")
-    template = "tasks/types/sft.html"
-    script = "label/types/sft.js"
-    export_layouts = layouts_for("sft")
+    template = "task_types/sft/sft.html"
+    scripts = ("task_types/sft/sft.js",)
+    export_layouts = layouts_for(SFT_LAYOUT)
     config_schema = {
         "type": "object",
         "required": ["mode"],
@@ -177,5 +177,3 @@ class SFT(TaskType):
             ),
         ]
 
-
-register(SFT())

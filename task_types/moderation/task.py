@@ -7,9 +7,9 @@ from django.utils.translation import gettext_lazy as _
 
 from consensus.voting import pairwise_agreement, weighted_vote
 from exports.layouts import layouts_for
+from tasks.types.base import Aggregate, DemoCampaign, SchemaError, TaskType
 
-from . import register
-from .base import Aggregate, DemoCampaign, SchemaError, TaskType
+from .layouts import MODERATION
 
 DEFAULT_CATEGORIES = [
     {"key": "safe", "label": "An toàn", "label_en": "Safe", "exclusive": True},
@@ -23,9 +23,9 @@ DEFAULT_CATEGORIES = [
 class Moderation(TaskType):
     key = "moderation"
     label = _("Content moderation")
-    template = "tasks/types/moderation.html"
-    script = "label/types/moderation.js"
-    export_layouts = layouts_for("moderation")
+    template = "task_types/moderation/moderation.html"
+    scripts = ("task_types/moderation/moderation.js",)
+    export_layouts = layouts_for(MODERATION)
     config_schema = {
         "type": "object",
         "required": ["categories"],
@@ -256,5 +256,3 @@ class Moderation(TaskType):
             ),
         ]
 
-
-register(Moderation())

@@ -2,7 +2,7 @@
  * Audio player parts shared by the speech types that play an assignment's recording (transcription,
  * validation): play/pause, the error box, and loading the short-lived signed URL into the <audio>.
  * The type's element carries data-media-url, [data-role="audio"] and [data-role="audio-error"].
- * Loaded by the type partials (no inline code).
+ * Listed first in the scripts of the types that use it (TaskType.scripts; no inline code).
  */
 (function () {
   "use strict";

@@ -15,9 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from consensus.text import medoid_text
 from consensus.voting import pairwise_agreement, weighted_vote
 from exports.layouts import layouts_for
+from tasks.types.base import Aggregate, DemoCampaign, SchemaError, TaskType
 
-from . import register
-from .base import Aggregate, DemoCampaign, SchemaError, TaskType
+from .layouts import HALLUCINATION
 
 VERDICTS = ("supported", "contradicted", "unverifiable", "not_claim")
 OVERALL = ("accurate", "minor_errors", "major_errors", "unverifiable")
@@ -117,9 +117,9 @@ def domain_allowed(url: str, allow_list: list[str]) -> bool:
 class HallucinationAudit(TaskType):
     key = "hallucination"
     label = _("Hallucination audit")
-    template = "tasks/types/hallucination.html"
-    script = "label/types/hallucination.js"
-    export_layouts = layouts_for("hallucination")
+    template = "task_types/hallucination/hallucination.html"
+    scripts = ("task_types/hallucination/hallucination.js",)
+    export_layouts = layouts_for(HALLUCINATION)
     config_schema = {
         "type": "object",
         "additionalProperties": False,
@@ -382,5 +382,3 @@ def _hallucination_summary(claims: list[dict]) -> dict:
     return {"hallucinated_claims": bad, "contains_hallucination": bool(bad),
             "hallucination_confidence": round(confidence, 4)}
 
-
-register(HallucinationAudit())

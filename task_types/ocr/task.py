@@ -7,24 +7,19 @@ without any diacritics is refused unless the contributor confirms it (names can 
 """
 from __future__ import annotations
 
-import io
-import math
-import random
-from functools import lru_cache
-from pathlib import Path
-
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from rapidfuzz.distance import Levenshtein
 
-from core.vietnamese import has_vietnamese_diacritics
+from assets.models import MediaAsset
+from consensus.text import medoid_text, text_similarity
 from exports.layouts import layouts_for
+from task_types.media_common import KEY_PATTERN, check_diacritics
+from tasks.types.base import Aggregate, DemoCampaign, SchemaError, TaskType
 
-from . import register
-from .base import Aggregate, DemoCampaign, SchemaError, TaskType
+from .demo import render_demo_document
+from .layouts import OCR as OCR_LAYOUT
 
 MODES = ("full_page", "regions", "fields")
-KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*$"
 EDGE_TOLERANCE = 0.5  # pixels: rounding on the page may land half a pixel outside
 DEFAULT_FIELDS = [
     {"key": "ho_va_ten", "label": "Họ và tên", "label_en": "Full name", "required": True},
@@ -47,41 +42,6 @@ REGION_SCHEMA = {
         "label": {"type": "string", "maxLength": 60},
     },
 }
-
-
-# --- text helpers shared by the text-producing media types (OCR, speech transcription) ---------------
-
-
-def text_similarity(a: str, b: str) -> float:
-    """1 - normalised character edit distance (1.0 = identical)."""
-    return Levenshtein.normalized_similarity(a or "", b or "")
-
-
-def medoid_text(texts: list[str], weights: list[float] | None = None) -> tuple[str, float, float]:
-    """The answer closest to all others (the medoid), its mean similarity to them, and mean pairwise similarity."""
-    if not texts:
-        return "", 0.0, 0.0
-    if len(texts) == 1:
-        return texts[0], 1.0, 1.0
-    weights = weights or [1.0] * len(texts)
-    sims = [[1.0 if i == j else text_similarity(a, b) for j, b in enumerate(texts)] for i, a in enumerate(texts)]
-    scores = [sum(w * s for j, (w, s) in enumerate(zip(weights, row, strict=True)) if j != i)
-              for i, row in enumerate(sims)]
-    best = max(range(len(texts)), key=lambda i: (scores[i], -i))
-    others = [sims[best][j] for j in range(len(texts)) if j != best]
-    pairs = [sims[i][j] for i in range(len(texts)) for j in range(i + 1, len(texts))]
-    return texts[best], sum(others) / len(others), sum(pairs) / len(pairs)
-
-
-def check_diacritics(text: str, field: str, *, config: dict, confirmed: bool) -> None:
-    """Refuse a Vietnamese transcription with words but no diacritic at all, unless confirmed."""
-    if config.get("language", "vi") != "vi" or not config.get("warn_no_diacritics", True) or confirmed:
-        return
-    words = [w for w in text.split() if any(ch.isalpha() for ch in w)]
-    if len(words) >= 3 and not has_vietnamese_diacritics(text):
-        raise SchemaError(field, gettext(
-            "This Vietnamese text has no diacritics (dấu) at all. Please check it; if the document really has "
-            "none, tick “The document really has no diacritics”."))
 
 
 # --- geometry ------------------------------------------------------------------------------------------
@@ -139,9 +99,10 @@ def check_region(region: dict, field: str, width: int, height: int) -> dict:
 class OCR(TaskType):
     key = "ocr"
     label = _("OCR: transcribe a document")
-    template = "tasks/types/ocr.html"
-    script = "label/types/ocr.js"
-    export_layouts = layouts_for("ocr")  # image file in the archive, consensus text, boxes in pixels
+    template = "task_types/ocr/ocr.html"
+    scripts = ("task_types/media_common/vi_input.js", "task_types/ocr/ocr.js")
+    styles = ("task_types/media_common/media.css", "task_types/ocr/ocr.css")
+    export_layouts = layouts_for(OCR_LAYOUT)  # image file in the archive, consensus text, boxes in pixels
     config_schema = {
         "type": "object",
         "required": ["mode"],
@@ -415,124 +376,13 @@ class OCR(TaskType):
         ]
 
 
-register(OCR())
-
 
 # --- stored images ------------------------------------------------------------------------------------
 
 
 def stored_image_size(key: str) -> tuple[int, int] | None:
     """Pixel size of an uploaded image (decoded at upload), None when no image was uploaded under this key."""
-    from assets.models import MediaAsset
-
     asset = MediaAsset.objects.filter(key=key, kind=MediaAsset.Kind.IMAGE).only("info").first()
     if asset is None or not asset.info.get("width"):
         return None
     return int(asset.info["width"]), int(asset.info["height"])
-
-
-FONT_DIRS = [Path("/usr/share/fonts/truetype/noto"), Path("/usr/share/fonts/truetype/dejavu"),
-             Path("/usr/share/fonts/truetype/liberation")]
-PRINTED_FONTS = ["NotoSerif-Regular.ttf", "DejaVuSerif.ttf", "LiberationSerif-Regular.ttf", "NotoSans-Regular.ttf",
-                 "DejaVuSans.ttf"]
-HANDWRITING_FONTS = ["NotoSerif-Italic.ttf", "DejaVuSerif-Italic.ttf", "LiberationSerif-Italic.ttf",
-                     "NotoSans-Italic.ttf", "DejaVuSans-Oblique.ttf"]
-
-
-@lru_cache(maxsize=8)
-def _font_path(handwriting: bool) -> str | None:
-    for name in HANDWRITING_FONTS if handwriting else PRINTED_FONTS:
-        for folder in FONT_DIRS:
-            if (folder / name).exists():
-                return str(folder / name)
-    return None
-
-
-def _font(handwriting: bool, size: int):
-    from PIL import ImageFont
-
-    path = _font_path(handwriting)
-    if path:
-        return ImageFont.truetype(path, size)
-    return ImageFont.load_default(size=size)
-
-
-def render_document(lines: list[str], *, handwriting: bool, seed: int) -> tuple[bytes, int, int, list]:
-    """A PNG of the lines on paper (jittered ink for handwriting), with noise and a small rotation.
-
-    Returns the bytes, the size and each line's box as a 4-point polygon in the rotated image.
-    """
-    import numpy as np
-    from PIL import Image, ImageDraw, ImageFilter
-
-    rng = random.Random(seed)
-    size = 34 if handwriting else 30
-    font = _font(handwriting, size)
-    margin, line_gap = 40, int(size * 1.9)
-    widths = [font.getbbox(line)[2] for line in lines]
-    width = max(widths) + 2 * margin + 40
-    height = 2 * margin + line_gap * len(lines)
-    paper = Image.new("L", (width, height), 246)
-    draw = ImageDraw.Draw(paper)
-    if handwriting:  # ruled notebook paper
-        for j in range(len(lines)):
-            y = margin + j * line_gap + int(size * 1.25)
-            draw.line([(margin - 10, y), (width - margin + 10, y)], fill=205, width=1)
-    boxes = []
-    for j, line in enumerate(lines):
-        x = margin + (rng.randint(0, 20) if handwriting else 0)
-        y = margin + j * line_gap
-        if handwriting:  # word by word, wobbling baseline and ink
-            cursor = x
-            for word in line.split(" "):
-                dy = rng.uniform(-3, 3)
-                draw.text((cursor, y + dy), word, font=font, fill=rng.randint(20, 70))
-                cursor += font.getbbox(word + " ")[2] + rng.uniform(-2, 3)
-            right = cursor
-        else:
-            draw.text((x, y), line, font=font, fill=25)
-            right = x + font.getbbox(line)[2]
-        bbox = font.getbbox(line)
-        boxes.append((x - 6, y + bbox[1] - 6, right + 6, y + bbox[3] + 8))
-    pixels = np.asarray(paper, dtype=np.float32)
-    noise = np.random.default_rng(seed).normal(0, 9 if handwriting else 6, pixels.shape)
-    paper = Image.fromarray(np.clip(pixels + noise, 0, 255).astype(np.uint8), "L")
-    paper = paper.filter(ImageFilter.GaussianBlur(0.6))
-    angle = rng.uniform(-3.0, 3.0)
-    rotated = paper.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=235)
-    # Map each line box's corners through the same rotation (PIL rotates counter-clockwise about the centre).
-    cx, cy = width / 2, height / 2
-    nx, ny = rotated.size[0] / 2, rotated.size[1] / 2
-    theta = math.radians(angle)
-    cos_t, sin_t = math.cos(theta), math.sin(theta)
-
-    def turn(px: float, py: float) -> list[float]:
-        dx, dy = px - cx, py - cy
-        rx = nx + dx * cos_t + dy * sin_t
-        ry = ny - dx * sin_t + dy * cos_t
-        return [round(min(max(rx, 0), rotated.size[0]), 1), round(min(max(ry, 0), rotated.size[1]), 1)]
-
-    polygons = [[turn(x0, y0), turn(x1, y0), turn(x1, y1), turn(x0, y1)] for x0, y0, x1, y1 in boxes]
-    out = io.BytesIO()
-    rotated.convert("L").save(out, format="PNG")  # grey paper: a third of the RGB size
-    return out.getvalue(), rotated.size[0], rotated.size[1], polygons
-
-
-def render_demo_document(key: str, lines: list[str], *, handwriting: bool, seed: int) -> tuple[str, int, int, list]:
-    """Render a demo document and store it under ``key`` (kept if already stored: the rendering is deterministic)."""
-    from django.core.files.storage import default_storage
-
-    from assets.models import MediaAsset
-    from assets.services import store_media
-
-    existing = MediaAsset.objects.filter(key=key).first()
-    if existing is not None and "line_polygons" in existing.info and default_storage.exists(key):
-        return key, existing.info["width"], existing.info["height"], existing.info["line_polygons"]
-    if existing is not None:
-        existing.delete()
-    if default_storage.exists(key):
-        default_storage.delete(key)
-    data, width, height, polygons = render_document(lines, handwriting=handwriting, seed=seed)
-    store_media(key=key, data=data, kind=MediaAsset.Kind.IMAGE, content_type="image/png",
-                info={"width": width, "height": height, "format": "PNG", "demo": True, "line_polygons": polygons})
-    return key, width, height, polygons

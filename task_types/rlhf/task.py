@@ -16,9 +16,9 @@ from django.utils.translation import gettext_lazy as _
 from consensus.bradley_terry import bradley_terry_scores
 from consensus.voting import pairwise_agreement, weighted_vote
 from exports.layouts import layouts_for
+from tasks.types.base import Aggregate, DemoCampaign, SchemaError, TaskType
 
-from . import register
-from .base import Aggregate, DemoCampaign, SchemaError, TaskType
+from .layouts import DPO, REWARD
 
 MODES = ("pairwise", "ranking", "rubric")
 CHOICES = ("A", "B", "tie", "both_bad")
@@ -33,9 +33,9 @@ MAX_RESPONSES = 9
 class RLHFPreference(TaskType):
     key = "rlhf"
     label = _("RLHF preference")
-    template = "tasks/types/rlhf.html"
-    script = "label/types/rlhf.js"
-    export_layouts = layouts_for("dpo", "reward")
+    template = "task_types/rlhf/rlhf.html"
+    scripts = ("task_types/rlhf/rlhf.js",)
+    export_layouts = layouts_for(DPO, REWARD)
     config_schema = {
         "type": "object",
         "required": ["mode"],
@@ -652,5 +652,3 @@ def _mean_pairwise_concordance(ranks: list[list[int]]) -> float:
     values = [_concordance(ranks[i], ranks[j]) for i in range(len(ranks)) for j in range(i + 1, len(ranks))]
     return float(statistics.mean(values))
 
-
-register(RLHFPreference())

@@ -2,7 +2,7 @@
  * Vietnamese typing helper shared by the media types' text fields (OCR, transcription): on-screen
  * tone marks (placed on the right vowel of the syllable before the cursor) and the letters
  * ă â đ ê ô ơ ư, for keyboards without Telex/VNI; and the "no diacritics at all" check.
- * Fields opt in with the data-vi-input attribute. Loaded by the type partials (no inline code).
+ * Fields opt in with the data-vi-input attribute. Listed first in the scripts of the types that use it (TaskType.scripts; no inline code).
  */
 (function () {
   "use strict";

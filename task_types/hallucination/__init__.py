@@ -1,0 +1,4 @@
+"""Hallucination audit: the type (task.py), its export layout, page partial, script."""
+from .task import HallucinationAudit
+
+task_type = HallucinationAudit()

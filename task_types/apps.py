@@ -1,4 +1,12 @@
 from django.apps import AppConfig
+from django.core.signals import setting_changed
+
+
+def _roots_changed(*, setting: str, **kwargs) -> None:
+    if setting == "TASK_TYPE_PACKAGES":  # e.g. a test enabling a fixture package with override_settings
+        from .discovery import discover  # the app registry is ready by the time settings change
+
+        discover()
 
 
 class TaskTypesConfig(AppConfig):
@@ -8,6 +16,9 @@ class TaskTypesConfig(AppConfig):
     verbose_name = "Task types"
 
     def ready(self) -> None:
-        from .discovery import discover
+        from .discovery import (
+            discover,  # imports the type packages, which import models: only once apps are ready
+        )
 
         discover()
+        setting_changed.connect(_roots_changed, dispatch_uid="task_types.roots_changed")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from tasks.types import TaskType, register
+from tasks.types import TaskType, register, unregister
 
 URL_PREFIX = "task_types"  # template and static names: "task_types/<folder>/<file>"
 DEFAULT_PACKAGES = ["task_types"]
@@ -40,8 +40,14 @@ def _folders(roots: tuple[str, ...]) -> dict[str, Path]:
     return folders
 
 
+_discovered: set[str] = set()  # keys registered by discovery (types registered by hand are left alone)
+
+
 def discover() -> list[TaskType]:
-    """Import every folder of every root and register the types they export."""
+    """Import every folder of every root and register the types they export.
+
+    Run again when TASK_TYPE_PACKAGES changes (apps.py): types of a root no longer listed are unregistered.
+    """
     found = []
     for root in type_roots():
         package = importlib.import_module(root)
@@ -52,6 +58,11 @@ def discover() -> list[TaskType]:
             task_type = getattr(module, "task_type", None)
             if isinstance(task_type, TaskType):
                 found.append(register(task_type))
+    keys = {t.key for t in found}
+    for key in _discovered - keys:
+        unregister(key)
+    _discovered.clear()
+    _discovered.update(keys)
     return found
 
 

@@ -85,5 +85,6 @@ def is_stripped_vietnamese(text: str, *, min_syllables: int = 3) -> bool:
         return False
     known = _stripped_syllables()
     unmarked = sum(1 for t in tokens if t.isascii() and t in known)
-    english = sum(1 for t in tokens if t in _EN_FUNCTION)
+    # English function words that are not also Vietnamese syllables ("an", "in", "do" are both).
+    english = sum(1 for t in tokens if t in _EN_FUNCTION and t not in known)
     return unmarked >= min_syllables and unmarked / len(tokens) >= 0.8 and english / len(tokens) < 0.15

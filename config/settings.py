@@ -447,8 +447,7 @@ CONSENSUS_JOB_STALE_SECONDS = int(os.environ.get("CONSENSUS_JOB_STALE_SECONDS", 
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     **SPECTACULAR_SETTINGS.get("ENUM_NAME_OVERRIDES", {}),
     "CampaignStatusEnum": "tasks.models.Campaign.Status",
-    "ImportJobStatusEnum": "tasks.models.ImportJob.Status",
-    "ExportStatusEnum": "exports.models.Export.Status",
+    "JobStatusEnum": "core.jobs.JobStatus",  # imports, exports and consensus jobs share one vocabulary
     "WebhookDeliveryStatusEnum": "exports.models.WebhookDelivery.Status",
     "ExportFormatEnum": "exports.models.Export.Format",
     "ImportFormatEnum": ["jsonl", "csv", "parquet"],

@@ -73,7 +73,7 @@ def test_recorded_validated_and_exported_with_its_audio(media_root, make_campaig
         assert row["region"] == "central" and row["path"].startswith("media/")
         assert archive.read(row["path"]) == audio  # the very bytes the speaker uploaded
     # The recording campaign's coverage counts the accepted reading for the speaker's region.
-    from assets.selectors import recording_coverage
+    from review.selectors import recording_coverage
 
     coverage = recording_coverage(recording)
     assert coverage["total"] == 1 and coverage["accepted"] == 1

@@ -264,7 +264,7 @@ def test_coverage_per_region_and_province(media_root, make_campaign, make_contri
         assignment = lease(client, campaign)
         key = upload(client, assignment["id"], ms.webm_opus(ms.voice(3.0))).json()["key"]
         assert submit(client, assignment["id"], {"audio": key}).status_code == 201
-    from assets.selectors import recording_coverage
+    from review.selectors import recording_coverage
 
     coverage = recording_coverage(campaign)
     assert coverage["total"] == 3

@@ -22,6 +22,7 @@ from core.api_errors import error_response
 from organizations.models import ApiToken
 from organizations.permissions import HasOrganization
 from organizations.selectors import organizations_for_user
+from review.selectors import recording_coverage
 from tasks.models import Assignment, Campaign
 from web.campaigns.api import IsPersonUser
 
@@ -189,5 +190,5 @@ def campaign_coverage(request, campaign_id: int):
         Campaign, pk=campaign_id, organization__in=organizations_for_user(request.user)
     )
     return render(request, "assets/coverage.html", {
-        "campaign": campaign, "coverage": selectors.recording_coverage(campaign),
+        "campaign": campaign, "coverage": recording_coverage(campaign),
     })

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from django.db.models import Count, Q
 
+from contributors.models import ContributorProfile
+
 from .models import Annotation, CampaignScoring, Consensus, ConsensusJob
 
 
@@ -21,8 +23,6 @@ def job_summary(job: ConsensusJob | None) -> dict | None:
 def campaign_quality_report(campaign) -> dict:
     """Krippendorff's alpha per question, confusion matrices, per-contributor accuracy estimates and live
     state counts. Computed by the last campaign re-score; contributors appear by pseudonym only."""
-    from contributors.models import ContributorProfile
-
     states = {s: 0 for s in Consensus.State.values}
     states.update(dict(
         Consensus.objects.filter(campaign=campaign).values_list("state").annotate(n=Count("id")).values_list(

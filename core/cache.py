@@ -118,7 +118,7 @@ def count_hit(key: str, window_seconds: int) -> int | None:
     a dead key) instead of DRF's read-modify-write of a timestamp list: rate limits run on every API
     request, the queue's hottest path included.
     """
-    from django.core.cache import cache
+    from django.core.cache import cache  # here: this module is the cache backend django.core.cache loads
 
     client = redis_client()
     if client is not None:

@@ -70,7 +70,9 @@ def fetch_prepared(sql: str, params) -> tuple | None:
 
 @cache
 def _prepared_cursor_class():
-    from django.db.backends.postgresql.base import ServerBindingCursor
+    from django.db.backends.postgresql.base import (
+        ServerBindingCursor,  # PostgreSQL only: SQLite runs lack psycopg's backend
+    )
 
     class PreparedCursor(ServerBindingCursor):
         logged = False

@@ -9,6 +9,8 @@ import time
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from core.cache import count_hit
+
 
 class ApiTokenRateThrottle(SimpleRateThrottle):
     """Each token has its own budget (``API_TOKEN_RATE``, e.g. ``6000/min``); browser sessions are per user."""
@@ -46,8 +48,6 @@ class ApiTokenRateThrottle(SimpleRateThrottle):
         return count is None or count <= self.num_requests  # cache down: fail open, as every cache read here
 
     def allow_request(self, request, view):
-        from core.cache import count_hit
-
         counter = self.counter(self.get_cache_key(request, view))
         return True if counter is None else self.allows(count_hit(*counter))
 

@@ -157,7 +157,9 @@ def records_from(stream: BinaryIO, fmt: str) -> Iterator[tuple[int, dict | LineE
     if fmt == "csv":
         return _csv_records(stream)
     if fmt == "parquet":
-        from .importing_parquet import parquet_records
+        from .importing_parquet import (
+            parquet_records,  # deferred with pyarrow (~100 MB) to the Parquet imports
+        )
 
         return parquet_records(stream)
     raise SchemaError("format", f"Unsupported import format {fmt!r}; use jsonl, csv or parquet.")

@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from core.jobs import JobStatus
 from organizations.models import Organization
 
+from .types import get_task_type
+
 
 class Campaign(models.Model):
     class Status(models.TextChoices):
@@ -57,8 +59,6 @@ class Campaign(models.Model):
     @property
     def task(self):
         """The task-type module object that defines this campaign's schemas and behaviour."""
-        from .types import get_task_type
-
         return get_task_type(self.task_type)
 
 

@@ -162,8 +162,8 @@ def test_healthz_reports_database_and_broker(client):
 
 
 def test_demo_loader_creates_every_task_type(db):
-    from web.demo import load_demo
     from tasks.types import all_task_types
+    from web.demo import load_demo
 
     result = load_demo()
     assert {c.task_type for c in result["campaigns"]} == {t.key for t in all_task_types()}

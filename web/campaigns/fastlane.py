@@ -25,12 +25,16 @@ import re
 from importlib import import_module
 
 import orjson
+from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.core import signals
 from django.core.handlers.wsgi import WSGIRequest
 from django.db import connection
 from django.http import HttpResponse
+from django.middleware.clickjacking import XFrameOptionsMiddleware
+from django.middleware.csrf import CsrfViewMiddleware
+from django.middleware.security import SecurityMiddleware
 from django.utils.crypto import constant_time_compare
 
 # Imported with the WSGI application, once the apps are loaded (config/wsgi.py); not at function level, where
@@ -53,11 +57,6 @@ class _Pass(Exception):
 
 class FastLane:
     def __init__(self, django_app):
-        from csp.middleware import CSPMiddleware
-        from django.middleware.clickjacking import XFrameOptionsMiddleware
-        from django.middleware.csrf import CsrfViewMiddleware
-        from django.middleware.security import SecurityMiddleware
-
         self.django = django_app
         self.session_store = import_module(settings.SESSION_ENGINE).SessionStore
         self.csrf = CsrfViewMiddleware(_unused)

@@ -73,7 +73,7 @@ def rlhf_position_bias(campaign) -> dict | None:
     """
     if campaign.task_type != "rlhf" or (campaign.config or {}).get("mode") != "pairwise":
         return None
-    from scipy.stats import binomtest
+    from scipy.stats import binomtest  # heavy library: loaded on first use, not in every web process
 
     counts = Annotation.objects.filter(campaign=campaign).aggregate(
         left=Count("id", filter=Q(payload__choice="A")), right=Count("id", filter=Q(payload__choice="B")),

@@ -20,7 +20,7 @@ def words(text: str) -> list[str]:
     if not text.strip():
         return []
     if is_vietnamese(text):
-        from pyvi import ViTokenizer
+        from pyvi import ViTokenizer  # heavy library: loaded on first use, not in every web process
 
         segmented = ViTokenizer.tokenize(text[:20000])
         return [t.lower() for t in segmented.split() if WORD_RE.search(t.replace("_", "a"))]

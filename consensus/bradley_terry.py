@@ -59,7 +59,7 @@ def bradley_terry_scores(
     Comparisons with indices outside ``[0, n_items)`` or an item against itself are ignored.
     """
     from scipy import sparse  # loaded on first use: web processes import this module but rarely score
-    from scipy.sparse.linalg import cg
+    from scipy.sparse.linalg import cg  # heavy library: loaded on first use, not in every web process
 
     n_items = int(n_items)
     if n_items <= 0:

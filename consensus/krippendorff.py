@@ -14,7 +14,7 @@ METRICS = ("nominal", "ordinal", "interval")
 def coincidences(counts) -> np.ndarray:
     """The (V x V) coincidence matrix: o_ck = sum over items of (n_uc n_uk - [c=k] n_uc) / (n_u - 1)."""
     # scipy loads on first use: web processes import this module but rarely score (-36 MB each).
-    from scipy import sparse
+    from scipy import sparse  # heavy library: loaded on first use, not in every web process
 
     counts = sparse.csr_matrix(counts, dtype=np.float64)
     n_u = np.asarray(counts.sum(axis=1)).ravel()
@@ -65,7 +65,7 @@ def alpha(counts, *, metric: str = "nominal", values=None) -> float | None:
 
 def counts_from_labels(items: np.ndarray, labels: np.ndarray, n_items: int, n_values: int):
     """The (items x values) scipy.sparse CSR count matrix from label arrays (rows out of range are dropped)."""
-    from scipy import sparse
+    from scipy import sparse  # heavy library: loaded on first use, not in every web process
 
     items = np.asarray(items, dtype=np.int64)
     labels = np.asarray(labels, dtype=np.int64)

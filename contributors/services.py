@@ -421,7 +421,7 @@ def sniff_document(head: bytes) -> str | None:
 
 
 def _check_image(upload) -> bool:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError  # heavy library: loaded on first use, not in every web process
 
     upload.seek(0)
     try:

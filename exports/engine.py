@@ -87,12 +87,12 @@ class _JsonlFile:
 class _ParquetFile:
     def __init__(self, path: Path, layout: Layout):
         self.schema = layout.schema
-        import pyarrow.parquet as pq
+        import pyarrow.parquet as pq  # heavy library: loaded on first use, not in every web process
 
         self.writer = pq.ParquetWriter(str(path), self.schema, compression="zstd")
 
     def write(self, rows: list[dict]) -> None:
-        import pyarrow as pa
+        import pyarrow as pa  # heavy library: loaded on first use, not in every web process
 
         self.writer.write_table(pa.Table.from_pylist(rows, schema=self.schema))
 
@@ -106,7 +106,7 @@ class _CsvFile:
     def __init__(self, path: Path, layout: Layout):
         self.file = open(path, "w", encoding="utf-8", newline="", buffering=COPY_CHUNK)  # noqa: SIM115
         self.names = layout.schema.names
-        import pyarrow as pa
+        import pyarrow as pa  # heavy library: loaded on first use, not in every web process
 
         self.nested = {f.name for f in layout.schema if pa.types.is_nested(f.type)}
         self.writer = csv.writer(self.file)

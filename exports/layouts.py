@@ -30,7 +30,7 @@ class _LazyPyarrow:
     export worker builds Arrow schemas (saves ~27 MB per web process)."""
 
     def __getattr__(self, name):
-        import pyarrow
+        import pyarrow  # heavy library: loaded on first use, not in every web process
 
         return getattr(pyarrow, name)
 

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 
 
 def parquet_records(stream: BinaryIO) -> Iterator[tuple[int, dict]]:
-    from .importing import LineError
+    from .importing import LineError  # importing_parquet is the deferred module; it needs this module's helpers
 
     try:
         parquet = pq.ParquetFile(stream)

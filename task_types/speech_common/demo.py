@@ -14,7 +14,7 @@ def synthesize_speech(syllables: int, *, seed: int, sample_rate: int = 16000):
     """A voice-like signal without any model: one voiced burst per syllable (pulse train through vowel
     formants, with a rising/falling pitch like Vietnamese tones) and short pauses."""
     import numpy as np  # deferred: numpy and scipy run only when demo audio is made
-    from scipy.signal import lfilter
+    from scipy.signal import lfilter  # heavy library: loaded on first use, not in every web process
 
     rng = np.random.default_rng(seed)
     formants = [(730, 1090), (270, 2290), (300, 870), (530, 1840), (570, 840), (440, 1020)]

@@ -421,7 +421,8 @@ def sniff_document(head: bytes) -> str | None:
 
 
 def _check_image(upload) -> bool:
-    from PIL import Image, UnidentifiedImageError  # heavy library: loaded on first use, not in every web process
+    # Pillow loaded on first use, not in every web process.
+    from PIL import Image, UnidentifiedImageError
 
     upload.seek(0)
     try:

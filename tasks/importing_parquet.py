@@ -9,7 +9,8 @@ import pyarrow.parquet as pq
 
 
 def parquet_records(stream: BinaryIO) -> Iterator[tuple[int, dict]]:
-    from .importing import LineError  # importing_parquet is the deferred module; it needs this module's helpers
+    # Here: tasks.importing imports this module lazily (pyarrow), and this one needs its LineError.
+    from .importing import LineError
 
     try:
         parquet = pq.ParquetFile(stream)

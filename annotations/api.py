@@ -9,7 +9,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schem
 from rest_framework import exceptions, generics, serializers
 
 from config.pagination import ConditionalListMixin, IdCursorPagination
-from organizations.models import ApiToken
+from organizations.access import Action
 from organizations.permissions import HasOrganization
 from tasks.models import Campaign
 from tasks.types import SchemaError
@@ -74,7 +74,7 @@ def list_filters(params) -> dict:
 
 class CampaignScopedList(ConditionalListMixin, generics.ListAPIView):
     permission_classes = [HasOrganization]
-    required_scope = ApiToken.Scope.READ_DATASETS
+    required_action = Action.VIEW
     pagination_class = IdCursorPagination
 
     # The fields the ``state``, ``min_agreement`` and ``updated_since`` filters apply to, in that order.

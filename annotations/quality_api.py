@@ -6,7 +6,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from organizations.models import ApiToken
+from organizations.access import Action
 from organizations.permissions import HasOrganization
 from tasks.models import Campaign
 
@@ -33,11 +33,7 @@ REPORT_EXAMPLE = {
 class CampaignScoped(APIView):
     permission_classes = [HasOrganization]
 
-    @property
-    def required_scope(self):
-        if self.request.method in ("GET", "HEAD", "OPTIONS"):
-            return ApiToken.Scope.READ_DATASETS
-        return ApiToken.Scope.MANAGE_CAMPAIGNS
+    required_action = {"read": Action.VIEW, "write": Action.RESCORE}
 
     def campaign(self) -> Campaign:
         # Another organisation's campaign is 404, never 403: its existence is not revealed.

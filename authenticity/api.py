@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from config.api_errors import error_response
 from config.pagination import IdCursorPagination
-from organizations.models import ApiToken
+from organizations.access import Action
 from organizations.permissions import HasOrganization
 from tasks.models import Campaign
 
@@ -30,7 +30,7 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 class CampaignScoped:
     permission_classes = [HasOrganization]
-    required_scope = ApiToken.Scope.READ_DATASETS
+    required_action = Action.VIEW
 
     def campaign(self) -> Campaign:
         # Another organisation's campaign is 404, never 403: its existence is not revealed.
@@ -87,7 +87,7 @@ class ReferencesIn(serializers.Serializer):
 
 
 class ReferenceUpload(CampaignScoped, APIView):
-    required_scope = ApiToken.Scope.MANAGE_CAMPAIGNS
+    required_action = Action.MANAGE_CAMPAIGNS
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     @extend_schema(
@@ -126,7 +126,7 @@ class PolicySerializer(serializers.ModelSerializer):
 
 
 class PolicyView(CampaignScoped, APIView):
-    required_scope = ApiToken.Scope.MANAGE_CAMPAIGNS
+    required_action = Action.MANAGE_CAMPAIGNS
 
     @extend_schema(summary="A campaign's authenticity policy", responses=PolicySerializer)
     def get(self, request, campaign_id: int):

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from config.api_errors import ErrorBody, error_example
 from config.pagination import ConditionalListMixin, IdCursorPagination
+from organizations.access import Action
 from organizations.models import ApiToken
 from organizations.permissions import HasOrganization
 from tasks.models import Campaign
@@ -87,7 +88,7 @@ EXPORT_EXAMPLE = {
 
 class ExportScoped:
     permission_classes = [HasOrganization]
-    required_scope = ApiToken.Scope.READ_DATASETS
+    required_action = {"read": Action.VIEW, "write": Action.EXPORT}
 
 
 @extend_schema(tags=["exports"])
@@ -257,7 +258,7 @@ WEBHOOK_EXAMPLE = {"id": 2, "url": "https://ml.example.com/hooks/annotate", "eve
 
 class WebhookScoped:
     permission_classes = [HasOrganization]
-    required_scope = ApiToken.Scope.MANAGE_CAMPAIGNS
+    required_action = Action.WEBHOOKS
 
     def get_queryset(self):
         return Webhook.objects.filter(organization=self.request.organization)

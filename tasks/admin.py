@@ -9,6 +9,7 @@ import json
 import random
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.db.models import Q
 from django.http import Http404, HttpResponse, JsonResponse
@@ -19,6 +20,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
+from organizations.access import Action, allows
 from review.console import CampaignListFilter, OrgScopedAdminMixin
 from review.forms import QUOTA_PREFIX, campaign_form_for
 
@@ -310,7 +312,10 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
         campaign = self._campaign(request, campaign_id)
         layouts = sorted(supported_layouts(campaign.task))
+        may_export = allows(request.user, Action.EXPORT, campaign.organization_id)
         if request.method == "POST":
+            if not may_export:
+                raise PermissionDenied("Your role may not export this organisation's data.")
             filters = {"finalised_only": request.POST.get("finalised_only") == "1"}
             if request.POST.get("min_agreement", "").strip():
                 filters["min_agreement"] = request.POST["min_agreement"].strip()
@@ -324,7 +329,7 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
             return redirect("admin:tasks_campaign_export", campaign.pk)
         exports = [export_status(e) for e in Export.objects.filter(campaign=campaign).order_by("-id")[:20]]
         return render(request, "admin/tasks/campaign/export.html", self._context(
-            request, campaign, _("Export %(c)s") % {"c": campaign}, layouts=layouts, exports=exports,
+            request, campaign, _("Export %(c)s") % {"c": campaign}, layouts=layouts, exports=exports, may_export=may_export,
             formats=Export.Format.choices,
             status_urls=[reverse("admin:tasks_campaign_export_status", args=[campaign.pk, e["id"]])
                          for e in exports if not e["finished"]]))

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.pagination import ConditionalListMixin, IdCursorPagination
-from organizations.models import ApiToken
+from organizations.access import Action
 from organizations.permissions import HasOrganization
 
 from .import_jobs import error_report_csv, import_job_status, start_import_job
@@ -91,11 +91,7 @@ CAMPAIGN_EXAMPLE = {
 class OrgScoped:
     permission_classes = [HasOrganization]
 
-    @property
-    def required_scope(self):
-        if self.request.method in ("GET", "HEAD", "OPTIONS"):
-            return ApiToken.Scope.READ_DATASETS
-        return ApiToken.Scope.MANAGE_CAMPAIGNS
+    required_action = {"read": Action.VIEW, "write": Action.MANAGE_CAMPAIGNS}
 
     def campaign(self) -> Campaign:
         # Another organisation's campaign is 404, never 403: its existence is not revealed.

@@ -9,6 +9,8 @@ from rest_framework import exceptions, generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.services import Action as Audit
+from audit.services import record, request_ip
 from config.api_errors import ErrorBody, error_example
 from config.pagination import ConditionalListMixin, IdCursorPagination
 from organizations.access import Action
@@ -143,6 +145,7 @@ class CampaignExports(ExportScoped, ConditionalListMixin, generics.ListCreateAPI
             filters={"finalised_only": v["finalised_only"], "min_agreement": v.get("min_agreement"),
                      "since": v.get("since"), "license": v.get("license")},
             split=v["split"], created_by=request.user if token is None else None, token=token,
+            ip=request_ip(request),
         )
         export.refresh_from_db()
         return Response(ExportOut(export, context={"request": request}).data, status=status.HTTP_202_ACCEPTED,
@@ -194,6 +197,8 @@ class ExportDownload(ExportScoped, APIView):
         response = FileResponse(open(path, "rb"), as_attachment=True, filename=export.download_name,  # noqa: SIM115
                                 content_type="application/zip")
         response["X-Checksum-SHA256"] = export.sha256
+        record(action=Audit.EXPORT_DOWNLOADED, by=request.user, ip=request_ip(request),
+               organization=request.organization, target=f"exports.export:{export.pk}")
         response["Digest"] = "sha-256=" + base64.b64encode(bytes.fromhex(export.sha256)).decode()
         response["ETag"] = f'"{export.sha256}"'
         return response

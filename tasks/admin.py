@@ -20,6 +20,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
+from audit.services import request_ip
 from organizations.access import Action, allows
 from review.console import CampaignListFilter, OrgScopedAdminMixin
 from review.forms import QUOTA_PREFIX, campaign_form_for
@@ -321,7 +322,8 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
                 filters["min_agreement"] = request.POST["min_agreement"].strip()
             try:
                 request_export(campaign=campaign, fmt=request.POST.get("format", ""),
-                               layout=request.POST.get("layout", ""), filters=filters, created_by=request.user)
+                               layout=request.POST.get("layout", ""), filters=filters, created_by=request.user,
+                               ip=request_ip(request))
             except SchemaError as exc:
                 messages.error(request, f"{exc.field}: {exc.message}" if exc.field else exc.message)
             else:

@@ -187,6 +187,8 @@ class ExportDetail(ExportScoped, generics.RetrieveAPIView):
     },
 )
 class ExportDownload(ExportScoped, APIView):
+    required_action = Action.EXPORT  # the data itself leaves: not a view-only role's
+
     def get(self, request, export_id: int):
         export = get_object_or_404(exports_for(request.organization), pk=export_id)
         if export.status != Export.Status.SUCCEEDED:

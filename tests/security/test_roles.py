@@ -101,7 +101,7 @@ def test_every_write_route_declares_a_write_action():
 
 def _check(client, allowed_for, world):
     failures = []
-    for route, name, cls, method in org_write_routes():
+    for route, _name, cls, method in org_write_routes():
         action = action_of(cls, method)
         res = call(client, method, path_for(route, world.ids))
         allowed = allowed_for(action)

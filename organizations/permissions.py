@@ -1,7 +1,7 @@
 """API permissions for organisation-scoped endpoints: every principal asks ``organizations.access``."""
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from .access import Action, allows
+from .access import SCOPE_ACTIONS, Action, allows
 from .selectors import organization_for_request
 
 
@@ -31,9 +31,13 @@ class HasOrganization(BasePermission):
             return False
         action = required_action(view, request)
         if action is None or not allows(request.user, action, request.organization):
-            self.message = (
-                f"These credentials may not do '{action}' here." if action else "This route declares no action."
-            )
+            scopes = [scope for scope, actions in SCOPE_ACTIONS.items() if action in actions]
+            if action is None:
+                self.message = "This route declares no action."
+            elif getattr(request.user, "token", None) is not None and scopes:
+                self.message = f"This token lacks the scope '{scopes[0]}'."
+            else:
+                self.message = f"Your role may not do '{action}' here."
             return False
         return True
 

@@ -20,6 +20,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.services import Action as Audit
+from audit.services import record as record_audit
 from core.schema import SchemaError
 from tasks.types import get_task_type
 
@@ -88,7 +90,8 @@ def update_profile(*, user, data: dict, consent: bool, changed_by=None) -> Contr
 
 
 @transaction.atomic
-def change_status(*, profile: ContributorProfile, status: str, reason: str, by=None) -> ContributorProfile:
+def change_status(*, profile: ContributorProfile, status: str, reason: str, by=None,
+                  ip: str | None = None) -> ContributorProfile:
     """Suspend, reinstate or ban, with a reason the contributor sees; ``by=None`` means an automatic rule."""
     reason = (reason or "").strip()
     if status not in ContributorProfile.Status.values or status == ContributorProfile.Status.ERASED:
@@ -100,6 +103,7 @@ def change_status(*, profile: ContributorProfile, status: str, reason: str, by=N
         raise ContributorError("erased", _("This contributor's personal data was erased."), "status")
     if locked.status == status and locked.status_reason == reason:
         return locked
+    previous = locked.status
     StatusChange.objects.create(
         profile=locked, from_status=locked.status, to_status=status, reason=reason or _("Reinstated."), changed_by=by
     )
@@ -110,6 +114,9 @@ def change_status(*, profile: ContributorProfile, status: str, reason: str, by=N
     locked.status_reason = reason if status != ContributorProfile.Status.ACTIVE else ""
     locked.status_changed_at = timezone.now()
     locked.save(update_fields=["status", "status_reason", "status_changed_at", "updated_at"])
+    record_audit(action=Audit.CONTRIBUTOR_STATUS_CHANGED, by=by, ip=ip, subject=locked.user,
+                 target=f"contributors.contributorprofile:{locked.pk}",
+                 detail={"pseudonym": locked.pseudonym, "from": previous, "to": status, "reason": reason})
     profile.status, profile.status_reason = locked.status, locked.status_reason
     return locked
 

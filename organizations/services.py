@@ -3,17 +3,23 @@ import hashlib
 import secrets
 from datetime import datetime
 
+from django.db import transaction
 from django.utils import timezone
 
-from .models import ApiToken, Organization
+from audit.services import Action as Audit
+from audit.services import record
+
+from .models import ApiToken, Membership, Organization
 
 
 def hash_token_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+@transaction.atomic
 def create_api_token(
-    *, organization: Organization, name: str, scopes: list[str], created_by=None, expires_at: datetime | None = None
+    *, organization: Organization, name: str, scopes: list[str], created_by=None, expires_at: datetime | None = None,
+    ip: str | None = None,
 ) -> tuple[ApiToken, str]:
     """Create a token; returns it and the plain key, which is never stored and shown only once."""
     valid = {choice for choice, _ in ApiToken.Scope.choices}
@@ -31,10 +37,42 @@ def create_api_token(
         created_by=created_by,
         expires_at=expires_at,
     )
+    record(action=Audit.TOKEN_CREATED, by=created_by, ip=ip, organization=organization,
+           target=f"organizations.apitoken:{token.pk}", detail={"name": name, "prefix": prefix, "scopes": list(scopes)})
     return token, f"{prefix}.{secret}"
 
 
-def revoke_api_token(*, token: ApiToken) -> None:
+@transaction.atomic
+def revoke_api_token(*, token: ApiToken, by=None, ip: str | None = None) -> None:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        record(action=Audit.TOKEN_REVOKED, by=by, ip=ip, organization=token.organization_id,
+               target=f"organizations.apitoken:{token.pk}", detail={"name": token.name, "prefix": token.prefix})
+
+
+# --- roles: granting a role is a membership (review.roles keeps the member's groups in step) ----------
+
+
+@transaction.atomic
+def save_membership(*, membership: Membership, by=None, ip: str | None = None) -> Membership:
+    """Grant a role or change it; audited with the role before and after."""
+    before = None
+    if membership.pk:
+        before = Membership.objects.filter(pk=membership.pk).values_list("role", flat=True).first()
+    if before == membership.role and membership.pk:
+        membership.save()
+        return membership
+    membership.save()
+    record(action=Audit.ROLE_CHANGED if before else Audit.ROLE_GRANTED, by=by, ip=ip,
+           organization=membership.organization_id, subject=membership.user,
+           target=f"organizations.membership:{membership.pk}", detail={"from": before, "to": membership.role})
+    return membership
+
+
+@transaction.atomic
+def withdraw_membership(*, membership: Membership, by=None, ip: str | None = None) -> None:
+    record(action=Audit.ROLE_REVOKED, by=by, ip=ip, organization=membership.organization_id,
+           subject=membership.user, target=f"organizations.membership:{membership.pk}",
+           detail={"from": membership.role, "to": None})
+    membership.delete()

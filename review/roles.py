@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 
+from organizations.access import ACTION_PERMISSIONS, PLATFORM_ROLE_GROUP_NAMES, ROLE_ACTIONS
 from organizations.models import Membership
 
 ROLE_GROUP_NAMES = {
@@ -17,51 +18,19 @@ ROLE_GROUP_NAMES = {
     Membership.Role.REVIEWER: "Reviewers",
     Membership.Role.SUPPORT: "Support",
 }
+# Platform roles are groups a superuser gives to the platform's own staff (never through a membership).
+ALL_GROUP_NAMES = {**ROLE_GROUP_NAMES, **PLATFORM_ROLE_GROUP_NAMES}
 
-# (app_label, model or "*", actions). "*" as action = every permission of the model, custom ones included.
+# Each role's Django permissions are generated from the one permission model (organizations.access):
+# the role's actions, each opening (app_label, model or "*", actions) in the admin. "*" as action = every
+# permission of the model, custom ones included. Organisation roles never reach contributors' data;
+# platform roles (granted by a superuser, see PLATFORM_ROLE_GROUP_NAMES) are the only way there.
 ALL = ("*",)
 VIEW = ("view",)
-_MANAGER = [
-    ("tasks", "*", ALL),
-    ("annotations", "*", ALL),
-    ("review", "*", ALL),
-    ("exports", "*", ALL),
-    ("authenticity", "*", ("view", "change")),
-    ("assets", "*", VIEW),
-    ("contributors", "*", VIEW),
-    ("organizations", "organization", VIEW),
-    ("organizations", "membership", VIEW),
-]
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
-    Membership.Role.ADMIN: _MANAGER
-    + [
-        ("organizations", "membership", ALL),
-        ("organizations", "apitoken", ALL),
-        ("organizations", "organization", ("view", "change")),
-    ],
-    Membership.Role.MANAGER: _MANAGER,
-    Membership.Role.REVIEWER: [
-        ("tasks", "campaign", VIEW),
-        ("tasks", "item", VIEW),
-        ("annotations", "*", VIEW),
-        ("authenticity", "*", VIEW),
-        ("review", "reviewdecision", ("view", "add")),
-        ("review", "reviewerappointment", VIEW),
-    ],
-    Membership.Role.SUPPORT: [
-        ("tasks", "campaign", VIEW),
-        ("tasks", "item", VIEW),
-        ("tasks", "assignment", VIEW),
-        ("annotations", "annotation", VIEW),
-        ("contributors", "*", ("view", "change")),
-        ("organizations", "organization", VIEW),
-    ],
+    role: [entry for action in sorted(actions) for entry in ACTION_PERMISSIONS[action]]
+    for role, actions in ROLE_ACTIONS.items()
 }
-
-
-# Contributors' identity documents and device fingerprints: only support staff (who verify contributors)
-# see them; organisation roles never do, even where they may view other contributor data.
-PRIVATE_MODELS = {("contributors", "identitydocument"), ("contributors", "devicesighting")}
 
 
 def _permissions_for(role: str):
@@ -76,16 +45,12 @@ def _permissions_for(role: str):
                 action_q |= Q(codename__startswith=f"{action}_")
             scope &= action_q
         query |= scope
-    permissions = Permission.objects.filter(query)
-    if role != Membership.Role.SUPPORT:
-        for app_label, model in PRIVATE_MODELS:
-            permissions = permissions.exclude(content_type__app_label=app_label, content_type__model=model)
-    return permissions
+    return Permission.objects.filter(query)
 
 
 def role_group(role: str) -> Group:
-    """The group of one role, created with its permissions if missing."""
-    group, created = Group.objects.get_or_create(name=ROLE_GROUP_NAMES[role])
+    """The group of one role (organisation or platform), created with its permissions if missing."""
+    group, created = Group.objects.get_or_create(name=ALL_GROUP_NAMES[role])
     if created:
         group.permissions.set(_permissions_for(role))
     return group
@@ -94,7 +59,7 @@ def role_group(role: str) -> Group:
 def sync_role_groups() -> dict[str, int]:
     """Create the role groups and set their permissions; returns permissions per group."""
     counts = {}
-    for role, name in ROLE_GROUP_NAMES.items():
+    for role, name in ALL_GROUP_NAMES.items():
         group, _ = Group.objects.get_or_create(name=name)
         perms = list(_permissions_for(role))
         group.permissions.set(perms)

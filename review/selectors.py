@@ -57,7 +57,8 @@ def review_queue(user, *, campaign_id: int | None = None, kind: str = "disputed"
     else:
         items = items.filter(done_count__gt=0)
     if contributor:
-        who = Q(contributor__contributor__pseudonym=contributor) | Q(contributor__email__iexact=contributor)
+        # Pseudonym or id only: customers never look contributors up by e-mail (that would reveal who works here).
+        who = Q(contributor__contributor__pseudonym=contributor)
         if contributor.isdigit():
             who |= Q(contributor_id=int(contributor))
         items = items.filter(Exists(Annotation.objects.filter(who, item=OuterRef("pk"))))

@@ -11,6 +11,7 @@ from PIL import Image
 
 from annotations.models import Annotation
 from organizations.models import Membership
+from review.roles import sync_role_groups
 from tasks.models import Assignment, Campaign, ImportJob, Item
 from tasks.services import create_campaign
 
@@ -343,16 +344,28 @@ def test_export_from_admin_uses_export_engine(client, org, manager, make_campaig
     assert client.get(reverse("admin:tasks_campaign_export", args=[theirs.pk])).status_code == 404
 
 
-def test_identity_documents_only_for_support(org):
+def test_identity_documents_only_for_platform_staff(org):
+    """Contributors are the platform's (issue 18): no organisation role, Support included, reaches their data;
+    the platform's trust-and-safety group does (tests/security/test_contributor_privacy.py goes through pages)."""
+    from django.contrib.auth.models import Group
+
+    from organizations.access import PLATFORM_ROLE_GROUP_NAMES, PlatformRole
+
     manager = make_member(org, Membership.Role.MANAGER, email="m-id@example.com")
     admin = make_member(org, Membership.Role.ADMIN, email="a-id@example.com")
     support = make_member(org, Membership.Role.SUPPORT, email="s-id@example.com")
-    assert manager.has_perm("contributors.view_trustscore")
-    assert not manager.has_perm("contributors.view_identitydocument")
-    assert not admin.has_perm("contributors.view_identitydocument")
-    assert support.has_perm("contributors.view_identitydocument")
-    assert support.has_perm("contributors.change_contributorprofile")
+    for member in (manager, admin, support):
+        assert not member.has_perm("contributors.view_identitydocument")
+        assert not member.has_perm("contributors.view_contributorprofile")
+        assert not member.has_perm("contributors.change_contributorprofile")
     assert not support.has_perm("tasks.change_campaign")
+    sync_role_groups()
+    staff = make_member(org, Membership.Role.SUPPORT, email="tns@example.com")
+    Membership.objects.filter(user=staff).delete()
+    staff.groups.add(Group.objects.get(name=PLATFORM_ROLE_GROUP_NAMES[PlatformRole.TRUST_SAFETY]))
+    staff = type(staff).objects.get(pk=staff.pk)
+    assert staff.has_perm("contributors.view_identitydocument")
+    assert staff.has_perm("contributors.change_contributorprofile")
 
 
 def test_deletion_guards_and_console_links(client, org, manager, make_campaign, make_contributor):

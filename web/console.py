@@ -108,8 +108,51 @@ class EstimatedCountPaginator(Paginator):
         return estimate
 
 
+def _pseudonym(user) -> str:
+    if user is None:
+        return "-"
+    profile = getattr(user, "contributor", None)
+    return profile.pseudonym if profile is not None else f"user {user.pk}"
+
+
 class OrgScopedAdminMixin:
-    """Scope a ModelAdmin's rows, foreign-key choices and object pages to the user's organisations."""
+    """Scope a ModelAdmin's rows, foreign-key choices and object pages to the user's organisations.
+
+    Contributors belong to the platform: a foreign key to a contributor's account (``PERSON_FIELDS``) is
+    shown by pseudonym only, never by the account's name (its e-mail), in lists and object pages.
+    """
+
+    PERSON_FIELDS = ("contributor", "source_contributor")
+
+    @admin.display(description=_("contributor"))
+    def contributor_pseudonym(self, obj):
+        return _pseudonym(obj.contributor)
+
+    @admin.display(description=_("source contributor"))
+    def source_contributor_pseudonym(self, obj):
+        return _pseudonym(obj.source_contributor)
+
+    def _person_fields(self):
+        names = {f.name for f in self.model._meta.get_fields()}
+        return [n for n in self.PERSON_FIELDS if n in names]
+
+    def get_list_display(self, request):
+        person = self._person_fields()
+        return [f"{n}_pseudonym" if n in person else n for n in super().get_list_display(request)]
+
+    def get_list_select_related(self, request):
+        related = super().get_list_select_related(request)
+        if isinstance(related, (list, tuple)):
+            related = [*related, *(f"{n}__contributor" for n in self._person_fields() if n in related)]
+        return related
+
+    def get_exclude(self, request, obj=None):
+        return [*(super().get_exclude(request, obj) or []), *self._person_fields()]
+
+    def get_readonly_fields(self, request, obj=None):
+        person = self._person_fields()
+        fields = [f for f in super().get_readonly_fields(request, obj) if f not in person]
+        return [*fields, *(f"{n}_pseudonym" for n in person if f"{n}_pseudonym" not in fields)]
 
     org_lookup: str | None = None  # defaults to ORG_LOOKUPS[model]
     paginator = EstimatedCountPaginator

@@ -11,7 +11,7 @@ from annotations.models import Annotation, Consensus
 from core.pagination import ConditionalListMixin, IdCursorPagination
 from core.schema import SchemaError
 from exports.services import clean_min_agreement, parse_since
-from organizations.models import ApiToken
+from organizations.access import Action
 from organizations.permissions import HasOrganization
 from web.scoping import CampaignScopedMixin
 
@@ -72,7 +72,7 @@ def list_filters(params) -> dict:
 
 class CampaignScopedList(CampaignScopedMixin, ConditionalListMixin, generics.ListAPIView):
     permission_classes = [HasOrganization]
-    required_scope = ApiToken.Scope.READ_DATASETS
+    required_action = Action.VIEW
     pagination_class = IdCursorPagination
 
     # The fields the ``state``, ``min_agreement`` and ``updated_since`` filters apply to, in that order.

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from annotations.models import ConsensusJob
 from annotations.selectors import campaign_quality_report, job_summary
 from consensus.engine import start_campaign_rescore
-from organizations.models import ApiToken
+from organizations.access import Action
 from organizations.permissions import HasOrganization
 from web.scoping import CampaignScopedMixin
 
@@ -32,11 +32,7 @@ REPORT_EXAMPLE = {
 class CampaignScoped(CampaignScopedMixin, APIView):
     permission_classes = [HasOrganization]
 
-    @property
-    def required_scope(self):
-        if self.request.method in ("GET", "HEAD", "OPTIONS"):
-            return ApiToken.Scope.READ_DATASETS
-        return ApiToken.Scope.MANAGE_CAMPAIGNS
+    required_action = {"read": Action.VIEW, "write": Action.RESCORE}
 
 
 class QualityReport(CampaignScoped):

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from assets import selectors, services
 from core.api_errors import error_response
-from organizations.models import ApiToken
+from organizations.access import Action
 from organizations.permissions import HasOrganization
 from organizations.selectors import organizations_for_user
 from review.selectors import recording_coverage
@@ -163,7 +163,7 @@ class CampaignMediaUpload(APIView):
     """An organisation uploads the images/audio its items reference (by the returned key)."""
 
     permission_classes = [HasOrganization]
-    required_scope = ApiToken.Scope.MANAGE_CAMPAIGNS
+    required_action = Action.MANAGE_CAMPAIGNS
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(request={"multipart/form-data": CampaignMediaIn}, responses={201: CampaignMediaOut},

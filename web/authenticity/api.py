@@ -20,7 +20,7 @@ from authenticity.text import is_mixed_script, scripts
 from core.api_errors import error_response
 from core.pagination import IdCursorPagination
 from core.vietnamese import clean, is_stripped_vietnamese
-from organizations.models import ApiToken
+from organizations.access import Action
 from organizations.permissions import HasOrganization
 from web.scoping import CampaignScopedMixin
 
@@ -29,7 +29,7 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 class CampaignScoped(CampaignScopedMixin):
     permission_classes = [HasOrganization]
-    required_scope = ApiToken.Scope.READ_DATASETS
+    required_action = Action.VIEW
 
 
 class ReportView(CampaignScoped, APIView):
@@ -82,7 +82,7 @@ class ReferencesIn(serializers.Serializer):
 
 
 class ReferenceUpload(CampaignScoped, APIView):
-    required_scope = ApiToken.Scope.MANAGE_CAMPAIGNS
+    required_action = Action.MANAGE_CAMPAIGNS
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     @extend_schema(
@@ -121,7 +121,7 @@ class PolicySerializer(serializers.ModelSerializer):
 
 
 class PolicyView(CampaignScoped, APIView):
-    required_scope = ApiToken.Scope.MANAGE_CAMPAIGNS
+    required_action = Action.MANAGE_CAMPAIGNS
 
     @extend_schema(summary="A campaign's authenticity policy", responses=PolicySerializer)
     def get(self, request, campaign_id: int):

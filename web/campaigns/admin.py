@@ -9,6 +9,7 @@ import json
 import random
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.db.models import Q
 from django.http import Http404, HttpResponse, JsonResponse
@@ -22,10 +23,12 @@ from django.utils.translation import gettext_lazy, pgettext
 from annotations.models import Annotation
 from assets.selectors import assignment_media_urls, media_url_ttl
 from assets.zip_import import plan_zip_import
+from audit.services import request_ip
 from core.schema import SchemaError
 from exports.layouts import supported_layouts
 from exports.models import Export
 from exports.services import export_progress, request_export
+from organizations.access import Action, allows
 from tasks import services
 from tasks.import_jobs import error_report_csv, start_import_job
 from tasks.import_jobs import import_job_status as api_status
@@ -311,13 +314,17 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
         campaign = self._campaign(request, campaign_id)
         layouts = sorted(supported_layouts(campaign.task))
+        may_export = allows(request.user, Action.EXPORT, campaign.organization_id)
         if request.method == "POST":
+            if not may_export:
+                raise PermissionDenied("Your role may not export this organisation's data.")
             filters = {"finalised_only": request.POST.get("finalised_only") == "1"}
             if request.POST.get("min_agreement", "").strip():
                 filters["min_agreement"] = request.POST["min_agreement"].strip()
             try:
                 request_export(campaign=campaign, fmt=request.POST.get("format", ""),
-                               layout=request.POST.get("layout", ""), filters=filters, created_by=request.user)
+                               layout=request.POST.get("layout", ""), filters=filters, created_by=request.user,
+                               ip=request_ip(request))
             except SchemaError as exc:
                 messages.error(request, f"{exc.field}: {exc.message}" if exc.field else exc.message)
             else:
@@ -325,7 +332,7 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
             return redirect("admin:tasks_campaign_export", campaign.pk)
         exports = [export_status(e) for e in Export.objects.filter(campaign=campaign).order_by("-id")[:20]]
         return render(request, "admin/tasks/campaign/export.html", self._context(
-            request, campaign, _("Export %(c)s") % {"c": campaign}, layouts=layouts, exports=exports,
+            request, campaign, _("Export %(c)s") % {"c": campaign}, layouts=layouts, exports=exports, may_export=may_export,
             formats=Export.Format.choices,
             status_urls=[reverse("admin:tasks_campaign_export_status", args=[campaign.pk, e["id"]])
                          for e in exports if not e["finished"]]))

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from core.pagination import ConditionalListMixin, IdCursorPagination
 from core.schema import SchemaError
 from exports.services import parse_since
-from organizations.models import ApiToken
+from organizations.access import Action
 from organizations.permissions import HasOrganization
 from tasks.import_jobs import error_report_csv, import_job_status, start_import_job
 from tasks.models import Campaign, ImportJob, Item
@@ -98,11 +98,7 @@ CAMPAIGN_EXAMPLE = {
 class OrgScoped(CampaignScopedMixin):
     permission_classes = [HasOrganization]
 
-    @property
-    def required_scope(self):
-        if self.request.method in ("GET", "HEAD", "OPTIONS"):
-            return ApiToken.Scope.READ_DATASETS
-        return ApiToken.Scope.MANAGE_CAMPAIGNS
+    required_action = {"read": Action.VIEW, "write": Action.MANAGE_CAMPAIGNS}
 
 
 @extend_schema(tags=["campaigns"])

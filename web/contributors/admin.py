@@ -10,6 +10,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from audit.services import Action as Audit
+from audit.services import record, request_ip
 from contributors import selectors, services
 from contributors.models import (
     ContributorProfile,
@@ -25,8 +27,28 @@ from contributors.models import (
     TrustScore,
 )
 from core.schema import SchemaError
+from organizations.access import Action, allows
 from tasks.types import get_task_type, task_type_choices
 from web.contributors import selectors as page_selectors
+
+
+class PlatformStaffOnly:
+    """Contributors are the platform's: these pages open only to platform roles whose actions include
+    ``platform_action`` (organizations.access), on top of the role group's Django permissions."""
+
+    platform_action = Action.CONTRIBUTOR_IDENTITY
+
+    def has_module_permission(self, request):
+        return allows(request.user, self.platform_action) and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return allows(request.user, self.platform_action) and super().has_view_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return allows(request.user, self.platform_action) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return allows(request.user, self.platform_action) and super().has_delete_permission(request, obj)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -96,7 +118,7 @@ class ReasonForm(forms.Form):
 
 
 @admin.register(ContributorProfile)
-class ContributorProfileAdmin(admin.ModelAdmin):
+class ContributorProfileAdmin(PlatformStaffOnly, admin.ModelAdmin):
     form = ProfileStatusForm
     list_display = ["pseudonym", "display_name", "email", "region", "province", "status", "identity_verified_at",
                     "open_signals", "erasure_requested_at", "created_at"]
@@ -140,8 +162,14 @@ class ContributorProfileAdmin(admin.ModelAdmin):
             fresh = ContributorProfile.objects.get(pk=obj.pk)
             services.change_status(
                 profile=fresh, status=form.cleaned_data["status"], reason=form.cleaned_data["status_reason"],
-                by=request.user,
+                by=request.user, ip=request_ip(request),
             )
+
+    def has_moderate_permission(self, request):
+        return allows(request.user, Action.CONTRIBUTOR_MODERATE) and self.has_change_permission(request)
+
+    def has_privacy_permission(self, request):
+        return allows(request.user, Action.CONTRIBUTOR_PRIVACY)
 
     def _with_reason(self, request, queryset, status, title):
         if "apply" in request.POST:
@@ -150,7 +178,8 @@ class ContributorProfileAdmin(admin.ModelAdmin):
                 for profile in queryset:
                     try:
                         services.change_status(
-                            profile=profile, status=status, reason=form.cleaned_data["reason"], by=request.user
+                            profile=profile, status=status, reason=form.cleaned_data["reason"], by=request.user,
+                            ip=request_ip(request),
                         )
                     except services.ContributorError as exc:
                         self.message_user(request, f"{profile}: {exc.message}", messages.ERROR)
@@ -163,31 +192,35 @@ class ContributorProfileAdmin(admin.ModelAdmin):
             "action": request.POST.get("action"), "opts": self.model._meta,
         })
 
-    @admin.action(description=_("Suspend (with a reason)"), permissions=["change"])
+    @admin.action(description=_("Suspend (with a reason)"), permissions=["moderate"])
     def suspend(self, request, queryset):
         return self._with_reason(request, queryset, ContributorProfile.Status.SUSPENDED, _("Suspend contributors"))
 
-    @admin.action(description=_("Ban (with a reason)"), permissions=["change"])
+    @admin.action(description=_("Ban (with a reason)"), permissions=["moderate"])
     def ban(self, request, queryset):
         return self._with_reason(request, queryset, ContributorProfile.Status.BANNED, _("Ban contributors"))
 
-    @admin.action(description=_("Reinstate"), permissions=["change"])
+    @admin.action(description=_("Reinstate"), permissions=["moderate"])
     def reinstate(self, request, queryset):
         for profile in queryset.exclude(status=ContributorProfile.Status.ERASED):
             services.change_status(profile=profile, status=ContributorProfile.Status.ACTIVE,
-                                   reason=str(_("Reinstated by staff.")), by=request.user)
+                                   reason=str(_("Reinstated by staff.")), by=request.user, ip=request_ip(request))
         self.message_user(request, _("Reinstated."), messages.SUCCESS)
 
-    @admin.action(description=_("Export personal data (JSON)"), permissions=["view"])
+    @admin.action(description=_("Export personal data (JSON)"), permissions=["privacy"])
     def export_personal_data(self, request, queryset):
-        data = {p.pseudonym: page_selectors.export_personal_data(p) for p in queryset.select_related("user")}
+        data = {}
+        for p in queryset.select_related("user"):
+            data[p.pseudonym] = page_selectors.export_personal_data(p)
+            record(action=Audit.PERSONAL_DATA_EXPORTED, by=request.user, ip=request_ip(request), subject=p.user,
+                   target=f"contributors.contributorprofile:{p.pk}")
         response = HttpResponse(json.dumps(data, ensure_ascii=False, indent=2, default=str),
                                 content_type="application/json; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="personal-data-{timezone.now():%Y%m%d%H%M}.json"'
         response["Cache-Control"] = "private, no-store"
         return response
 
-    @admin.action(description=_("Erase personal data (keeps pseudonymised annotations)"), permissions=["delete"])
+    @admin.action(description=_("Erase personal data (keeps pseudonymised annotations)"), permissions=["privacy"])
     def erase_personal_data(self, request, queryset):
         if "apply" in request.POST:
             for profile in queryset.exclude(status=ContributorProfile.Status.ERASED):
@@ -222,7 +255,7 @@ class IdentityReviewForm(forms.ModelForm):
 
 
 @admin.register(IdentityDocument)
-class IdentityDocumentAdmin(admin.ModelAdmin):
+class IdentityDocumentAdmin(PlatformStaffOnly, admin.ModelAdmin):
     form = IdentityReviewForm
     list_display = ["profile", "state", "file_kind", "uploaded_at", "reviewed_at", "reviewed_by", "file_deleted_at"]
     list_filter = ["state"]
@@ -235,6 +268,15 @@ class IdentityDocumentAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The page shows the document itself: every opening is in the contributor's access log.
+        document = self.get_object(request, object_id)
+        if document is not None and self.has_view_permission(request, document):
+            record(action=Audit.IDENTITY_VIEWED, by=request.user, ip=request_ip(request),
+                   subject=document.profile.user, target=f"contributors.identitydocument:{document.pk}",
+                   detail={"purpose": "identity review", "method": request.method})
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description=_("document"))
     def document(self, obj):
@@ -310,7 +352,9 @@ class QualificationItemInline(admin.StackedInline):
 
 
 @admin.register(QualificationTest)
-class QualificationTestAdmin(admin.ModelAdmin):
+class QualificationTestAdmin(PlatformStaffOnly, admin.ModelAdmin):
+    platform_action = Action.CONTRIBUTOR_MODERATE
+
     form = QualificationTestForm
     list_display = ["title", "task_type", "pass_mark", "max_attempts", "cooldown_minutes", "is_active", "n_items"]
     inlines = [QualificationItemInline]
@@ -321,7 +365,9 @@ class QualificationTestAdmin(admin.ModelAdmin):
 
 
 @admin.register(QualificationAttempt)
-class QualificationAttemptAdmin(admin.ModelAdmin):
+class QualificationAttemptAdmin(PlatformStaffOnly, admin.ModelAdmin):
+    platform_action = Action.CONTRIBUTOR_MODERATE
+
     list_display = ["profile", "test", "number", "state", "correct", "total", "score", "started_at", "submitted_at"]
     list_filter = ["state", "test"]
     list_select_related = ["profile", "test"]
@@ -343,7 +389,9 @@ class GrantForm(forms.ModelForm):
 
 
 @admin.register(Qualification)
-class QualificationAdmin(admin.ModelAdmin):
+class QualificationAdmin(PlatformStaffOnly, admin.ModelAdmin):
+    platform_action = Action.CONTRIBUTOR_MODERATE
+
     form = GrantForm
     list_display = ["profile", "task_type", "score", "granted_at", "granted_by", "attempt"]
     list_filter = ["task_type"]
@@ -361,7 +409,9 @@ class QualificationAdmin(admin.ModelAdmin):
 
 
 @admin.register(FraudSignal)
-class FraudSignalAdmin(admin.ModelAdmin):
+class FraudSignalAdmin(PlatformStaffOnly, admin.ModelAdmin):
+    platform_action = Action.CONTRIBUTOR_MODERATE
+
     list_display = ["profile", "kind", "count", "resolved", "created_at", "updated_at", "detail"]
     list_filter = ["kind", "resolved"]
     list_select_related = ["profile"]
@@ -378,7 +428,7 @@ class FraudSignalAdmin(admin.ModelAdmin):
 
 
 @admin.register(DeviceSighting)
-class DeviceSightingAdmin(admin.ModelAdmin):
+class DeviceSightingAdmin(PlatformStaffOnly, admin.ModelAdmin):
     list_display = ["user", "event", "ip", "short_fingerprint", "created_at"]
     list_filter = ["event"]
     search_fields = ["ip", "fingerprint", "user__email"]
@@ -396,7 +446,9 @@ class DeviceSightingAdmin(admin.ModelAdmin):
 
 
 @admin.register(TrustScore)
-class TrustScoreAdmin(admin.ModelAdmin):
+class TrustScoreAdmin(PlatformStaffOnly, admin.ModelAdmin):
+    platform_action = Action.CONTRIBUTOR_MODERATE
+
     list_display = ["contributor", "task_type", "score", "gold_seen", "gold_correct", "consensus_seen",
                     "consensus_agreed"]
     list_select_related = ["contributor"]

@@ -5,16 +5,21 @@ import json
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
-from django.http import FileResponse, Http404, HttpResponse
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from audit.selectors import identity_access_for
+from audit.services import Action as Audit
+from audit.services import record, request_ip
 from contributors import selectors, services
 from contributors.models import IdentityDocument, QualificationAttempt, QualificationItem, QualificationTest
+from organizations.access import Action, allows
 from tasks.types import all_task_types
 from web.campaigns.views import render_instructions
 from web.contributors import selectors as page_selectors
@@ -58,12 +63,18 @@ def identity(request):
     return render(request, "contributors/identity.html", {"form": form, "profile": profile, "documents": documents})
 
 
-@permission_required("contributors.view_identitydocument", raise_exception=True)
+@login_required
 def identity_document_file(request, document_id: int):
-    """Staff only: the private file, never cached, never from a public URL."""
-    document = get_object_or_404(IdentityDocument, pk=document_id)
+    """Platform staff with the identity action only: the private file, never cached, never from a public URL.
+    Every opening is written to the audit log, which the contributor reads on their data page."""
+    if not (allows(request.user, Action.CONTRIBUTOR_IDENTITY)
+            and request.user.has_perm("contributors.view_identitydocument")):
+        raise PermissionDenied
+    document = get_object_or_404(IdentityDocument.objects.select_related("profile__user"), pk=document_id)
     if not document.file:
         raise Http404
+    record(action=Audit.IDENTITY_DOWNLOADED, by=request.user, ip=request_ip(request), subject=document.profile.user,
+           target=f"contributors.identitydocument:{document.pk}", detail={"purpose": "identity review"})
     kinds = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "pdf": "application/pdf"}
     response = FileResponse(document.file.open("rb"), content_type=kinds.get(document.file_kind, "application/octet-stream"))
     response["Cache-Control"] = "private, no-store"
@@ -129,14 +140,25 @@ def terms(request):
 @login_required
 def personal_data(request):
     profile = services.ensure_profile(request.user)
+    access_log = [_access_row(e) for e in identity_access_for(request.user)[:200]]
+    if request.GET.get("access_log"):
+        return JsonResponse({"identity_access": access_log}, headers={"Cache-Control": "private, no-store"})
     if request.GET.get("download"):
-        body = json.dumps(page_selectors.export_personal_data(profile), ensure_ascii=False, indent=2, default=str)
+        data = {**page_selectors.export_personal_data(profile), "identity_access": access_log}
+        body = json.dumps(data, ensure_ascii=False, indent=2, default=str)
         response = HttpResponse(body, content_type="application/json; charset=utf-8")
         stamp = timezone.now().strftime("%Y%m%d")
         response["Content-Disposition"] = f'attachment; filename="my-data-{profile.pseudonym}-{stamp}.json"'
         response["Cache-Control"] = "private, no-store"
         return response
-    return render(request, "contributors/data.html", {"profile": profile})
+    return render(request, "contributors/data.html", {"profile": profile, "access_log": access_log})
+
+
+def _access_row(event) -> dict:
+    """One access to the contributor's identity data, as the contributor sees it (staff by role and number)."""
+    return {"at": event.created_at, "what": event.get_action_display(), "role": event.actor_role,
+            "staff": f"#{event.actor_id}" if event.actor_id else event.actor_label, "target": event.target,
+            "purpose": (event.detail or {}).get("purpose", "")}
 
 
 @login_required

@@ -9,6 +9,8 @@ from rest_framework import exceptions, generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.services import Action as Audit
+from audit.services import record, request_ip
 from core.api_errors import ErrorBody, error_example
 from core.pagination import ConditionalListMixin, IdCursorPagination
 from exports.layouts import supported_layouts
@@ -16,6 +18,7 @@ from exports.models import Export, Webhook, WebhookDelivery
 from exports.selectors import exports_for
 from exports.services import export_file_path, export_progress, request_export
 from exports.webhooks import UnsafeURL, check_url
+from organizations.access import Action
 from organizations.models import ApiToken
 from organizations.permissions import HasOrganization
 from web.scoping import CampaignScopedMixin, organization_campaign
@@ -86,7 +89,7 @@ EXPORT_EXAMPLE = {
 
 class ExportScoped:
     permission_classes = [HasOrganization]
-    required_scope = ApiToken.Scope.READ_DATASETS
+    required_action = {"read": Action.VIEW, "write": Action.EXPORT}
 
 
 @extend_schema(tags=["exports"])
@@ -139,6 +142,7 @@ class CampaignExports(CampaignScopedMixin, ExportScoped, ConditionalListMixin, g
             filters={"finalised_only": v["finalised_only"], "min_agreement": v.get("min_agreement"),
                      "since": v.get("since"), "license": v.get("license")},
             split=v["split"], created_by=request.user if token is None else None, token=token,
+            ip=request_ip(request),
         )
         export.refresh_from_db()
         return Response(ExportOut(export, context={"request": request}).data, status=status.HTTP_202_ACCEPTED,
@@ -180,6 +184,8 @@ class ExportDetail(ExportScoped, generics.RetrieveAPIView):
     },
 )
 class ExportDownload(ExportScoped, APIView):
+    required_action = Action.EXPORT  # the data itself leaves: not a view-only role's
+
     def get(self, request, export_id: int):
         export = get_object_or_404(exports_for(request.organization), pk=export_id)
         if export.status != Export.Status.SUCCEEDED:
@@ -190,6 +196,8 @@ class ExportDownload(ExportScoped, APIView):
         response = FileResponse(open(path, "rb"), as_attachment=True, filename=export.download_name,  # noqa: SIM115
                                 content_type="application/zip")
         response["X-Checksum-SHA256"] = export.sha256
+        record(action=Audit.EXPORT_DOWNLOADED, by=request.user, ip=request_ip(request),
+               organization=request.organization, target=f"exports.export:{export.pk}")
         response["Digest"] = "sha-256=" + base64.b64encode(bytes.fromhex(export.sha256)).decode()
         response["ETag"] = f'"{export.sha256}"'
         return response
@@ -254,7 +262,7 @@ WEBHOOK_EXAMPLE = {"id": 2, "url": "https://ml.example.com/hooks/annotate", "eve
 
 class WebhookScoped:
     permission_classes = [HasOrganization]
-    required_scope = ApiToken.Scope.MANAGE_CAMPAIGNS
+    required_action = Action.WEBHOOKS
 
     def get_queryset(self):
         return Webhook.objects.filter(organization=self.request.organization)

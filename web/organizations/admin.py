@@ -1,8 +1,9 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from audit.services import request_ip
 from organizations.models import ApiToken, Membership, Organization
-from organizations.services import create_api_token, revoke_api_token
+from organizations.services import create_api_token, revoke_api_token, save_membership, withdraw_membership
 from web.console import OrgScopedAdminMixin
 
 
@@ -12,8 +13,21 @@ class MembershipInline(admin.TabularInline):
     extra = 0
 
 
+class MembershipWritesThroughServices:
+    """Role grants, changes and withdrawals go through organizations.services (audited)."""
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Membership:
+            return super().save_formset(request, form, formset, change)
+        for membership in formset.save(commit=False):
+            save_membership(membership=membership, by=request.user, ip=request_ip(request))
+        for membership in formset.deleted_objects:
+            withdraw_membership(membership=membership, by=request.user, ip=request_ip(request))
+        formset.save_m2m()
+
+
 @admin.register(Organization)
-class OrganizationAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
+class OrganizationAdmin(MembershipWritesThroughServices, OrgScopedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "created_at"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
@@ -33,6 +47,16 @@ class MembershipAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     raw_id_fields = ["user"]
     search_fields = ["user__email", "user__username"]
 
+    def save_model(self, request, obj, form, change):
+        save_membership(membership=obj, by=request.user, ip=request_ip(request))
+
+    def delete_model(self, request, obj):
+        withdraw_membership(membership=obj, by=request.user, ip=request_ip(request))
+
+    def delete_queryset(self, request, queryset):
+        for membership in queryset.select_related("user"):
+            withdraw_membership(membership=membership, by=request.user, ip=request_ip(request))
+
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
@@ -47,7 +71,7 @@ class ApiTokenAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
             return super().save_model(request, obj, form, change)
         token, key = create_api_token(
             organization=obj.organization, name=obj.name, scopes=obj.scopes or [], created_by=request.user,
-            expires_at=obj.expires_at,
+            expires_at=obj.expires_at, ip=request_ip(request),
         )
         obj.pk = token.pk
         obj.prefix = token.prefix
@@ -56,4 +80,4 @@ class ApiTokenAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     @admin.action(description=_("Revoke selected tokens"))
     def revoke(self, request, queryset):
         for token in queryset:
-            revoke_api_token(token=token)
+            revoke_api_token(token=token, by=request.user, ip=request_ip(request))

@@ -6,6 +6,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.services import request_ip
 from core.pagination import IdCursorPagination
 from organizations.models import ApiToken
 from organizations.permissions import IsOrganizationAdmin
@@ -77,7 +78,7 @@ class TokenList(generics.ListCreateAPIView):
         data = TokenIn(data=request.data)
         data.is_valid(raise_exception=True)
         token, key = create_api_token(organization=request.organization, created_by=request.user,
-                                      **data.validated_data)
+                                      ip=request_ip(request), **data.validated_data)
         body = TokenCreated(token).data
         body["key"] = key
         return Response(body, status=status.HTTP_201_CREATED)
@@ -95,7 +96,7 @@ class TokenDetail(APIView):
     @extend_schema(summary="Revoke an API token (takes effect immediately)",
                    responses={204: None, 404: OpenApiResponse(description="Not a token of your organisation")})
     def delete(self, request, token_id: int):
-        revoke_api_token(token=self._token(token_id))
+        revoke_api_token(token=self._token(token_id), by=request.user, ip=request_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _token(self, token_id: int) -> ApiToken:

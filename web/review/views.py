@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from annotations.models import Annotation
 from consensus.engine import start_campaign_rescore
 from core.schema import SchemaError
+from organizations.access import Action, allows
 from review import selectors, services
 from tasks.models import Item
 from web.console import EstimatedCountPaginator
@@ -71,6 +72,8 @@ def item_review(request, item_id: int):
         back = ""
     errors = {}
     if request.method == "POST":
+        if not allows(request.user, Action.REVIEW, item.campaign.organization_id):
+            raise PermissionDenied("Your role may not review answers.")
         form = ReviewDecisionForm(request.POST)
         if form.is_valid():
             annotation = Annotation.objects.filter(pk=form.cleaned_data["annotation"], item=item).first()
@@ -103,7 +106,10 @@ def item_review(request, item_id: int):
 @login_required
 @require_POST
 def authenticity_review(request, item_id: int):
-    item = get_object_or_404(Item, pk=item_id, campaign__in=selectors.reviewable_campaigns(request.user))
+    item = get_object_or_404(Item.objects.select_related("campaign"), pk=item_id,
+                             campaign__in=selectors.reviewable_campaigns(request.user))
+    if not allows(request.user, Action.REVIEW, item.campaign.organization_id):
+        raise PermissionDenied("Your role may not review answers.")
     annotation = get_object_or_404(Annotation, pk=request.POST.get("annotation") or 0, item=item)
     try:
         services.review_authenticity(annotation=annotation, reviewer=request.user,
@@ -137,8 +143,8 @@ def dashboard_json(request, campaign_id: int):
 def rescore(request, campaign_id: int):
     """Re-fit the campaign's consensus now (the consensus engineer's job), e.g. to refresh alpha."""
     campaign = _campaign_or_404(request, campaign_id)
-    if not request.user.has_perm("tasks.change_campaign"):
-        raise Http404("No such campaign.")
+    if not allows(request.user, Action.RESCORE, campaign.organization_id):
+        raise PermissionDenied("Your role may not start a re-score.")
     start_campaign_rescore(campaign=campaign, trigger="manual", user=request.user)
     messages.success(request, _("Re-scoring started; the figures update when it finishes."))
     return redirect("review:dashboard", campaign.pk)

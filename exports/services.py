@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import math
 import resource
+import secrets
 import shutil
 import tempfile
 from datetime import datetime
@@ -182,7 +183,8 @@ def run_export(export_id: int) -> Export:
             stats = card_statistics(export.campaign, layout, export.filters)
         rss_after_rows = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         card = render_card(export, layout, stats, result.files, result.rows, authenticity)
-        relative = f"{export.campaign_id}/{export.download_name}"
+        # A random folder: archive paths are not guessable from sequential ids (issue 18).
+        relative = f"{export.campaign_id}/{secrets.token_urlsafe(16)}/{export.download_name}"
         digest = engine.package(workdir, result, card, export.format, root / relative, default_storage.open)
         export.path, export.sha256 = relative, digest
         export.size_bytes = (root / relative).stat().st_size

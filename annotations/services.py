@@ -488,7 +488,9 @@ def start_campaign_rescore(*, campaign, trigger: str = "manual", user=None):
 
     with transaction.atomic():
         Campaign = type(campaign)
-        Campaign.objects.select_for_update().filter(pk=campaign.pk).first()  # serialise concurrent starts
+        # Serialise concurrent starts, and against a delete: a campaign deleted meanwhile is not found (404).
+        if Campaign.objects.select_for_update().filter(pk=campaign.pk).first() is None:
+            raise Campaign.DoesNotExist(f"Campaign {campaign.pk} was deleted.")
         job = ConsensusJob.objects.filter(
             campaign=campaign, status__in=[ConsensusJob.Status.QUEUED, ConsensusJob.Status.RUNNING]
         ).first()
@@ -522,7 +524,7 @@ def rescore_campaign(*, campaign_id: int, job=None) -> dict:
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    campaign = Campaign.objects.get(pk=campaign_id)
+    campaign = Campaign.objects.get(pk=campaign_id)  # DoesNotExist: deleted before the job ran
     task, config = campaign.task, campaign.config
     space = task.label_space(config)
     _progress(job, "reading", 0.05)
@@ -596,6 +598,7 @@ def rescore_campaign(*, campaign_id: int, job=None) -> dict:
     _progress(job, "writing", 0.75)
     t4 = time.perf_counter()
     with transaction.atomic():  # consensus rows, their counted answers and the trust they feed: all or nothing
+        hold_campaign(campaign_id)
         counted_before = _lock_counted_answers(campaign_id)
         fresh = ~np.isin(answers["ids"][v_rows], np.fromiter(
             (a for ids in counted_before.values() for a in ids), dtype=np.int64))
@@ -608,7 +611,9 @@ def rescore_campaign(*, campaign_id: int, job=None) -> dict:
 
     t5 = time.perf_counter()
     report = _quality_report_data(items, answers, questions, states, keep, results, use_ds, task, config)
-    _save_scoring(campaign, questions, answers, report, use_ds)
+    with transaction.atomic():
+        hold_campaign(campaign_id)
+        _save_scoring(campaign, questions, answers, report, use_ds)
     timings["report"] = time.perf_counter() - t5
     timings["total"] = time.perf_counter() - t0
     state_counts = {STATE_CODES[s]: int(np.count_nonzero(states[keep] == s)) for s in range(4)}
@@ -913,6 +918,19 @@ def _trust_verdicts(task, config, answers, parsed, questions, *, finalised, resu
             keep.append(r)
             verdicts.append(bool(verdict))
     return np.array(keep, dtype=np.int64), np.array(verdicts, dtype=bool)
+
+
+def hold_campaign(campaign_id: int) -> None:
+    """Lock the campaign row against a delete until the transaction ends; DoesNotExist when it is gone.
+
+    FOR NO KEY UPDATE: conflicts with the DELETE's FOR UPDATE (so the job's inserts and the delete's
+    cascade never interleave into a foreign-key violation at commit) but not with the key-share locks
+    that answers' foreign-key checks take.
+    """
+    from tasks.models import Campaign
+
+    if not Campaign.objects.select_for_update(no_key=True).filter(pk=campaign_id).values_list("pk").first():
+        raise Campaign.DoesNotExist(f"Campaign {campaign_id} was deleted.")
 
 
 def _lock_counted_answers(campaign_id: int) -> dict[int, list[int]]:

@@ -60,6 +60,8 @@ def run_consensus_job(self, job_id: int) -> str:
     A redelivered job (the worker died) finds the row "running" with an old start and runs it again;
     a finished job is not re-run. A failure is recorded on the row and never escapes as a crash loop.
     """
+    from tasks.models import Campaign
+
     from .models import ConsensusJob
     from .services import rescore_campaign
 
@@ -76,6 +78,9 @@ def run_consensus_job(self, job_id: int) -> str:
         )
         try:
             figures = rescore_campaign(campaign_id=job.campaign_id, job=job)
+        except Campaign.DoesNotExist:  # deleted meanwhile (its job row went with it): nothing to score
+            logger.info("consensus job %s: campaign %s was deleted", job_id, job.campaign_id)
+            return "gone"
         except Exception as exc:  # recorded for the admin; the campaign stays as it was
             logger.exception("consensus job %s failed", job_id)
             ConsensusJob.objects.filter(pk=job_id).update(

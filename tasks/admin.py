@@ -44,6 +44,7 @@ def start_admin_import(*, campaign: Campaign, upload, user) -> ImportJob:
 
     name = upload.name or "upload"
     if name.lower().endswith(".zip"):
+        from .importing import omitted_note
         from .importing_zip import plan_zip_import
 
         plan = plan_zip_import(campaign=campaign, stream=upload.file, uploaded_by=user)
@@ -52,7 +53,8 @@ def start_admin_import(*, campaign: Campaign, upload, user) -> ImportJob:
                 campaign=campaign, created_by=user, original_name=name, format="zip",
                 status=ImportJob.Status.FAILED, size_bytes=upload.size or 0, error_count=plan.error_count,
                 errors=[e.as_dict() for e in plan.errors],
-                message=_("Nothing was imported: fix the zip and upload it again."),
+                message=_("Nothing was imported: fix the zip and upload it again.")
+                + omitted_note(plan.error_count, len(plan.errors)),
             )
         manifest = ContentFile(plan.jsonl, name=f"{name}.manifest.jsonl")
         return start_import_job(campaign=campaign, file=manifest, original_name=name, fmt="jsonl", created_by=user)

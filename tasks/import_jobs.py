@@ -17,7 +17,7 @@ from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 
-from .importing import MAX_REPORTED_ERRORS, detect_format, import_items
+from .importing import MAX_REPORTED_ERRORS, detect_format, import_items, omitted_note
 from .models import Campaign, ImportJob
 from .types import SchemaError
 
@@ -119,7 +119,8 @@ def run_import_job(job_id: int) -> ImportJob:
             job.status, job.message = ImportJob.Status.SUCCEEDED, f"Imported {report.imported} items."
         else:
             job.status = ImportJob.Status.FAILED
-            job.message = f"{report.error_count} bad line(s); nothing was imported."
+            job.message = f"{report.error_count} bad line(s); nothing was imported." + omitted_note(
+                report.error_count, len(job.errors))
     except SchemaError as exc:
         job.status, job.message = ImportJob.Status.FAILED, exc.message
     except Exception as exc:  # noqa: BLE001 - the job records any failure; nothing was committed

@@ -20,7 +20,13 @@ from organizations.permissions import HasOrganization
 from .import_jobs import error_report_csv, import_job_status, start_import_job
 from .models import Campaign, ImportJob, Item
 from .selectors import campaign_progress
-from .services import create_campaign, transition_campaign, update_campaign_config, validate_campaign_settings
+from .services import (
+    create_campaign,
+    delete_draft_campaign,
+    transition_campaign,
+    update_campaign_config,
+    validate_campaign_settings,
+)
 from .types import SchemaError, task_type_choices
 
 SETTINGS_FIELDS = ["instructions", "overlap", "max_overlap", "gold_rate", "confidence_threshold", "lease_seconds",
@@ -173,16 +179,13 @@ class CampaignDetail(OrgScoped, APIView):
         return Response(CampaignOut(campaign).data)
 
     @extend_schema(summary="Delete a draft campaign that has no answers",
-                   responses={204: None, 409: OpenApiResponse(description="Has answers or is not a draft")})
+                   responses={204: None, 409: OpenApiResponse(description="Has answers, is not a draft, or is "
+                                                                           "being re-scored")})
     def delete(self, request, campaign_id: int):
-        campaign = self.campaign()
-        if campaign.status != Campaign.Status.DRAFT or campaign.annotations.exists():
-            return Response(
-                {"error": {"status": 409, "code": "conflict", "field": "status",
-                           "message": "Only a draft campaign without answers can be deleted; archive it instead "
-                                      "(PATCH status=archived)."}},
-                status=status.HTTP_409_CONFLICT)
-        campaign.delete()
+        refused = delete_draft_campaign(campaign=self.campaign())
+        if refused:
+            return Response({"error": {"status": 409, "code": "conflict", "field": "status", "message": refused}},
+                            status=status.HTTP_409_CONFLICT)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -489,3 +489,29 @@ def revoke_personal_token(*, token: PersonalToken) -> None:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+
+
+def delete_draft_campaign(*, campaign: Campaign) -> str:
+    """Delete a draft campaign without answers; returns "" when deleted, else why not (for a 409).
+
+    The row is locked first, so a re-score job's writes (which hold it with FOR NO KEY UPDATE,
+    annotations.services.hold_campaign) finish before the delete's cascade or see the campaign gone;
+    a queued or running (not stale) re-score refuses the delete.
+    """
+    from django.conf import settings
+
+    from annotations.models import ConsensusJob
+
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
+        if locked is None:
+            raise Campaign.DoesNotExist(f"Campaign {campaign.pk} was deleted.")
+        if locked.status != Campaign.Status.DRAFT or locked.annotations.exists():
+            return _("Only a draft campaign without answers can be deleted; archive it instead "
+                     "(PATCH status=archived).")
+        fresh = timezone.now() - timedelta(seconds=settings.CONSENSUS_JOB_STALE_SECONDS)
+        if ConsensusJob.objects.filter(campaign=locked, created_at__gte=fresh,
+                                       status__in=[ConsensusJob.Status.QUEUED, ConsensusJob.Status.RUNNING]).exists():
+            return _("A re-score of this campaign is queued or running; delete it when the job has finished.")
+        locked.delete()
+    return ""

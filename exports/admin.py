@@ -1,9 +1,11 @@
 """Admin for exports and webhooks, scoped to the manager's organisations (review.console mixin)."""
+from django import forms
 from django.contrib import admin
 
 from review.console import OrgScopedAdminMixin
 
 from .models import Export, Webhook, WebhookDelivery
+from .webhooks import UnsafeURL, check_url
 
 
 @admin.register(Export)
@@ -20,13 +22,36 @@ class ExportAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         return False  # exports are requested from the campaign page or the API (validated there)
 
 
+class WebhookAdminForm(forms.ModelForm):
+    """The API's URL rule (exports.webhooks.check_url) for webhooks added or changed in the admin."""
+
+    class Meta:
+        model = Webhook
+        fields = ["organization", "url", "events", "is_active"]
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        try:
+            check_url(url)
+        except UnsafeURL as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return url
+
+
 @admin.register(Webhook)
 class WebhookAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     org_lookup = "organization"
+    form = WebhookAdminForm
     list_display = ["id", "organization", "url", "events", "is_active", "created_at"]
     list_filter = ["is_active"]
     list_select_related = ["organization"]
-    raw_id_fields = ["organization", "created_by"]
+    raw_id_fields = ["organization"]
+    readonly_fields = ["created_by", "created_at"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user  # never a user named in the form (could be another organisation's)
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(WebhookDelivery)

@@ -215,6 +215,11 @@ ACCOUNT_RATE_LIMITS = {
     "confirm_email": "1/3m/key",
     "reset_password": "5/h/ip,3/h/key",
 }
+# Every log-in form (admin and allauth) shares one failure limit (config.login_limit): per (IP, account)
+# and per IP, each in a bounded window; no per-account lock that a stranger could hold against its owner.
+LOGIN_FAILURES_PER_IP_AND_ACCOUNT = int(os.environ.get("LOGIN_FAILURES_PER_IP_AND_ACCOUNT", "5"))
+LOGIN_FAILURES_PER_IP = int(os.environ.get("LOGIN_FAILURES_PER_IP", "50"))
+LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOGIN_FAILURE_WINDOW_SECONDS", "900"))
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "label-home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"

@@ -100,6 +100,18 @@ class _ParquetFile:
         self.writer.close()
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection): contributors' text and
+# imported values (OCR text, external_id) reach CSV exports, so such cells get a leading quote (OWASP).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A value as written into an export CSV: text that a spreadsheet would evaluate is neutralised."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 class _CsvFile:
     """CSV cells are flat: list and struct columns are written as JSON text."""
 
@@ -119,18 +131,6 @@ class _CsvFile:
              for n in self.names]
             for row in rows
         )
-
-
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection): contributors' text and
-# imported values (OCR text, external_id) reach CSV exports, so such cells get a leading quote (OWASP).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value):
-    """A value as written into an export CSV: text that a spreadsheet would evaluate is neutralised."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
     def close(self) -> None:
         self.file.flush()

@@ -17,7 +17,6 @@ from django.urls import reverse
 from exports.models import Webhook
 from organizations.models import Membership
 from tasks.import_jobs import run_import_job
-from tasks.importing import MAX_REPORT_CHARS
 from tasks.models import ImportJob, Item
 from tasks.services import create_campaign
 from tests import media_samples as ms
@@ -124,8 +123,7 @@ def test_import_report_truncates_echoed_values_and_caps_its_size(org, token_clie
     run_import_job(res.json()["id"])
     job = ImportJob.objects.get(pk=res.json()["id"])
     assert job.status == "failed" and job.error_count == 610
-    stored = json.dumps(job.errors)
-    assert len(stored) < MAX_REPORT_CHARS + 10_000
+    assert len(json.dumps(job.errors)) < 120_000  # tasks.importing.MAX_REPORT_CHARS and some JSON
     assert all(len(e["message"]) <= 500 for e in job.errors)
     assert 0 < len(job.errors) < 610
     assert f"{610 - len(job.errors)} more were left out" in job.message

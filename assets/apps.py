@@ -6,4 +6,10 @@ class AssetsConfig(AppConfig):
     verbose_name = "Media assets"
 
     def ready(self) -> None:
+        # Models are importable only once the registry is ready.
+        from tasks.importing import register_item_check
+
         from . import signals  # noqa: F401  (stored files follow their records)
+        from .ownership import check_imported_item
+
+        register_item_check(check_imported_item)  # imported items name only their organisation's media

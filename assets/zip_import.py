@@ -3,7 +3,7 @@
 The zip is checked before anything is stored: every member name must stay inside the archive (no
 absolute paths, no '..', no backslashes: zip-slip), every file a manifest line names must be in the
 zip and decode as an image or audio. Any problem: nothing is stored and the report names the line.
-Then each file is stored through the assets app (``campaigns/<id>/imports/<token>/<name>``), the
+Then each file is stored through the assets app (``assets.services.campaign_media_key``), the
 manifest's references are replaced by storage keys, and the rewritten manifest goes through the same
 import service as any JSONL file.
 """
@@ -13,15 +13,15 @@ import io
 import json
 import posixpath
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
 from core.schema import SchemaError
-from tasks.importing import MAX_REPORTED_ERRORS, RESERVED_KEYS, LineError, records_from
+from tasks.importing import RESERVED_KEYS, LineError, keep_error, records_from
 
-from .decoding import MediaRefused, inspect_audio, inspect_image
-from .services import campaign_media_key, store_media
+from .services import campaign_media_key
 
 MEDIA_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".tif", ".tiff", ".bmp",
                     ".wav", ".mp3", ".ogg", ".oga", ".opus", ".webm", ".flac", ".m4a")
@@ -38,11 +38,10 @@ class ZipPlan:
     error_count: int = 0
     jsonl: bytes = b""
     stored_keys: list[str] = field(default_factory=list)
+    kept_chars: int = 0
 
     def add(self, error: LineError) -> None:
-        self.error_count += 1
-        if len(self.errors) < MAX_REPORTED_ERRORS:
-            self.errors.append(error)
+        keep_error(self, error)
 
 
 def unsafe_member_name(name: str) -> bool:
@@ -75,6 +74,24 @@ def _replace_refs(value, mapping: dict[str, str]):
     return value
 
 
+class _MemberUnreadable(Exception):
+    pass
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """A member's bytes, at most MAX_MEMBER_BYTES; a member whose content does not match its header
+    (larger than declared, bad CRC, truncated, unknown compression) raises _MemberUnreadable."""
+    try:
+        with archive.open(info) as src:
+            data = src.read(MAX_MEMBER_BYTES + 1)
+            if len(data) > MAX_MEMBER_BYTES:
+                raise _MemberUnreadable
+            src.read(1)  # reach the end, where the CRC is checked
+        return data
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, ValueError) as exc:
+        raise _MemberUnreadable from exc
+
+
 def plan_zip_import(*, campaign, stream, uploaded_by=None) -> ZipPlan:
     """Check a media zip and, when it is sound, store its files and return the rewritten manifest."""
     plan = ZipPlan()
@@ -101,6 +118,18 @@ def plan_zip_import(*, campaign, stream, uploaded_by=None) -> ZipPlan:
     fmt = "csv" if manifest_name.endswith(".csv") else "jsonl"
     records: list[tuple[int, dict]] = []
     needed: dict[str, tuple[int, str]] = {}  # zip name -> (first line, field) naming it
+    try:
+        _plan_records(archive, members, manifest_name, fmt, plan, records, needed)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError) as exc:
+        raise SchemaError("file", _("The zip member %(name)s is damaged or does not match its declared size; "
+                                    "nothing was imported.") % {"name": manifest_name}) from exc
+    if plan.error_count:
+        return plan
+    return _store_media(archive, members, needed, records, plan, campaign=campaign, uploaded_by=uploaded_by)
+
+
+def _plan_records(archive, members, manifest_name, fmt, plan, records, needed) -> None:
+    """Read the manifest: every line's record, and the zip files its payload names."""
     with archive.open(members[manifest_name]) as manifest:
         for line_no, record in records_from(io.BufferedReader(manifest), fmt):
             if isinstance(record, LineError):
@@ -116,8 +145,13 @@ def plan_zip_import(*, campaign, stream, uploaded_by=None) -> ZipPlan:
                 else:
                     needed.setdefault(name, (line_no, path))
             records.append((line_no, record))
-    if plan.error_count:
-        return plan
+
+
+def _store_media(archive, members, needed, records, plan, *, campaign, uploaded_by) -> ZipPlan:
+    """Decode every named file, then store them and rewrite the manifest with their storage keys."""
+    from assets.decoding import MediaRefused, inspect_audio, inspect_image
+    from assets.services import store_media
+
     # Decode every named file before storing any, so a bad one leaves nothing behind.
     kinds: dict[str, tuple] = {}
     for name, (line_no, path) in needed.items():
@@ -126,7 +160,12 @@ def plan_zip_import(*, campaign, stream, uploaded_by=None) -> ZipPlan:
             plan.add(LineError(line_no, path, _("%(name)s is larger than %(mb)d MB.") % {
                 "name": name, "mb": MAX_MEMBER_BYTES // (1024 * 1024)}))
             continue
-        data = archive.read(info)
+        try:
+            data = _read_member(archive, info)
+        except _MemberUnreadable:
+            plan.add(LineError(line_no, path, _("The zip member %(name)s is damaged or larger than its declared "
+                                                "size.") % {"name": name}))
+            continue
         try:
             image = inspect_image(data, field_name=path)
             kinds[name] = ("image", image.content_type, {"width": image.width, "height": image.height})
@@ -142,7 +181,7 @@ def plan_zip_import(*, campaign, stream, uploaded_by=None) -> ZipPlan:
     mapping: dict[str, str] = {}
     for name, (kind, content_type, info) in kinds.items():
         safe = "/".join(part.replace(" ", "_") for part in name.split("/"))
-        asset = store_media(key=campaign_media_key(campaign.pk, safe), data=archive.read(members[name]),
+        asset = store_media(key=campaign_media_key(campaign.pk, safe), data=_read_member(archive, members[name]),
                             kind=kind, content_type=content_type, info=info, campaign=campaign,
                             uploaded_by=uploaded_by)
         mapping[name] = asset.key

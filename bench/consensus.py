@@ -11,7 +11,7 @@ Simulated crowds have known truth: each worker answers correctly with their own 
 are spammers at chance), wrong answers uniform over the other classes. Prints time, peak memory
 (tracemalloc) and accuracy against the truth for ours and crowd-kit's on the same data, then seeds
 a moderation campaign in its own database (``annotate_bench_e`` by default) with COPY and times
-``annotations.services.rescore_campaign`` (read, fit, per-item results, upsert, trust, report),
+``consensus.engine.rescore_campaign`` (read, fit, per-item results, upsert, trust, report),
 twice: the second run shows that a re-run counts no answer toward trust again.
 The last line is the result as JSON.
 """

@@ -27,9 +27,20 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 DEBUG = env_bool("DEBUG", default=False)
 TESTING = env_bool("TESTING", default="pytest" in sys.modules)
-SECRET_KEY = os.environ.get("SECRET_KEY") or (
-    "insecure-dev-key-only-for-the-embedded-demo-and-tests-0123456789abcdefghijklmnop"
-)
+# No fallback in production: a key written here is public, and with it sessions, media URLs and e-mail
+# confirmations can be forged (issue 18). The dev key exists only with DEBUG or TESTING on.
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not (DEBUG or TESTING):
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Production (DEBUG=0) refuses to start without a secret key: "
+            "set SECRET_KEY in the environment (e.g. python -c 'import secrets; print(secrets.token_urlsafe(64))'), "
+            "or set DEBUG=1 for local development."
+        )
+    # "django-insecure-" makes `check --deploy` (security.W009) fail whenever this key is in use.
+    SECRET_KEY = "django-insecure-dev-key-only-for-the-embedded-demo-and-tests-0123456789abcdefghijklmnop"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
@@ -217,6 +228,11 @@ ACCOUNT_RATE_LIMITS = {
     "confirm_email": "1/3m/key",
     "reset_password": "5/h/ip,3/h/key",
 }
+# Every log-in form (admin and allauth) shares one failure limit (core.login_limit): per (IP, account)
+# and per IP, each in a bounded window; no per-account lock that a stranger could hold against its owner.
+LOGIN_FAILURES_PER_IP_AND_ACCOUNT = int(os.environ.get("LOGIN_FAILURES_PER_IP_AND_ACCOUNT", "5"))
+LOGIN_FAILURES_PER_IP = int(os.environ.get("LOGIN_FAILURES_PER_IP", "50"))
+LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOGIN_FAILURE_WINDOW_SECONDS", "900"))
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "label-home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"

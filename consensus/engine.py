@@ -11,6 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 import numpy as np
 import orjson
@@ -19,6 +20,7 @@ from django.db import connection, transaction
 from django.db.models import TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from annotations.models import Annotation, CampaignScoring, Consensus, ConsensusJob
 from consensus import dawid_skene as ds
@@ -275,7 +277,9 @@ def start_campaign_rescore(*, campaign, trigger: str = "manual", user=None):
 
     with transaction.atomic():
         Campaign = type(campaign)
-        Campaign.objects.select_for_update().filter(pk=campaign.pk).first()  # serialise concurrent starts
+        # Serialise concurrent starts, and against a delete: a campaign deleted meanwhile is not found (404).
+        if Campaign.objects.select_for_update().filter(pk=campaign.pk).first() is None:
+            raise Campaign.DoesNotExist(f"Campaign {campaign.pk} was deleted.")
         job = ConsensusJob.objects.filter(
             campaign=campaign, status__in=[ConsensusJob.Status.PENDING, ConsensusJob.Status.RUNNING]
         ).first()
@@ -304,7 +308,7 @@ def rescore_campaign(*, campaign_id: int, job=None) -> dict:
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    campaign = Campaign.objects.get(pk=campaign_id)
+    campaign = Campaign.objects.get(pk=campaign_id)  # DoesNotExist: deleted before the job ran
     task, config = campaign.task, campaign.config
     space = task.label_space(config)
     _progress(job, "reading", 0.05)
@@ -378,6 +382,7 @@ def rescore_campaign(*, campaign_id: int, job=None) -> dict:
     _progress(job, "writing", 0.75)
     t4 = time.perf_counter()
     with transaction.atomic():  # consensus rows, their counted answers and the trust they feed: all or nothing
+        hold_campaign(campaign_id)
         counted_before = _lock_counted_answers(campaign_id)
         fresh = ~np.isin(answers["ids"][v_rows], np.fromiter(
             (a for ids in counted_before.values() for a in ids), dtype=np.int64))
@@ -390,7 +395,9 @@ def rescore_campaign(*, campaign_id: int, job=None) -> dict:
 
     t5 = time.perf_counter()
     report = _quality_report_data(items, answers, questions, states, keep, results, use_ds, task, config)
-    _save_scoring(campaign, questions, answers, report, use_ds)
+    with transaction.atomic():
+        hold_campaign(campaign_id)
+        _save_scoring(campaign, questions, answers, report, use_ds)
     timings["report"] = time.perf_counter() - t5
     timings["total"] = time.perf_counter() - t0
     state_counts = {STATE_CODES[s]: int(np.count_nonzero(states[keep] == s)) for s in range(4)}
@@ -667,6 +674,41 @@ def _trust_verdicts(task, config, answers, parsed, questions, *, finalised, resu
             keep.append(r)
             verdicts.append(bool(verdict))
     return np.array(keep, dtype=np.int64), np.array(verdicts, dtype=bool)
+
+
+def delete_draft_campaign(*, campaign: Campaign) -> str:
+    """Delete a draft campaign without answers; returns "" when deleted, else why not (for a 409).
+
+    Here, with the consensus jobs: a delete must be serialised against a re-score of the same campaign.
+
+    The row is locked first, so a re-score job's writes (which hold it with FOR NO KEY UPDATE,
+    hold_campaign below) finish before the delete's cascade or see the campaign gone;
+    a queued or running (not stale) re-score refuses the delete.
+    """
+    with transaction.atomic():
+        locked = Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
+        if locked is None:
+            raise Campaign.DoesNotExist(f"Campaign {campaign.pk} was deleted.")
+        if locked.status != Campaign.Status.DRAFT or locked.annotations.exists():
+            return _("Only a draft campaign without answers can be deleted; archive it instead "
+                     "(PATCH status=archived).")
+        fresh = timezone.now() - timedelta(seconds=settings.CONSENSUS_JOB_STALE_SECONDS)
+        if ConsensusJob.objects.filter(campaign=locked, created_at__gte=fresh,
+                                       status__in=[ConsensusJob.Status.PENDING, ConsensusJob.Status.RUNNING]).exists():
+            return _("A re-score of this campaign is queued or running; delete it when the job has finished.")
+        locked.delete()
+    return ""
+
+
+def hold_campaign(campaign_id: int) -> None:
+    """Lock the campaign row against a delete until the transaction ends; DoesNotExist when it is gone.
+
+    FOR NO KEY UPDATE: conflicts with the DELETE's FOR UPDATE (so the job's inserts and the delete's
+    cascade never interleave into a foreign-key violation at commit) but not with the key-share locks
+    that answers' foreign-key checks take.
+    """
+    if not Campaign.objects.select_for_update(no_key=True).filter(pk=campaign_id).values_list("pk").first():
+        raise Campaign.DoesNotExist(f"Campaign {campaign_id} was deleted.")
 
 
 def _lock_counted_answers(campaign_id: int) -> dict[int, list[int]]:

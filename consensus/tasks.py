@@ -76,6 +76,9 @@ def run_consensus_job(self, job_id: int) -> str:
         )
         try:
             figures = engine.rescore_campaign(campaign_id=job.campaign_id, job=job)
+        except Campaign.DoesNotExist:  # deleted meanwhile (its job row went with it): nothing to score
+            logger.info("consensus job %s: campaign %s was deleted", job_id, job.campaign_id)
+            return "gone"
         except Exception as exc:  # recorded for the admin; the campaign stays as it was
             logger.exception("consensus job %s failed", job_id)
             ConsensusJob.objects.filter(pk=job_id).update(

@@ -100,6 +100,18 @@ class _ParquetFile:
         self.writer.close()
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection): contributors' text and
+# imported values (OCR text, external_id) reach CSV exports, so such cells get a leading quote (OWASP).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A value as written into an export CSV: text that a spreadsheet would evaluate is neutralised."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 class _CsvFile:
     """CSV cells are flat: list and struct columns are written as JSON text."""
 
@@ -115,7 +127,8 @@ class _CsvFile:
     def write(self, rows: list[dict]) -> None:
         nested = self.nested
         self.writer.writerows(
-            [orjson.dumps(row[n]).decode() if n in nested and row[n] is not None else row[n] for n in self.names]
+            [orjson.dumps(row[n]).decode() if n in nested and row[n] is not None else csv_cell(row[n])
+             for n in self.names]
             for row in rows
         )
 

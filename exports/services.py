@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import math
 import resource
+import secrets
 import shutil
 import tempfile
 from datetime import datetime
@@ -16,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from assets.ownership import owned_keys
 from audit.services import Action as Audit
 from audit.services import record
 from core.schema import SchemaError
@@ -198,14 +200,28 @@ def run_export(export_id: int) -> Export:
             stats = card_statistics(export.campaign, layout, export.filters)
         rss_after_rows = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         card = render_card(export, layout, stats, result.files, result.rows, authenticity)
-        relative = f"{export.campaign_id}/{export.download_name}"
-        digest = engine.package(workdir, result, card, export.format, root / relative, default_storage.open)
+        # A random folder: archive paths are not guessable from sequential ids (issue 18).
+        relative = f"{export.campaign_id}/{secrets.token_urlsafe(16)}/{export.download_name}"
+        # Only this organisation's own media go into its archive, whatever an item names (issue 18).
+        owned = owned_keys(organization_id=export.campaign.organization_id, keys=result.media)
+        refused_media = sorted(set(result.media) - owned)
+
+        def open_owned_media(key: str):
+            if key not in owned:
+                raise ValueError(f"media {key!r} does not belong to this organisation")
+            return default_storage.open(key)
+
+        digest = engine.package(workdir, result, card, export.format, root / relative, open_owned_media)
+        if refused_media:
+            log.warning("export %s: %d media key(s) of another organisation refused", export.pk, len(refused_media))
+        missing_media = [k for k in result.missing_media if k in owned]  # never list another's keys
         export.path, export.sha256 = relative, digest
         export.size_bytes = (root / relative).stat().st_size
         export.rows_written, export.files = result.rows, result.files
         export.stats = {
             "rows_per_split": result.rows_per_split, "media_files": len(result.media),
-            "missing_media": result.missing_media[:100], "missing_media_count": len(result.missing_media),
+            "missing_media": missing_media[:100], "missing_media_count": len(missing_media),
+            "refused_media_count": len(refused_media),
             "items": stats["items"], "annotations": stats["annotations"], "contributors": stats["contributors"],
             "mean_agreement": stats["agreement"]["mean"],
             # The worker's peak resident memory (MB) after streaming the rows, and at the end (card included).

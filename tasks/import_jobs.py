@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from core.schema import SchemaError
 
-from .importing import MAX_REPORTED_ERRORS, detect_format, import_items
+from .importing import MAX_REPORTED_ERRORS, detect_format, import_items, omitted_note
 from .models import Campaign, ImportJob
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,8 @@ def run_import_job(job_id: int) -> ImportJob:
             job.status, job.message = ImportJob.Status.SUCCEEDED, f"Imported {report.imported} items."
         else:
             job.status = ImportJob.Status.FAILED
-            job.message = f"{report.error_count} bad line(s); nothing was imported."
+            job.message = f"{report.error_count} bad line(s); nothing was imported." + omitted_note(
+                report.error_count, len(job.errors))
     except SchemaError as exc:
         job.status, job.message = ImportJob.Status.FAILED, exc.message
     except Exception as exc:  # noqa: BLE001 - the job records any failure; nothing was committed

@@ -191,7 +191,7 @@ def test_signed_media_urls(media_root, settings, make_campaign, make_contributor
     user = make_contributor()
     client = client_for(user)
     assignment = lease(client, campaign)
-    assert assignment["item"]["payload"]["audio"] == key  # a storage key, not a URL
+    assert assignment["item"]["payload"]["audio"] == "media:audio"  # neither a storage key nor a URL (issue 18)
     media = client.get(reverse("assets:assignment-media", args=[assignment["id"]])).json()
     url = media["media"]["audio"]
     assert url.startswith("/assets/m/") and key not in url

@@ -32,7 +32,7 @@ from organizations.access import Action, allows
 from tasks import services
 from tasks.import_jobs import error_report_csv, start_import_job
 from tasks.import_jobs import import_job_status as api_status
-from tasks.importing import detect_format
+from tasks.importing import detect_format, omitted_note
 from tasks.models import Assignment, Campaign, ImportJob, Item
 from tasks.types import all_task_types, get_task_type
 from web.campaigns.views import labeler_config, render_instructions
@@ -61,7 +61,8 @@ def start_admin_import(*, campaign: Campaign, upload, user) -> ImportJob:
                 campaign=campaign, created_by=user, original_name=name, format="zip",
                 status=ImportJob.Status.FAILED, size_bytes=upload.size or 0, error_count=plan.error_count,
                 errors=[e.as_dict() for e in plan.errors],
-                message=_("Nothing was imported: fix the zip and upload it again."),
+                message=_("Nothing was imported: fix the zip and upload it again.")
+                + omitted_note(plan.error_count, len(plan.errors)),
             )
         manifest = ContentFile(plan.jsonl, name=f"{name}.manifest.jsonl")
         return start_import_job(campaign=campaign, file=manifest, original_name=name, fmt="jsonl", created_by=user)

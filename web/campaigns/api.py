@@ -11,6 +11,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from assets.ownership import masked_payload
 from core.api_errors import error_response
 from organizations.authentication import ApiTokenAuthentication
 from tasks import services
@@ -49,7 +50,7 @@ class AssignmentOut(serializers.Serializer):
 
     def get_item(self, obj) -> dict:
         # is_gold is never sent: honeypots must be indistinguishable.
-        return {"id": obj.item_id, "payload": obj.item.payload}
+        return {"id": obj.item_id, "payload": masked_payload(obj.campaign.task, obj.item.payload)}
 
 
 class NoWorkOut(serializers.Serializer):
@@ -83,7 +84,8 @@ def _assignment_out(assignment: Assignment) -> dict:
         "id": assignment.pk,
         "campaign": assignment.campaign_id,
         "task_type": assignment.campaign.task_type,
-        "item": {"id": assignment.item_id, "payload": assignment.item.payload},  # never is_gold
+        # Never is_gold; never storage keys (the page gets signed URLs from web.assets.views.assignment_media).
+        "item": {"id": assignment.item_id, "payload": masked_payload(assignment.campaign.task, assignment.item.payload)},
         "view": assignment.view,
         "expires_at": _DATETIME.to_representation(assignment.expires_at),
     }

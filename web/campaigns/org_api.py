@@ -13,6 +13,7 @@ from rest_framework import exceptions, generics, parsers, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from consensus.engine import delete_draft_campaign
 from core.pagination import ConditionalListMixin, IdCursorPagination
 from core.schema import SchemaError
 from exports.services import parse_since
@@ -172,16 +173,13 @@ class CampaignDetail(OrgScoped, APIView):
         return Response(CampaignOut(campaign).data)
 
     @extend_schema(summary="Delete a draft campaign that has no answers",
-                   responses={204: None, 409: OpenApiResponse(description="Has answers or is not a draft")})
+                   responses={204: None, 409: OpenApiResponse(description="Has answers, is not a draft, or is "
+                                                                           "being re-scored")})
     def delete(self, request, campaign_id: int):
-        campaign = self.campaign()
-        if campaign.status != Campaign.Status.DRAFT or campaign.annotations.exists():
-            return Response(
-                {"error": {"status": 409, "code": "conflict", "field": "status",
-                           "message": "Only a draft campaign without answers can be deleted; archive it instead "
-                                      "(PATCH status=archived)."}},
-                status=status.HTTP_409_CONFLICT)
-        campaign.delete()
+        refused = delete_draft_campaign(campaign=self.campaign())
+        if refused:
+            return Response({"error": {"status": 409, "code": "conflict", "field": "status", "message": refused}},
+                            status=status.HTTP_409_CONFLICT)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

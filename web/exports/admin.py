@@ -1,7 +1,9 @@
 """Admin for exports and webhooks, scoped to the manager's organisations (web.console mixin)."""
+from django import forms
 from django.contrib import admin
 
 from exports.models import Export, Webhook, WebhookDelivery
+from exports.webhooks import UnsafeURL, check_url
 from web.console import OrgScopedAdminMixin
 
 
@@ -19,13 +21,36 @@ class ExportAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         return False  # exports are requested from the campaign page or the API (validated there)
 
 
+class WebhookAdminForm(forms.ModelForm):
+    """The API's URL rule (exports.webhooks.check_url) for webhooks added or changed in the admin."""
+
+    class Meta:
+        model = Webhook
+        fields = ["organization", "url", "events", "is_active"]
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        try:
+            check_url(url)
+        except UnsafeURL as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return url
+
+
 @admin.register(Webhook)
 class WebhookAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     org_lookup = "organization"
+    form = WebhookAdminForm
     list_display = ["id", "organization", "url", "events", "is_active", "created_at"]
     list_filter = ["is_active"]
     list_select_related = ["organization"]
-    raw_id_fields = ["organization", "created_by"]
+    raw_id_fields = ["organization"]
+    readonly_fields = ["created_by", "created_at"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user  # never a user named in the form (could be another organisation's)
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(WebhookDelivery)

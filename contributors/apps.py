@@ -6,5 +6,5 @@ class ContributorsConfig(AppConfig):
     verbose_name = "Contributors"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401
+        from . import signals  # noqa: F401  (connects receivers: models are importable only now)
 

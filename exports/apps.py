@@ -6,6 +6,7 @@ class ExportsConfig(AppConfig):
     verbose_name = "Dataset exports"
 
     def ready(self):
+        # Models are importable only once the registry is ready.
         from django.db.models.signals import post_save
 
         from tasks.models import Campaign

@@ -16,9 +16,8 @@ class TaskTypesConfig(AppConfig):
     verbose_name = "Task types"
 
     def ready(self) -> None:
-        from .discovery import (
-            discover,  # imports the type packages, which import models: only once apps are ready
-        )
+        # Discovery imports the type packages, which import models: only once the registry is ready.
+        from .discovery import discover
 
         discover()
         setting_changed.connect(_roots_changed, dispatch_uid="task_types.roots_changed")

@@ -24,6 +24,7 @@ import os
 import sys
 import time
 import tracemalloc
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +65,74 @@ def simulate_comparisons(n_items: int, n_comparisons: int, *, seed: int = 0):
     b = (a + rng.integers(1, n_items, n_comparisons)) % n_items
     a_wins = rng.random(n_comparisons) < 1 / (1 + np.exp(strength[b] - strength[a]))
     return strength, np.where(a_wins, a, b), np.where(a_wins, b, a)
+
+
+_SYLLABLES = (
+    "tôi bạn anh chị em con bố mẹ ông bà nhà cửa đường phố trường học làm việc đi về ăn uống ngủ nghỉ nói "
+    "nghe đọc viết hôm nay ngày mai tháng năm trời nắng mưa gió lạnh nóng xanh đỏ vàng trắng đen nước mắm gạo "
+    "nếp trứng vịt cà phê sữa đá bánh mì thịt nướng chợ quê hương đất Hà Nội Huế Sài Gòn sông núi biển "
+    "cây lá hoa quả cam chuối xoài mít thương nhớ vui buồn khỏe mạnh yếu đau thuốc bệnh viện bác sĩ giáo "
+    "viên sinh học bài thi điểm cao thấp nhanh chậm sớm muộn được không có là của và với cho những các một hai "
+    "ba bốn sáu bảy tám chín mười trăm nghìn triệu đồng tiền mua bán hàng quán cơm phở bún chả giò"
+).split()
+_TONE_SWAPS = {"a": "à", "à": "á", "á": "ả", "ả": "ã", "ã": "ạ", "ạ": "a", "ô": "ơ", "ơ": "ô", "ư": "u",
+               "u": "ư", "ê": "e", "e": "ê", "ì": "í", "í": "ì", "ó": "ò", "ò": "ó", "đ": "d"}
+
+
+def _misheard(syllable: str, rng) -> str:
+    """A plausible misreading: a tone or vowel mark swapped, or the marks dropped."""
+    if rng.random() < 0.5:
+        decomposed = unicodedata.normalize("NFD", syllable.replace("đ", "d"))
+        stripped = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+        if stripped != syllable:
+            return stripped
+    chars = list(syllable)
+    spots = [i for i, c in enumerate(chars) if c.lower() in _TONE_SWAPS]
+    if not spots:
+        return _SYLLABLES[int(rng.integers(len(_SYLLABLES)))]
+    i = spots[int(rng.integers(len(spots)))]
+    chars[i] = _TONE_SWAPS[chars[i].lower()]
+    return "".join(chars)
+
+
+def simulate_transcriptions(n_items: int, n_workers: int, per_item: int, *, seed: int = 0,
+                            quality=(0.75, 0.99), spammers: float = 0.1, length=(6, 18)):
+    """(truth texts, items, workers, texts, trust per worker): a synthetic Vietnamese transcription crowd.
+
+    Each truth is ``length`` syllables from a fixed list, with a comma and a full stop. Each worker reads a
+    token wrong with probability ``1 - quality`` (a share are careless at 0.5): a swapped or dropped mark
+    (half the errors), another syllable, a dropped or an extra syllable. Trust is the worker's quality seen
+    through noise (as the platform's agreement-based trust would estimate it).
+    """
+    rng = np.random.default_rng(seed)
+    q = rng.uniform(*quality, n_workers)
+    q[rng.random(n_workers) < spammers] = 0.5
+    trust = np.clip(q + rng.normal(0.0, 0.05, n_workers), 0.05, 1.0)
+    truth = []
+    for _ in range(n_items):
+        words = [_SYLLABLES[i] for i in rng.integers(0, len(_SYLLABLES), int(rng.integers(*length)))]
+        words[int(rng.integers(1, len(words) - 1))] += ","
+        truth.append(" ".join(words).capitalize() + ".")
+    draws = np.sort(rng.integers(0, n_workers - per_item + 1, (n_items, per_item)), axis=1)
+    workers = rng.permutation(n_workers)[(draws + np.arange(per_item)).ravel()]
+    items = np.repeat(np.arange(n_items), per_item)
+    texts = []
+    for item, worker in zip(items.tolist(), workers.tolist(), strict=True):
+        out = []
+        for token in truth[item].split(" "):
+            if rng.random() >= q[worker]:
+                kind = rng.random()
+                if kind < 0.5:
+                    token = _misheard(token, rng)
+                elif kind < 0.7:
+                    token = _SYLLABLES[int(rng.integers(len(_SYLLABLES)))]
+                elif kind < 0.85:
+                    continue
+                else:
+                    out.append(_SYLLABLES[int(rng.integers(len(_SYLLABLES)))])
+            out.append(token)
+        texts.append(" ".join(out))
+    return truth, items, workers, texts, trust
 
 
 def measured(fn):

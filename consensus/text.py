@@ -60,7 +60,7 @@ def _weights(weights, n: int) -> np.ndarray:
     w = np.asarray(weights, dtype=np.float64)
     if w.shape != (n,):
         raise ValueError("text consensus needs one weight per text.")
-    return np.maximum(np.nan_to_num(w, nan=0.0), 1e-9)  # a zero-trust answer still breaks no tie by accident
+    return np.fmax(w, 1e-9)  # a zero (or missing) trust still counts a little, never negatively
 
 
 def _medoid(texts: list[str], weights: np.ndarray) -> tuple[int, np.ndarray]:
@@ -69,6 +69,12 @@ def _medoid(texts: list[str], weights: np.ndarray) -> tuple[int, np.ndarray]:
     scores = similarity @ weights  # row i: sum over j of w_j * sim(i, j); j = i adds w_i (own weight counts)
     best = int(np.flatnonzero(scores >= scores.max() - _TIE)[0])  # near-equal sums are a tie: the first text
     return best, similarity
+
+
+def _agreement(similarity: np.ndarray) -> float:
+    """1 - mean pairwise CER from the (symmetric, unit-diagonal) similarity matrix."""
+    n = similarity.shape[0]
+    return float(np.clip((similarity.sum() - n) / (n * (n - 1)), 0.0, 1.0))
 
 
 def medoid_text(texts: list[str], weights: list[float] | None = None) -> tuple[str, float, float]:
@@ -87,7 +93,7 @@ def medoid_text(texts: list[str], weights: list[float] | None = None) -> tuple[s
         return texts[0], 1.0, 1.0
     best, similarity = _medoid(texts, _weights(weights, n))
     confidence = float((similarity[best].sum() - 1.0) / (n - 1))
-    agreement = float(similarity[np.triu_indices(n, k=1)].mean())
+    agreement = _agreement(similarity)
     return texts[best], float(np.clip(confidence, 0.0, 1.0)), float(np.clip(agreement, 0.0, 1.0))
 
 
@@ -96,10 +102,9 @@ def tokenize(text: str) -> tuple[list[str], list[str]]:
 
     The whitespace is kept as "", " " or "\\n" so the voted text can be written back with its line breaks.
     """
-    tokens, gaps = [], []
-    for space, token in _TOKEN_RE.findall(clean(text or "")):
-        tokens.append(token)
-        gaps.append("\n" if "\n" in space else (" " if space else ""))
+    pairs = _TOKEN_RE.findall(clean(text or ""))
+    tokens = [token for _space, token in pairs]
+    gaps = [("\n" if "\n" in space else " ") if space else "" for space, _token in pairs]
     return tokens, gaps
 
 
@@ -130,70 +135,60 @@ def rover_text(texts: list[str], weights: list[float] | None = None) -> tuple[st
     n = len(texts)
     if n < 2:
         return medoid_text(texts, weights)
-    w = _weights(weights, n)
-    pivot, similarity = _medoid(texts, w)
-    agreement = float(np.clip(similarity[np.triu_indices(n, k=1)].mean(), 0.0, 1.0))
-    tokenized = [tokenize(t) for t in texts]
+    # Identical answers are one candidate with their weights summed (and counted for the agreement).
+    merged: dict[str, list[float]] = {}
+    for text, weight in zip(texts, _weights(weights, n).tolist(), strict=True):
+        entry = merged.setdefault(text, [0.0, 0])
+        entry[0] += weight
+        entry[1] += 1
+    distinct = list(merged)
+    if len(distinct) == 1:
+        return distinct[0], 1.0, 1.0
+    w = np.array([entry[0] for entry in merged.values()])
+    count = np.array([entry[1] for entry in merged.values()], dtype=np.float64)
+    pivot, similarity = _medoid(distinct, w)
+    agreement = float(np.clip((count @ similarity @ count - n) / (n * (n - 1)), 0.0, 1.0))
+    tokenized = [tokenize(t) for t in distinct]
     ref, ref_gaps = tokenized[pivot]
     size = len(ref)
-    slots: list[dict | None] = [None] * size  # votes over what stands at each medoid token (None: all agree)
+    slots: dict[int, dict] = {}  # votes over what stands at medoid token i (only where someone differs)
     inserts: dict[int, dict] = {}  # votes over what is inserted before medoid token i (i = size: at the end)
     inserters: dict[int, float] = {}  # weight that inserted something there
-    agree_weight = np.zeros(size)  # weight that read the medoid's token as it is (filled lazily)
+    weight_list = w.tolist()
     for h, (tokens, gaps) in enumerate(tokenized):
-        if h == pivot:
+        if h == pivot or tokens == ref:
             continue
-        wh = float(w[h])
-        if tokens == ref:
-            agree_weight += wh
-            continue
-        matched = np.zeros(size, dtype=bool)
+        wh = weight_list[h]
         for tag, i1, i2, j1, j2 in Levenshtein.opcodes(ref, tokens).as_list():
             if tag == "equal":
-                matched[i1:i2] = True
                 continue
             common = min(i2 - i1, j2 - j1) if tag == "replace" else 0
             for k in range(common):  # substitutions, one to one
-                slot = slots[i1 + k]
-                if slot is None:
-                    slot = slots[i1 + k] = {}
-                _add(slot, tokens[j1 + k], wh, gaps[j1 + k])
+                _add(slots.setdefault(i1 + k, {}), tokens[j1 + k], wh, gaps[j1 + k])
             for i in range(i1 + common, i2):  # this answer has nothing where the medoid has a token
-                slot = slots[i]
-                if slot is None:
-                    slot = slots[i] = {}
-                _add(slot, "", wh, "")
+                _add(slots.setdefault(i, {}), "", wh, "")
             if j2 > j1 + common:  # extra tokens: an insertion before medoid token i2
                 key = tuple(tokens[j1 + common:j2])
                 _add(inserts.setdefault(i2, {}), key, wh, tuple(gaps[j1 + common:j2]))
                 inserters[i2] = inserters.get(i2, 0.0) + wh
-        agree_weight[matched] += wh
-    if not inserts and all(slot is None for slot in slots):
-        out = texts[pivot]
+    if not inserts and not slots:
+        out = distinct[pivot]
     else:
-        wp = float(w[pivot])
-        parts: list[tuple[str, str]] = []  # (gap, token)
-        for i in range(size + 1):
-            votes = inserts.get(i)
-            if votes is not None:
-                # Everyone who inserted nothing here (the medoid among them) votes for "nothing".
-                _add(votes, (), float(w.sum()) - inserters[i], ())
-                key, key_gaps = _winner(votes, ())
-                parts.extend(zip(key_gaps, key, strict=True))
-            if i == size:
-                break
-            slot = slots[i]
-            if slot is None:
-                parts.append((ref_gaps[i], ref[i]))
-                continue
-            _add(slot, ref[i], wp + float(agree_weight[i]), ref_gaps[i])
+        total = float(w.sum())
+        parts = [gap + token for gap, token in zip(ref_gaps, ref, strict=True)] + [""]
+        for i, slot in slots.items():
+            # Every answer covers each medoid token once (equal, substituted or missing): the weight that did not
+            # vote for something else read the medoid's token as it is.
+            _add(slot, ref[i], total - sum(entry[0] for entry in slot.values()), ref_gaps[i])
             token, gap = _winner(slot, ref[i])
-            if token:
-                parts.append((gap, token))
-        out = "".join(gap + token for gap, token in parts).strip()
-    confidence = float(np.mean(1.0 - process.cdist([out], texts, scorer=Levenshtein.normalized_distance,
-                                                      dtype=np.float64, workers=1)[0]))
-    return out, float(np.clip(confidence, 0.0, 1.0)), agreement
+            parts[i] = gap + token if token else ""
+        for i, votes in inserts.items():
+            _add(votes, (), total - inserters[i], ())  # who inserted nothing here (the medoid too) votes "nothing"
+            key, key_gaps = _winner(votes, ())
+            parts[i] = "".join(gap + token for gap, token in zip(key_gaps, key, strict=True)) + parts[i]
+        out = "".join(parts).strip()
+    confidence = sum(Levenshtein.normalized_similarity(out, t) * c for t, (_w, c) in merged.items()) / n
+    return out, confidence, agreement
 
 
 def text_consensus(texts: list[str], weights: list[float] | None = None) -> tuple[str, float, float, str]:

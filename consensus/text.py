@@ -103,9 +103,11 @@ def tokenize(text: str) -> tuple[list[str], list[str]]:
     The whitespace is kept as "", " " or "\\n" so the voted text can be written back with its line breaks.
     """
     pairs = _TOKEN_RE.findall(clean(text or ""))
-    tokens = [token for _space, token in pairs]
-    gaps = [("\n" if "\n" in space else " ") if space else "" for space, _token in pairs]
-    return tokens, gaps
+    return [token for _space, token in pairs], [_gap(space) for space, _token in pairs]
+
+
+def _gap(space: str) -> str:
+    return ("\n" if "\n" in space else " ") if space else ""
 
 
 def _add(votes: dict, key, weight: float, gap) -> None:
@@ -136,8 +138,14 @@ def rover_text(texts: list[str], weights: list[float] | None = None) -> tuple[st
     if n < 2:
         return medoid_text(texts, weights)
     # Identical answers are one candidate with their weights summed (and counted for the agreement).
+    if weights is None or len(weights) == 0:
+        weights = [1.0] * n
+    elif len(weights) != n:
+        raise ValueError("text consensus needs one weight per text.")
     merged: dict[str, list[float]] = {}
-    for text, weight in zip(texts, _weights(weights, n).tolist(), strict=True):
+    for text, weight in zip(texts, weights, strict=True):
+        weight = float(weight)
+        weight = weight if weight > 1e-9 else 1e-9  # as _weights: a zero, negative or missing trust counts a little
         entry = merged.setdefault(text, [0.0, 0])
         entry[0] += weight
         entry[1] += 1
@@ -148,15 +156,18 @@ def rover_text(texts: list[str], weights: list[float] | None = None) -> tuple[st
     count = np.array([entry[1] for entry in merged.values()], dtype=np.float64)
     pivot, similarity = _medoid(distinct, w)
     agreement = float(np.clip((count @ similarity @ count - n) / (n * (n - 1)), 0.0, 1.0))
-    tokenized = [tokenize(t) for t in distinct]
-    ref, ref_gaps = tokenized[pivot]
-    size = len(ref)
+    tokenized = [_TOKEN_RE.findall(clean(t)) for t in distinct]  # (space, token) pairs
+    ref_pairs = tokenized[pivot]
+    ref = [token for _space, token in ref_pairs]
     slots: dict[int, dict] = {}  # votes over what stands at medoid token i (only where someone differs)
-    inserts: dict[int, dict] = {}  # votes over what is inserted before medoid token i (i = size: at the end)
+    inserts: dict[int, dict] = {}  # votes over what is inserted before medoid token i (i = len(ref): at the end)
     inserters: dict[int, float] = {}  # weight that inserted something there
     weight_list = w.tolist()
-    for h, (tokens, gaps) in enumerate(tokenized):
-        if h == pivot or tokens == ref:
+    for h, pairs in enumerate(tokenized):
+        if h == pivot:
+            continue
+        tokens = [token for _space, token in pairs]
+        if tokens == ref:
             continue
         wh = weight_list[h]
         for tag, i1, i2, j1, j2 in Levenshtein.opcodes(ref, tokens).as_list():
@@ -164,22 +175,22 @@ def rover_text(texts: list[str], weights: list[float] | None = None) -> tuple[st
                 continue
             common = min(i2 - i1, j2 - j1) if tag == "replace" else 0
             for k in range(common):  # substitutions, one to one
-                _add(slots.setdefault(i1 + k, {}), tokens[j1 + k], wh, gaps[j1 + k])
+                _add(slots.setdefault(i1 + k, {}), tokens[j1 + k], wh, _gap(pairs[j1 + k][0]))
             for i in range(i1 + common, i2):  # this answer has nothing where the medoid has a token
                 _add(slots.setdefault(i, {}), "", wh, "")
             if j2 > j1 + common:  # extra tokens: an insertion before medoid token i2
                 key = tuple(tokens[j1 + common:j2])
-                _add(inserts.setdefault(i2, {}), key, wh, tuple(gaps[j1 + common:j2]))
+                _add(inserts.setdefault(i2, {}), key, wh, tuple(_gap(space) for space, _t in pairs[j1 + common:j2]))
                 inserters[i2] = inserters.get(i2, 0.0) + wh
     if not inserts and not slots:
         out = distinct[pivot]
     else:
         total = float(w.sum())
-        parts = [gap + token for gap, token in zip(ref_gaps, ref, strict=True)] + [""]
+        parts = [_gap(space) + token for space, token in ref_pairs] + [""]
         for i, slot in slots.items():
             # Every answer covers each medoid token once (equal, substituted or missing): the weight that did not
             # vote for something else read the medoid's token as it is.
-            _add(slot, ref[i], total - sum(entry[0] for entry in slot.values()), ref_gaps[i])
+            _add(slot, ref[i], total - sum(entry[0] for entry in slot.values()), _gap(ref_pairs[i][0]))
             token, gap = _winner(slot, ref[i])
             parts[i] = gap + token if token else ""
         for i, votes in inserts.items():

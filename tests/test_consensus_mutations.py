@@ -277,3 +277,15 @@ def planted_bug(request, monkeypatch):
 def test_each_planted_bug_fails_its_check(planted_bug):
     with pytest.raises(AssertionError):
         CHECKS[PLANTED[planted_bug][1]]()
+
+
+@pytest.mark.parametrize("bug", ["dawid_skene_is_majority_vote", "bradley_terry_stops_after_one_step",
+                                 "medoid_ignores_own_weight"])
+def test_the_bench_exits_non_zero_on_a_planted_bug(bug, monkeypatch, capsys):
+    from bench import consensus as bench  # the bench module the plant reaches
+
+    assert plant(monkeypatch, PLANTED[bug][0]) > 0
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--smoke", "--skip-db"])
+    assert exc.value.code == 1
+    assert "CHECK FAILED" in capsys.readouterr().err

@@ -13,10 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from crowdkit.aggregation import ROVER, DawidSkene
-from scipy.optimize import minimize
 from scipy.stats import spearmanr
 
-from bench.consensus import simulate_comparisons, simulate_crowd, simulate_transcriptions
+from bench.consensus import (
+    reference_bradley_terry,
+    simulate_comparisons,
+    simulate_crowd,
+    simulate_transcriptions,
+)
 from consensus import bradley_terry, dawid_skene, text, voting
 from consensus.text import tokenize
 
@@ -28,20 +32,6 @@ CHECKS: dict = {}
 def check(fn):
     CHECKS[fn.__name__] = fn
     return fn
-
-
-def reference_bradley_terry(n, winners, losers, weights, alpha=0.01):
-    """The same penalised likelihood solved by a general optimiser (L-BFGS), centred like ours."""
-    w, lo, wt = np.asarray(winners), np.asarray(losers), np.asarray(weights, dtype=float)
-
-    def loss(theta):
-        d = theta[lo] - theta[w]
-        p = 1 / (1 + np.exp(-d))  # P(the loser wins)
-        grad = np.bincount(lo, wt * p, n) - np.bincount(w, wt * p, n) + alpha * theta
-        return float(wt @ np.logaddexp(0, d) + 0.5 * alpha * theta @ theta), grad
-
-    theta = minimize(loss, np.zeros(n), jac=True, method="L-BFGS-B", options={"gtol": 1e-12, "ftol": 1e-15}).x
-    return theta - theta.mean()
 
 
 @check

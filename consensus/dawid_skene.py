@@ -4,14 +4,16 @@ Labels are three integer arrays of equal length: ``items`` (row of the item), ``
 the contributor) and ``labels`` (class index). They become one sparse count matrix
 (item x worker*K+said); both EM steps are then a sparse-times-dense product, so an iteration on
 1M labels costs a few tens of milliseconds and no Python loop runs over labels or items. Gold items are clamped to
-their known class in every E-step; the start is the (soft) majority vote; iteration stops when no
-posterior moves by more than ``tol``.
+their known class in every E-step; the start is the (soft) majority vote; iteration stops when the
+marginal log-likelihood per label improves by less than ``tol`` (crowd-kit's criterion), or after ``max_iter``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+
+from consensus.voting import MIN_WEIGHT, TIE_TOLERANCE
 
 VERSION = "ds-1"
 
@@ -57,11 +59,27 @@ def vote_counts(data: LabelArrays, weights: np.ndarray | None = None) -> np.ndar
 def majority_vote(data: LabelArrays, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Label per item (-1 when it has no answer) and the winner's share of the (weighted) votes.
 
-    Ties go to the lowest class index, so the result is deterministic.
+    The tie rule of ``consensus.voting``: totals within ``TIE_TOLERANCE`` tie, and a tie goes to the class
+    answered first on that item (the label arrays' order; the engine passes answers in item, id order).
     """
+    if weights is not None:
+        weights = np.maximum(np.asarray(weights, dtype=np.float64), MIN_WEIGHT)
     counts = vote_counts(data, weights)
     totals = counts.sum(axis=1)
     winner = np.argmax(counts, axis=1)
+    tied = counts >= counts.max(axis=1, keepdims=True) - TIE_TOLERANCE
+    tied &= counts > 0
+    tie_rows = np.flatnonzero(tied.sum(axis=1) > 1)
+    if tie_rows.size:
+        # First position of each (item, class) among the tied items' answers; the tied class seen first wins.
+        k = data.n_classes
+        rows = np.flatnonzero(np.isin(data.items, tie_rows))
+        keys, first = np.unique(data.items[rows] * k + data.labels[rows], return_index=True)
+        position = np.full(data.n_items * k, np.iinfo(np.int64).max)
+        position[keys] = rows[first]
+        position = position.reshape(data.n_items, k)[tie_rows]
+        position[~tied[tie_rows]] = np.iinfo(np.int64).max
+        winner[tie_rows] = np.argmin(position, axis=1)
     share = np.divide(counts[np.arange(data.n_items), winner], totals, out=np.zeros(data.n_items), where=totals > 0)
     winner = np.where(totals > 0, winner, -1)
     return winner, share

@@ -349,6 +349,8 @@ def rescore_campaign(*, campaign_id: int, job=None) -> dict:
             fit = ds.dawid_skene(entry["data"], gold=gold)
             entry.update(decided=fit.labels, posterior=fit.confidence, fit=fit)
         else:
+            # The tie rule of consensus.voting (first answered wins), as the type's weighted_vote that shapes the
+            # stored result: the answers are in item, id order, so trust is credited to the stored result's voters.
             decided, share = ds.majority_vote(entry["data"], worker_weights)
             clamp = gold >= 0
             decided[clamp], share[clamp] = gold[clamp], 1.0

@@ -46,7 +46,7 @@ def test_majority_vote_agrees_with_crowd_kit_where_there_is_a_winner():
     data = clean_labels(items, workers, labels, truth.size, 120, 5)
     ours, share = majority_vote(data)
     theirs = MajorityVote().fit_predict(frame(items, workers, labels)).reindex(range(truth.size)).to_numpy()
-    # crowd-kit breaks ties by first appearance, we by lowest class: compare items with a unique winner.
+    # Both break ties by first appearance; crowd-kit's pandas groupby may differ on a tie, so compare unique winners.
     counts = np.bincount(items * 5 + labels, minlength=truth.size * 5).reshape(-1, 5)
     unique = (counts == counts.max(axis=1, keepdims=True)).sum(axis=1) == 1
     assert unique.mean() > 0.7
@@ -138,7 +138,9 @@ def test_medoid_text_weights_and_ties():
     """Weights move the medoid towards trusted contributors; exact ties go to the first text."""
     texts = ["aaaa", "aaab", "abbb", "bbbb"]
     assert medoid_text(texts)[0] == "aaab"
-    assert medoid_text(texts, [0.1, 0.1, 0.1, 5.0])[0] == "abbb"  # closest to the heavy "bbbb"
+    assert medoid_text(texts, [0.1, 0.1, 0.1, 5.0])[0] == "bbbb"  # a text's own weight counts
+    assert medoid_text(texts, [0.1, 0.1, 1.0, 1.2])[0] == "abbb"  # pulled towards the trusted pair
+    assert medoid_text(["abc", "abd"], [0.4, 0.9])[0] == "abd"  # two answers: the more trusted one
     assert medoid_text(["abc", "xyz"])[0] == "abc"
     assert medoid_text(["xyz", "abc"], [1.0, 1.0])[0] == "xyz"
     text, confidence, agreement = medoid_text(["a", "a", "b"], [1.0, 1.0, 1.0])

@@ -1,6 +1,7 @@
 """RLHF preference: schemas, shown-order bookkeeping, and aggregation back to original indices."""
 import random
 
+import numpy as np
 import pytest
 from django.urls import reverse
 
@@ -184,3 +185,13 @@ def test_submit_over_http_stores_view_and_refuses_missing_rating(client, make_ca
     from annotations.models import Annotation
 
     assert Annotation.objects.get(pk=res.json()["annotation_id"]).payload["order"] == order
+
+
+def test_a_tie_counts_half_a_win_each_way_in_bradley_terry():
+    c = cfg()
+    view = {"order": [0, 1]}
+    answers = [rlhf.validate_annotation({"choice": "A", "strength": 2}, config=c, item_payload=ITEM, view=view),
+               rlhf.validate_annotation({"choice": "tie"}, config=c, item_payload=ITEM, view=view)]
+    scores = rlhf.aggregate(answers, config=c).result["scores"]
+    # Wins 1.5 to 0.5: the fitted log-odds are log 3 (less the small prior), not log 2 as with full wins.
+    assert scores[0] - scores[1] == pytest.approx(np.log(3), rel=0.02)

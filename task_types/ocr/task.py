@@ -11,7 +11,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from assets.models import MediaAsset
-from consensus.text import medoid_text, text_similarity
+from consensus.text import text_consensus, text_similarity
 from exports.layouts import layouts_for
 from task_types.media_common import KEY_PATTERN, check_diacritics
 from tasks.types.base import Aggregate, DemoCampaign, SchemaError, TaskType
@@ -239,20 +239,19 @@ class OCR(TaskType):
     def aggregate(self, answers: list[dict], *, config: dict, weights: list[float] | None = None) -> Aggregate:
         mode = config["mode"]
         if mode == "full_page":
-            text, confidence, agreement = medoid_text([a.get("text", "") for a in answers], weights)
-            return Aggregate(result={"text": text}, confidence=confidence, agreement=agreement,
-                             method="medoid_text")
+            text, confidence, agreement, method = text_consensus([a.get("text", "") for a in answers], weights)
+            return Aggregate(result={"text": text}, confidence=confidence, agreement=agreement, method=method)
         if mode == "fields":
-            result, confidences, agreements = {}, [], []
+            result, confidences, agreements, method = {}, [], [], "medoid_text"
             for spec in config["fields"]:
-                text, confidence, agreement = medoid_text([a.get("fields", {}).get(spec["key"], "") for a in answers],
-                                                          weights)
+                text, confidence, agreement, method = text_consensus(
+                    [a.get("fields", {}).get(spec["key"], "") for a in answers], weights)
                 result[spec["key"]] = text
                 confidences.append(confidence)
                 agreements.append(agreement)
             return Aggregate(result={"fields": result}, confidence=min(confidences, default=0.0),
                              agreement=sum(agreements) / len(agreements) if agreements else 0.0,
-                             method="medoid_text_per_field")
+                             method=f"{method}_per_field")  # one method for every field: it follows the count
         return self._aggregate_regions(answers, weights)
 
     def _aggregate_regions(self, answers: list[dict], weights: list[float] | None) -> Aggregate:
@@ -271,12 +270,14 @@ class OCR(TaskType):
                     clusters.append(best)
                 best["members"].append(region)
                 best["answers"].add(ai)
+                best.setdefault("weights", []).append(weights[ai] if weights else 1.0)
         n = len(answers)
-        kept, scores = [], []
+        kept, scores, methods = [], [], set()
         for cluster in clusters:
             support = len(cluster["answers"]) / n
             members = cluster["members"]
-            text, text_conf, _agreement = medoid_text([m["text"] for m in members])
+            text, text_conf, _agreement, text_method = text_consensus([m["text"] for m in members], cluster["weights"])
+            methods.add(text_method)
             scores.append(support * text_conf)
             if support <= 0.5 and n > 1:
                 continue
@@ -296,7 +297,7 @@ class OCR(TaskType):
         kept.sort(key=lambda r: (region_bbox(r)[1], region_bbox(r)[0]))
         confidence = sum(scores) / len(scores) if scores else 0.0
         return Aggregate(result={"regions": kept}, confidence=confidence, agreement=confidence,
-                         method="iou_match_medoid_text")
+                         method="iou_match_rover_text" if "rover_text" in methods else "iou_match_medoid_text")
 
     def is_correct(self, answer: dict, gold: dict, *, config: dict) -> bool:
         mode = config["mode"]

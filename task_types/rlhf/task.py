@@ -228,10 +228,10 @@ class RLHFPreference(TaskType):
         n = _n_responses(answers)
         winners, losers, wts = [], [], []
         for answer, w in zip(answers, weights, strict=True):
-            for win, lose in _comparisons(answer, mode):
+            for win, lose, share in _comparisons(answer, mode):
                 winners.append(win)
                 losers.append(lose)
-                wts.append(w)
+                wts.append(w * share)
         scores = _bt(n, winners, losers, wts)
         ranking = sorted(range(n), key=lambda i: -scores[i])
         result: dict = {"ranking": ranking, "scores": [round(float(s), 6) for s in scores], "n_responses": n}
@@ -594,25 +594,25 @@ def _original_ratings(answer: dict) -> list[dict]:
     return out
 
 
-def _comparisons(answer: dict, mode: str) -> list[tuple[int, int]]:
-    """(winner, loser) pairs in original indices; a tie counts as one win each way."""
+def _comparisons(answer: dict, mode: str) -> list[tuple[int, int, float]]:
+    """(winner, loser, share) in original indices; a tie counts as half a win each way (share 0.5)."""
     if mode == "pairwise":
         choice = _original_choice(answer)
         if choice in (0, 1):
-            return [(choice, 1 - choice)]
+            return [(choice, 1 - choice, 1.0)]
         if choice == "tie":
-            return [(0, 1), (1, 0)]
+            return [(0, 1, 0.5), (1, 0, 0.5)]
         return []
     ranks = _original_ranks(answer)
     pairs = []
     for i in range(len(ranks)):
         for j in range(i + 1, len(ranks)):
             if ranks[i] < ranks[j]:
-                pairs.append((i, j))
+                pairs.append((i, j, 1.0))
             elif ranks[j] < ranks[i]:
-                pairs.append((j, i))
+                pairs.append((j, i, 1.0))
             else:
-                pairs += [(i, j), (j, i)]
+                pairs += [(i, j, 0.5), (j, i, 0.5)]
     return pairs
 
 

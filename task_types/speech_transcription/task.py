@@ -1,4 +1,5 @@
-"""Speech transcription: type what an uploaded recording says (the medoid transcription is the consensus)."""
+"""Speech transcription: type what an uploaded recording says (consensus: the syllable vote at 3+ answers, else the
+medoid transcription; ``consensus.text.text_consensus``)."""
 from __future__ import annotations
 
 import re
@@ -6,7 +7,7 @@ import re
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from consensus.text import medoid_text, text_similarity
+from consensus.text import text_consensus, text_similarity
 from task_types.media_common import KEY_PATTERN, check_diacritics
 from task_types.speech_common import ItemAudio
 from task_types.speech_common.demo import store_demo_audio
@@ -70,9 +71,9 @@ class SpeechTranscription(ItemAudio, TaskType):
                                                       if payload.get("confirmed_no_diacritics") else {})}
 
     def aggregate(self, answers: list[dict], *, config: dict, weights: list[float] | None = None) -> Aggregate:
-        text, confidence, agreement = medoid_text([a.get("text", "") for a in answers], weights)
+        text, confidence, agreement, method = text_consensus([a.get("text", "") for a in answers], weights)
         return Aggregate(result={"text": text, "no_speech": text == ""}, confidence=confidence,
-                         agreement=agreement, method="medoid_text")
+                         agreement=agreement, method=method)
 
     def is_correct(self, answer: dict, gold: dict, *, config: dict) -> bool:
         return text_similarity(answer.get("text", ""), gold.get("text", "")) >= 0.9

@@ -51,7 +51,8 @@ if [ -n "${DATABASE_URL:-}" ] && [ "${SKIP_EMBEDDED:-0}" != "1" ]; then
   env -u DATABASE_URL -u REDIS_URL \
     .venv/bin/python -m pytest -p no:cacheprovider -m "not integration" "$@" \
     tests/test_queue.py tests/test_queue_concurrency.py tests/test_fastlane.py tests/test_consensus_scoring.py \
-    tests/test_consensus_types_ds.py tests/test_consensus_api.py tests/test_import_jobs.py tests/test_admin_console.py \
+    tests/test_consensus_types_ds.py tests/test_consensus_api.py tests/test_consensus_algorithms.py tests/test_consensus_mutations.py \
+    tests/test_import_jobs.py tests/test_admin_console.py \
     tests/test_export_engine.py tests/test_export_api.py tests/test_export_validation.py tests/test_media_export.py \
     tests/test_types_rlhf.py tests/test_types_sft.py tests/test_types_moderation.py tests/test_types_hallucination.py \
     tests/test_ocr_type.py tests/test_speech_types.py tests/test_task_type_packages.py tests/test_workqueue.py

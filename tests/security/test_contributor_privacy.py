@@ -3,6 +3,7 @@ every access to identity data is in an access log the contributor reads. Plus th
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.test import Client
@@ -212,3 +213,30 @@ def test_a_privacy_officer_cannot_change_a_contributors_status_through_the_profi
     profile.refresh_from_db()
     assert profile.status == ContributorProfile.Status.SUSPENDED
     assert AuditEvent.objects.get(action=AuditEvent.Action.CONTRIBUTOR_STATUS_CHANGED).subject == profile.user
+
+
+def test_platform_role_changes_in_the_user_admin_are_audited(people):
+    root = get_user_model().objects.create_superuser("root@platform.example", "root@platform.example", "x-42-y")
+    client = client_for(root)
+    person = people["customers"][Membership.Role.SUPPORT]
+    officers = Group.objects.get(name=PLATFORM_ROLE_GROUP_NAMES[PlatformRole.PRIVACY_OFFICER])
+    url = f"/admin/auth/user/{person.pk}/change/"
+
+    def save(groups, email=person.email):
+        data = {"username": person.username, "email": email, "first_name": "", "last_name": "", "is_active": "on",
+                "is_staff": "on", "groups": groups, "date_joined_0": "2025-01-01", "date_joined_1": "08:00:00"}
+        res = client.post(url, data, REMOTE_ADDR="203.0.113.9")
+        assert res.status_code == 302, res.content[-3000:]
+
+    rows = AuditEvent.objects.filter(action=AuditEvent.Action.PLATFORM_ROLES_CHANGED)
+    save([officers.pk])
+    assert person.groups.filter(pk=officers.pk).exists()
+    granted = rows.get()
+    assert granted.subject == person and granted.actor == root and granted.actor_role == "superuser"
+    assert granted.ip == "203.0.113.9" and granted.target == f"auth.user:{person.pk}"
+    assert granted.detail == {"from": [], "to": ["privacy_officer"], "granted": ["privacy_officer"], "withdrawn": []}
+    save([officers.pk], email="support2@lab-a.example")  # no role change: no row
+    assert rows.count() == 1
+    save([])
+    withdrawn = rows.order_by("-id").first()
+    assert rows.count() == 2 and withdrawn.detail["withdrawn"] == ["privacy_officer"] and withdrawn.detail["to"] == []

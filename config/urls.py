@@ -28,6 +28,8 @@ api_v1 = [
     path("", include("web.annotations.api_urls")),
 ]
 
+handler404 = "core.api_errors.not_found"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),

@@ -1,7 +1,8 @@
 """One error body for the whole API: {"error": {"status", "code", "message", "field"?, "fields"?}}."""
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import DataError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -64,3 +65,11 @@ def error_example(status_code: int, code: str, message: str, field: str | None =
     if field is not None:
         error["field"] = field
     return {"error": error, "detail": message}
+
+
+def not_found(request, exception=None):
+    """handler404: a path under /api/ that matches no route (e.g. a non-numeric id) answers the API's error
+    body, as documented, rather than the site's HTML page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_example(404, "not_found", "Not found."), status=404)
+    return page_not_found(request, exception)

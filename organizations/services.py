@@ -3,12 +3,14 @@ import hashlib
 import secrets
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
 from audit.services import Action as Audit
 from audit.services import record
 
+from .access import PLATFORM_ROLE_GROUP_NAMES
 from .models import ApiToken, Membership, Organization
 
 
@@ -76,3 +78,29 @@ def withdraw_membership(*, membership: Membership, by=None, ip: str | None = Non
            subject=membership.user, target=f"organizations.membership:{membership.pk}",
            detail={"from": membership.role, "to": None})
     membership.delete()
+
+
+def platform_roles_held(user_id: int | None) -> list[str]:
+    """The platform roles an account carries, read from the database: its platform staff groups, and
+    "superuser" (which may do everything). Whether the account is staff right now does not matter here."""
+    if not user_id:
+        return []
+    account = get_user_model().objects.filter(pk=user_id).values("is_superuser").first()
+    if account is None:
+        return []
+    names = set(get_user_model().groups.through.objects.filter(
+        user_id=user_id, group__name__in=PLATFORM_ROLE_GROUP_NAMES.values()).values_list("group__name", flat=True))
+    roles = sorted(str(role) for role, name in PLATFORM_ROLE_GROUP_NAMES.items() if name in names)
+    return (["superuser"] if account["is_superuser"] else []) + roles
+
+
+def record_platform_roles_change(*, user, before: list[str], by=None, ip: str | None = None) -> bool:
+    """Audit a change of a person's platform roles (``before`` read with ``platform_roles_held`` before the
+    save); called by whatever saved the account's groups. Returns whether anything changed."""
+    after = platform_roles_held(user.pk)
+    if after == before:
+        return False
+    record(action=Audit.PLATFORM_ROLES_CHANGED, by=by, ip=ip, subject=user, target=f"auth.user:{user.pk}",
+           detail={"from": before, "to": after, "granted": sorted(set(after) - set(before)),
+                   "withdrawn": sorted(set(before) - set(after))})
+    return True

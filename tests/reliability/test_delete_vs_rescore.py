@@ -6,10 +6,16 @@ the row while it writes, and exits cleanly ("gone") when its campaign was delete
 import threading
 
 import pytest
+from django.contrib.admin.models import DELETION, LogEntry
 from django.db import connection
+from django.test import Client
 from django.urls import reverse
 
 from annotations.models import CampaignScoring, ConsensusJob
+from consensus import tasks as consensus_tasks
+from consensus.engine import start_campaign_rescore
+from organizations.models import Membership
+from review.roles import sync_role_groups
 from tasks.models import Campaign
 from tasks.services import create_campaign
 
@@ -100,3 +106,25 @@ def test_delete_waits_for_the_jobs_writes_then_removes_them(org, token_client):
     assert outcome["delete"] == 204
     assert not Campaign.objects.filter(pk=draft.pk).exists()
     assert not CampaignScoring.objects.filter(campaign_id=draft.pk).exists()
+
+
+@pytest.mark.django_db
+def test_admin_delete_goes_through_the_same_guard(draft, org, make_contributor, monkeypatch):
+    """The admin's delete page is the API's delete: refused while a re-score is queued, then allowed."""
+    sync_role_groups()
+    manager = make_contributor("manager@lab-a.example")
+    Membership.objects.create(organization=org, user=manager, role=Membership.Role.MANAGER)
+    monkeypatch.setattr(consensus_tasks.run_consensus_job, "delay", lambda *a, **k: None)  # stays queued
+    job = start_campaign_rescore(campaign=draft, trigger="api")
+    client = Client()
+    client.force_login(manager)
+    url = reverse("admin:tasks_campaign_delete", args=[draft.pk])
+    assert client.get(url).status_code == 200  # a draft without answers: the page offers the delete
+    res = client.post(url, {"post": "yes"}, follow=True)
+    assert Campaign.objects.filter(pk=draft.pk).exists()
+    assert res.redirect_chain[0][0] == reverse("admin:tasks_campaign_change", args=[draft.pk])
+    assert b"re-score" in res.content
+    assert not LogEntry.objects.filter(action_flag=DELETION, object_id=str(draft.pk)).exists()
+    ConsensusJob.objects.filter(pk=job.pk).update(status=ConsensusJob.Status.SUCCEEDED)
+    assert client.post(url, {"post": "yes"}).status_code == 302
+    assert not Campaign.objects.filter(pk=draft.pk).exists()

@@ -1,13 +1,16 @@
 """Contributors are the platform's: customers see pseudonyms, platform staff roles see identity data, and
 every access to identity data is in an access log the contributor reads. Plus the audit log's rows."""
+import re
+
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.test import Client
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
-from contributors.models import ContributorProfile, DeviceSighting, IdentityDocument
+from contributors.models import ContributorProfile, DeviceSighting, IdentityDocument, StatusChange
 from organizations.access import PLATFORM_ROLE_GROUP_NAMES, PlatformRole
 from organizations.models import Membership
 from review.roles import sync_role_groups
@@ -179,3 +182,61 @@ def test_audit_rows_for_tokens_exports_roles_and_suspensions_readable_and_export
     body = csv.content.decode("utf-8-sig")
     assert body.splitlines()[0].startswith("id,created_at,action") and "contributor.status" in body
     assert tns.get("/admin/audit/auditevent/").status_code == 403
+
+
+def profile_form_post(client, profile, **fields) -> object:
+    """POST the profile's change form as the browser would: its hidden inputs (the inlines' management
+    forms) plus ``fields``."""
+    url = f"/admin/contributors/contributorprofile/{profile.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200
+    data = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.content.decode()))
+    data.pop("csrfmiddlewaretoken", None)
+    return page, client.post(url, {**data, **fields})
+
+
+def test_a_privacy_officer_cannot_change_a_contributors_status_through_the_profile_form(people):
+    profile = people["profile"]
+    officer = client_for(people["staff"][PlatformRole.PRIVACY_OFFICER])
+    page, res = profile_form_post(officer, profile, status="suspended", status_reason="Không có lý do")
+    assert b'name="status"' not in page.content  # shown, not editable
+    assert res.status_code in (302, 403)
+    profile.refresh_from_db()
+    assert profile.status == ContributorProfile.Status.ACTIVE and not profile.status_reason
+    assert not StatusChange.objects.filter(profile=profile).exists()
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.CONTRIBUTOR_STATUS_CHANGED).exists()
+
+    # Trust and safety moderate: the same form changes the status, through the audited service.
+    tns = client_for(people["staff"][PlatformRole.TRUST_SAFETY])
+    page, res = profile_form_post(tns, profile, status="suspended", status_reason="Gian lận")
+    assert b'name="status"' in page.content and res.status_code == 302
+    profile.refresh_from_db()
+    assert profile.status == ContributorProfile.Status.SUSPENDED
+    assert AuditEvent.objects.get(action=AuditEvent.Action.CONTRIBUTOR_STATUS_CHANGED).subject == profile.user
+
+
+def test_platform_role_changes_in_the_user_admin_are_audited(people):
+    root = get_user_model().objects.create_superuser("root@platform.example", "root@platform.example", "x-42-y")
+    client = client_for(root)
+    person = people["customers"][Membership.Role.SUPPORT]
+    officers = Group.objects.get(name=PLATFORM_ROLE_GROUP_NAMES[PlatformRole.PRIVACY_OFFICER])
+    url = f"/admin/auth/user/{person.pk}/change/"
+
+    def save(groups, email=person.email):
+        data = {"username": person.username, "email": email, "first_name": "", "last_name": "", "is_active": "on",
+                "is_staff": "on", "groups": groups, "date_joined_0": "2025-01-01", "date_joined_1": "08:00:00"}
+        res = client.post(url, data, REMOTE_ADDR="203.0.113.9")
+        assert res.status_code == 302, res.content[-3000:]
+
+    rows = AuditEvent.objects.filter(action=AuditEvent.Action.PLATFORM_ROLES_CHANGED)
+    save([officers.pk])
+    assert person.groups.filter(pk=officers.pk).exists()
+    granted = rows.get()
+    assert granted.subject == person and granted.actor == root and granted.actor_role == "superuser"
+    assert granted.ip == "203.0.113.9" and granted.target == f"auth.user:{person.pk}"
+    assert granted.detail == {"from": [], "to": ["privacy_officer"], "granted": ["privacy_officer"], "withdrawn": []}
+    save([officers.pk], email="support2@lab-a.example")  # no role change: no row
+    assert rows.count() == 1
+    save([])
+    withdrawn = rows.order_by("-id").first()
+    assert rows.count() == 2 and withdrawn.detail["withdrawn"] == ["privacy_officer"] and withdrawn.detail["to"] == []

@@ -203,3 +203,13 @@ def test_admin_webhook_created_by_is_the_signed_in_user(client, org, other_org):
     })
     assert res.status_code == 302, res.context["adminform"].form.errors if res.context else res
     assert Webhook.objects.get().created_by == me
+
+
+@pytest.mark.django_db
+def test_an_unrouted_api_path_answers_the_documented_error_body(client, token_client, org):
+    """A non-numeric id matches no route: the API's JSON error body (documented as 404), not the HTML page."""
+    res = token_client(org).get("/api/v1/campaigns/not-a-number/")
+    assert res.status_code == 404 and res["Content-Type"].startswith("application/json")
+    assert res.json()["error"] == {"status": 404, "code": "not_found", "message": "Not found."}
+    page = client.get("/label/not-a-number/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")

@@ -24,6 +24,7 @@ from annotations.models import Annotation
 from assets.selectors import assignment_media_urls, media_url_ttl
 from assets.zip_import import plan_zip_import
 from audit.services import request_ip
+from consensus.engine import delete_draft_campaign
 from core.schema import SchemaError
 from exports.layouts import supported_layouts
 from exports.models import Export
@@ -38,6 +39,10 @@ from tasks.types import all_task_types, get_task_type
 from web.campaigns.views import labeler_config, render_instructions
 from web.console import CampaignListFilter, OrgScopedAdminMixin
 from web.review.forms import QUOTA_PREFIX, campaign_form_for
+
+
+class DeleteRefused(Exception):
+    """consensus.engine.delete_draft_campaign said no: the admin's delete transaction is rolled back."""
 
 
 def _json_pretty(value) -> str:
@@ -157,6 +162,23 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
             return True
 
         return obj.status == Campaign.Status.DRAFT and not Annotation.objects.filter(campaign=obj).exists()
+
+    def delete_model(self, request, obj):
+        """The API's delete (consensus.engine.delete_draft_campaign): the row locked against a re-score job,
+        refused while one is queued or running, or when answers arrived since the page was shown."""
+        try:
+            refused = delete_draft_campaign(campaign=obj)
+        except Campaign.DoesNotExist:
+            raise Http404("No such campaign.") from None
+        if refused:
+            raise DeleteRefused(refused)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except DeleteRefused as refused:  # raised inside the view's transaction: its log entry is rolled back
+            self.message_user(request, str(refused), messages.ERROR)
+            return redirect(f"{self.admin_site.name}:tasks_campaign_change", object_id)
 
     @admin.display(description=gettext_lazy("instructions as contributors see them"))
     def instructions_preview(self, obj):

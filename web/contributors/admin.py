@@ -3,6 +3,7 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -153,12 +154,24 @@ class ContributorProfileAdmin(PlatformStaffOnly, admin.ModelAdmin):
     def level(self, obj):
         return selectors.verification_level(obj.user, obj)
 
+    def get_readonly_fields(self, request, obj=None):
+        # Status is moderation (organizations.access: contributors.moderate): a role that may change a profile
+        # for another reason (a privacy officer) sees the status, and cannot set it through this form.
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not self.has_moderate_permission(request):
+            readonly += ["status", "status_reason"]
+        return readonly
+
     def save_model(self, request, obj, form, change):
         # Status goes through the service: history, reasons, and a fresh gold window on reinstatement.
         initial = form.initial
+        if "status" not in form.cleaned_data:
+            return  # the form carries no status for this role: nothing on this page to save
         if form.cleaned_data["status"] != initial.get("status") or form.cleaned_data["status_reason"] != initial.get(
             "status_reason"
         ):
+            if not self.has_moderate_permission(request):
+                raise PermissionDenied
             fresh = ContributorProfile.objects.get(pk=obj.pk)
             services.change_status(
                 profile=fresh, status=form.cleaned_data["status"], reason=form.cleaned_data["status_reason"],

@@ -1,9 +1,18 @@
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from audit.services import request_ip
 from organizations.models import ApiToken, Membership, Organization
-from organizations.services import create_api_token, revoke_api_token, save_membership, withdraw_membership
+from organizations.services import (
+    create_api_token,
+    platform_roles_held,
+    record_platform_roles_change,
+    revoke_api_token,
+    save_membership,
+    withdraw_membership,
+)
 from web.console import OrgScopedAdminMixin
 
 
@@ -81,3 +90,21 @@ class ApiTokenAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     def revoke(self, request, queryset):
         for token in queryset:
             revoke_api_token(token=token, by=request.user, ip=request_ip(request))
+
+
+class PlatformRolesAuditedUserAdmin(UserAdmin):
+    """Django's user admin; a change of the account's platform roles (its platform staff groups, superuser)
+    is written to the audit log by the save itself (organizations.services.record_platform_roles_change)."""
+
+    def save_model(self, request, obj, form, change):
+        request._platform_roles_before = platform_roles_held(obj.pk)  # the groups are saved in save_related
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        record_platform_roles_change(user=form.instance, before=getattr(request, "_platform_roles_before", []),
+                                     by=request.user, ip=request_ip(request))
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), PlatformRolesAuditedUserAdmin)

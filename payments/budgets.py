@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from audit.services import Action as AuditAction
 from audit.services import record as audit
 from core.schema import SchemaError
 from tasks.models import Campaign
@@ -42,7 +43,7 @@ def set_budget(*, campaign: Campaign, budget, by=None) -> Campaign:
         if locked.status == Campaign.Status.PAUSED and new - locked.budget_used >= locked.cost_per_task:
             Campaign.objects.filter(pk=locked.pk).update(status=Campaign.Status.ACTIVE)
             locked.status = Campaign.Status.ACTIVE
-        audit(action="campaign.budget_set", by=by, organization=locked.organization_id,
+        audit(action=AuditAction.BUDGET_SET, by=by, organization=locked.organization_id,
               target=f"campaign {locked.pk}", detail={"from": old, "to": new})
     return locked
 

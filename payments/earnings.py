@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from annotations.models import Annotation, Consensus
+from audit.services import Action as AuditAction
 from audit.services import record as audit
 from core.schema import SchemaError
 from tasks.models import Campaign
@@ -252,5 +253,5 @@ def _pause_if_spent(campaign: Campaign) -> None:
         if Campaign.objects.filter(pk=campaign.pk, status=Campaign.Status.ACTIVE).update(
                 status=Campaign.Status.PAUSED):
             campaign.status = Campaign.Status.PAUSED
-            audit(action="campaign.budget_spent", organization=campaign.organization_id,
+            audit(action=AuditAction.BUDGET_SPENT, organization=campaign.organization_id,
                   target=f"campaign {campaign.pk}", detail={"budget": int(campaign.budget), "left": balance})

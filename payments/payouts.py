@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.services import Action as AuditAction
 from audit.services import record as audit
 from contributors.selectors import verification_level
 from core.schema import SchemaError
@@ -78,7 +79,7 @@ def approve_batch(*, user, payout_ids=None) -> PayoutBatch:
             raise SchemaError("payouts", _("No payout requests to approve."))
         batch = PayoutBatch.objects.create(approved_by=user)
         Payout.objects.filter(pk__in=[p.pk for p in requested]).update(state=Payout.State.APPROVED, batch=batch)
-        audit(action="payout.batch_approved", by=user, target=f"batch {batch.pk}",
+        audit(action=AuditAction.PAYOUT_BATCH_APPROVED, by=user, target=f"batch {batch.pk}",
               detail={"payouts": len(requested), "net": sum(p.net for p in requested)})
     return batch
 
@@ -166,7 +167,7 @@ def import_bank_result(*, user, batch: PayoutBatch, content: bytes) -> BankResul
                                                  imported_by=user)
         if not batch.payouts.filter(state=Payout.State.APPROVED).exists():
             PayoutBatch.objects.filter(pk=batch.pk).update(state=PayoutBatch.State.RECONCILED)
-        audit(action="payout.bank_result_imported", by=user, target=f"batch {batch.pk}",
+        audit(action=AuditAction.BANK_RESULT_IMPORTED, by=user, target=f"batch {batch.pk}",
               detail={"paid": paid, "failed": failed, "sha256": digest})
     return record
 

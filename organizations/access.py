@@ -74,6 +74,7 @@ ACTION_PERMISSIONS: dict[Action, list[tuple[str, str, tuple[str, ...]]]] = {
         ("tasks", "importjob", ("view",)), ("annotations", "*", ("view",)), ("authenticity", "*", ("view",)),
         ("review", "*", ("view",)), ("exports", "export", ("view",)), ("assets", "*", ("view",)),
         ("organizations", "organization", ("view",)), ("organizations", "membership", ("view",)),
+        ("payments", "earning", ("view",)),  # the cost view: pay and fee per answer, never bank details
     ],
     Action.MANAGE_CAMPAIGNS: [
         ("tasks", "*", ("*",)), ("annotations", "*", ("*",)), ("authenticity", "*", ("*",)),

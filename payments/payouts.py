@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 import secrets
 
 from django.conf import settings
@@ -189,3 +190,19 @@ def _settle(payout: Payout, *, paid: bool, reason: str) -> None:
     payout.failure_reason = reason[:300]
     payout.settled_at = timezone.now()
     payout.save(update_fields=["state", "failure_reason", "settled_at"])
+
+
+def save_payout_account(*, user, bank_bin, account_number, account_name) -> PayoutAccount:
+    """Record where the contributor is paid (a NAPAS bank BIN or e-wallet code, the account, its holder)."""
+    bank_bin = (bank_bin or "").strip()
+    number = re.sub(r"[\s-]", "", account_number or "")
+    name = " ".join((account_name or "").split()).upper()
+    if not re.fullmatch(r"\d{6}", bank_bin):
+        raise SchemaError("bank_bin", _("The bank code (BIN) is 6 digits, e.g. 970436 for Vietcombank."))
+    if not re.fullmatch(r"\d{6,19}", number):
+        raise SchemaError("account_number", _("The account number is 6 to 19 digits."))
+    if not name or len(name) > 100:
+        raise SchemaError("account_name", _("Enter the account holder's name as the bank has it."))
+    destination, _created = PayoutAccount.objects.update_or_create(
+        contributor=user, defaults={"bank_bin": bank_bin, "account_number": number, "account_name": name})
+    return destination

@@ -23,6 +23,10 @@ class AuditEvent(models.Model):
         IDENTITY_DOWNLOADED = "identity.downloaded", _("Identity document file opened")
         PERSONAL_DATA_EXPORTED = "personal_data.exported", _("Personal data exported by staff")
         CONTRIBUTOR_STATUS_CHANGED = "contributor.status", _("Contributor suspended, banned or reinstated")
+        BUDGET_SPENT = "campaign.budget_spent", _("Campaign paused: budget spent")
+        BUDGET_SET = "campaign.budget_set", _("Campaign budget set")
+        PAYOUT_BATCH_APPROVED = "payout.batch_approved", _("Payout batch approved")
+        BANK_RESULT_IMPORTED = "payout.bank_result_imported", _("Bank result file imported")
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     action = models.CharField(max_length=40, choices=Action.choices)

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "annotations",
     "workqueue",  # the queue: lease, submit, release, expiry, counters (no models)
     "consensus",
+    "payments",  # earnings ledger, budgets, payouts
     "exports",
     "authenticity",
     "review",
@@ -200,6 +201,7 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_BEAT_SCHEDULE = {
     "expire-leases": {"task": "workqueue.tasks.sweep_expired_leases", "schedule": timedelta(minutes=1)},
+    "settle-earnings": {"task": "payments.tasks.settle", "schedule": timedelta(minutes=5)},
     "rescore-active-campaigns": {
         "task": "consensus.tasks.rescore_active_campaigns",
         "schedule": timedelta(minutes=30),
@@ -471,3 +473,11 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "ExportFormatEnum": "exports.models.Export.Format",
     "ImportFormatEnum": ["jsonl", "csv", "parquet"],
 }
+
+# --- Payments (issue 25) ---------------------------------------------------------------------
+PAYMENTS_AUTO_ACCEPT_HOURS = int(os.environ.get("PAYMENTS_AUTO_ACCEPT_HOURS", "72"))
+PAYMENTS_HOLD_HOURS = int(os.environ.get("PAYMENTS_HOLD_HOURS", "48"))
+PAYMENTS_MIN_PAYOUT = int(os.environ.get("PAYMENTS_MIN_PAYOUT", "100000"))
+# Personal income tax withheld from a payment to an individual without a labour contract (Circular 111/2013/TT-BTC).
+PAYMENTS_TAX_RATE_BPS = int(os.environ.get("PAYMENTS_TAX_RATE_BPS", "1000"))
+PAYMENTS_TAX_THRESHOLD = int(os.environ.get("PAYMENTS_TAX_THRESHOLD", "2000000"))

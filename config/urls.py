@@ -38,6 +38,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("label/", task_views.label_home, name="label-home"),
     path("label/<int:campaign_id>/", task_views.label_campaign, name="label-campaign"),
+    path("me/earnings/", include("web.payments.urls")),
     path("me/", include("web.contributors.urls")),
     path("assets/", include("web.assets.urls")),
     path("review/", include("web.review.urls")),

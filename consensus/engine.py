@@ -95,6 +95,32 @@ def _excluded_answers(*, item_id: int | None = None, campaign_id: int | None = N
     return out
 
 
+# Who hears that items' consensus is final (payments pays the agreeing answers, payments/apps.py): a registry
+# rather than an import, as payments sits above consensus. Handlers get the item ids, on commit; one that
+# raises is logged (payments' beat sweep settles what a lost call missed).
+_OUTCOME_LISTENERS: list[Callable[[list[int]], object]] = []
+
+
+def register_outcome_listener(listener: Callable[[list[int]], object]) -> None:
+    """``listener(item_ids)`` runs after the consensus of those items was finalised (on commit)."""
+    if listener not in _OUTCOME_LISTENERS:
+        _OUTCOME_LISTENERS.append(listener)
+
+
+def _announce_outcomes(item_ids: list[int]) -> None:
+    if not item_ids or not _OUTCOME_LISTENERS:
+        return
+
+    def run() -> None:
+        for listener in _OUTCOME_LISTENERS:
+            try:
+                listener(item_ids)
+            except Exception:  # noqa: BLE001 - the consensus is stored; the listener's sweep repairs
+                logger.warning("consensus outcome listener %r failed", listener, exc_info=True)
+
+    transaction.on_commit(run)
+
+
 def _trust_weights(task_type: str, user_ids) -> dict[int, float]:
 
     return dict(
@@ -248,6 +274,8 @@ def score_item_consensus(item_id: int):
             consensus.counted_answers = sorted(counted)
         consensus.save()
         _record_trust(campaign.task_type, flags)
+        if state == Consensus.State.FINALISED:
+            _announce_outcomes([item.pk])
     return consensus
 
 

@@ -30,11 +30,13 @@ class Action(StrEnum):
     CONTRIBUTOR_MODERATE = "contributors.moderate"  # suspend, ban, reinstate, fraud signals, qualifications
     CONTRIBUTOR_PRIVACY = "contributors.privacy"  # export and erase a contributor's personal data
     AUDIT = "audit.view"  # read and export the audit log
+    FINANCE = "payments.finance"  # the ledger, payout batches, bank files and reconciliation
 
 
 class PlatformRole(StrEnum):
     TRUST_SAFETY = "trust_safety"
     PRIVACY_OFFICER = "privacy_officer"
+    FINANCE = "finance"
 
 
 _CUSTOMER_VIEW = {Action.VIEW}
@@ -47,6 +49,7 @@ ROLE_ACTIONS: dict[str, frozenset[Action]] = {
     Membership.Role.SUPPORT: frozenset(_CUSTOMER_VIEW),
     PlatformRole.TRUST_SAFETY: frozenset({Action.CONTRIBUTOR_IDENTITY, Action.CONTRIBUTOR_MODERATE}),
     PlatformRole.PRIVACY_OFFICER: frozenset({Action.CONTRIBUTOR_IDENTITY, Action.CONTRIBUTOR_PRIVACY, Action.AUDIT}),
+    PlatformRole.FINANCE: frozenset({Action.FINANCE}),
 }
 
 # A token stands for a pipeline, not a person: its scopes grant organisation actions, never members or tokens.
@@ -58,9 +61,10 @@ SCOPE_ACTIONS: dict[str, frozenset[Action]] = {
 PLATFORM_ROLE_GROUP_NAMES = {
     PlatformRole.TRUST_SAFETY: "Platform: trust and safety",
     PlatformRole.PRIVACY_OFFICER: "Platform: privacy officers",
+    PlatformRole.FINANCE: "Platform: finance",
 }
 PLATFORM_ACTIONS = frozenset({Action.CONTRIBUTOR_IDENTITY, Action.CONTRIBUTOR_MODERATE, Action.CONTRIBUTOR_PRIVACY,
-                              Action.AUDIT})
+                              Action.AUDIT, Action.FINANCE})
 
 # What each action opens in the admin: (app_label, model or "*", permission actions or ("*",)).
 # review.roles turns a role's actions into its group's Django permissions from this table.
@@ -70,6 +74,7 @@ ACTION_PERMISSIONS: dict[Action, list[tuple[str, str, tuple[str, ...]]]] = {
         ("tasks", "importjob", ("view",)), ("annotations", "*", ("view",)), ("authenticity", "*", ("view",)),
         ("review", "*", ("view",)), ("exports", "export", ("view",)), ("assets", "*", ("view",)),
         ("organizations", "organization", ("view",)), ("organizations", "membership", ("view",)),
+        ("payments", "earning", ("view",)),  # the cost view: pay and fee per answer, never bank details
     ],
     Action.MANAGE_CAMPAIGNS: [
         ("tasks", "*", ("*",)), ("annotations", "*", ("*",)), ("authenticity", "*", ("*",)),
@@ -89,6 +94,7 @@ ACTION_PERMISSIONS: dict[Action, list[tuple[str, str, tuple[str, ...]]]] = {
     ],
     Action.CONTRIBUTOR_PRIVACY: [("contributors", "contributorprofile", ("view", "change", "delete"))],
     Action.AUDIT: [("audit", "*", ("view",))],
+    Action.FINANCE: [("payments", "*", ("view",)), ("payments", "payoutbatch", ("*",)), ("payments", "payout", ("*",))],
 }
 
 

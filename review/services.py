@@ -21,6 +21,7 @@ from authenticity.services import review_score
 from consensus.tasks import score_item
 from contributors.services import record_consensus_agreement
 from core.schema import SchemaError
+from payments.earnings import on_review
 from workqueue.counters import request_more_answers
 
 from .models import QualitySnapshot, ReviewDecision, ReviewerAppointment
@@ -94,10 +95,14 @@ def decide_review(*, annotation: Annotation, reviewer, decision: str, reason: st
             annotation=annotation, item_id=annotation.item_id, campaign=campaign, reviewer=reviewer,
             decision=decision, reason=reason, corrected_payload=cleaned,
         )
+        agreed = decision == ReviewDecision.Decision.ACCEPT or (
+            decision == ReviewDecision.Decision.CORRECT and cleaned == annotation.payload)
         if not previous:
-            agreed = decision == ReviewDecision.Decision.ACCEPT or (
-                decision == ReviewDecision.Decision.CORRECT and cleaned == annotation.payload)
             _feed_trust(annotation, agreed)
+        # The answer's pay follows the verdict in the same transaction: paid, rejected, or reversed when the
+        # review overturns an acceptance (payments.earnings).
+        on_review(annotation=annotation, accepted=agreed,
+                  reason=reason or _("A reviewer corrected this answer."))
         item_id, up_to = annotation.item_id, campaign.max_overlap + len(excluded_annotation_ids(annotation.item_id))
         transaction.on_commit(lambda: _rescore(item_id, decision, up_to))
     return record

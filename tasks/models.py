@@ -13,6 +13,12 @@ from organizations.models import Organization
 from .types import get_task_type
 
 
+def cost_sql(alias: str) -> str:
+    """``Campaign.cost_per_task`` of the ``tasks_campaign`` row named ``alias``, as SQL (integer đồng)."""
+    pay = f"CAST({alias}.pay_per_task AS BIGINT)"
+    return f"({pay} + {pay} * {alias}.fee_bps / 10000)"
+
+
 class Campaign(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -34,6 +40,12 @@ class Campaign(models.Model):
     lease_seconds = models.PositiveIntegerField(_("lease time (s)"), default=600)
     pay_per_task = models.DecimalField(_("pay per task (VND)"), max_digits=12, decimal_places=2, default=Decimal("0"))
     budget = models.DecimalField(_("budget (VND)"), max_digits=14, decimal_places=2, null=True, blank=True)
+    # The platform's fee on each accepted answer, in basis points of its pay (payments app, issue 25).
+    fee_bps = models.PositiveIntegerField(_("platform fee (basis points)"), default=0)
+    # What live leases and unrejected answers hold of ``budget`` (pay + fee each), in VND. Written by the queue's
+    # lease statement (guarded: never past ``budget``), its give-backs, and payments' rejections; only when
+    # ``budget`` is set. ``manage.py ledger_check`` recounts it.
+    budget_used = models.BigIntegerField(_("budget held (VND)"), default=0, editable=False)
     priority = models.IntegerField(_("priority"), default=0)
     deadline = models.DateTimeField(_("deadline"), null=True, blank=True)
     min_trust = models.FloatField(_("minimum trust"), default=0.0)
@@ -55,6 +67,12 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def cost_per_task(self) -> int:
+        """Pay plus the platform's fee for one accepted answer, in whole đồng (``cost_sql`` in SQL)."""
+        pay = int(self.pay_per_task or 0)
+        return pay + pay * self.fee_bps // 10000
 
     @property
     def task(self):

@@ -44,6 +44,15 @@ def validate_campaign_settings(campaign: Campaign) -> None:
         raise SchemaError("confidence_threshold", _("Confidence threshold must be between 0 and 1."))
     if campaign.deadline is not None and not 2000 <= campaign.deadline.year <= 2100:
         raise SchemaError("deadline", _("The deadline must be a date between 2000 and 2100."))
+    for name in ("pay_per_task", "budget"):  # đồng has no minor unit
+        value = getattr(campaign, name)
+        if value is not None and (value < 0 or value != int(value)):
+            raise SchemaError(name, _("Enter a whole, non-negative number of đồng."))
+    if campaign.fee_bps > 10000:
+        raise SchemaError("fee_bps", _("The fee is at most 10000 basis points (100%)."))
+    if campaign.budget is not None and campaign.pk and campaign.budget < campaign.budget_used:
+        raise SchemaError("budget", _("The budget cannot be lowered below what is already committed (%(used)s đồng).")
+                          % {"used": campaign.budget_used})
     if campaign.region_quotas is None:
         raise SchemaError("region_quotas", _("Region quotas must be an object (use {} for none)."))
     if campaign.region_quotas:

@@ -7,4 +7,5 @@ from web.campaigns import admin as _campaigns  # noqa: F401
 from web.contributors import admin as _contributors  # noqa: F401
 from web.exports import admin as _exports  # noqa: F401
 from web.organizations import admin as _organizations  # noqa: F401
+from web.payments import admin as _payments  # noqa: F401
 from web.review import admin as _review  # noqa: F401

@@ -33,6 +33,7 @@ ORG_LOOKUPS = {
     "review.reviewerappointment": "campaign__organization",
     "exports.export": "campaign__organization",
     "authenticity.authenticityscore": "campaign__organization",
+    "payments.earning": "campaign__organization",
 }
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from annotations.models import Annotation
-from tasks.models import Assignment, Campaign, Item, RegionTally
+from tasks.models import Assignment, Campaign, Item, RegionTally, cost_sql
 
 # transition -> {counter: +1 or -1}
 LEASED = {"leased_count": 1, "open_slots": -1}  # a lease taken
@@ -44,8 +44,10 @@ def count_lease(item_id: int) -> None:
 
 
 def give_back(item_id: int, campaign_id: int, region: str) -> None:
-    """A lease ended without an answer: its slot returns to the item and to its region's quota."""
+    """A lease ended without an answer: its slot returns to the item and to its region's quota, its cost to the
+    campaign's budget."""
     _apply(Item.objects.filter(pk=item_id), GIVEN_BACK)
+    release_budget(campaign_id)
     if region:
         RegionTally.objects.filter(campaign_id=campaign_id, region=region).update(taken=F("taken") - 1)
 
@@ -79,6 +81,30 @@ def request_more_answers_bulk(item_ids, *, up_to: int) -> list[int]:
             _apply(Item.objects.filter(pk__in=locked), MORE_WANTED)
         raised.extend(locked)
     return raised
+
+
+# --- the campaign's budget -----------------------------------------------------------------------
+# ``Campaign.budget_used`` holds the cost (pay + fee) of every live lease and every answer not rejected, only in
+# campaigns with a budget. PostgreSQL's pick reserves in its own statement (lease._RESERVE) and the expiry sweep
+# releases in its own (expiry._RECLAIM_SQL); these are the same transitions for everything else.
+_CAMPAIGNS = Campaign._meta.db_table
+_RESERVE_SQL = (f"UPDATE {_CAMPAIGNS} SET budget_used = budget_used + {cost_sql(_CAMPAIGNS)}"
+                f" WHERE id = %s AND budget IS NOT NULL AND budget_used + {cost_sql(_CAMPAIGNS)} <= budget")
+_RELEASE_SQL = (f"UPDATE {_CAMPAIGNS} SET budget_used = budget_used - %s * {cost_sql(_CAMPAIGNS)}"
+                f" WHERE id = %s AND budget IS NOT NULL")
+
+
+def reserve_budget(campaign_id: int) -> bool:
+    """Hold one task's cost of the campaign's budget; False when the budget cannot cover it."""
+    with connection.cursor() as cursor:
+        cursor.execute(_RESERVE_SQL, [campaign_id])
+        return cursor.rowcount == 1
+
+
+def release_budget(campaign_id: int, n: int = 1) -> None:
+    """Give ``n`` tasks' cost back to the campaign's budget (a lease ended unanswered, an answer rejected)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_RELEASE_SQL, [n, campaign_id])
 
 
 # --- region quotas --------------------------------------------------------------------------------

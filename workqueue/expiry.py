@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
 from django.utils import timezone
 
-from tasks.models import Assignment
+from tasks.models import Assignment, cost_sql
 
 from . import counters
 
@@ -25,6 +25,10 @@ WITH expired AS (
     UPDATE tasks_regiontally t SET taken = t.taken - e.n
     FROM (SELECT campaign_id, region, count(*) AS n FROM expired WHERE region <> '' GROUP BY 1, 2) e
     WHERE t.campaign_id = e.campaign_id AND t.region = e.region
+), budgets AS (
+    UPDATE tasks_campaign c SET budget_used = c.budget_used - e.n * {cost_sql("c")}
+    FROM (SELECT campaign_id, count(*) AS n FROM expired GROUP BY 1) e
+    WHERE c.id = e.campaign_id AND c.budget IS NOT NULL
 )
 SELECT count(*) FROM expired
 """

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.rawsql import fetch_prepared, jsonb
-from tasks.models import Assignment, Campaign, Item
+from tasks.models import Assignment, Campaign, Item, cost_sql
 from tasks.types.base import TaskType
 
 from . import counters
@@ -48,9 +48,9 @@ WITH open_lease AS (
     ORDER BY {order}
     LIMIT 1
     FOR UPDATE OF i SKIP LOCKED
-), leased AS (
+){reserve}, leased AS (
     UPDATE tasks_item i SET {take_slot}
-    FROM picked WHERE i.id = picked.id
+    FROM picked{reserved} WHERE i.id = picked.id
     RETURNING i.id, i.payload
 ), lease AS (
     INSERT INTO tasks_assignment
@@ -63,24 +63,45 @@ SELECT lease.id, leased.id, leased.payload, lease.leased_at, lease.expires_at, l
 FROM lease JOIN leased ON leased.id = lease.item_id
 UNION ALL
 SELECT o.id, o.item_id, i.payload, o.leased_at, o.expires_at, o.view, o.region, false
-FROM open_lease o JOIN tasks_item i ON i.id = o.item_id
+FROM open_lease o JOIN tasks_item i ON i.id = o.item_id{over_budget}
 """
+# A campaign with a budget: the picked item's cost (pay + fee) is added to the campaign's ``budget_used`` in the
+# same statement, guarded by the budget (a concurrent lease waits for the row and re-checks the guard on the new
+# value), and the item is leased only if that update matched. When an item was there but the budget was not,
+# one marker row (id NULL) says so. Campaigns without a budget run the statement without these parts.
+_RESERVE = f"""
+, reserved AS (
+    UPDATE tasks_campaign c SET budget_used = c.budget_used + {cost_sql("c")}
+    FROM picked WHERE c.id = %(campaign)s AND c.budget_used + {cost_sql("c")} <= c.budget
+    RETURNING c.id
+)"""
+_OVER_BUDGET = """
+UNION ALL
+SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, false
+WHERE EXISTS (SELECT 1 FROM picked) AND NOT EXISTS (SELECT 1 FROM reserved)"""
+_CAPPED = {"reserve": _RESERVE, "reserved": ", reserved", "over_budget": _OVER_BUDGET}
+_UNCAPPED = {"reserve": "", "reserved": "", "over_budget": ""}
 # Regular items: the campaign's order (priority, then oldest), from item_queue_idx.
 # Gold items: every contributor may meet each gold item once, in random order so no gold item is
 # recognisable by its position; their counters move like any item's but never gate the pick.
-_PICK_REGULAR = _PICK_SQL.format(predicate=predicate_sql("i", gold=False), order="i.priority DESC, i.id",
-                                 take_slot=counters.set_sql(counters.LEASED, "i"))
-_PICK_GOLD = _PICK_SQL.format(predicate=predicate_sql("i", gold=True), order="random()",
-                              take_slot=counters.set_sql(counters.LEASED, "i"))
+_PICKS = {
+    (gold, capped): _PICK_SQL.format(
+        predicate=predicate_sql("i", gold=gold), order="random()" if gold else "i.priority DESC, i.id",
+        take_slot=counters.set_sql(counters.LEASED, "i"), **(_CAPPED if capped else _UNCAPPED))
+    for gold in (False, True) for capped in (False, True)
+}
+_BUDGET_SPENT = object()  # what a lease returns when an item was there but the budget could not cover it
 
 
 def _lease_postgres(campaign: Campaign, user, *, gold: bool, region: str, now, expires) -> tuple | None:
     params = {
         "campaign": campaign.pk, "user": user.pk, "gold": gold, "region": region, "now": now, "expires": expires,
     }
-    row = fetch_prepared(_PICK_GOLD if gold else _PICK_REGULAR, params)
+    row = fetch_prepared(_PICKS[gold, campaign.budget is not None], params)
     if row is None:
         return None
+    if row[0] is None:
+        return _BUDGET_SPENT
     return (*row[:2], jsonb(row[2]), row[3], row[4], jsonb(row[5]), *row[6:])
 
 
@@ -94,6 +115,8 @@ def _lease_portable(campaign: Campaign, user, *, gold: bool, region: str, now, e
     item = queryset.only("id", "payload").first()
     if item is None:
         return None
+    if campaign.budget is not None and not counters.reserve_budget(campaign.pk):
+        return _BUDGET_SPENT
     counters.count_lease(item.pk)
     assignment = Assignment.objects.create(
         item_id=item.pk, campaign=campaign, contributor=user, leased_at=now, expires_at=expires, region=region
@@ -101,8 +124,9 @@ def _lease_portable(campaign: Campaign, user, *, gold: bool, region: str, now, e
     return assignment.pk, item.pk, item.payload, now, expires, {}, region, True
 
 
-def _lease(campaign: Campaign, user, *, gold: bool, region: str, rng: random.Random) -> Assignment | None:
-    """The contributor's open lease (``resumed`` True, possibly run out), or a new lease, or None.
+def _lease(campaign: Campaign, user, *, gold: bool, region: str, rng: random.Random):
+    """The contributor's open lease (``resumed`` True, possibly run out), or a new lease, or None, or
+    ``_BUDGET_SPENT`` (an item was there but the campaign's budget could not cover its cost).
 
     Raises IntegrityError when a unique guard fires (the same contributor racing in two tabs);
     the statement is then rolled back whole and the caller looks again.
@@ -120,14 +144,14 @@ def _lease(campaign: Campaign, user, *, gold: bool, region: str, rng: random.Ran
     if db.in_atomic_block or custom_view or not postgres:
         with transaction.atomic():
             row = lease(campaign, user, gold=gold, region=region, now=now, expires=expires)
-            if row is not None and row[7] and custom_view:
+            if row is not None and row is not _BUDGET_SPENT and row[7] and custom_view:
                 view = task.prepare_view(item_payload=row[2], config=campaign.config, rng=rng)
                 Assignment.objects.filter(pk=row[0]).update(view=view)
                 row = (*row[:5], view, *row[6:])
     else:
         row = lease(campaign, user, gold=gold, region=region, now=now, expires=expires)
-    if row is None:
-        return None
+    if row is None or row is _BUDGET_SPENT:
+        return row
     assignment_id, item_id, payload, leased_at, expires_at, view, lease_region, is_new = row
     # Both rows exist: built as loaded rows from what the statement returned (positional, without the keyword
     # constructor's defaults: on every lease), the item with its payload only (the rest deferred).
@@ -190,9 +214,14 @@ def lease_next_item(
     return NoWork(reason=_("The queue is busy, please try again."), code="busy")
 
 
+_NO_BUDGET = _("This campaign's budget is fully committed; check again later.")
+
+
 def _pick_and_lease(campaign: Campaign, user, *, region: str, rng: random.Random) -> Assignment | NoWork:
     if campaign.gold_rate > 0 and rng.random() < campaign.gold_rate:
         assignment = _lease(campaign, user, gold=True, region="", rng=rng)
+        if assignment is _BUDGET_SPENT:
+            return NoWork(reason=_NO_BUDGET, code="budget")
         if assignment is not None:
             return assignment
     for _round in range(2):
@@ -203,10 +232,14 @@ def _pick_and_lease(campaign: Campaign, user, *, region: str, rng: random.Random
                         reason=_("This campaign has all the answers it needs from your region."), code="quota_full"
                     )
                 assignment = _lease(campaign, user, gold=False, region=region, rng=rng)
-                if assignment is None or assignment.resumed:
+                if assignment is None or assignment is _BUDGET_SPENT or assignment.resumed:
                     transaction.set_rollback(True)  # no new lease: give the quota slot back
         else:
             assignment = _lease(campaign, user, gold=False, region="", rng=rng)
+        if assignment is _BUDGET_SPENT:
+            if reclaim_expired_leases(campaign_id=campaign.pk, limit=500):
+                continue  # expired leases gave their cost back: look once more
+            return NoWork(reason=_NO_BUDGET, code="budget")
         if assignment is not None:
             return assignment
         if not reclaim_expired_leases(campaign_id=campaign.pk, limit=500):

@@ -104,7 +104,7 @@ QUEUE_PROFILE_FIELDS = ("id", "user_id", "display_name", "birth_year", "region",
                         "consent_at", "identity_verified_at", "status", "status_reason")
 QUEUE_CAMPAIGN_FIELDS = ("id", "organization_id", "task_type", "config", "status", "overlap", "max_overlap",
                          "gold_rate", "lease_seconds", "priority", "deadline", "min_trust", "min_verification_level",
-                         "requires_qualification", "region_quotas")
+                         "requires_qualification", "region_quotas", "budget")
 
 
 def queue_context(user_id: int, campaign_id: int) -> tuple | None:

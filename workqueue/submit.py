@@ -107,6 +107,10 @@ def _submit(user, assignment_id, payload, telemetry, time_spent_ms, key, lease) 
                     "lease_expired",
                     _("Your time for this task ran out and other contributors have completed it."),
                 )
+            if late and campaign.budget is not None and not counters.reserve_budget(campaign.pk):
+                # The expiry gave this lease's cost back and the budget has been committed since.
+                raise SubmissionRefused("lease_expired", _("Your time for this task ran out and the campaign's "
+                                                           "budget is now fully committed."))
             counters.count_answer(item.pk, late=late, campaign_id=campaign.pk, region=assignment.region)
             gold_correct = None
             if item.is_gold and item.gold_answer is not None:

@@ -1,0 +1,86 @@
+"""Read-only views of the ledger for pages: a contributor's statement and balances, a campaign's cost."""
+from __future__ import annotations
+
+from django.db.models import Count, Q, Sum
+
+from tasks.models import Campaign
+
+from .models import Account, Earning, Entry, Payout, PayoutAccount
+
+Kind = Account.Kind
+
+
+def balances(user) -> dict[str, int]:
+    """The contributor's balance in each of their accounts (0 where none was opened yet)."""
+    found = dict(Account.objects.filter(contributor=user).values_list("kind", "balance"))
+    return {kind: int(found.get(kind, 0)) for kind in Account.CONTRIBUTOR_KINDS}
+
+
+def statement(user, *, limit: int = 200) -> list[dict]:
+    """The contributor's ledger entries, newest first, each with its campaign and answer."""
+    rows = (Entry.objects.filter(account__contributor=user)
+            .select_related("account", "transaction", "transaction__campaign", "transaction__payout")
+            .order_by("-transaction__created_at", "-id")[:limit])
+    return [{
+        "at": e.transaction.created_at,
+        "what": e.transaction.get_kind_display(),
+        "kind": e.transaction.kind,
+        "account": e.account.get_kind_display(),
+        "account_kind": e.account.kind,
+        "amount": e.amount,
+        "campaign": e.transaction.campaign.name if e.transaction.campaign_id else "",
+        "answer": e.transaction.annotation_id,
+        "payout": e.transaction.payout.reference if e.transaction.payout_id else "",
+    } for e in rows]
+
+
+def rejected(user, *, limit: int = 50):
+    """The contributor's answers refused or reversed, with the reason (what a dispute starts from)."""
+    return (Earning.objects.filter(contributor=user, state__in=[Earning.State.REJECTED, Earning.State.REVERSED])
+            .select_related("campaign").order_by("-decided_at")[:limit])
+
+
+def payouts_of(user, *, limit: int = 50):
+    return Payout.objects.filter(contributor=user).order_by("-requested_at")[:limit]
+
+
+def payout_account(user) -> PayoutAccount | None:
+    return PayoutAccount.objects.filter(contributor=user).first()
+
+
+def masked(number: str) -> str:
+    """An account number with all but its last four digits hidden."""
+    return "•" * max(len(number) - 4, 0) + number[-4:]
+
+
+def campaign_costs(campaigns) -> list[dict]:
+    """Per campaign: accepted answers, their pay and fees, cost per accepted answer, budget, held and left."""
+    campaigns = list(campaigns)
+    totals = {row["campaign_id"]: row for row in Earning.objects.filter(campaign__in=campaigns)
+              .values("campaign_id").annotate(
+                  accepted=Count("id", filter=Q(state__in=[Earning.State.PENDING, Earning.State.AVAILABLE])),
+                  rejected=Count("id", filter=Q(state__in=[Earning.State.REJECTED, Earning.State.REVERSED])),
+                  pay=Sum("pay", filter=Q(state__in=[Earning.State.PENDING, Earning.State.AVAILABLE])),
+                  fee=Sum("fee", filter=Q(state__in=[Earning.State.PENDING, Earning.State.AVAILABLE])))}
+    out = []
+    for campaign in campaigns:
+        row = totals.get(campaign.pk, {})
+        accepted = row.get("accepted") or 0
+        pay, fee = int(row.get("pay") or 0), int(row.get("fee") or 0)
+        spent = pay + fee
+        budget = None if campaign.budget is None else int(campaign.budget)
+        out.append({
+            "campaign": campaign, "accepted": accepted, "rejected": row.get("rejected") or 0, "pay": pay, "fee": fee,
+            "spent": spent, "per_answer": round(spent / accepted) if accepted else None, "budget": budget,
+            "committed": max(int(campaign.budget_used) - spent, 0) if budget is not None else None,
+            "left": budget - int(campaign.budget_used) if budget is not None else None,
+        })
+    return out
+
+
+def campaigns_for_costs(organization_ids) -> list[Campaign]:
+    """The campaigns a manager's cost view lists (None: all, for superusers)."""
+    qs = Campaign.objects.select_related("organization").order_by("-id")
+    if organization_ids is not None:
+        qs = qs.filter(organization_id__in=organization_ids)
+    return list(qs)

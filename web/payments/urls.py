@@ -1,0 +1,9 @@
+"""Contributor earnings pages, mounted at /me/earnings/."""
+from django.urls import path
+
+from web.payments import views
+
+urlpatterns = [
+    path("", views.statement, name="contributor-statement"),
+    path("payout/", views.payout, name="contributor-payout"),
+]

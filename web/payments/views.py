@@ -1,0 +1,64 @@
+"""Contributor pages under /me/earnings/: the statement (every entry, balances, payouts, tax) and payouts. Thin."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from contributors.selectors import verification_level
+from core.schema import SchemaError
+from payments import payouts, selectors
+from payments.models import Account
+from web.payments.forms import PayoutAccountForm, PayoutRequestForm
+
+Kind = Account.Kind
+
+
+def _schema_error(form, exc: SchemaError) -> None:
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+@login_required
+def statement(request):
+    return render(request, "payments/statement.html", {
+        "balances": selectors.balances(request.user), "entries": selectors.statement(request.user),
+        "rejected": selectors.rejected(request.user), "payouts": selectors.payouts_of(request.user),
+    })
+
+
+@login_required
+def payout(request):
+    user = request.user
+    destination = selectors.payout_account(user)
+    request_form = PayoutRequestForm(request.POST if "amount" in request.POST else None)
+    account_form = PayoutAccountForm(
+        request.POST if "bank_bin" in request.POST else None,
+        initial={"bank_bin": destination.bank_bin, "account_name": destination.account_name} if destination else None)
+    if request.method == "POST" and "amount" in request.POST and request_form.is_valid():
+        try:
+            made = payouts.request_payout(user=user, amount=request_form.cleaned_data["amount"])
+        except SchemaError as exc:
+            _schema_error(request_form, exc)
+        else:
+            messages.success(request, _("Payout %(ref)s requested: %(net)s đồng after tax. Finance staff approve "
+                                        "payouts in batches.") % {"ref": made.reference,
+                                                                  "net": f"{made.net:,}".replace(",", ".")})
+            return redirect("contributor-statement")
+    if request.method == "POST" and "bank_bin" in request.POST and account_form.is_valid():
+        try:
+            payouts.save_payout_account(user=user, **account_form.cleaned_data)
+        except SchemaError as exc:
+            _schema_error(account_form, exc)
+        else:
+            messages.success(request, _("Your payout account is saved."))
+            return redirect("contributor-payout")
+    level = verification_level(user)
+    available = selectors.balances(user)[Kind.AVAILABLE]
+    return render(request, "payments/payout.html", {
+        "request_form": request_form, "account_form": account_form, "destination": destination,
+        "masked_number": selectors.masked(destination.account_number) if destination else "",
+        "level": level, "available": available, "minimum": settings.PAYMENTS_MIN_PAYOUT,
+        "can_request": level >= 4 and destination is not None and available >= settings.PAYMENTS_MIN_PAYOUT,
+    })

@@ -39,20 +39,40 @@ def _strings(value, out: list[str]) -> None:
             _strings(v, out)
 
 
-def answer_text(payload, campaign=None) -> str:
-    """The free text a contributor wrote in an answer.
+def _task(campaign):
+    try:
+        return campaign.task if campaign is not None else None
+    except Exception:  # noqa: BLE001 - an unknown task type: fall back to the generic walk
+        return None
+
+
+def authorship_not_applicable(campaign) -> str:
+    """Why no authorship signal applies to this campaign's answers ("" when one does), from the type's hooks."""
+    task = _task(campaign)
+    if task is None:
+        return ""
+    if getattr(task, "copies_by_design", False):
+        return "transcription: copying the item is the task"
+    if getattr(task, "free_text_fields", None) == []:
+        return "recording" if getattr(task, "accepts_recordings", False) else "no typed free text"
+    return ""
+
+
+def answer_fields(payload, campaign=None) -> list[str]:
+    """The free-text fields a contributor wrote in an answer, one string each.
 
     A task type may declare ``free_text_fields = ["response", ...]`` (top-level keys of its annotation) to
-    say exactly which fields are written by hand; otherwise every string that looks like prose counts.
+    say exactly which fields are written by hand, or ``[]`` for none; otherwise every string that looks like
+    prose counts.
     """
-    fields = None
-    if campaign is not None:
-        try:
-            fields = getattr(campaign.task, "free_text_fields", None)
-        except Exception:  # noqa: BLE001 - an unknown task type: fall back to the generic walk
-            fields = None
+    task = _task(campaign)
+    fields = getattr(task, "free_text_fields", None) if task is not None else None
+    if fields is None and task is not None and getattr(task, "accepts_recordings", False):
+        fields = []  # a recording's answer repeats the item's sentence; nothing in it was typed
     out: list[str] = []
-    if fields and isinstance(payload, dict):
+    if fields is not None:
+        if not isinstance(payload, dict):
+            return []
         for name in fields:
             value = payload.get(name)
             if isinstance(value, str) and value.strip():
@@ -61,7 +81,12 @@ def answer_text(payload, campaign=None) -> str:
                 _strings(value, out)
     else:
         _strings(payload, out)
-    return "\n\n".join(out)
+    return out
+
+
+def answer_text(payload, campaign=None) -> str:
+    """The free text of an answer, its fields joined by blank lines (see answer_fields)."""
+    return "\n\n".join(answer_fields(payload, campaign))
 
 
 def item_text(payload) -> str:

@@ -118,8 +118,8 @@ def features(ops: list[list], final_text: str, *, item_text: str = "") -> dict:
                         first_paste_t = t
             elif kind == "r":
                 replaced += len(inserted)
-            elif kind == "s":
-                set_chars += len(inserted)
+            elif kind == "s" and not (item_text and inserted.strip() and inserted.strip() in item_text):
+                set_chars += len(inserted)  # set by a script, not the item's own text: nobody saw it typed
         text = text[:pos] + inserted + text[pos + deleted:]
     n = max(len(final_text), 1)
     own_pasted = sum(b["chars"] for b in blocks if not b["from_item"])
@@ -140,6 +140,7 @@ def features(ops: list[list], final_text: str, *, item_text: str = "") -> dict:
         "item_paste_blocks": sum(1 for b in blocks if b["from_item"]),
         "replaced_chars": replaced,
         "set_chars": set_chars,
+        "unrecorded_share": round(min(set_chars / n, 1.0), 4),
         "deleted_chars": deleted_chars,
         "cursor_moves_back": mid_edits,
         "gaps": len(gaps),
@@ -157,9 +158,11 @@ def features(ops: list[list], final_text: str, *, item_text: str = "") -> dict:
 def judge(f: dict) -> tuple[float, list[str]]:
     """Human-likeness of the process in [0, 1] and the reasons (codes) that lowered it."""
     reasons: list[str] = []
-    value = 1 - f["pasted_share"]
+    value = 1 - f["pasted_share"] - f["unrecorded_share"]
     if f["pasted_share"] >= 0.5:
         reasons.append("pasted")
+    if f["unrecorded_share"] >= 0.5:
+        reasons.append("text_set_without_typing")
     if f["gaps"] >= MIN_GAPS:
         if f["median_gap_ms"] is not None and f["median_gap_ms"] < MACHINE_GAP_MS:
             reasons.append("injected_keystrokes")
@@ -199,6 +202,8 @@ def summary(f: dict) -> str:
                 rhythm += f", gaps before words {f['word_gap_ratio']:.1f}x those inside words"
         parts.append(f"typed {typed} characters{rhythm} ({f['composed_chars']} via IME composition)")
         parts.append(f"{f['deleted_chars']} characters deleted, {f['cursor_moves_back']} edits earlier in the text")
+    if f["set_chars"]:
+        parts.append(f"{f['set_chars']} characters set without typing")
     if f["item_paste_blocks"]:
         parts.append(f"{f['item_paste_blocks']} paste(s) of the item's own text")
     return "; ".join(parts) or "no typing recorded"

@@ -19,7 +19,9 @@ TYPED = frozenset("tc")  # typed keys and committed IME compositions (Telex, VNI
 PASTED = frozenset("pd")
 BURST_GAP_MS = 2000  # gaps longer than this are pauses, left out of the rhythm measures
 MIN_GAPS = 30  # fewer typed gaps than this: too little typing to judge its rhythm
-STEADY_CV = 0.3  # people's inter-key gaps vary by 50-100 % of their mean; a metronome script by far less
+# Quartile coefficient of dispersion of the gaps, (Q3 - Q1) / (Q3 + Q1): robust to the few long gaps a busy
+# browser adds to a script. People's gaps spread (~0.25-0.45); a metronome script's sit within a few %.
+STEADY_QCD = 0.12
 WORD_RATIO_MIN = 1.15  # median gap before a word / inside a word: people ~1.5-2.5, random gaps ~1.0
 MACHINE_GAP_MS = 25  # a median gap this short is keyboard injection, not fingers
 BLOCK_CHARS = 20  # a paste or drop at least this long is a "block"
@@ -125,6 +127,10 @@ def features(ops: list[list], final_text: str, *, item_text: str = "") -> dict:
     own_pasted = sum(b["chars"] for b in blocks if not b["from_item"])
     median = statistics.median(gaps) if gaps else None
     cv = statistics.pstdev(gaps) / statistics.fmean(gaps) if len(gaps) >= 2 and statistics.fmean(gaps) > 0 else None
+    qcd = None
+    if len(gaps) >= 4:
+        q1, _q2, q3 = statistics.quantiles(gaps, n=4)
+        qcd = (q3 - q1) / (q3 + q1) if q3 + q1 > 0 else 0.0
     word_ratio = None
     if len(gaps_word) >= 8 and len(gaps_inside) >= 8:
         inside = statistics.median(gaps_inside)
@@ -146,6 +152,7 @@ def features(ops: list[list], final_text: str, *, item_text: str = "") -> dict:
         "gaps": len(gaps),
         "median_gap_ms": median,
         "gap_cv": None if cv is None else round(cv, 3),
+        "gap_qcd": None if qcd is None else round(qcd, 3),
         "word_gap_ratio": None if word_ratio is None else round(word_ratio, 3),
         "revised_words_after_paste": len(after_paste_words),
         "revision_ms_after_paste": (last_t_after_paste - first_paste_t)
@@ -167,7 +174,7 @@ def judge(f: dict) -> tuple[float, list[str]]:
         if f["median_gap_ms"] is not None and f["median_gap_ms"] < MACHINE_GAP_MS:
             reasons.append("injected_keystrokes")
             value = min(value, 0.05)
-        elif f["gap_cv"] is not None and f["gap_cv"] < STEADY_CV:
+        elif f["gap_qcd"] is not None and f["gap_qcd"] < STEADY_QCD:
             reasons.append("steady_timing")
             value = min(value, 0.1)
         elif f["word_gap_ratio"] is not None and f["word_gap_ratio"] < WORD_RATIO_MIN:
@@ -196,8 +203,8 @@ def summary(f: dict) -> str:
         rhythm = ""
         if f["median_gap_ms"]:
             rhythm = f" at a median {1000 / f['median_gap_ms']:.1f} keys/s"
-            if f["gap_cv"] is not None:
-                rhythm += f", gap variation {f['gap_cv'] * 100:.0f}%"
+            if f["gap_qcd"] is not None:
+                rhythm += f", gap variation {f['gap_qcd'] * 100:.0f}% (quartile dispersion)"
             if f["word_gap_ratio"] is not None:
                 rhythm += f", gaps before words {f['word_gap_ratio']:.1f}x those inside words"
         parts.append(f"typed {typed} characters{rhythm} ({f['composed_chars']} via IME composition)")

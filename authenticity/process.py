@@ -22,7 +22,7 @@ MIN_GAPS = 30  # fewer typed gaps than this: too little typing to judge its rhyt
 # Quartile coefficient of dispersion of the gaps, (Q3 - Q1) / (Q3 + Q1): robust to the few long gaps a busy
 # browser adds to a script. People's gaps spread (~0.25-0.45); a metronome script's sit within a few %.
 STEADY_QCD = 0.12
-WORD_RATIO_MIN = 1.15  # median gap before a word / inside a word: people ~1.5-2.5, random gaps ~1.0
+WORD_RATIO_MIN = 1.3  # median gap before a word / inside a word: people ~1.5-2.5, random gaps ~1.0 (seed 11)
 MACHINE_GAP_MS = 25  # a median gap this short is keyboard injection, not fingers
 BLOCK_CHARS = 20  # a paste or drop at least this long is a "block"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
-import math
 import random
 from pathlib import Path
 
@@ -552,7 +551,7 @@ def test_submission_over_http_is_scored_by_the_worker(client, freetext_campaign,
     assert not by_assignment[results["human"]].flagged
     garbage = by_assignment[results["garbage"]]
     assert garbage.behaviour_evidence == "none" and garbage.components["telemetry_status"] == "malformed"
-    assert math.isfinite(garbage.score)
+    assert garbage.score is None and not garbage.flagged  # no behavioural evidence: not scored, not accused
 
     # A reference LLM text uploaded afterwards: the worker rescores the campaign and the copy is flagged.
     human = by_assignment[results["human"]]

@@ -41,7 +41,7 @@ def sft_campaign(make_campaign):
 
 
 def test_edit_log_replays_composition_paste_and_typing(page, open_labeler, sft_campaign,  # noqa: F811
-                                                        artifacts_dir, client, django_user_model):
+                                                        artifacts_dir, client, django_user_model, live_server):
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     user = open_labeler(sft_campaign)
     wait_item(page, "[data-bind=instruction]")
@@ -93,3 +93,17 @@ def test_edit_log_replays_composition_paste_and_typing(page, open_labeler, sft_c
     assert html.status_code == 200
     body = html.content.decode()
     assert "steady_timing" in body and "gap variation" in body
+
+    # ...and can watch the person's writing replayed (10x) to the text they submitted.
+    page.context.clear_cookies()
+    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
+                               "url": live_server.url}])
+    page.goto(f"{live_server.url}{reverse('review:item', args=[annotation.item_id])}")
+    assert "Writing process" in page.locator(".authorship-process").first.text_content()
+    box = page.locator(f".authorship-replay[data-replay='replay-log-{annotation.pk}']")
+    box.locator("[data-role=replay-speed]").select_option("10")
+    box.locator("[data-role=replay-play]").click()
+    page.wait_for_function(f"document.querySelector(\".authorship-replay[data-replay='replay-log-{annotation.pk}']\")"
+                           ".dataset.state === 'done'", timeout=60000)
+    assert box.locator("[data-role=replay-text]").text_content() == expected
+    page.screenshot(path=str(artifacts_dir / "review-authorship-replay.png"), full_page=True)

@@ -100,7 +100,7 @@ def features(ops: list[list], final_text: str, *, item_text: str = "") -> dict:
             key_gaps = [None if last_t is None else t - last_t, *run_gaps]
             for i, ch in enumerate(inserted):
                 g = key_gaps[i] if i < len(key_gaps) else None
-                prev = (text[:pos] + inserted[:i])[-1:] if pos + i > 0 else ""
+                prev = inserted[i - 1] if i else (text[pos - 1] if pos else "")
                 if g is not None and 0 <= g < BURST_GAP_MS and kind == "t":
                     gaps.append(g)
                     (gaps_word if _boundary(prev, ch) else gaps_inside).append(g)

@@ -11,9 +11,11 @@ from django.urls import reverse
 from annotations.models import Annotation
 from annotations.telemetry import MAX_EDIT_LOG_BYTES, clean_telemetry
 from authenticity import process, services
+from authenticity.models import AuthenticityScore
 from authenticity.scoring import score_answer
 from authenticity.selectors import answer_fields, compare_diversity, open_flag_count
 from bench.authenticity_eval import compose, paste_then_revise, pasted, script
+from contributors.selectors import trust_score
 from tasks.models import Assignment
 from tasks.types import get_task_type
 
@@ -170,10 +172,12 @@ def test_bad_logs_through_the_submit_stack(client, sft, make_contributor):
 
 
 @pytest.mark.django_db
-def test_recordings_votes_and_transcriptions_are_not_scored(make_campaign, make_contributor):
+def test_recordings_votes_and_transcriptions_are_not_scored(make_campaign, make_contributor,
+                                                             django_capture_on_commit_callbacks):
     recording = make_campaign("speech_recording", items=[{"payload": {"sentence": "Hôm nay trời đẹp quá, "
                                                                                   "chúng ta đi dạo nhé."}}])
     user = make_contributor()
+    start = trust_score(user, "speech_recording")
     item = recording.items.first()
     assignment = Assignment.objects.create(item=item, campaign=recording, contributor=user, state="submitted",
                                            expires_at=item.created_at)
@@ -182,10 +186,15 @@ def test_recordings_votes_and_transcriptions_are_not_scored(make_campaign, make_
     annotation = Annotation.objects.create(assignment=assignment, item=item, campaign=recording, contributor=user,
                                            payload=payload, telemetry=clean_telemetry({"schema": 1, "active_ms": 10,
                                            "keystrokes": 0, "deletions": 0, "focus_losses": 0, "pastes": []}))
-    record = services.score_annotation(annotation.pk)
+    # Scored as typed text before issue 24: flagged, with trust lowered per flag. A rescore lifts it.
+    AuthenticityScore.objects.create(annotation=annotation, campaign=recording, contributor=user, score=0.1,
+                                     flagged=True, reasons=["implausible_typing"])
+    with django_capture_on_commit_callbacks(execute=True):
+        record = services.score_annotation(annotation.pk)
     assert record.score is None and not record.flagged and record.reasons == []
     assert record.components["not_scored_because"] == "recording"
     assert open_flag_count(user, "speech_recording") == 0  # trust is not lowered
+    assert trust_score(user, "speech_recording") == pytest.approx(start)
     assert get_task_type("ocr").copies_by_design and get_task_type("speech_transcription").copies_by_design
     assert get_task_type("speech_validation").free_text_fields == ["comment"]
 

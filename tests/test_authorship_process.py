@@ -15,6 +15,8 @@ from authenticity.models import AuthenticityScore
 from authenticity.scoring import score_answer
 from authenticity.selectors import answer_fields, compare_diversity, open_flag_count
 from bench.authenticity_eval import compose, paste_then_revise, pasted, script
+from consensus.engine import score_item_consensus
+from contributors.models import TrustScore
 from contributors.selectors import trust_score
 from tasks.models import Assignment
 from tasks.types import get_task_type
@@ -218,3 +220,21 @@ def test_diversity_compares_like_with_like_and_never_reads_as_humanness():
     assert c["warnings"] == []
     assert compare_diversity(people, llm, vietnamese=(1.0, 0.0))["warnings"]  # another language: warned
     assert compare_diversity(people[:1], llm, vietnamese=(1.0, 1.0)) is None  # too little to compare
+
+
+# --- trust without false disagreement --------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_sft_trust_does_not_fall_when_people_write_different_good_answers(client, make_campaign, make_contributor):
+    """Issue 24: on SFT every contributor "agreed with consensus 0 times" and trust fell to ~0.004."""
+    campaign = make_campaign("sft", items=[{"payload": {"instruction": "Kể về món ăn bạn thích nhất."}}], overlap=2)
+    people = [make_contributor(), make_contributor()]
+    answers = [HUMAN, "Mình thích bún chả Hà Nội nhất, thịt nướng thơm, nước chấm chua ngọt vừa miệng lắm."]
+    before = [trust_score(u, "sft") for u in people]
+    for user, body in zip(people, answers, strict=True):
+        _submit(client, campaign, user, body, compose(body, random.Random(7)))
+    consensus = score_item_consensus(campaign.items.first().pk)
+    assert consensus.state == "finalised" and len(consensus.result["responses"]) == 2
+    assert [trust_score(u, "sft") for u in people] == before
+    assert not TrustScore.objects.filter(contributor__user__in=people, task_type="sft", consensus_seen__gt=0).exists()

@@ -3,6 +3,8 @@ text (replayed), evidence a reviewer can read, a diversity report that compares 
 bugs that the checks must catch."""
 from __future__ import annotations
 
+import io
+import json
 import random
 
 import pytest
@@ -238,3 +240,30 @@ def test_sft_trust_does_not_fall_when_people_write_different_good_answers(client
     assert consensus.state == "finalised" and len(consensus.result["responses"]) == 2
     assert [trust_score(u, "sft") for u in people] == before
     assert not TrustScore.objects.filter(contributor__user__in=people, task_type="sft", consensus_seen__gt=0).exists()
+
+
+# --- manage.py score_texts ---------------------------------------------------------------------------------
+
+
+def test_score_texts_scores_names_bad_lines_and_goes_on(tmp_path):
+    from django.core.management import call_command
+
+    steady = script(LLM, random.Random(5), rate=7.0)["edit_log"]
+    rows = [
+        json.dumps({"id": "a", "text": HUMAN, "edit_log": compose(HUMAN, random.Random(5))["edit_log"]}),
+        json.dumps({"id": "b", "text": LLM, "edit_log": steady}),
+        "{not json",
+        json.dumps({"id": "c", "text": HUMAN}),  # no process evidence: not scored, not guessed
+        json.dumps({"id": "d", "text": HUMAN, "task_type": "nope"}),
+        json.dumps({"id": "e", "text": HUMAN, "task_type": "speech_recording"}),
+    ]
+    src, dst = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    err = io.StringIO()
+    call_command("score_texts", str(src), str(dst), stdout=io.StringIO(), stderr=err)
+    out = {r["id"]: r for r in map(json.loads, dst.read_text(encoding="utf-8").splitlines())}
+    assert not out["a"]["flagged"] and out["a"]["score"] == 1.0
+    assert out["b"]["flagged"] and "steady_timing" in out["b"]["reasons"] and "keys/s" in out["b"]["summary"]
+    assert out["c"]["score"] is None and not out["c"]["flagged"]
+    assert out["e"]["score"] is None and not out["e"]["flagged"]
+    assert "line 3" in err.getvalue() and "line 5" in err.getvalue() and "d" not in out

@@ -211,7 +211,8 @@ def dataset_report(campaign) -> dict:
     total = annotations.count()
     scores = AuthenticityScore.objects.filter(campaign=campaign)
     agg = scores.aggregate(
-        n_scored=Count("id", filter=Q(score__isnull=False)),
+        # Answers with free text, scored or without usable evidence (score null); not the not-applicable ones.
+        n_scored=Count("id", filter=~Q(behaviour_evidence="not_applicable")),
         n_flagged=Count("id", filter=Q(flagged=True)),
         n_reviewed=Count("id", filter=Q(flagged=True) & ~Q(review_decision="")),
         n_human=Count("id", filter=Q(flagged=True, review_decision=AuthenticityScore.Review.HUMAN)),

@@ -11,6 +11,16 @@ The page (static/label/labeler.js) sends::
 
 A burst is a run of keys with gaps under 1.5 s (the page's BURST_GAP_MS).
 
+Optional ``edit_log`` (the writing process bound to the text; authenticity/process.py replays it)::
+
+    {"schema": 1, "truncated": bool, "fields": {name: [[t_ms, pos, deleted, inserted, kind, gaps?], ...]}}
+
+one operation per change of a text field: at ``t_ms`` (since the task started) ``deleted`` characters at
+``pos`` were replaced by the string ``inserted``; ``kind`` is t (typed), c (IME composition committed),
+r (replacement: autocorrect, suggestion), p (paste), d (drop), x (deletion), s (set by the page: draft
+restore, prefill). A typed run merges keys and lists each later key's gap in ms (``gaps``). It is checked
+here for shape and size only (cheap, on the submit path); the replay against the text happens at scoring.
+
 ``clean_telemetry`` never raises: whatever arrives is stored with ``status`` = ``ok``, ``missing``,
 ``malformed`` or ``impossible`` and the ``problems`` found, and the scorer treats anything but ``ok`` as
 "no behavioural evidence" rather than as evidence either way.
@@ -28,6 +38,10 @@ MAX_ACTIVE_MS = 24 * 3600 * 1000
 MAX_KEYS_PER_SECOND = 20
 # A page that just loaded may have counted a few keys before the first 250 ms activity tick.
 KEY_SLACK = 40
+
+MAX_EDIT_LOG_BYTES = 256 * 1024
+MAX_EDIT_OPS = 20000
+EDIT_KINDS = frozenset("tcrpdxs")
 
 _COUNTERS = ("active_ms", "keystrokes", "deletions", "focus_losses", "chars_final")
 
@@ -84,12 +98,72 @@ def _events(raw, name: str, problems: list[str]) -> list[dict]:
     return out
 
 
+def _op(raw_op, previous_t: int) -> tuple[list | None, str | None]:
+    """One edit operation in its compact form, or why it is not one."""
+    if not isinstance(raw_op, list) or len(raw_op) not in (5, 6):
+        return None, "not a 5- or 6-item list"
+    t, pos, deleted, inserted, kind = raw_op[:5]
+    for name, value in (("time", t), ("position", pos), ("deleted", deleted)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10**9:
+            return None, f"{name} is not a non-negative integer"
+    if not isinstance(inserted, str) or kind not in EDIT_KINDS:
+        return None, "inserted text or kind invalid"
+    if t < previous_t:
+        return None, "out of order"
+    op = [t, pos, deleted, inserted, kind]
+    if len(raw_op) == 6:
+        gaps = raw_op[5]
+        if (not isinstance(gaps, list) or len(gaps) != max(len(inserted) - 1, 0)
+                or any(isinstance(g, bool) or not isinstance(g, int) or not 0 <= g <= 10**8 for g in gaps)):
+            return None, "gaps do not match the inserted text"
+        op.append(gaps)
+    return op, None
+
+
+def clean_edit_log(raw) -> dict:
+    """Check an edit log's shape and size; never raises. ``status``: ok, truncated (the page stopped
+    recording at its cap: honest but not replayable), oversized or malformed (the ops are dropped)."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("fields"), dict) or raw.get("schema") != 1:
+        return {"status": "malformed", "problem": "edit_log: not a schema-1 object with fields"}
+    try:
+        size = len(json.dumps(raw))
+    except (TypeError, ValueError, RecursionError):
+        return {"status": "malformed", "problem": "edit_log: not serialisable"}
+    if size > MAX_EDIT_LOG_BYTES:
+        return {"status": "oversized", "problem": f"edit_log: larger than {MAX_EDIT_LOG_BYTES} bytes"}
+    fields: dict[str, list] = {}
+    count = 0
+    for name, ops in list(raw["fields"].items())[:20]:
+        if not isinstance(ops, list):
+            return {"status": "malformed", "problem": f"edit_log.{str(name)[:40]}: not a list"}
+        count += len(ops)
+        if count > MAX_EDIT_OPS:
+            return {"status": "oversized", "problem": f"edit_log: more than {MAX_EDIT_OPS} operations"}
+        clean, previous_t = [], 0
+        for i, raw_op in enumerate(ops):
+            op, problem = _op(raw_op, previous_t)
+            if problem:
+                return {"status": "malformed", "problem": f"edit_log.{str(name)[:40]}[{i}]: {problem}"}
+            previous_t = op[0]
+            clean.append(op)
+        fields[str(name)[:100]] = clean
+    status = "truncated" if raw.get("truncated") is True else "ok"
+    return {"status": status, "fields": fields}
+
+
 def clean_telemetry(raw) -> dict:
     """Validate telemetry from a submission; never raises. See the module docstring for the schema."""
     if raw is None or raw == {} or raw == "":
         return {"schema": SCHEMA_VERSION, "status": "missing", "problems": []}
     if not isinstance(raw, dict):
         return {"schema": SCHEMA_VERSION, "status": "malformed", "problems": ["telemetry: not an object"]}
+    if "edit_log" in raw:
+        # Checked on its own (its own cap): a bad log is recorded as such and never spoils the counters.
+        raw = dict(raw)
+        edit_log = clean_edit_log(raw.pop("edit_log"))
+        out = clean_telemetry(raw)
+        out["edit_log"] = edit_log
+        return out
     try:
         size = len(json.dumps(raw, default=str))
     except (TypeError, ValueError, RecursionError):

@@ -1,9 +1,14 @@
 """The human-likeness score of one free-text answer: pure functions, no database.
 
-score = 0.55 x behaviour + 0.45 x text when the telemetry is valid, text alone otherwise, then capped by
-1 - similarity to a known LLM output or to another submission. Every number that went in is returned in
-``components`` so a reviewer sees why an answer was flagged. The weights and cut-offs are the ones measured
-by bench/authenticity_eval.py on tests/data/authenticity/ (figures in the README).
+Evidence, strongest first:
+1. the writing process (authenticity/process.py): the page's edit log, replayed on the server to the exact
+   submitted text; a log that does not replay is itself a reason and sends the answer to a reviewer;
+2. without a log, the page's counters (pastes, speed, bursts): weaker, since nothing binds them to the text,
+   so a typed answer without a log scores at most NO_LOG_CAP;
+3. copies: similarity to the campaign's reference LLM outputs or another answer caps the score.
+The text's style is computed and shown to reviewers but weighs TEXT_WEIGHT = 0 by default: on texts this
+project did not write it sat near chance (issue 24: ROC AUC 0.68; README, "Data authenticity").
+Every number that went in is returned in ``components`` so a reviewer sees why an answer was flagged.
 """
 from __future__ import annotations
 
@@ -11,10 +16,14 @@ from dataclasses import dataclass, field
 
 from annotations.telemetry import clean_telemetry, has_evidence
 
+from . import process
 from . import text as textmod
 
-ALGORITHM_VERSION = "1"
-BEHAVIOUR_WEIGHT = 0.55
+ALGORITHM_VERSION = "2"
+TEXT_WEIGHT = 0.0  # the text-only signal is off: not measured to help on others' text (README)
+NO_LOG_CAP = 0.7  # counters without an edit log never vouch for an answer more than this
+# Reasons that send an answer to a reviewer whatever its score: an honest page never produces them.
+REVIEW_ALWAYS = frozenset({"mixed_script", "impossible_telemetry", "edit_log_mismatch", "edit_log_invalid"})
 # Faster than this many characters per second of active time cannot be typed by hand.
 MAX_TYPING_CPS = 12.0
 # A run of this many keys above MAX_BURST_KPS keys per second is not typed by a hand. Held-down keys
@@ -90,14 +99,44 @@ def text_component(analysis: dict) -> dict:
     return {"value": round(_clip(value), 4), **style, "diversity": analysis["diversity"]}
 
 
-def evidence_of(telemetry_ok: bool, pasted_share: float | None) -> str:
-    if not telemetry_ok or pasted_share is None:
+def evidence_of(kind: str, pasted_share: float | None) -> str:
+    if kind == "none" or pasted_share is None:
         return "none"
     if pasted_share >= 0.5:
         return "pasted"
     if pasted_share >= 0.1:
         return "mixed"
     return "typed"
+
+
+def not_scored(why: str) -> Result:
+    """An answer no signal applies to (no typed text, a recording, a transcription): never a flag."""
+    return Result(score=None, flagged=False, evidence="not_applicable",
+                  components={"applicable": False, "not_scored_because": why})
+
+
+def _process(edit_log: dict | None, field_texts: list[str], item_text: str) -> tuple[dict | None, list[str]]:
+    """The replayed writing process of the answer's fields, or None, with the reasons it gave."""
+    if not edit_log:
+        return None, []
+    status = edit_log.get("status")
+    if status == "truncated":
+        return {"status": "truncated", "summary": "edit log cut at the page's cap: not replayed"}, []
+    if status != "ok":
+        return {"status": status, "problem": edit_log.get("problem", "")}, ["edit_log_invalid"]
+    names, problem = process.match(edit_log["fields"], field_texts)
+    if names is None:
+        return {"status": "mismatch", "problem": problem}, ["edit_log_mismatch"]
+    described = [process.describe(edit_log["fields"][n], t, item_text=item_text)
+                 for n, t in zip(names, field_texts, strict=True)]
+    weights = [max(len(t), 1) for t in field_texts]
+    value = sum(d["value"] * w for d, w in zip(described, weights, strict=True)) / sum(weights)
+    pasted = sum(d["pasted_share"] * w for d, w in zip(described, weights, strict=True)) / sum(weights)
+    reasons = sorted({r for d in described for r in d["reasons"]})
+    summary = " | ".join(f"{n}: {d['summary']}" if len(names) > 1 else d["summary"]
+                         for n, d in zip(names, described, strict=True))
+    return {"status": "replayed", "value": round(value, 4), "pasted_share": round(pasted, 4),
+            "fields": dict(zip(names, described, strict=True)), "summary": summary}, reasons
 
 
 def score_answer(
@@ -109,13 +148,16 @@ def score_answer(
     reference_similarity: float = 0.0,
     duplicate_similarity: float = 0.0,
     item_overlap: float = 0.0,
+    field_texts: list[str] | None = None,
+    item_text: str = "",
 ) -> Result:
-    """Score one answer's free text. ``telemetry`` may be raw (it is validated here) or already cleaned."""
+    """Score one answer's free text. ``telemetry`` may be raw (it is validated here) or already cleaned;
+    ``field_texts`` are the answer's hand-written fields one by one (the edit log is replayed against them)."""
     answer_text = textmod.clean(answer_text)
     if not isinstance(telemetry, dict) or "status" not in telemetry:
         telemetry = clean_telemetry(telemetry)
     if len(answer_text.strip()) < MIN_TEXT_CHARS:
-        return Result(score=None, flagged=False, evidence="not_applicable", components={"applicable": False})
+        return not_scored("no free text")
     analysis = textmod.analyse(answer_text)
     text_part = text_component(analysis)
     components: dict = {
@@ -125,45 +167,53 @@ def score_answer(
         "telemetry_problems": telemetry.get("problems", []),
         "reference_similarity": round(reference_similarity, 4),
         "duplicate_similarity": round(duplicate_similarity, 4),
-        "weights": {"behaviour": BEHAVIOUR_WEIGHT, "text": round(1 - BEHAVIOUR_WEIGHT, 2)},
+        "weights": {"process": round(1 - TEXT_WEIGHT, 2), "text": TEXT_WEIGHT},
         "algorithm_version": ALGORITHM_VERSION,
     }
-    reasons: list[str] = []
-    ok = has_evidence(telemetry)
+    proc, reasons = _process(telemetry.get("edit_log"), field_texts or [answer_text], item_text)
+    components["process"] = proc
+    components["behaviour"] = None
     pasted_share = None
-    if ok:
+    kind = "none"
+    value = None
+    if proc is not None and proc["status"] == "replayed":
+        kind, value, pasted_share = "process", proc["value"], proc["pasted_share"]
+    elif has_evidence(telemetry):
         beh = behaviour(telemetry, analysis["chars"], item_overlap=item_overlap)
         components["behaviour"] = beh
-        pasted_share = beh["pasted_share"]
-        value = BEHAVIOUR_WEIGHT * beh["value"] + (1 - BEHAVIOUR_WEIGHT) * text_part["value"]
+        kind, pasted_share = "counters", beh["pasted_share"]
+        value = min(beh["value"], NO_LOG_CAP)
         if beh["value"] < 0.5:
             reasons.append("pasted" if beh["pasted_share"] >= 0.5 else "implausible_typing")
         if beh["max_burst_keys_per_second"] > MAX_BURST_KPS:
             reasons.append("injected_keystrokes")
-    else:
-        components["behaviour"] = None
-        value = text_part["value"]
-        if telemetry.get("status") == "impossible":
-            # Scored without behaviour, but an honest page never sends these numbers: tampering or
-            # keystrokes injected at machine speed. A reviewer looks; the score itself is not lowered.
-            reasons.append("impossible_telemetry")
-    if text_part["value"] < 0.6:
-        reasons.append("llm_style")
+    elif telemetry.get("status") == "impossible":
+        # An honest page never sends these numbers: tampering or keystrokes injected at machine speed.
+        reasons.append("impossible_telemetry")
+    if value is not None and TEXT_WEIGHT:
+        value = (1 - TEXT_WEIGHT) * value + TEXT_WEIGHT * text_part["value"]
+    if text_part["phrases"]:
+        reasons.append("assistant_phrases")  # shown to the reviewer; does not move the score
     if reference_similarity >= near_duplicate:
         reasons.append("copies_reference_llm_output")
     if duplicate_similarity >= near_duplicate:
         reasons.append("near_duplicate")
-    value = min(value, 1 - reference_similarity, 1 - duplicate_similarity if duplicate_similarity >= near_duplicate else 1)
+    caps = [1 - reference_similarity] if reference_similarity >= near_duplicate else []
+    if duplicate_similarity >= near_duplicate:
+        caps.append(1 - duplicate_similarity)
+    if caps:
+        value = min([value if value is not None else 1.0, *caps])
     if analysis["stripped_vietnamese"]:
         reasons.append("stripped_vietnamese")
     if analysis["mixed_script"]:
         reasons.append("mixed_script")
-    score = round(_clip(value), 4)
-    flagged = score < threshold or "mixed_script" in reasons or "impossible_telemetry" in reasons
+    score = None if value is None else round(_clip(value), 4)
+    components["evidence_kind"] = kind
+    flagged = (score is not None and score < threshold) or bool(REVIEW_ALWAYS & set(reasons))
     return Result(
         score=score,
         flagged=flagged,
-        evidence=evidence_of(ok, pasted_share),
+        evidence=evidence_of(kind, pasted_share),
         reasons=reasons,
         components=components,
         pasted_share=pasted_share,

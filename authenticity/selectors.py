@@ -1,6 +1,7 @@
 """Reads for authenticity: free text of an answer, the policy, flag counts and the dataset-level report."""
 from __future__ import annotations
 
+import random
 import statistics
 from collections import Counter
 
@@ -11,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from annotations.models import Annotation
 from contributors.models import ContributorProfile, Region
+from core.vietnamese import is_vietnamese
 
 from .models import AuthenticityPolicy, AuthenticityScore, ReferenceText
 from .text import diversity, words
@@ -39,20 +41,40 @@ def _strings(value, out: list[str]) -> None:
             _strings(v, out)
 
 
-def answer_text(payload, campaign=None) -> str:
-    """The free text a contributor wrote in an answer.
+def _task(campaign):
+    try:
+        return campaign.task if campaign is not None else None
+    except Exception:  # noqa: BLE001 - an unknown task type: fall back to the generic walk
+        return None
+
+
+def authorship_not_applicable(campaign) -> str:
+    """Why no authorship signal applies to this campaign's answers ("" when one does), from the type's hooks."""
+    task = _task(campaign)
+    if task is None:
+        return ""
+    if getattr(task, "copies_by_design", False):
+        return "transcription: copying the item is the task"
+    if getattr(task, "free_text_fields", None) == []:
+        return "recording" if getattr(task, "accepts_recordings", False) else "no typed free text"
+    return ""
+
+
+def answer_fields(payload, campaign=None) -> list[str]:
+    """The free-text fields a contributor wrote in an answer, one string each.
 
     A task type may declare ``free_text_fields = ["response", ...]`` (top-level keys of its annotation) to
-    say exactly which fields are written by hand; otherwise every string that looks like prose counts.
+    say exactly which fields are written by hand, or ``[]`` for none; otherwise every string that looks like
+    prose counts.
     """
-    fields = None
-    if campaign is not None:
-        try:
-            fields = getattr(campaign.task, "free_text_fields", None)
-        except Exception:  # noqa: BLE001 - an unknown task type: fall back to the generic walk
-            fields = None
+    task = _task(campaign)
+    fields = getattr(task, "free_text_fields", None) if task is not None else None
+    if fields is None and task is not None and getattr(task, "accepts_recordings", False):
+        fields = []  # a recording's answer repeats the item's sentence; nothing in it was typed
     out: list[str] = []
-    if fields and isinstance(payload, dict):
+    if fields is not None:
+        if not isinstance(payload, dict):
+            return []
         for name in fields:
             value = payload.get(name)
             if isinstance(value, str) and value.strip():
@@ -61,7 +83,12 @@ def answer_text(payload, campaign=None) -> str:
                 _strings(value, out)
     else:
         _strings(payload, out)
-    return "\n\n".join(out)
+    return out
+
+
+def answer_text(payload, campaign=None) -> str:
+    """The free text of an answer, its fields joined by blank lines (see answer_fields)."""
+    return "\n\n".join(answer_fields(payload, campaign))
 
 
 def item_text(payload) -> str:
@@ -111,32 +138,64 @@ def _sample_texts(campaign, limit: int) -> list[str]:
     return texts
 
 
-def _lexical(campaign) -> dict:
-    data_tokens: list[str] = []
-    texts = _sample_texts(campaign, REPORT_SAMPLE_ANSWERS)
-    for text in texts:
-        data_tokens.extend(words(text))
-    # Reference texts are tokenised only up to the dataset sample's size: the comparison needs no more.
-    ref_tokens: list[str] = []
-    refs = ReferenceText.objects.filter(campaign=campaign).order_by("id").values_list("text", flat=True)
-    for text in refs[:REPORT_SAMPLE_ANSWERS].iterator():
-        ref_tokens.extend(words(text))
-        if len(ref_tokens) >= max(len(data_tokens), 2000):
+BOOTSTRAP_RESAMPLES = 100
+DIVERSITY_METRICS = ("mtld", "distinct_1", "distinct_2")
+
+
+def _tokens_of(texts: list[list[str]], size: int) -> list[str]:
+    out: list[str] = []
+    for tokens in texts:
+        out.extend(tokens)
+        if len(out) >= size:
             break
+    return out[:size]
+
+
+def compare_diversity(data: list[list[str]], reference: list[list[str]], *, vietnamese: tuple[float, float],
+                      seed: int = 0) -> dict | None:
+    """Lexical diversity of the data against the reference LLM texts, like with like: both cut to the same
+    number of tokens (TTR, MTLD and distinct-n move with size), differences with 95 % bootstrap intervals
+    over answers, and a warning when the two are in different languages. Diversity is a property of a
+    dataset, not evidence of who wrote it: LLM text is often more varied than people's."""
+    size = min(sum(map(len, data)), sum(map(len, reference)))
+    if size < 50:
+        return None
+    rng = random.Random(seed)
+    point = {"dataset": diversity(_tokens_of(data, size)), "reference_llm": diversity(_tokens_of(reference, size))}
+    draws: dict[str, list[float]] = {m: [] for m in DIVERSITY_METRICS}
+    for _draw in range(BOOTSTRAP_RESAMPLES):
+        a = diversity(_tokens_of(rng.choices(data, k=len(data) * 3), size))
+        b = diversity(_tokens_of(rng.choices(reference, k=len(reference) * 3), size))
+        for m in DIVERSITY_METRICS:
+            draws[m].append(a[m] - b[m])
+    differences = {}
+    for m in DIVERSITY_METRICS:
+        values = sorted(draws[m])
+        low, high = values[int(0.025 * len(values))], values[int(0.975 * len(values)) - 1]
+        differences[m] = {"difference": round(point["dataset"][m] - point["reference_llm"][m], 4),
+                          "ci95": [round(low, 4), round(high, 4)], "clear": low > 0 or high < 0}
+    warnings = []
+    if abs(vietnamese[0] - vietnamese[1]) > 0.3:
+        warnings.append(_("The reference texts are in another language than the data: their diversity is not "
+                          "comparable."))
+    return {"tokens_each": size, **point, "differences": differences, "warnings": warnings,
+            "reading": _("Differences are the dataset minus the reference LLM texts on samples of the same size "
+                         "(95 % bootstrap intervals over answers). Lexical diversity describes the data; it is "
+                         "not evidence of human authorship.")}
+
+
+def _lexical(campaign) -> dict:
+    texts = _sample_texts(campaign, REPORT_SAMPLE_ANSWERS)
+    data = [words(t) for t in texts]
+    refs = list(ReferenceText.objects.filter(campaign=campaign).order_by("id")
+                .values_list("text", flat=True)[:REPORT_SAMPLE_ANSWERS])
+    reference = [words(t) for t in refs]
+    data_tokens = [t for tokens in data for t in tokens]
     out = {"sampled_answers": len(texts), "dataset": diversity(data_tokens), "reference_llm": None, "comparison": None}
-    if ref_tokens:
-        out["reference_llm"] = diversity(ref_tokens)
-        # TTR and distinct-n fall as a text grows, so the comparison uses equal-size token samples.
-        size = min(len(data_tokens), len(ref_tokens))
-        if size:
-            human, llm = diversity(data_tokens[:size]), diversity(ref_tokens[:size])
-            out["comparison"] = {
-                "tokens_each": size,
-                "dataset": human,
-                "reference_llm": llm,
-                "mtld_ratio": round(human["mtld"] / llm["mtld"], 3) if llm["mtld"] else None,
-                "distinct_2_difference": round(human["distinct_2"] - llm["distinct_2"], 4),
-            }
+    if reference:
+        out["reference_llm"] = {"texts": len(reference), "tokens": sum(map(len, reference))}
+        share = (sum(map(is_vietnamese, texts)) / max(len(texts), 1), sum(map(is_vietnamese, refs)) / len(refs))
+        out["comparison"] = compare_diversity(data, reference, vietnamese=share, seed=campaign.pk)
     return out
 
 
@@ -152,7 +211,8 @@ def dataset_report(campaign) -> dict:
     total = annotations.count()
     scores = AuthenticityScore.objects.filter(campaign=campaign)
     agg = scores.aggregate(
-        n_scored=Count("id", filter=Q(score__isnull=False)),
+        # Answers with free text, scored or without usable evidence (score null); not the not-applicable ones.
+        n_scored=Count("id", filter=~Q(behaviour_evidence="not_applicable")),
         n_flagged=Count("id", filter=Q(flagged=True)),
         n_reviewed=Count("id", filter=Q(flagged=True) & ~Q(review_decision="")),
         n_human=Count("id", filter=Q(flagged=True, review_decision=AuthenticityScore.Review.HUMAN)),
@@ -244,16 +304,18 @@ def provenance_statement(report: dict) -> str:
         ) % {"annotations": report["annotations"], "count": c["count"], "email": c["email_verified"],
              "identity": c["identity_verified"]},
     ]
-    if report["scored_free_text"]:
+    if report["scored_free_text"] or report["behaviour"]["no_evidence"]:
         parts.append(_(
-            "Each of the %(scored)d free-text answers was scored for human-likeness from typing telemetry "
-            "(%(typed)d typed, %(mixed)d partly pasted, %(pasted)d mostly pasted, %(none)d without telemetry), "
-            "LLM-style stylometry and near-duplicate search against the other answers and %(refs)d known "
-            "LLM outputs. %(flagged)d answers scored below %(threshold).2f and went to human review "
-            "(%(reviewed)d reviewed so far); none was dropped silently."
-        ) % {"scored": report["scored_free_text"], "typed": b["typed"], "mixed": b["partly_pasted"],
-             "pasted": b["mostly_pasted"], "none": b["no_evidence"], "refs": report["reference_llm_texts"],
-             "flagged": f["flagged"], "threshold": report["threshold"], "reviewed": f["reviewed"]})
+            "Free-text answers were checked for how they were written, where the page's record of the writing "
+            "process was available and replayed to the submitted text (%(typed)d typed, %(mixed)d partly "
+            "pasted, %(pasted)d mostly pasted, %(none)d without usable evidence), and for near-copies of other "
+            "answers and of %(refs)d known LLM outputs. The text's style was not used to decide: it was not "
+            "measured to tell people from LLMs. %(flagged)d answers went to human review (%(reviewed)d reviewed "
+            "so far); none was dropped silently. A person carefully copy-typing a text cannot be told apart "
+            "from a person writing it."
+        ) % {"typed": b["typed"], "mixed": b["partly_pasted"], "pasted": b["mostly_pasted"],
+             "none": b["no_evidence"], "refs": report["reference_llm_texts"], "flagged": f["flagged"],
+             "reviewed": f["reviewed"]})
     return " ".join(parts)
 
 

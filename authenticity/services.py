@@ -22,8 +22,14 @@ from . import (
     tasks,  # the module: its jobs call back into services
 )
 from .models import AuthenticityPolicy, AuthenticityScore, MinHashBand, ReferenceText
-from .scoring import ALGORITHM_VERSION, score_answer
-from .selectors import answer_text, forget_authenticity_panel, item_text, open_flag_count
+from .scoring import ALGORITHM_VERSION, not_scored, score_answer
+from .selectors import (
+    answer_fields,
+    authorship_not_applicable,
+    forget_authenticity_panel,
+    item_text,
+    open_flag_count,
+)
 from .text import clean, shingles
 
 logger = logging.getLogger(__name__)
@@ -99,7 +105,9 @@ def score_annotation(annotation_id: int) -> AuthenticityScore | None:
         existing = annotation.authenticity
     except AuthenticityScore.DoesNotExist:
         existing = None
-    text = answer_text(annotation.payload, campaign)
+    why_not = authorship_not_applicable(campaign)
+    fields = [] if why_not else answer_fields(annotation.payload, campaign)
+    text = "\n\n".join(fields)
     sig = similarity.signature(text) if text else None
     best = {"reference": 0.0, "reference_id": None, "duplicate": 0.0, "duplicate_of": None}
     if sig is not None:
@@ -109,15 +117,20 @@ def score_annotation(annotation_id: int) -> AuthenticityScore | None:
             exclude_item_id=None if policy.compare_same_item else annotation.item_id,
         )
     source = item_text(annotation.item.payload)
-    result = score_answer(
-        text,
-        annotation.telemetry,
-        threshold=policy.threshold,
-        near_duplicate=policy.near_duplicate,
-        reference_similarity=best["reference"],
-        duplicate_similarity=best["duplicate"],
-        item_overlap=_item_overlap(text, source) if text and source else 0.0,
-    )
+    if why_not:
+        result = not_scored(why_not)
+    else:
+        result = score_answer(
+            text,
+            annotation.telemetry,
+            threshold=policy.threshold,
+            near_duplicate=policy.near_duplicate,
+            reference_similarity=best["reference"],
+            duplicate_similarity=best["duplicate"],
+            item_overlap=_item_overlap(text, source) if text and source else 0.0,
+            field_texts=fields,
+            item_text=source,
+        )
     components = dict(result.components)
     if best["reference_id"]:
         components["reference_id"] = best["reference_id"]

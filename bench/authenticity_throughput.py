@@ -36,7 +36,7 @@ def _compose(pool: list[str], rng: random.Random) -> str:
 def _setup(answers: int, references: int, rng: random.Random):
     from datetime import timedelta
 
-    from authenticity_eval import load_texts, pasting_trace, typing_trace
+    from authenticity_eval import compose, load_texts, pasted
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
@@ -71,7 +71,7 @@ def _setup(answers: int, references: int, rng: random.Random):
     for item, assignment in zip(items, assignments, strict=True):
         is_llm = rng.random() < 0.3
         body = _compose(llm if is_llm else human, rng)
-        trace = pasting_trace(body, rng, "full_paste") if is_llm else typing_trace(body, rng, "desktop", True)
+        trace = pasted(body, rng) if is_llm else compose(body, rng)  # edit logs as the page records them
         rows.append(Annotation(assignment=assignment, item=item, campaign=campaign, contributor=assignment.contributor,
                                payload={"response": body}, telemetry=trace))
     # bulk_create sends no post_save, so nothing is enqueued: the bench scores the answers itself below.

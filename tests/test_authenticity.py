@@ -4,7 +4,6 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
-import math
 import random
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from django.urls import reverse
 from annotations.telemetry import clean_telemetry
 from authenticity import services, text
 from authenticity.models import AuthenticityScore, MinHashBand, ReferenceText
-from authenticity.scoring import score_answer
+from authenticity.scoring import NO_LOG_CAP, score_answer
 from authenticity.selectors import answer_text, dataset_report
 from core import vietnamese
 from tasks.types import TaskType
@@ -210,8 +209,9 @@ def test_pasted_llm_text_is_flagged_and_typed_human_text_is_not():
     bad = score_answer(LLM_VI, pasted(LLM_VI))
     good = score_answer(HUMAN_VI, typed(HUMAN_VI))
     assert bad.flagged and bad.score < 0.5 and bad.evidence == "pasted"
-    assert {"pasted", "llm_style"} <= set(bad.reasons)
-    assert not good.flagged and good.score > 0.8 and good.evidence == "typed"
+    assert {"pasted", "assistant_phrases"} <= set(bad.reasons)
+    # Counters without an edit log are not bound to the text: they never vouch for more than NO_LOG_CAP.
+    assert not good.flagged and good.score == NO_LOG_CAP and good.evidence == "typed"
     assert 0.0 <= bad.score <= 1.0 and 0.0 <= good.score <= 1.0
 
 
@@ -226,25 +226,25 @@ def test_paste_of_the_items_own_text_is_not_a_chatbot_paste():
 
 
 def test_eval_set_meets_the_targets():
-    """The README's figures: >= 0.9 recall on pasted LLM text, <= 2% false positives on typed human text."""
+    """The README's figures (seed 29, simulated writing processes): <= 2 % of people composing flagged, >= 95 %
+    of scripts and pastes flagged; copy-typing is reported, not claimed."""
     bench = load_bench("authenticity_eval")
-    samples = bench.build_samples()
-    report = bench.evaluate(samples, threshold=0.5)
-    target = report["pasted_llm_vs_typed_human"]
-    assert target["positives"] >= 150 and target["negatives"] >= 300
-    assert target["recall"] >= 0.9, report["errors_on_targets"]
-    assert target["false_positive_rate"] <= 0.02, report["errors_on_targets"]
-    assert target["precision"] >= 0.95
-    # Without telemetry the text alone must not accuse people.
-    assert report["text_only_llm_vs_human"]["false_positive_rate"] <= 0.02
+    report = bench.evaluate(bench.build_samples(), threshold=0.5)
+    rows = report["conditions"]
+    human = rows["composing_human"]["flagged"] + rows["composing_human_phone_ime"]["flagged"]
+    assert human / (rows["composing_human"]["n"] + rows["composing_human_phone_ime"]["n"]) <= 0.02, report["errors"]
+    for condition in ("steady_script_7kps", "resampled_human_gaps_script", "keyboard_injection", "pasted_llm"):
+        assert rows[condition]["flag_rate"] >= 0.95, (condition, report["errors"])
+    assert all(row["replayed"] == row["n"] for row in rows.values())  # every simulated log replays
+    assert rows["paste_own_draft_then_revise"]["flag_rate"] == 1.0  # a reviewer looks, with the evidence
 
 
 def test_eval_bench_smoke(capsys):
     bench = load_bench("authenticity_eval")
-    report = bench.main(["--limit", "4", "--sweep"])
+    report = bench.main(["--limit", "4"])
     out = capsys.readouterr().out
-    assert "pasted_llm_vs_typed_human" in out and "recall" in out
-    assert report["samples"] == 4 * 6 + 4 * 7
+    assert "steady_script_7kps" in out and "95% interval" in out and "ROC AUC" in out
+    assert all(len(row["ci95"]) == 2 for row in report["conditions"].values())
 
 
 def test_throughput_bench_smoke(db, capsys):
@@ -418,7 +418,8 @@ def test_dataset_report(freetext_campaign, make_contributor):
     lexical = report["lexical_diversity"]
     assert lexical["dataset"]["tokens"] > 50
     assert lexical["comparison"]["tokens_each"] == min(lexical["dataset"]["tokens"], lexical["reference_llm"]["tokens"])
-    assert "3 contributors" in report["provenance"] and "1 answers scored below 0.50" in report["provenance"]
+    assert "3 contributors" in report["provenance"] and "1 answers went to human review" in report["provenance"]
+    assert "copy-typing" in report["provenance"]  # says what it cannot tell apart
     json.dumps(report)
     from django.template.loader import render_to_string
 
@@ -550,7 +551,7 @@ def test_submission_over_http_is_scored_by_the_worker(client, freetext_campaign,
     assert not by_assignment[results["human"]].flagged
     garbage = by_assignment[results["garbage"]]
     assert garbage.behaviour_evidence == "none" and garbage.components["telemetry_status"] == "malformed"
-    assert math.isfinite(garbage.score)
+    assert garbage.score is None and not garbage.flagged  # no behavioural evidence: not scored, not accused
 
     # A reference LLM text uploaded afterwards: the worker rescores the campaign and the copy is flagged.
     human = by_assignment[results["human"]]
@@ -590,6 +591,9 @@ def test_dashboard_shows_a_new_flag_and_its_review_at_once(freetext_campaign, ma
 
 @pytest.mark.django_db
 def test_campaign_dashboard_shows_the_report(client, freetext_campaign, make_contributor, django_user_model):
+    from authenticity.selectors import forget_authenticity_panel
+
+    forget_authenticity_panel(freetext_campaign.pk)  # a report cached by an earlier test of the same pk
     a = _answer(freetext_campaign, make_contributor(region="central"), LLM_VI, pasted(LLM_VI))
     services.score_annotation(a.pk)
     admin_user = django_user_model.objects.create_superuser("boss@example.com", "boss@example.com", "pw-123456789")

@@ -40,6 +40,7 @@
       // Per field: keys, deletions, pastes and pasted characters; typing bursts (runs of keys with
       // gaps under BURST_GAP_MS) show whether text was typed steadily or appeared at once.
       fields: {}, bursts: [], visible_ms: 0, shortcuts: 0,
+      edit_log: { schema: 1, truncated: false, fields: {} },
     };
   }
   const BURST_GAP_MS = 1500;
@@ -103,6 +104,66 @@
     if (name) { const f = fieldStats(name); f.pastes += 1; f.pasted_chars += text.length; }
   });
   window.addEventListener("blur", () => { if (telemetry) telemetry.focus_losses += 1; });
+
+  // --- edit log: every change of a text field as [t_ms, pos, deleted, inserted, kind, gaps?] -------------
+  // The server replays it to the exact submitted text (authenticity/process.py; format in
+  // annotations/telemetry.py). Changes are taken as the difference between the field's value before and
+  // after each input event, so whatever the keyboard does (Telex/VNI typed as keys, a phone IME's
+  // composition, autocorrect) the log replays exactly; the input type only names the kind. During an IME
+  // composition nothing is logged: the committed text is logged once, at compositionend.
+  const EDIT_LOG_CAP = 200 * 1024;  // bytes, below the server's 256 KB; past it the log is marked truncated
+  const KINDS = { insertText: "t", insertCompositionText: "c", insertReplacementText: "r", insertFromPaste: "p",
+    insertFromDrop: "d", insertLineBreak: "t", insertParagraph: "t" };
+  const baseline = new WeakMap();  // field element -> value as last logged
+  let composing = false;
+  let logBytes = 0;
+  function isTextField(el) {
+    return el && (el.tagName === "TEXTAREA" || (el.tagName === "INPUT" && /^(text|search|url|email|)$/.test(el.type || "")));
+  }
+  function logChange(el, kind) {
+    if (!telemetry || !isTextField(el)) return;
+    const name = fieldName(el) || el.id || "field";
+    const before = baseline.has(el) ? baseline.get(el) : "";
+    const after = el.value;
+    baseline.set(el, after);
+    if (before === after) return;
+    let start = 0;
+    while (start < before.length && start < after.length && before[start] === after[start]) start++;
+    let endB = before.length, endA = after.length;
+    while (endB > start && endA > start && before[endB - 1] === after[endA - 1]) { endB--; endA--; }
+    const op = [Date.now() - taskStart, start, endB - start, after.slice(start, endA), kind];
+    const log = telemetry.edit_log;
+    if (log.truncated) return;
+    const ops = (log.fields[name] = log.fields[name] || []);
+    const last = ops[ops.length - 1];
+    // Consecutive keys typed at the end of the previous run join it, keeping each key's gap (compact).
+    if (last && kind === "t" && last[4] === "t" && op[2] === 0 && op[3].length === 1 && last[2] === 0
+        && op[1] === last[1] + last[3].length && last[3].length < 200) {
+      const gaps = last[5] || [];
+      const lastAt = last[0] + gaps.reduce((a, b) => a + b, 0);
+      gaps.push(Math.max(0, op[0] - lastAt));
+      last[3] += op[3]; last[5] = gaps;
+      logBytes += 6;
+    } else {
+      ops.push(op);
+      logBytes += 24 + op[3].length * 2;
+    }
+    if (logBytes > EDIT_LOG_CAP) log.truncated = true;
+  }
+  area.addEventListener("beforeinput", (e) => {
+    // A value set by a script since the last event (draft restore, prefill) is logged as such first.
+    if (!composing && isTextField(e.target) && (baseline.get(e.target) || "") !== e.target.value) logChange(e.target, "s");
+  }, true);
+  area.addEventListener("input", (e) => {
+    if (composing || e.isComposing) return;
+    const t = e.inputType || "";
+    logChange(e.target, KINDS[t] || (t.startsWith("delete") ? "x" : "t"));
+  }, true);
+  area.addEventListener("compositionstart", (e) => {
+    if (isTextField(e.target) && (baseline.get(e.target) || "") !== e.target.value) logChange(e.target, "s");
+    composing = true;
+  }, true);
+  area.addEventListener("compositionend", (e) => { composing = false; logChange(e.target, "c"); }, true);
 
   // --- network -------------------------------------------------------------------------------
   function setOffline(off) { $("offline-banner").hidden = !off; }
@@ -217,6 +278,16 @@
     if (draft) {
       try { type.restore(JSON.parse(draft)); status(S.draftRestored); } catch (e) { /* ignore bad draft */ }
     }
+    // After a reload the saved log already holds each field's text: continue from its replay.
+    if (!telemetry.edit_log || !telemetry.edit_log.fields) telemetry.edit_log = { schema: 1, truncated: false, fields: {} };
+    logBytes = JSON.stringify(telemetry.edit_log).length;
+    area.querySelectorAll("textarea, input").forEach((el) => {
+      const ops = telemetry.edit_log.fields[fieldName(el) || el.id || "field"];
+      if (!ops || !isTextField(el)) return;
+      let text = "";
+      ops.forEach((op) => { text = text.slice(0, op[1]) + op[3] + text.slice(op[1] + op[2]); });
+      baseline.set(el, text);
+    });
   }
 
   async function submit() {
@@ -231,6 +302,9 @@
     if (problem) { showError(problem.message || S.required, problem.field); return; }
     let key = localStorage.getItem(IDEM(id));
     if (!key) { key = (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`); localStorage.setItem(IDEM(id), key); }
+    area.querySelectorAll("textarea, input").forEach((el) => {
+      if (isTextField(el) && (baseline.get(el) || "") !== el.value) logChange(el, "s");
+    });
     telemetry.chars_final = JSON.stringify(payload).length;
     const body = { payload, telemetry, time_spent_ms: Date.now() - taskStart };
     localStorage.setItem(`labeler:${cfg.userId}:pending:${id}`, JSON.stringify(body));

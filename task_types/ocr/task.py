@@ -98,6 +98,7 @@ def check_region(region: dict, field: str, width: int, height: int) -> dict:
 
 class OCR(TaskType):
     key = "ocr"
+    copies_by_design = True  # a transcription copies the item by design: no authorship signal applies
     label = _("OCR: transcribe a document")
     template = "task_types/ocr/ocr.html"
     scripts = ("task_types/media_common/vi_input.js", "task_types/ocr/ocr.js")

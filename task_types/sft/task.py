@@ -131,6 +131,11 @@ class SFT(TaskType):
             method="keep_all",
         )
 
+    def agrees_with_consensus(self, answer: dict, result: dict, *, config: dict) -> bool | None:
+        """Never comparable: every response is kept, so there is no consensus to agree with (trust comes from
+        gold answers and review decisions; comparing with the kept list read every answer as disagreeing)."""
+        return None
+
     def is_correct(self, answer: dict, gold: dict, *, config: dict) -> bool:
         """Gold for free text: close enough to the reference (difflib ratio >= 0.6)."""
         ratio = difflib.SequenceMatcher(a=answer.get("response", ""), b=gold.get("response", "")).ratio()

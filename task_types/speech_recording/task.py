@@ -28,6 +28,8 @@ class SpeechRecording(TaskType):
     scripts = ("task_types/speech_recording/speech_recording.js",)
     styles = ("task_types/speech_common/speech.css",)
     accepts_recordings = True
+    # The answer is a recording of a given sentence: nothing in it was typed.
+    free_text_fields: list[str] = []
     config_schema = {
         "type": "object",
         "properties": {

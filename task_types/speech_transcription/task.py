@@ -16,6 +16,7 @@ from tasks.types.base import Aggregate, DemoCampaign, SchemaError, TaskType
 
 class SpeechTranscription(ItemAudio, TaskType):
     key = "speech_transcription"
+    copies_by_design = True  # a transcription copies the item by design: no authorship signal applies
     label = _("Speech: transcribe audio")
     template = "task_types/speech_transcription/speech_transcription.html"
     scripts = ("task_types/media_common/vi_input.js", "task_types/speech_common/speech_audio.js",

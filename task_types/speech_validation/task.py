@@ -37,6 +37,8 @@ DEFAULT_REASONS = [
 
 class SpeechValidation(ItemAudio, TaskType):
     key = VALIDATION_KEY
+    # A vote; only the optional comment is typed.
+    free_text_fields = ["comment"]
     label = _("Speech: validate a recording")
     template = "task_types/speech_validation/speech_validation.html"
     scripts = ("task_types/speech_common/speech_audio.js", "task_types/speech_validation/speech_validation.js")

@@ -51,8 +51,12 @@ class TaskType:
     # ``raw`` is always included. The layouts themselves live in the type's package (``layouts.py``).
     export_layouts: dict = {}
     # Top-level annotation keys written by hand (authenticity scoring reads only these); None: every
-    # string in the answer that looks like prose.
+    # string in the answer that looks like prose; []: the answer holds no hand-written text (a recording,
+    # a vote), so no authorship signal applies and the answer is "not scored", never flagged.
     free_text_fields: list[str] | None = None
+    # True where copying is the task (transcribing an image or audio): the writing-process signals that
+    # tell composing from copying do not apply, so such answers are "not scored" for authorship.
+    copies_by_design: bool = False
     # Whether the page records audio and uploads it for an assignment (assets.services.store_recording
     # then asks check_recording about it).
     accepts_recordings: bool = False

@@ -247,6 +247,7 @@ LANGUAGE_CODE = os.environ.get("DJANGO_LANGUAGE_CODE", "vi")  # the test suite s
 # Native names, not translated: the switcher shows each language in its own tongue.
 LANGUAGES = [("vi", "Tiếng Việt"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["config.formats"]  # vi: group thousands (200.000 ₫)
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_I18N = True
 USE_TZ = True

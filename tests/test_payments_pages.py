@@ -38,8 +38,8 @@ def _verify(user):
     return user
 
 
-@pytest.fixture
-def earned(make_campaign, make_contributor):
+def make_earned(make_campaign, make_contributor) -> dict:
+    """Three answers: two accepted and released (200,000 available), one rejected with a reason."""
     campaign = make_campaign(items=[{"payload": {"text": f"Câu {i}"}} for i in range(4)], overlap=1, max_overlap=1,
                              pay_per_task=100_000, fee_bps=1000)
     set_budget(campaign=campaign, budget=1_000_000)
@@ -55,6 +55,11 @@ def earned(make_campaign, make_contributor):
     earnings.release_due(now=timezone.now() + timedelta(days=30))
     earnings.reject(annotation=answers[2], reason="Sai nhãn", source=Earning.Source.REVIEW)
     return {"campaign": campaign, "user": user, "answers": answers}
+
+
+@pytest.fixture
+def earned(make_campaign, make_contributor):
+    return make_earned(make_campaign, make_contributor)
 
 
 @pytest.mark.django_db
@@ -106,8 +111,8 @@ def test_statement_page_in_vietnamese(earned):
     assert "Thu nhập của tôi" in html and "Yêu cầu rút tiền" in html
 
 
-@pytest.fixture
-def staff(earned, make_contributor):
+def make_staff(earned, make_contributor) -> dict:
+    """The campaign's manager and a finance user; the contributor has an account and a requested payout."""
     sync_role_groups()
     org = earned["campaign"].organization
     manager = make_contributor("manager@lab-a.example")
@@ -119,6 +124,11 @@ def staff(earned, make_contributor):
                                  account_name="NGUYEN VAN A")
     payouts.request_payout(user=earned["user"], amount=150_000)
     return {"manager": manager, "finance": finance}
+
+
+@pytest.fixture
+def staff(earned, make_contributor):
+    return make_staff(earned, make_contributor)
 
 
 @pytest.mark.django_db

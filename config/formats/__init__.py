@@ -1,0 +1,1 @@
+"""Project format overrides (FORMAT_MODULE_PATH): what Django's own locale modules leave out."""

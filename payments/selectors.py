@@ -137,3 +137,23 @@ def campaign_card_stats(campaign_ids) -> dict[int, dict]:
                     "acceptance_rate": round(100 * acc / dec) if dec else None,
                     "median_ms": round(med) if med is not None else None}
     return out
+
+
+def tax_years(user) -> list[int]:
+    """The years in which the contributor was paid (a withholding certificate each), newest first."""
+    return sorted({d.year for d in Payout.objects.filter(contributor=user, state=Payout.State.PAID)
+                   .values_list("settled_at", flat=True) if d}, reverse=True)
+
+
+def tax_certificate(user, year: int) -> dict:
+    """The yearly withholding certificate: each payout the bank paid in ``year`` (gross, tax withheld, net) and the
+    totals; the contributor by pseudonym and by the account holder's name stored with the payouts."""
+    paid = list(Payout.objects.filter(contributor=user, state=Payout.State.PAID, settled_at__year=year)
+                .order_by("settled_at", "id"))
+    profile = getattr(user, "contributor", None)
+    names = list(dict.fromkeys(p.account_name for p in paid if p.account_name))
+    return {
+        "year": year, "payouts": paid, "pseudonym": profile.pseudonym if profile else "",
+        "legal_names": names,
+        "gross": sum(p.gross for p in paid), "tax": sum(p.tax for p in paid), "net": sum(p.net for p in paid),
+    }

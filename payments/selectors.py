@@ -1,8 +1,13 @@
 """Read-only views of the ledger for pages: a contributor's statement and balances, a campaign's cost."""
 from __future__ import annotations
 
+import statistics
+from collections import defaultdict
+
+from django.db import connection
 from django.db.models import Count, Q, Sum
 
+from annotations.models import Annotation
 from tasks.models import Campaign
 
 from .models import Account, Earning, Entry, Payout, PayoutAccount
@@ -84,3 +89,71 @@ def campaigns_for_costs(organization_ids) -> list[Campaign]:
     if organization_ids is not None:
         qs = qs.filter(organization_id__in=organization_ids)
     return list(qs)
+
+
+ACCEPTED_STATES = (Earning.State.PENDING, Earning.State.AVAILABLE)
+DECIDED_STATES = (Earning.State.PENDING, Earning.State.AVAILABLE, Earning.State.REJECTED, Earning.State.REVERSED)
+
+
+def campaign_card_stats(campaign_ids) -> dict[int, dict]:
+    """Per campaign, what a contributor sees before taking work: accepted and decided answers, the acceptance rate
+    (accepted / decided, reversals count against) and the median time spent on an accepted answer (ms).
+
+    One grouped statement for all the campaigns on a page (PostgreSQL: percentile_cont in the same GROUP BY; SQLite,
+    used in development only, has no median aggregate: the same single join, the median taken here)."""
+    ids = [int(i) for i in campaign_ids]
+    if not ids:
+        return {}
+    earning, answer = Earning._meta.db_table, Annotation._meta.db_table
+    accepted = ", ".join(f"'{s.value}'" for s in ACCEPTED_STATES)  # constants of the model, never user input
+    decided = ", ".join(f"'{s.value}'" for s in DECIDED_STATES)
+    marks = ", ".join(["%s"] * len(ids))
+    out: dict[int, dict] = {}
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"SELECT e.campaign_id, COUNT(*) FILTER (WHERE e.state IN ({accepted})), "  # noqa: S608
+                f"COUNT(*) FILTER (WHERE e.state IN ({decided})), "
+                f"percentile_cont(0.5) WITHIN GROUP (ORDER BY a.time_spent_ms) FILTER (WHERE e.state IN ({accepted})) "
+                f"FROM {earning} e LEFT JOIN {answer} a ON a.id = e.annotation_id "
+                f"WHERE e.campaign_id IN ({marks}) GROUP BY e.campaign_id", ids)
+            rows = [(cid, acc, dec, med) for cid, acc, dec, med in cursor.fetchall()]
+        else:
+            cursor.execute(
+                f"SELECT e.campaign_id, e.state, a.time_spent_ms FROM {earning} e "  # noqa: S608
+                f"LEFT JOIN {answer} a ON a.id = e.annotation_id WHERE e.campaign_id IN ({marks})", ids)
+            times, counts = defaultdict(list), defaultdict(lambda: [0, 0])
+            for cid, state, spent in cursor.fetchall():
+                if state in ACCEPTED_STATES:
+                    counts[cid][0] += 1
+                    if spent is not None:
+                        times[cid].append(spent)
+                if state in DECIDED_STATES:
+                    counts[cid][1] += 1
+            rows = [(cid, acc, dec, statistics.median(times[cid]) if times[cid] else None)
+                    for cid, (acc, dec) in counts.items()]
+    for cid, acc, dec, med in rows:
+        out[cid] = {"accepted": acc, "decided": dec,
+                    "acceptance_rate": round(100 * acc / dec) if dec else None,
+                    "median_ms": round(med) if med is not None else None}
+    return out
+
+
+def tax_years(user) -> list[int]:
+    """The years in which the contributor was paid (a withholding certificate each), newest first."""
+    return sorted({d.year for d in Payout.objects.filter(contributor=user, state=Payout.State.PAID)
+                   .values_list("settled_at", flat=True) if d}, reverse=True)
+
+
+def tax_certificate(user, year: int) -> dict:
+    """The yearly withholding certificate: each payout the bank paid in ``year`` (gross, tax withheld, net) and the
+    totals; the contributor by pseudonym and by the account holder's name stored with the payouts."""
+    paid = list(Payout.objects.filter(contributor=user, state=Payout.State.PAID, settled_at__year=year)
+                .order_by("settled_at", "id"))
+    profile = getattr(user, "contributor", None)
+    names = list(dict.fromkeys(p.account_name for p in paid if p.account_name))
+    return {
+        "year": year, "payouts": paid, "pseudonym": profile.pseudonym if profile else "",
+        "legal_names": names,
+        "gross": sum(p.gross for p in paid), "tax": sum(p.tax for p in paid), "net": sum(p.net for p in paid),
+    }

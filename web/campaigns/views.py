@@ -8,6 +8,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from payments.selectors import campaign_card_stats
 from tasks.models import Campaign
 from workqueue.selectors import active_campaigns_for, contributor_block_reason, remaining_for
 
@@ -44,13 +45,32 @@ def labeler_config(request, campaign: Campaign) -> dict:
     }
 
 
+def expected_time(median_ms: int | None) -> str:
+    """The median time of accepted answers, as a contributor reads it: "45 s", "3 min" (empty: no answers yet)."""
+    if median_ms is None:
+        return ""
+    seconds = max(round(median_ms / 1000), 1)
+    if seconds < 90:
+        return _("%(n)s s") % {"n": seconds}
+    return _("%(n)s min") % {"n": round(seconds / 60)}
+
+
 @require_GET
 @login_required
 def label_home(request):
     campaigns = []
-    for campaign in active_campaigns_for(request.user):
+    active = list(active_campaigns_for(request.user))
+    stats = campaign_card_stats([c.pk for c in active])  # one grouped statement for every card on the page
+    for campaign in active:
         block = contributor_block_reason(request.user, campaign)
-        campaigns.append({"campaign": campaign, "blocked": block[1] if block else ""})
+        row = stats.get(campaign.pk, {})
+        campaigns.append({
+            "campaign": campaign, "blocked": block[1] if block else "",
+            "pay": int(campaign.pay_per_task or 0),
+            "expected_time": expected_time(row.get("median_ms")),
+            "remaining": remaining_for(request.user, campaign) if not block else 0,
+            "acceptance_rate": row.get("acceptance_rate"),
+        })
     return render(request, "tasks/label_home.html", {"campaigns": campaigns})
 
 

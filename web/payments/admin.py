@@ -7,6 +7,9 @@ accounts (contributors' bank details) open only to the finance platform role (``
 """
 from __future__ import annotations
 
+import csv
+import io
+
 from django import forms
 from django.contrib import admin, messages
 from django.http import Http404, HttpResponse
@@ -17,9 +20,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.schema import SchemaError
+from exports.engine import csv_cell
 from organizations.access import Action, allows
 from payments import payouts, selectors
-from payments.models import Earning, LedgerTransaction, Payout, PayoutAccount, PayoutBatch
+from payments.models import Earning, Entry, LedgerTransaction, Payout, PayoutAccount, PayoutBatch
 from web.console import OrgScopedAdminMixin, organization_ids_for
 
 
@@ -52,6 +56,24 @@ class EarningAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         campaigns = selectors.campaigns_for_costs(organization_ids_for(request.user))
         extra_context = {**(extra_context or {}), "costs": selectors.campaign_costs(campaigns)}
         return super().changelist_view(request, extra_context)
+
+
+def csv_response(header: list[str], rows, name: str) -> HttpResponse:
+    """A CSV for accounting: UTF-8 with a BOM (spreadsheets read Vietnamese right), every cell through
+    exports.engine.csv_cell so that text a spreadsheet would evaluate (=, +, -, @) is neutralised."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([csv_cell("" if v is None else v) for v in row])
+    response = HttpResponse("\ufeff" + out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _iso(value) -> str:
+    return value.isoformat() if value else ""
 
 
 class FinanceOnlyMixin:
@@ -121,6 +143,24 @@ class PayoutBatchAdmin(FinanceOnlyMixin, admin.ModelAdmin):
     list_display = ["id", "state", "approved_by", "created_at", "transfers"]
     list_filter = ["state"]
     readonly_fields = ["state", "approved_by", "created_at"]
+    actions = ["export_csv"]
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(description=gettext_lazy("Export selected batches as CSV for accounting"), permissions=["view"])
+    def export_csv(self, request, queryset):
+        rows = (Payout.objects.filter(batch__in=queryset).select_related("batch", "contributor__contributor")
+                .order_by("batch_id", "id"))
+        return csv_response(
+            ["batch", "batch_state", "batch_created_at", "reference", "contributor_pseudonym", "account_name",
+             "bank_bin", "gross_vnd", "tax_vnd", "net_vnd", "state", "requested_at", "settled_at", "failure_reason"],
+            ([p.batch_id, p.batch.state, _iso(p.batch.created_at), p.reference,
+              getattr(getattr(p.contributor, "contributor", None), "pseudonym", ""), p.account_name, p.bank_bin,
+              p.gross, p.tax, p.net, p.state, _iso(p.requested_at), _iso(p.settled_at), p.failure_reason]
+             for p in rows), "payout-batches.csv")
 
     @admin.display(description=gettext_lazy("transfers"))
     def transfers(self, obj):
@@ -196,6 +236,33 @@ class LedgerTransactionAdmin(FinanceOnlyMixin, admin.ModelAdmin):
     list_filter = ["kind"]
     search_fields = ["key", "=annotation_id"]
     readonly_fields = ["key", "kind", "campaign", "annotation_id", "payout", "memo", "created_at"]
+    actions = ["export_entries_csv"]
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(description=gettext_lazy("Export the entries of selected transactions as CSV"),
+                  permissions=["view"])
+    def export_entries_csv(self, request, queryset):
+        rows = (Entry.objects.filter(transaction__in=queryset)
+                .select_related("transaction__payout", "account__contributor__contributor", "account__campaign")
+                .order_by("transaction_id", "id"))
+
+        def owner(account) -> str:
+            if account.contributor_id:
+                profile = getattr(account.contributor, "contributor", None)
+                return f"contributor:{profile.pseudonym if profile else account.contributor_id}"
+            return f"campaign:{account.campaign_id}" if account.campaign_id else "platform"
+
+        return csv_response(
+            ["transaction", "created_at", "kind", "key", "campaign", "annotation", "payout", "memo", "entry",
+             "account", "account_kind", "account_owner", "amount_vnd"],
+            ([e.transaction_id, _iso(e.transaction.created_at), e.transaction.kind, e.transaction.key,
+              e.transaction.campaign_id, e.transaction.annotation_id,
+              e.transaction.payout.reference if e.transaction.payout_id else "", e.transaction.memo, e.pk,
+              e.account_id, e.account.kind, owner(e.account), e.amount] for e in rows), "ledger-entries.csv")

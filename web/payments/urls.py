@@ -6,4 +6,5 @@ from web.payments import views
 urlpatterns = [
     path("", views.statement, name="contributor-statement"),
     path("payout/", views.payout, name="contributor-payout"),
+    path("tax/<int:year>/", views.tax_certificate, name="contributor-tax-certificate"),
 ]

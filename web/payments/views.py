@@ -25,7 +25,16 @@ def statement(request):
     return render(request, "payments/statement.html", {
         "balances": selectors.balances(request.user), "entries": selectors.statement(request.user),
         "rejected": selectors.rejected(request.user), "payouts": selectors.payouts_of(request.user),
+        "tax_years": selectors.tax_years(request.user),
     })
+
+
+@login_required
+def tax_certificate(request, year: int):
+    """The yearly personal income tax withholding certificate, printable, in Vietnamese and English."""
+    return render(request, "payments/tax_certificate.html", {
+        "cert": selectors.tax_certificate(request.user, year), "rate": settings.PAYMENTS_TAX_RATE_BPS / 100,
+        "threshold": settings.PAYMENTS_TAX_THRESHOLD})
 
 
 @login_required

@@ -5,6 +5,7 @@ The queue (leases, answers, releases, expiry and the item counters they move) is
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.utils import timezone
@@ -46,8 +47,15 @@ def validate_campaign_settings(campaign: Campaign) -> None:
         raise SchemaError("deadline", _("The deadline must be a date between 2000 and 2100."))
     for name in ("pay_per_task", "budget"):  # đồng has no minor unit
         value = getattr(campaign, name)
-        if value is not None and (value < 0 or value != int(value)):
+        if value is None:
+            continue
+        try:  # forms and the API may hand a string ("1500") or a Decimal
+            number = Decimal(str(value))
+        except InvalidOperation:
+            number = Decimal(-1)
+        if not number.is_finite() or number < 0 or number != number.to_integral_value():
             raise SchemaError(name, _("Enter a whole, non-negative number of đồng."))
+        setattr(campaign, name, int(number))
     if campaign.fee_bps > 10000:
         raise SchemaError("fee_bps", _("The fee is at most 10000 basis points (100%)."))
     if campaign.budget is not None and campaign.pk and campaign.budget < campaign.budget_used:

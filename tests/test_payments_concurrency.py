@@ -23,6 +23,7 @@ from tasks.models import Assignment, Campaign
 from tests.helpers import wait_for
 from tests.reliability.test_worker_killed import kill, publish, start_worker, stop
 from tests.test_queue_concurrency import contributors
+from workqueue import followups
 from workqueue.lease import NoWork, lease_next_item
 from workqueue.submit import submit_annotation
 
@@ -111,9 +112,12 @@ def test_many_submitters_into_a_budget_that_runs_out(make_campaign):
 
 @pytest.mark.slow
 @pytest.mark.skipif(settings.CELERY_TASK_ALWAYS_EAGER, reason="needs a real broker (Redis) to redeliver")
-def test_settle_sweep_survives_a_sigkilled_worker(make_campaign):
+def test_settle_sweep_survives_a_sigkilled_worker(make_campaign, monkeypatch):
     """The same run, settled by the beat sweep in a real Celery worker that is SIGKILLed mid-batch: the
     redelivered sweep (acks_late) finishes the batch and pays no answer twice."""
+    # Only the sweep may settle here: no consensus job (whose outcome also pays) may reach the suite's worker.
+    monkeypatch.setattr(followups, "_on_item_full", {})
+    monkeypatch.setattr(followups, "_on_answer", {})
     campaign = budgeted_campaign(make_campaign)
     EarningRule.objects.create(campaign=campaign, auto_accept_hours=0, hold_hours=0)  # all due at once
     run_contributors(campaign, settle_inline=False)

@@ -40,7 +40,9 @@ def _verify(user):
 
 def make_earned(make_campaign, make_contributor) -> dict:
     """Three answers: two accepted and released (200,000 available), one rejected with a reason."""
-    campaign = make_campaign(items=[{"payload": {"text": f"Câu {i}"}} for i in range(4)], overlap=1, max_overlap=1,
+    # Overlap 2 with one contributor: no item fills, so no consensus job (whose outcome also pays) runs in a
+    # worker while the page is checked; the earnings below are the only ones.
+    campaign = make_campaign(items=[{"payload": {"text": f"Câu {i}"}} for i in range(4)], overlap=2, max_overlap=2,
                              pay_per_task=100_000, fee_bps=1000)
     set_budget(campaign=campaign, budget=1_000_000)
     campaign.refresh_from_db()

@@ -30,6 +30,8 @@ def ensure_database(url: str, *, fresh: bool = False) -> None:
 def django_setup(url: str, **env: str) -> None:
     """Set Django up on ``url`` with no Redis (local-memory cache); ``env`` sets further variables first."""
     os.environ["DATABASE_URL"] = url
+    # Production settings refuse to start without a secret; a bench on its own database uses its own.
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "b" * 48)
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.pop("REDIS_URL", None)

@@ -467,7 +467,7 @@ def main(argv: list[str] | None = None) -> dict:
     if not args.no_migrate:
         ensure_database(args.database_url)
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, check=True,
-                       env={**os.environ, "DATABASE_URL": args.database_url})
+                       env={**os.environ, "DATABASE_URL": args.database_url, "SECRET_KEY": SECRET_KEY})
     django_setup(args.database_url, SECRET_KEY=SECRET_KEY)
     t0 = time.time()
     campaign_id, sessions = seed(items=args.items, overlap=args.overlap, contributors=max(levels))

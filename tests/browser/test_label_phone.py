@@ -4,6 +4,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from annotations.models import Annotation
+from tests.browser.conftest import no_horizontal_scroll
 from tests.helpers import wait_for_celery_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -14,27 +15,6 @@ def settle_worker():
     """Let a live worker finish scoring this test's answers before the tables are truncated."""
     yield
     wait_for_celery_idle()
-
-PHONE = {"width": 360, "height": 740}
-
-
-@pytest.fixture
-def phone(browser, live_server):
-    """A phone-sized page that keeps the site's CSP (no bypass): any violation is a console error."""
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="vi-VN")
-    page = context.new_page()
-    page.set_default_timeout(10000)
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "Failed to load resource" not in m.text
-            else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    yield page
-    context.close()
-    assert not errors, errors
-
-
-def no_horizontal_scroll(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def test_phone_hallucination_offline_retry_and_help(phone, live_server, browser_login, make_campaign, make_contributor,

@@ -5,31 +5,10 @@ from playwright.sync_api import expect
 
 from payments.checks import breaches
 from payments.models import Payout, PayoutAccount
+from tests.browser.conftest import no_horizontal_scroll
 from tests.test_payments_pages import make_earned, make_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PHONE = {"width": 360, "height": 740}
-
-
-@pytest.fixture
-def phone(browser):
-    """A Vietnamese phone page that keeps the site's CSP: any violation or script error fails the test."""
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
-                                  locale="vi-VN")
-    page = context.new_page()
-    page.set_default_timeout(10000)
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "Failed to load resource" not in m.text
-            else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    yield page
-    context.close()
-    assert not errors, errors
-
-
-def no_horizontal_scroll(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def test_statement_and_payout_request_on_a_phone_in_vietnamese(phone, live_server, browser_login, make_campaign,

@@ -246,7 +246,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-reply@annotate.loc
 LANGUAGE_CODE = os.environ.get("DJANGO_LANGUAGE_CODE", "vi")  # the test suite sets "en" (tests/conftest.py)
 # Native names, not translated: the switcher shows each language in its own tongue.
 LANGUAGES = [("vi", "Tiếng Việt"), ("en", "English")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# The project catalogue, then each task-type package's own (task_types/<key>/locale/): a type carries its
+# strings like its template and script. Installed apps' locale/ folders are found by Django itself.
+LOCALE_PATHS = [BASE_DIR / "locale", *sorted((BASE_DIR / "task_types").glob("*/locale"))]
 FORMAT_MODULE_PATH = ["config.formats"]  # vi: group thousands (200.000 ₫)
 TIME_ZONE = "Asia/Ho_Chi_Minh"
 USE_I18N = True

@@ -9,19 +9,22 @@ import polib
 import pytest
 from django.conf import settings
 
-CATALOGUE = Path(settings.BASE_DIR) / "locale" / "vi" / "LC_MESSAGES" / "django.po"
-COMPILED = CATALOGUE.with_suffix(".mo")
+CATALOGUES = sorted(
+    p for p in Path(settings.BASE_DIR).glob("**/locale/vi/LC_MESSAGES/django.po") if ".venv" not in p.parts
+)
 
 
-def test_catalogue_is_complete_and_compiled():
-    po = polib.pofile(str(CATALOGUE))
+@pytest.mark.parametrize("catalogue", CATALOGUES, ids=lambda p: str(p.relative_to(settings.BASE_DIR)))
+def test_catalogue_is_complete_and_compiled(catalogue):
+    """Every catalogue (the project's, an app's or a task type's) is complete and its .mo is current."""
+    po = polib.pofile(str(catalogue))
     untranslated = [e.msgid for e in po.untranslated_entries()]
     fuzzy = [e.msgid for e in po.fuzzy_entries()]
     assert not untranslated, f"untranslated: {untranslated[:10]}"
     assert not fuzzy, f"fuzzy: {fuzzy[:10]}"
     assert po.metadata["Plural-Forms"].startswith("nplurals=1;")
     # The committed .mo (CI may lack GNU gettext) must hold the same translations as the .po.
-    mo = polib.mofile(str(COMPILED))
+    mo = polib.mofile(str(catalogue.with_suffix(".mo")))
     compiled = {e.msgid: e.msgstr or e.msgstr_plural.get(0, "") for e in mo}
     stale = [e.msgid for e in po.translated_entries() if e.msgid not in compiled]
     assert not stale, f"django.mo is older than django.po; run compilemessages: {stale[:10]}"

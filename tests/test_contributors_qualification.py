@@ -196,3 +196,28 @@ def test_demo_loader_creates_tests_and_qualifies_demo_contributors():
         assert selectors.is_qualified(user, "moderation")
     load_demo()  # idempotent
     assert QualificationTest.objects.filter(task_type="moderation").count() == 1
+
+
+def test_every_demo_qualification_shows_the_same_controls_as_the_labelling_page(make_contributor, client):
+    """A test's page includes the type's template with the test's config, exactly as a campaign of that config
+    would: a template reading ``campaign.config`` (RLHF's mode, SFT's mode) must not come out empty."""
+    from django.template.loader import render_to_string
+
+    from contributors.demo import load_demo_qualifications
+    from tasks.models import Campaign
+    from tasks.types import get_task_type
+
+    user = make_contributor()
+    load_demo_qualifications([])
+    client.force_login(user)
+    tests = list(QualificationTest.objects.all())
+    assert {"rlhf", "moderation"} <= {t.task_type for t in tests}
+    for test in tests:
+        services.start_qualification_attempt(user=user, task_type=test.task_type)
+        html = client.get(reverse("contributor-qualification", args=[test.task_type])).content.decode()
+        task = get_task_type(test.task_type)
+        campaign = Campaign(task_type=test.task_type, config=test.config, name="x")  # unsaved: the labelling context
+        expected = render_to_string(task.template, {"campaign": campaign})
+        assert expected.strip() and expected in html, test.task_type
+        if test.task_type == "rlhf":  # the defect: no answer controls at all
+            assert 'name="choice" value="A"' in html

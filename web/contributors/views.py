@@ -113,6 +113,9 @@ def qualification(request, task_type: str):
         context.update(
             attempt=attempt,
             task=task,
+            # The type's template reads its settings as ``campaign.config`` (the labelling page's context); a
+            # test has no campaign, so it lends its own config under that name (without it RLHF showed no controls).
+            campaign={"config": test.config, "task_type": test.task_type},
             qualification_config={
                 "attemptId": attempt.pk,
                 "taskType": test.task_type,

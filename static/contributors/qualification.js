@@ -8,6 +8,7 @@
   const cfgEl = document.getElementById("qualification-config");
   if (!cfgEl) return;
   const cfg = JSON.parse(cfgEl.textContent);
+  window.TaskChoiceLabels = cfg.choiceLabels || {};  // as on the labelling page
   const S = cfg.strings;
   const type = (window.TaskTypes || {})[cfg.taskType];
   const area = document.getElementById("task-area");

@@ -17,6 +17,7 @@
   const cfgEl = document.getElementById("labeler-config");
   if (!cfgEl) return;
   const cfg = JSON.parse(cfgEl.textContent);
+  window.TaskChoiceLabels = cfg.choiceLabels || {};  // names for configured keys (severity levels), read by type scripts
   const S = cfg.strings;
   const form = document.getElementById("labeler");
   const area = document.getElementById("task-area");

@@ -66,7 +66,7 @@
           const r = document.createElement("input");
           r.type = "radio"; r.name = `severity.${cat.key}`; r.value = lvl;
           const t = document.createElement("span");
-          t.textContent = `${lvl}`;
+          t.textContent = ((window.TaskChoiceLabels || {}).severity || {})[lvl] || lvl;
           t.title = `Shift+${j + 1}`;
           w.append(r, t);
           opts.append(w);

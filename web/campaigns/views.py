@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 
 from payments.selectors import campaign_card_stats
 from tasks.models import Campaign
+from tasks.types.choices import choice_labels
 from workqueue.selectors import active_campaigns_for, contributor_block_reason, remaining_for
 
 
@@ -25,6 +26,7 @@ def labeler_config(request, campaign: Campaign) -> dict:
         "campaignId": campaign.pk,
         "taskType": campaign.task_type,
         "config": campaign.config,
+        "choiceLabels": choice_labels(),
         "userId": request.user.pk,
         "urls": {
             "next": reverse("task-next", args=[campaign.pk]),

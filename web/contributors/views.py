@@ -21,6 +21,7 @@ from contributors import selectors, services
 from contributors.models import IdentityDocument, QualificationAttempt, QualificationItem, QualificationTest
 from organizations.access import Action, allows
 from tasks.types import all_task_types
+from tasks.types.choices import choice_labels
 from web.campaigns.views import render_instructions
 from web.contributors import selectors as page_selectors
 from web.contributors.forms import IdentityDocumentForm, ProfileForm
@@ -120,6 +121,7 @@ def qualification(request, task_type: str):
                 "attemptId": attempt.pk,
                 "taskType": test.task_type,
                 "config": test.config,
+                "choiceLabels": choice_labels(),
                 "items": [{"payload": items[i].payload, "view": v} for i, v in zip(attempt.item_ids, views, strict=True)
                           if i in items],
                 "submitUrl": reverse("api-qualification-submit", args=[attempt.pk]),

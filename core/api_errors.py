@@ -17,7 +17,8 @@ def error_response(status_code: int, code: str, message: str, **extra) -> Respon
 
 def exception_handler(exc, context):
     if isinstance(exc, SchemaError):
-        return error_response(400, "invalid", exc.message, field=exc.field)
+        extra = {"errors": exc.errors} if len(exc.errors) > 1 else {}
+        return error_response(400, "invalid", exc.message, field=exc.field, **extra)
     if isinstance(exc, DataError):
         # PostgreSQL refused a value (NUL byte in text, a date out of its range...): the input is bad.
         return error_response(400, "invalid", "A value in this request cannot be stored or searched for "
@@ -51,6 +52,9 @@ class _ErrorDetail(serializers.Serializer):
     message = serializers.CharField()
     field = serializers.CharField(required=False, help_text="The offending field, e.g. `split.train`.")
     fields = serializers.DictField(required=False)
+    errors = serializers.ListField(
+        child=serializers.DictField(child=serializers.CharField()), required=False,
+        help_text="Every problem found when there are several: [{field, message}], the first as above.")
 
 
 class ErrorBody(serializers.Serializer):

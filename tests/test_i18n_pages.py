@@ -11,11 +11,11 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import allauth
 import polib
 import pytest
 from django.conf import settings
 
-import allauth
 from tasks.types import all_task_types
 
 pytestmark = pytest.mark.django_db

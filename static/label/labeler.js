@@ -223,24 +223,39 @@
     return null;
   }
 
-  function showError(message, field) {
+  function markField(field, message) {
+    // The field's own slot shows the message; returns its holder (null when the page has no slot for it).
+    if (type && type.showError && type.showError(field, message)) return true;
+    const target = errorSlot(field);
+    if (!target) return null;
+    target.textContent = message;
+    target.hidden = false;
+    const holder = target.closest("fieldset, label, .field, .claim, .response, .category") || target;
+    holder.classList.add("has-error");
+    return holder;
+  }
+
+  // message/field: the first problem; others: every problem the server found ([{field, message}], the
+  // first included), each shown at its field so a contributor fixes them all in one round trip.
+  function showError(message, field, others) {
     document.querySelectorAll("[data-error-for]").forEach((el) => { el.hidden = true; el.textContent = ""; });
     area.querySelectorAll(".has-error").forEach((el) => el.classList.remove("has-error"));
     const box = $("form-error");
     box.classList.remove("info");
     if (!message) { box.hidden = true; box.textContent = ""; return; }
-    if (field && type && type.showError && type.showError(field, message)) return;
-    const target = field ? errorSlot(field) : null;
-    if (target) {
-      target.textContent = message;
-      target.hidden = false;
-      const holder = target.closest("fieldset, label, .field, .claim, .response, .category") || target;
-      holder.classList.add("has-error");
+    const holder = field ? markField(field, message) : null;
+    if (holder === true) return;
+    const unplaced = [];  // problems the page has no slot for are listed in the box
+    (others || []).slice(1).forEach((e) => { if (e && e.field && !markField(e.field, e.message)) unplaced.push(`${e.field}: ${e.message}`); });
+    if (holder) {
       holder.scrollIntoView({ block: "center", behavior: "smooth" });
       const input = holder.querySelector("input:not([type=hidden]), textarea, select");
       if (input && !input.closest("[hidden]")) input.focus({ preventScroll: true });
     }
-    box.textContent = target ? message : (field ? `${field}: ${message}` : message);
+    const total = (others || []).length;
+    let text = holder ? message : (field ? `${field}: ${message}` : message);
+    if (total > 1) text += ` (${(S.moreProblems || "+%s").replace("%s", String(total - 1))})`;
+    box.textContent = [text, ...unplaced].join(" · ");
     box.hidden = false;
   }
 
@@ -338,7 +353,7 @@
         if (res.status >= 500 || res.status === 429) { status(S.retrying); await sleep(Math.min(30000, 1000 * 2 ** attempt)); continue; }
         localStorage.removeItem(`labeler:${cfg.userId}:pending:${id}`);
         const err = res.data.error || {};
-        showError(err.message || `HTTP ${res.status}`, err.field);
+        showError(err.message || `HTTP ${res.status}`, err.field, err.errors);
         if (res.status === 409 || res.status === 404) { dropDraft(id); localStorage.removeItem(IDEM(id)); await sleep(1500); await loadNext(); }
         return;
       }

@@ -43,6 +43,7 @@ def labeler_config(request, campaign: Campaign) -> dict:
             "reportReason": _("What is wrong with this item?"),
             "draftRestored": _("Your unsent draft was restored."),
             "required": _("Please answer this."),
+            "moreProblems": _("%s more problems marked below"),
         },
     }
 

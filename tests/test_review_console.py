@@ -117,6 +117,15 @@ def test_dashboard_numbers(client, manager, disputed_item):
     page = client.get(reverse("review:dashboard", args=[campaign.pk]))
     html = page.content.decode()
     assert 'id="dashboard-data"' in html and "vendor/chartjs/chart.umd.min.js" in html and "<script>" not in html
+    # What a manager reads (issue #20): whole đồng grouped, a local time, region names, never raw values.
+    kpis = html[html.index('id="kpi-spent"'):html.index("</section>", html.index('id="kpi-spent"'))]
+    visible = html.split('<script id="dashboard-data"')[0]  # the JSON below it keeps machine values
+    assert ">1,500</b>" in kpis and ">1,000</span>" in kpis and "1500.00" not in visible
+    updated = html[html.index('id="dash-updated">') + 18:html.index("</span>", html.index('id="dash-updated">'))]
+    assert "T" not in updated and "+00:00" not in updated and updated.strip()
+    assert "<td>North</td>" in visible and "<td>north</td>" not in visible and "None" not in visible
+    vi = client.get(reverse("review:dashboard", args=[campaign.pk]), HTTP_ACCEPT_LANGUAGE="vi").content.decode()
+    assert ">1.500</b>" in vi and "<td>Miền Bắc</td>" in vi
 
 
 @pytest.fixture

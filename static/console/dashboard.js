@@ -8,6 +8,15 @@
   const $ = (id) => document.getElementById(id);
   const charts = {};
   const hasChart = typeof window.Chart === "function";
+  const lang = document.documentElement.lang || undefined;
+  const regionLabels = JSON.parse((document.getElementById("dashboard-region-labels") || {}).textContent || "{}");
+  // The JSON carries ISO times and decimal strings; people read local times and whole đồng, grouped.
+  const money = (v) => (v === null || v === undefined ? "–" : Math.round(Number(v)).toLocaleString(lang));
+  const when = (iso) => {
+    if (!iso) return "–";
+    const t = new Date(String(iso).replace(" ", "T").replace(/(\.\d{3})\d+/, "$1"));
+    return Number.isNaN(t.getTime()) ? String(iso) : t.toLocaleString(lang, { dateStyle: "short", timeStyle: "short" });
+  };
   const short = (iso) => (iso && iso.length > 10 ? iso.slice(5, 16).replace("T", " ") : iso);
 
   function chart(id, type, labels, datasets, options) {
@@ -46,8 +55,9 @@
     $("kpi-percent").textContent = d.progress.percent;
     $("kpi-alpha").textContent = d.agreement.alpha === null ? "–" : d.agreement.alpha;
     $("kpi-agreement").textContent = d.agreement.mean_pairwise === null ? "–" : d.agreement.mean_pairwise;
-    $("kpi-spent").textContent = d.cost.spent;
-    $("dash-updated").textContent = d.generated_at;
+    $("kpi-spent").textContent = money(d.cost.spent);
+    if ($("kpi-budget")) $("kpi-budget").textContent = money(d.cost.budget);
+    $("dash-updated").textContent = when(d.generated_at);
 
     chart("chart-completion", "line", d.completion.map((r) => r.t), [{ label: "%", data: d.completion.map((r) => r.percent), fill: true }],
       { scales: { y: { min: 0, max: 100 } } });
@@ -69,13 +79,14 @@
       { scales: { y: { min: -1, max: 1 } } });
     rows("table-alpha", at, (r) => [r.t, r.alpha, r.n_answers]);
     rows("table-alpha-questions", Object.entries(d.agreement.alpha_per_question || {}), (r) => [r[0], r[1]]);
-    $("alpha-fitted").textContent = d.agreement.fitted_at || "–";
+    $("alpha-fitted").textContent = when(d.agreement.fitted_at);
 
-    chart("chart-regions", "bar", d.regions.map((r) => r.region), [
+    const region = (r) => regionLabels[r.region] || r.region;
+    chart("chart-regions", "bar", d.regions.map(region), [
       { label: "share %", data: d.regions.map((r) => r.share) },
       { label: "quota %", data: d.regions.map((r) => r.quota) },
     ]);
-    rows("table-regions", d.regions, (r) => [r.region, r.count, r.share, r.quota]);
+    rows("table-regions", d.regions, (r) => [region(r), r.count, r.share, r.quota]);
 
     const budget = d.cost.budget === null ? null : Number(d.cost.budget);
     chart("chart-cost", "bar", ["spent", "projected", "budget"], [{ label: "VND", data: [Number(d.cost.spent), Number(d.cost.projected), budget] }]);

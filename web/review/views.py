@@ -4,12 +4,15 @@ Thin views: access and data come from review.selectors, writes from review.servi
 """
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -17,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from annotations.models import Annotation
 from consensus.engine import start_campaign_rescore
+from contributors.models import Region
 from core.schema import SchemaError
 from organizations.access import Action, allows
 from review import selectors, services
@@ -127,8 +131,24 @@ def dashboard(request, campaign_id: int):
     data = selectors.campaign_dashboard(campaign)
     return render(request, "review/dashboard.html", _context(
         request, _("Dashboard: %(name)s") % {"name": campaign.name}, campaign=campaign, data=data,
-        json_url=reverse("review:dashboard-json", args=[campaign.pk]),
+        json_url=reverse("review:dashboard-json", args=[campaign.pk]), display=_dashboard_display(data),
     ))
+
+
+def _dashboard_display(data: dict) -> dict:
+    """The cached figures (JSON: ISO times, decimal strings, keys) as a manager reads them on the first
+    paint: local times, whole đồng grouped by the language's separator, region names. The page script
+    formats its 10-second refreshes the same way (static/console/dashboard.js)."""
+    regions = {"unknown": _("unknown"), **{key: str(label) for key, label in Region.choices}}
+    cost = data["cost"]
+    return {
+        "generated_at": parse_datetime(data["generated_at"]),
+        "fitted_at": parse_datetime(str(data["agreement"]["fitted_at"])) if data["agreement"]["fitted_at"] else None,
+        "money": {key: int(Decimal(cost[key])) if cost.get(key) is not None else None
+                  for key in ("pay_per_task", "spent", "projected", "budget")},
+        "regions": [{**row, "label": regions.get(row["region"], row["region"])} for row in data["regions"]],
+        "region_labels": regions,
+    }
 
 
 @login_required

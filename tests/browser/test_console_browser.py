@@ -79,6 +79,9 @@ def test_manager_console_pass(page, live_server, browser_login, org, make_contri
         submit_annotation(user=user, assignment_id=assignment.pk, payload={"categories": ["safe"]})
     page.wait_for_function("document.getElementById('kpi-answers').textContent === '3'", timeout=25000)
     assert page.locator("#table-regions tbody tr").count() == 3
+    regions = page.text_content("#table-regions tbody")  # names, not keys, after the 10-second refresh
+    assert "Miền Bắc" in regions and "north" not in regions  # the browser context reads Vietnamese
+    assert "T" not in page.text_content("#dash-updated") and "." not in page.text_content("#kpi-spent")
     page.screenshot(path=str(artifacts_dir / "console-dashboard-phone.png"), full_page=True)
 
     # The same page with the site's Content-Security-Policy enforced (the test context bypasses it for

@@ -18,6 +18,10 @@ class Annotation(models.Model):
     payload = models.JSONField()
     is_gold = models.BooleanField(default=False)
     gold_correct = models.BooleanField(null=True, blank=True)
+    # Whether the answer agrees with its item's final consensus by the type's own rule, written when the
+    # consensus finalises (the same verdict that feeds trust); null: not decided, not comparable (free text)
+    # or answered before the column existed. Lets the dashboard count agreement with one GROUP BY.
+    agrees_with_consensus = models.BooleanField(null=True, blank=True)
     time_spent_ms = models.PositiveIntegerField(default=0)
     telemetry = models.JSONField(default=dict, blank=True)
     idempotency_key = models.CharField(max_length=100, null=True, blank=True)

@@ -128,6 +128,8 @@ def seed(n_annotations: int, n_contributors: int, log) -> dict:
             "payload": ("jsonb_build_object('categories', jsonb_build_array((%s::text[])[1 + ((a.item_id + "
                         "(a.contributor_id %% 3 = 0)::int) %% 5)]))", [keys]),
             "time_spent_ms": "4000 + (a.id %% 5000)", "created_at": "a.finished_at",
+            # The consensus engine's stored verdict, consistent with the payloads and the consensus below.
+            "agrees_with_consensus": "CASE WHEN a.item_id %% 20 = 0 THEN NULL ELSE a.contributor_id %% 3 <> 0 END",
         }, "FROM tasks_assignment a WHERE a.campaign_id = %s", [campaign.pk])
         log(f"  annotations in {time.perf_counter() - started:.1f} s")
         insert_select(Consensus, {

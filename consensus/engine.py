@@ -262,6 +262,7 @@ def score_item_consensus(item_id: int):
             state = Consensus.State.DISPUTED
         consensus.state = state
         flags = []
+        verdicts: dict[bool, list[int]] = {True: [], False: []}
         if state == Consensus.State.FINALISED and not item.is_gold:
             counted = set(consensus.counted_answers or [])
             for annotation_id, user_id, payload in rows:
@@ -271,8 +272,12 @@ def score_item_consensus(item_id: int):
                 if agreed is not None:
                     counted.add(annotation_id)
                     flags.append((user_id, bool(agreed)))
+                    verdicts[bool(agreed)].append(annotation_id)
             consensus.counted_answers = sorted(counted)
         consensus.save()
+        for agreed, ids in verdicts.items():
+            if ids:
+                Annotation.objects.filter(pk__in=ids).update(agrees_with_consensus=agreed)
         _record_trust(campaign.task_type, flags)
         if state == Consensus.State.FINALISED:
             _announce_outcomes([item.pk])

@@ -49,6 +49,9 @@ def test_agreeing_answers_finalise_and_feed_trust_once(make_campaign, make_contr
     assert consensus.n_answers == 3 and consensus.confidence == pytest.approx(2 / 3)
     assert consensus.algorithm_version.startswith("2/")
     assert [trust_seen(u) for u in users] == [(1, 1), (1, 1), (1, 0)]
+    # The same verdicts are stored on the answers (the dashboard counts them with one GROUP BY).
+    stored = dict(Annotation.objects.filter(campaign=campaign).values_list("contributor_id", "agrees_with_consensus"))
+    assert [stored[u.pk] for u in users] == [True, True, False]
     # Re-running (a redelivered job) changes nothing and counts nothing twice.
     score_item_consensus(consensus.item_id)
     rescore_campaign(campaign_id=campaign.pk)

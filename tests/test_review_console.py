@@ -126,6 +126,7 @@ def test_dashboard_numbers(client, manager, disputed_item):
     assert "<td>North</td>" in visible and "<td>north</td>" not in visible and "None" not in visible
     vi = client.get(reverse("review:dashboard", args=[campaign.pk]), HTTP_ACCEPT_LANGUAGE="vi").content.decode()
     assert ">1.500</b>" in vi and "<td>Miền Bắc</td>" in vi
+    assert "<td>Chưa bắt đầu</td>" in vi  # item-state labels: the cached figures are kept per language
 
 
 @pytest.fixture

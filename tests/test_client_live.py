@@ -1,6 +1,7 @@
 """The client package installed into a fresh virtualenv drives a live server, end to end.
 
-``pip install ./client`` (build isolation from the machine's package index, ``--no-deps``: httpx, tqdm,
+``pip install ./client`` (``pip --python`` into a ``--without-pip`` venv; build isolation from the machine's
+package index, ``--no-deps``: httpx, tqdm,
 pandas, datasets and pyarrow come from the project's environment through a .pth line, never the server's
 code) into a new ``python3.11 -m venv``; then scripts in that venv create a campaign, import a DataFrame,
 export, load ``to_datasets()``, freeze v1 and v2 with a changelog, publish to a real S3-compatible server
@@ -22,7 +23,6 @@ import textwrap
 import threading
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.helpers import free_port
@@ -33,12 +33,14 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def client_venv(tmp_path_factory):
     venv = tmp_path_factory.mktemp("client-venv") / "venv"
-    subprocess.run([sys._base_executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([sys._base_executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     python = venv / "bin" / "python"
     purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              check=True, capture_output=True, text=True).stdout.strip()
-    result = subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--disable-pip-version-check",
-                             str(ROOT / "client")], capture_output=True, text=True, cwd=venv)
+    # This environment's pip installs into the new venv (--python): no ensurepip bootstrap, same package index.
+    result = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
+                             "--disable-pip-version-check", str(ROOT / "client")], capture_output=True, text=True,
+                            cwd=venv)
     assert result.returncode == 0, result.stderr[-2000:]
     # The client's dependencies (not the server) from the project's environment, after the venv's own.
     Path(purelib, "project-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
@@ -107,10 +109,12 @@ def dropping_server():
     listener.close()
 
 
-def label(live_url: str, campaign_id: int, keys: list[str], per_contributor: int, answer: str = "spam") -> int:
-    """Each contributor leases and answers up to ``per_contributor`` items through the task API."""
+LABEL = """
+def label(campaign_id, keys, per_contributor, answer="spam"):
+    # Each contributor (a person with a personal token) leases and answers items through the task API.
+    import httpx
     done = 0
-    with httpx.Client(base_url=live_url, timeout=30) as http:
+    with httpx.Client(base_url=os.environ["VNANNOTATE_URL"], timeout=30) as http:
         for key in keys:
             headers = {"Authorization": f"Bearer {key}"}
             for _ in range(per_contributor):
@@ -122,59 +126,53 @@ def label(live_url: str, campaign_id: int, keys: list[str], per_contributor: int
                 assert res.status_code == 201, res.text
                 done += 1
     return done
+"""
 
-
-SETUP = """
-import json, sys
+# One process for the whole notebook-style session: importing pandas and datasets once keeps the test short.
+SESSION = """
+import json, os, sys
+from pathlib import Path
 import pandas as pd
 import vnannotate
 from vnannotate import Client
 assert "django" not in sys.modules, "the client must not import the server's code"
+contributors = sys.argv[1].split(",")
+out = {"module": vnannotate.__file__}
+""" + LABEL + """
 client = Client()  # VNANNOTATE_URL / VNANNOTATE_TOKEN
 campaign = client.create_campaign("Kiểm duyệt bình luận", task_type="moderation", overlap=3, max_overlap=3,
     config={"categories": [{"key": "safe", "label": "An toàn"}, {"key": "spam", "label": "Spam"}]})
 df = pd.DataFrame({"text": [f"Bình luận số {i}" for i in range(4)], "external_id": [f"c-{i}" for i in range(4)]})
-job = campaign.import_items(df)
+out["imported"] = campaign.import_items(df)["imported"]
 campaign.transition("active")
+out.update(campaign=campaign.id, status=campaign.status)
 try:
     client.create_campaign("x", task_type="no-such-type")
-    field = None
 except vnannotate.ValidationError as exc:
-    field, message = exc.field, str(exc)
-print(json.dumps({"campaign": campaign.id, "imported": job["imported"], "status": campaign.status,
-                  "field": field, "message": message, "module": vnannotate.__file__}))
-"""
+    out["field_error"] = [exc.field, str(exc)]
 
-EXPORT_AND_FREEZE = """
-import json, sys
-from vnannotate import Client
-client = Client()
-campaign = client.campaign(int(sys.argv[1]))
-export = campaign.export(layout="moderation", format="parquet", finalised_only=True).wait()
-ds = export.to_datasets(cache_dir="cache")
-version = campaign.freeze(export, notes=sys.argv[2])
-print(json.dumps({"export": export.id, "rows": ds["train"].num_rows, "features": str(ds["train"].features),
-                  "columns": ds["train"].column_names, "version": version.name, "changelog": version.changelog,
-                  "card_has_threshold": "Finalised items only" in version.card,
-                  "progress": campaign.progress()}))
-"""
+def export_and_freeze(notes):
+    export = campaign.export(layout="moderation", format="parquet", finalised_only=True).wait()
+    ds = export.to_datasets(cache_dir="cache")
+    version = campaign.freeze(export, notes=notes)
+    return {"rows": ds["train"].num_rows, "features": str(ds["train"].features), "columns": ds["train"].column_names,
+            "version": version.name, "changelog": version.changelog,
+            "card_has_threshold": "Finalised items only" in version.card}
 
-PUBLISH_AND_BAD_INPUT = """
-import json, os, sys
-from pathlib import Path
-import vnannotate
-from vnannotate import Client
-client = Client()
-campaign = client.campaign(int(sys.argv[1]))
+# Round 1: three contributors answer two items each (the queue gives them the same two items).
+out["labelled_1"] = label(campaign.id, contributors, 2)
+out["v1"] = export_and_freeze("first batch")
+# Round 2: the remaining items; v2's changelog names what was added since v1.
+out["labelled_2"] = label(campaign.id, contributors, 4)
+out["v2"] = export_and_freeze("all items")
+
 v2 = campaign.version("v2")
-first = v2.download("dl-a")
-second = v2.download("dl-b")
-same = first.read_bytes() == second.read_bytes()
-ds = campaign.to_datasets(version="v2", cache_dir="cache")
-s3 = v2.publish("s3")
-disk = v2.publish("disk")
-out = {"same_bytes": same, "sha": v2.sha256, "rows": ds["train"].num_rows, "s3": s3, "disk": disk,
-       "consensus": len(list(campaign.consensus(page_size=1))), "items": len(list(campaign.items(page_size=1)))}
+out["same_bytes"] = v2.download("dl-a").read_bytes() == v2.download("dl-b").read_bytes()
+out["v2_rows"] = campaign.to_datasets(version="v2", cache_dir="cache")["train"].num_rows
+out["s3"] = v2.publish("s3")
+out["disk"] = v2.publish("disk")
+out["consensus"] = len(list(campaign.consensus(page_size=1)))  # cursor paging, one row per page
+out["items"] = len(list(campaign.items(page_size=1)))
 bad = Client(os.environ["VNANNOTATE_URL"], "nope.wrongtoken", retries=0)
 try:
     list(bad.campaigns())
@@ -214,30 +212,22 @@ def test_client_in_a_fresh_venv_drives_a_live_server(client_venv, live_server, e
     env = {"VNANNOTATE_URL": live_server.url, "VNANNOTATE_TOKEN": key}
     contributors = [create_personal_token(user=make_contributor(), name="phone")[1] for _ in range(3)]
 
-    setup = run_in_venv(client_venv, SETUP, env=env)
-    assert setup["module"].startswith(str(client_venv)), setup["module"]  # the installed copy, not the source
-    assert setup["imported"] == 4 and setup["status"] == "active"
-    assert setup["field"] == "task_type" and "no-such-type" in setup["message"]
-    campaign_id = setup["campaign"]
-
-    # Round 1: three contributors answer two items each (the queue gives them the same two items).
-    assert label(live_server.url, campaign_id, contributors, per_contributor=2) == 6
-    v1 = run_in_venv(client_venv, EXPORT_AND_FREEZE, str(campaign_id), "first batch", env=env)
+    out = run_in_venv(client_venv, SESSION, ",".join(contributors), dropping_server, env=env)
+    assert out["module"].startswith(str(client_venv)), out["module"]  # the installed copy, not the source
+    assert out["imported"] == 4 and out["status"] == "active"
+    assert out["field_error"][0] == "task_type" and "no-such-type" in out["field_error"][1]
+    campaign_id = out["campaign"]
+    v1, v2 = out["v1"], out["v2"]
+    assert out["labelled_1"] == 6
     assert v1["version"] == "v1" and v1["rows"] >= 1 and v1["card_has_threshold"]
     assert "item_id" in v1["columns"] and "Value(" in v1["features"]
     assert v1["changelog"]["previous"] is None and v1["changelog"]["items_added"] == v1["rows"]
-
-    # Round 2: the remaining items; v2's changelog names what was added since v1.
-    label(live_server.url, campaign_id, contributors, per_contributor=4)
-    v2 = run_in_venv(client_venv, EXPORT_AND_FREEZE, str(campaign_id), "all items", env=env)
     log = v2["changelog"]
     assert v2["version"] == "v2" and log["previous"] == "v1"
     assert log["items_added"] == v2["rows"] - v1["rows"] > 0
     assert log["items_removed"] == 0 and log["labels_changed"] == 0
     assert log["rows_dropped_by_filters"] == 0
-
-    out = run_in_venv(client_venv, PUBLISH_AND_BAD_INPUT, str(campaign_id), dropping_server, env=env)
-    assert out["same_bytes"] and out["rows"] == v2["rows"] and out["consensus"] == out["items"] == 4
+    assert out["same_bytes"] and out["v2_rows"] == v2["rows"] and out["consensus"] == out["items"] == 4
     assert "HTTP 401" in out["wrong_token"]
     assert "HTTP 404" in out["wrong_campaign"]
     assert out["bad_layout"][0] == "layout" and "moderation" in out["bad_layout"][1]

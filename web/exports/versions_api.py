@@ -157,7 +157,13 @@ class VersionPublish(VersionScoped, APIView):
 
 
 @extend_schema(tags=["webhooks"], summary="Send a signed test event to a webhook", request=None,
-               responses={202: DeliverySerializer})
+               description="Queues a `test` event (a new delivery each call, whatever events the webhook "
+               "subscribed to), signed like every event; its outcome appears in the delivery log.",
+               responses={202: DeliverySerializer},
+               examples=[OpenApiExample("Queued", response_only=True, status_codes=["202"], value={
+                   "id": 31, "event": "test", "object_id": 2, "status": "pending", "attempts": 0,
+                   "last_status_code": None, "last_error": "", "created_at": "2025-06-01T08:00:00+07:00",
+                   "delivered_at": None})])
 class WebhookTest(WebhookScoped, APIView):
     def post(self, request, webhook_id: int):
         hook = get_object_or_404(Webhook, pk=webhook_id, organization=request.organization)

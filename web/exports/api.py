@@ -284,7 +284,9 @@ class WebhookList(WebhookScoped, generics.ListCreateAPIView):
     @extend_schema(
         summary="Register a webhook",
         description=(
-            "Events `campaign.completed` and `export.ready` are POSTed as JSON with "
+            "Events `campaign.completed`, `campaign.progress` (25/50/75/100 % finalised), `item.finalised`, "
+            "`export.ready`, `version.published`, `authenticity.flag_raised`, `authenticity.flag_resolved`, "
+            "`budget.exhausted` (and `test`, from `POST /webhooks/{id}/test/`) are POSTed as JSON with "
             "`X-Webhook-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, \"<t>.\" + body)>`, retried with "
             "exponential back-off. URLs resolving to private, loopback or link-local addresses are refused."
         ),

@@ -137,3 +137,25 @@ def test_events_reach_webhooks_once(db, org, make_campaign, django_capture_on_co
         send_test_event(hook)
         send_test_event(hook)  # the admin's button: a new delivery each press
     assert WebhookDelivery.objects.filter(webhook=hook, event="test").count() == 2
+
+
+def test_admin_sends_a_test_event_and_lists_versions(db, org, make_campaign, django_capture_on_commit_callbacks):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from exports.models import DatasetVersion, Webhook, WebhookDelivery
+
+    admin = get_user_model().objects.create_superuser("root@example.com", "root@example.com", "pw-123456789")
+    browser = Client()
+    browser.force_login(admin)
+    hook = Webhook.objects.create(organization=org, url="https://hooks.example.com/x", events=["export.ready"])
+    with django_capture_on_commit_callbacks(execute=False):
+        res = browser.post("/admin/exports/webhook/", {"action": "send_test_event", "_selected_action": [hook.pk]})
+    assert res.status_code == 302
+    delivery = WebhookDelivery.objects.get(webhook=hook)
+    assert delivery.event == "test" and delivery.payload["data"]["webhook"] == hook.pk
+    campaign = make_campaign()
+    DatasetVersion.objects.create(organization=org, campaign=campaign, number=3, layout="raw", format="jsonl",
+                                  path="versions/x.zip", sha256="a" * 64)
+    page = browser.get("/admin/exports/datasetversion/")
+    assert page.status_code == 200 and "v3" in page.content.decode()

@@ -154,8 +154,9 @@ except vnannotate.ValidationError as exc:
 def export_and_freeze(notes):
     export = campaign.export(layout="moderation", format="parquet", finalised_only=True).wait()
     ds = export.to_datasets(cache_dir="cache")
+    frame = export.to_pandas(cache_dir="cache")
     version = campaign.freeze(export, notes=notes)
-    return {"rows": ds["train"].num_rows, "features": str(ds["train"].features), "columns": ds["train"].column_names,
+    return {"rows": ds["train"].num_rows, "pandas_rows": len(frame), "features": str(ds["train"].features), "columns": ds["train"].column_names,
             "version": version.name, "changelog": version.changelog,
             "card_has_threshold": "Finalised items only" in version.card}
 
@@ -220,6 +221,7 @@ def test_client_in_a_fresh_venv_drives_a_live_server(client_venv, live_server, e
     v1, v2 = out["v1"], out["v2"]
     assert out["labelled_1"] == 6
     assert v1["version"] == "v1" and v1["rows"] >= 1 and v1["card_has_threshold"]
+    assert v1["pandas_rows"] == v1["rows"]
     assert "item_id" in v1["columns"] and "Value(" in v1["features"]
     assert v1["changelog"]["previous"] is None and v1["changelog"]["items_added"] == v1["rows"]
     log = v2["changelog"]

@@ -159,3 +159,29 @@ def test_admin_sends_a_test_event_and_lists_versions(db, org, make_campaign, dja
                                   path="versions/x.zip", sha256="a" * 64)
     page = browser.get("/admin/exports/datasetversion/")
     assert page.status_code == 200 and "v3" in page.content.decode()
+
+
+def test_authenticity_flags_raise_and_resolve_events(db, org, make_contributor, make_campaign,
+                                                     django_capture_on_commit_callbacks, monkeypatch):
+    from authenticity import services
+    from exports.models import Webhook, WebhookDelivery
+    from tests.test_authenticity import LLM_VI, _answer, pasted
+    from tests.test_authenticity import freetext_campaign as campaign_fixture
+
+    from exports import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.deliver_webhook, "delay", queued.append)  # the deliveries are stored, not sent
+    campaign = campaign_fixture.__wrapped__(make_campaign)
+    hook = Webhook.objects.create(organization=org, url="https://hooks.example.com/x",
+                                  events=["authenticity.flag_raised", "authenticity.flag_resolved"])
+    user = make_contributor()
+    annotation = _answer(campaign, user, LLM_VI, pasted(LLM_VI))
+    with django_capture_on_commit_callbacks(execute=True):
+        score = services.score_annotation(annotation.pk)
+    assert score.flagged
+    with django_capture_on_commit_callbacks(execute=True):
+        services.review_score(score=score, decision="human", reviewer=user)
+    events = dict(WebhookDelivery.objects.filter(webhook=hook).values_list("event", "payload"))
+    assert set(events) == {"authenticity.flag_raised", "authenticity.flag_resolved"}
+    assert events["authenticity.flag_resolved"]["data"]["decision"] == "human" and len(queued) == 2

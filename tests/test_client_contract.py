@@ -164,11 +164,10 @@ def test_admin_sends_a_test_event_and_lists_versions(db, org, make_campaign, dja
 def test_authenticity_flags_raise_and_resolve_events(db, org, make_contributor, make_campaign,
                                                      django_capture_on_commit_callbacks, monkeypatch):
     from authenticity import services
+    from exports import tasks
     from exports.models import Webhook, WebhookDelivery
     from tests.test_authenticity import LLM_VI, _answer, pasted
     from tests.test_authenticity import freetext_campaign as campaign_fixture
-
-    from exports import tasks
 
     queued = []
     monkeypatch.setattr(tasks.deliver_webhook, "delay", queued.append)  # the deliveries are stored, not sent

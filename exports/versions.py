@@ -64,7 +64,8 @@ def _iter_rows(zf: zipfile.ZipFile, entry: dict, fmt: str):
         else:
             import pyarrow.parquet as pq  # heavy: loaded where used
 
-            for batch in pq.ParquetFile(io.BytesIO(fh.read())).iter_batches(batch_size=2000):
+            # Parquet entries are stored uncompressed in the archive, so the member is seekable as it is.
+            for batch in pq.ParquetFile(fh).iter_batches(batch_size=2000):
                 yield from batch.to_pylist()
 
 

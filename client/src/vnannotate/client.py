@@ -27,6 +27,7 @@ from .errors import (
     DownloadError,
     JobFailed,
     NetworkError,
+    NotFound,
     ValidationError,
     VNAnnotateError,
     error_for,
@@ -153,12 +154,13 @@ class Client:
             yield Campaign(self, row)
 
     def campaign(self, campaign: int | str) -> Campaign:
-        """A campaign by id, or by exact name (an unknown name raises NotFound-like VNAnnotateError)."""
+        """A campaign by id, or by its exact name (NotFound when no single campaign has it)."""
         if isinstance(campaign, int) or str(campaign).isdigit():
             return Campaign(self, self.request("GET", f"/api/v1/campaigns/{int(campaign)}/"))
         matches = [c for c in self.campaigns() if c.name == campaign]
         if len(matches) != 1:
-            raise VNAnnotateError(f"No single campaign named {campaign!r} ({len(matches)} found); use its id.")
+            raise NotFound(404, "not_found", f"No single campaign named {campaign!r} ({len(matches)} found); "
+                           "use its id.", field="campaign")
         return matches[0]
 
     def create_campaign(self, name: str, task_type: str, config: dict | None = None, **settings: Any) -> Campaign:
@@ -388,7 +390,7 @@ class Campaign(_Resource):
         for version in self.versions():
             if version.name == name:
                 return version
-        raise VNAnnotateError(f"Campaign {self.id} has no version {name!r}.")
+        raise NotFound(404, "not_found", f"Campaign {self.id} has no version {name!r}.", field="version")
 
     def freeze(self, export: Export | int, notes: str = "") -> Version:
         """Freeze a succeeded export as the next version (v1, v2…) with its changelog."""

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from annotations.models import Annotation
 from contributors.services import record_authenticity_flags
+from core import events
 
 from . import (
     similarity,
@@ -170,6 +171,10 @@ def score_annotation(annotation_id: int) -> AuthenticityScore | None:
             # Flag counts feed trust; a flag that disappears on rescoring gives the trust back.
             transaction.on_commit(lambda: _record_flag(annotation.contributor_id, campaign.task_type))
             transaction.on_commit(lambda: forget_authenticity_panel(campaign.pk))
+        if result.flagged and not was_flagged:
+            events.emit(events.AUTHENTICITY_FLAG_RAISED, organization_id=campaign.organization_id,
+                        object_id=record.pk, data={"score": record.pk, "annotation": annotation.pk,
+                                                   "campaign": campaign.pk, "reasons": list(result.reasons)})
     return record
 
 
@@ -188,6 +193,9 @@ def review_score(*, score: AuthenticityScore, decision: str, reviewer) -> Authen
     score.save(update_fields=["review_decision", "reviewed_by", "reviewed_at", "updated_at"])
     transaction.on_commit(lambda: _record_flag(score.contributor_id, score.campaign.task_type))
     transaction.on_commit(lambda: forget_authenticity_panel(score.campaign_id))
+    events.emit(events.AUTHENTICITY_FLAG_RESOLVED, organization_id=score.campaign.organization_id,
+                object_id=score.pk, data={"score": score.pk, "annotation": score.annotation_id,
+                                          "campaign": score.campaign_id, "decision": decision})
     return score
 
 

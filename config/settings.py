@@ -97,6 +97,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "core.idempotency.IdempotencyMiddleware",  # Idempotency-Key on the organisation API's writes
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -484,3 +485,15 @@ PAYMENTS_MIN_PAYOUT = int(os.environ.get("PAYMENTS_MIN_PAYOUT", "100000"))
 # Personal income tax withheld from a payment to an individual without a labour contract (Circular 111/2013/TT-BTC).
 PAYMENTS_TAX_RATE_BPS = int(os.environ.get("PAYMENTS_TAX_RATE_BPS", "1000"))
 PAYMENTS_TAX_THRESHOLD = int(os.environ.get("PAYMENTS_TAX_THRESHOLD", "2000000"))
+
+# --- Dataset versions: where a version is published (issue 28) ----------------------------------
+# A directory of Hugging Face layouts (datasets.load_dataset(path) reads one), and/or an S3-compatible bucket.
+DATASET_PUBLISH_ROOT = os.environ.get("DATASET_PUBLISH_ROOT") or None
+DATASET_PUBLISH_S3 = {
+    "bucket": os.environ.get("DATASET_PUBLISH_S3_BUCKET", ""),
+    "endpoint_url": os.environ.get("DATASET_PUBLISH_S3_ENDPOINT_URL", ""),
+    "region": os.environ.get("DATASET_PUBLISH_S3_REGION", ""),
+    "access_key": os.environ.get("DATASET_PUBLISH_S3_ACCESS_KEY_ID", ""),
+    "secret_key": os.environ.get("DATASET_PUBLISH_S3_SECRET_ACCESS_KEY", ""),
+    "prefix": os.environ.get("DATASET_PUBLISH_S3_PREFIX", "datasets"),
+}

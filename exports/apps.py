@@ -14,3 +14,11 @@ class ExportsConfig(AppConfig):
         from .signals import campaign_saved
 
         post_save.connect(campaign_saved, sender=Campaign, dispatch_uid="exports.campaign_completed")
+
+        from consensus.engine import register_outcome_listener
+        from core.events import register_sink
+
+        from .events import deliver_event, items_finalised
+
+        register_sink(deliver_event)
+        register_outcome_listener(items_finalised)

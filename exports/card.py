@@ -114,6 +114,7 @@ def render_card(export: Export, layout: Layout, stats: dict, files: list[dict], 
         "## Selection",
         "",
         f"- Filters: {orjson.dumps({k: v for k, v in (export.filters or {}).items() if k != 'license'}).decode()}",
+        _finalised_line(export),
         f"- Items: {stats['items']}; annotations: {stats['annotations']}; contributors: {stats['contributors']}",
         f"- Consensus states: {orjson.dumps(stats['consensus_states']).decode()}",
         f"- Time span of the annotations: {_fmt(stats['first_annotation'])} to {_fmt(stats['last_annotation'])}",
@@ -150,3 +151,16 @@ def render_card(export: Export, layout: Layout, stats: dict, files: list[dict], 
     lines += ["", "## Export", "", f"- Export #{export.pk}, generated at {generated_at.isoformat()}.",
               f"- Rows: {rows}."]
     return "\n".join(yaml + lines) + "\n"
+
+
+def _finalised_line(export: Export) -> str:
+    """The selection's agreement rule in words: which items count as finalised, and how to change it."""
+    filters = export.filters or {}
+    threshold = export.campaign.confidence_threshold
+    agreement = filters.get("min_agreement")
+    extra = f" and agreement ≥ {agreement}" if agreement is not None else ""
+    if filters.get("finalised_only"):
+        return (f"- Finalised items only: consensus confidence ≥ {threshold} (the campaign's threshold){extra}; "
+                "request `finalised_only: false` to include collecting and disputed items.")
+    return (f"- All items, finalised or not (finalised = consensus confidence ≥ {threshold}){extra}; "
+            "request `finalised_only: true` to keep only finalised items.")

@@ -66,7 +66,14 @@ class Webhook(models.Model):
 
     class Event(models.TextChoices):
         CAMPAIGN_COMPLETED = "campaign.completed", _("Campaign completed")
+        CAMPAIGN_PROGRESS = "campaign.progress", _("Campaign progress milestone (25/50/75/100 % finalised)")
+        ITEM_FINALISED = "item.finalised", _("Item finalised")
         EXPORT_READY = "export.ready", _("Export ready")
+        VERSION_PUBLISHED = "version.published", _("Dataset version published")
+        AUTHENTICITY_FLAG_RAISED = "authenticity.flag_raised", _("Authenticity flag raised")
+        AUTHENTICITY_FLAG_RESOLVED = "authenticity.flag_resolved", _("Authenticity flag resolved")
+        BUDGET_EXHAUSTED = "budget.exhausted", _("Campaign budget exhausted")
+        TEST = "test", _("Test event (sent from the admin)")
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhooks")
     url = models.URLField(max_length=500)
@@ -100,6 +107,8 @@ class WebhookDelivery(models.Model):
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
     event = models.CharField(max_length=40)
     object_id = models.BigIntegerField(help_text=_("The campaign or export the event is about"))
+    key = models.CharField(max_length=40, blank=True, default="",
+                           help_text=_("Tells apart repeatable events of one object, e.g. a progress milestone"))
     payload = models.JSONField(default=dict)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -113,8 +122,56 @@ class WebhookDelivery(models.Model):
         verbose_name_plural = _("webhook deliveries")
         constraints = [
             # An event is sent once per webhook, however many times the trigger fires.
-            models.UniqueConstraint(fields=["webhook", "event", "object_id"], name="uniq_webhook_event_object")
+            models.UniqueConstraint(fields=["webhook", "event", "object_id", "key"], name="uniq_webhook_event_object_key")
         ]
 
     def __str__(self) -> str:
         return f"{self.event} #{self.object_id} → {self.webhook_id} ({self.status})"
+
+
+class DatasetVersion(models.Model):
+    """A frozen export: a named, immutable version (v1, v2…) of a campaign's dataset.
+
+    The archive is copied out of the export's file into its own read-only file, so the version downloads
+    byte-identical for as long as it exists, whatever happens to exports. ``changelog`` compares it with
+    the campaign's previous version; ``manifest_path`` holds one digest per item (the diff's input).
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="dataset_versions")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="dataset_versions")
+    export = models.ForeignKey(Export, null=True, blank=True, on_delete=models.SET_NULL, related_name="versions")
+    number = models.PositiveIntegerField()
+    notes = models.TextField(blank=True)
+    layout = models.CharField(max_length=20)
+    format = models.CharField(max_length=10, choices=Export.Format.choices)
+    filters = models.JSONField(default=dict, blank=True)
+    split = models.JSONField(default=dict, blank=True)
+    path = models.CharField(max_length=300, help_text=_("Relative to EXPORT_ROOT"))
+    manifest_path = models.CharField(max_length=300, blank=True)
+    size_bytes = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64)
+    files = models.JSONField(default=list, blank=True)
+    rows = models.BigIntegerField(default=0)
+    card = models.TextField(blank=True)
+    changelog = models.JSONField(default=dict, blank=True)
+    published = models.JSONField(default=list, blank=True, help_text=_("Where it was published: target, location, at"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("dataset version")
+        ordering = ["campaign_id", "number"]
+        constraints = [models.UniqueConstraint(fields=["campaign", "number"], name="uniq_campaign_version_number")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.name}"
+
+    @property
+    def name(self) -> str:
+        return f"v{self.number}"
+
+    @property
+    def download_name(self) -> str:
+        return f"campaign-{self.campaign_id}-{self.name}-{self.layout}-{self.format}.zip"

@@ -36,6 +36,8 @@ from .webhooks import notify
 log = logging.getLogger(__name__)
 
 LICENCE_MAX = 64
+# Layouts that feed training directly export only finalised items unless the request says otherwise.
+FINALISED_BY_DEFAULT = frozenset({"dpo", "reward", "sft"})
 
 
 def export_root() -> Path:
@@ -139,6 +141,10 @@ def request_export(*, campaign: Campaign, fmt: str, layout: str, filters: dict |
         raise SchemaError(
             "layout", f"The {campaign.task_type} task type exports the layouts: {', '.join(sorted(layouts))}."
         )
+    filters = dict(filters or {})
+    if filters.get("finalised_only") is None:
+        # Training layouts are safe by default: a disputed item would become a preference pair with margin 0.
+        filters["finalised_only"] = layout in FINALISED_BY_DEFAULT
     export = Export.objects.create(
         organization=campaign.organization, campaign=campaign, format=fmt, layout=layout,
         filters=clean_filters(filters), split=clean_split(split, layout_group=layouts[layout].group),

@@ -119,8 +119,9 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float = 10.0) 
         pool.close()
 
 
-def notify(*, organization, event: str, object_id: int, data: dict) -> list[WebhookDelivery]:
-    """Queue one delivery per interested webhook; a repeated trigger for the same object sends nothing new."""
+def notify(*, organization, event: str, object_id: int, data: dict, key: str = "") -> list[WebhookDelivery]:
+    """Queue one delivery per interested webhook; a repeated trigger for the same object (and ``key``, e.g. a
+    progress milestone) sends nothing new."""
     deliveries = []
     for hook in Webhook.objects.filter(organization=organization, is_active=True):
         if not hook.wants(event):
@@ -128,7 +129,7 @@ def notify(*, organization, event: str, object_id: int, data: dict) -> list[Webh
         try:
             with transaction.atomic():
                 delivery = WebhookDelivery.objects.create(
-                    webhook=hook, event=event, object_id=object_id,
+                    webhook=hook, event=event, object_id=object_id, key=key,
                     payload={"event": event, "organization": organization.slug, "data": data,
                              "created_at": timezone.now().isoformat()},
                 )
@@ -187,3 +188,16 @@ def attempt_delivery(delivery_id: int) -> tuple[WebhookDelivery | None, float | 
     if not stored:  # the webhook (and its deliveries) was deleted meanwhile: nothing left to retry
         return None, None
     return delivery, retry
+
+
+def send_test_event(hook: Webhook) -> WebhookDelivery:
+    """A ``test`` event to one webhook (the admin's button), whatever events it subscribed to: a fresh
+    delivery each time, signed and logged like any other."""
+    now = timezone.now()
+    delivery = WebhookDelivery.objects.create(
+        webhook=hook, event=Webhook.Event.TEST, object_id=hook.pk, key=str(time.time_ns())[-40:],
+        payload={"event": Webhook.Event.TEST, "organization": hook.organization.slug,
+                 "data": {"webhook": hook.pk, "message": "Test event from the admin."}, "created_at": now.isoformat()},
+    )
+    transaction.on_commit(lambda: tasks.deliver_webhook.delay(delivery.pk))
+    return delivery

@@ -72,7 +72,8 @@ ACTION_PERMISSIONS: dict[Action, list[tuple[str, str, tuple[str, ...]]]] = {
     Action.VIEW: [
         ("tasks", "campaign", ("view",)), ("tasks", "item", ("view",)), ("tasks", "assignment", ("view",)),
         ("tasks", "importjob", ("view",)), ("annotations", "*", ("view",)), ("authenticity", "*", ("view",)),
-        ("review", "*", ("view",)), ("exports", "export", ("view",)), ("assets", "*", ("view",)),
+        ("review", "*", ("view",)), ("exports", "export", ("view",)),
+        ("exports", "datasetversion", ("view",)), ("assets", "*", ("view",)),
         ("organizations", "organization", ("view",)), ("organizations", "membership", ("view",)),
         ("payments", "earning", ("view",)),  # the cost view: pay and fee per answer, never bank details
     ],
@@ -81,7 +82,7 @@ ACTION_PERMISSIONS: dict[Action, list[tuple[str, str, tuple[str, ...]]]] = {
         ("review", "reviewerappointment", ("*",)),
     ],
     Action.RESCORE: [("annotations", "consensusjob", ("*",))],
-    Action.EXPORT: [("exports", "export", ("*",))],
+    Action.EXPORT: [("exports", "export", ("*",)), ("exports", "datasetversion", ("*",))],
     Action.WEBHOOKS: [("exports", "webhook", ("*",)), ("exports", "webhookdelivery", ("*",))],
     Action.REVIEW: [("review", "reviewdecision", ("view", "add"))],
     Action.MEMBERS: [("organizations", "membership", ("*",)), ("organizations", "organization", ("view", "change"))],

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from annotations.models import Annotation, Consensus
 from audit.services import Action as AuditAction
 from audit.services import record as audit
+from core import events
 from core.schema import SchemaError
 from tasks.models import Campaign
 from workqueue.counters import release_budget, reserve_budget
@@ -255,3 +256,5 @@ def _pause_if_spent(campaign: Campaign) -> None:
             campaign.status = Campaign.Status.PAUSED
             audit(action=AuditAction.BUDGET_SPENT, organization=campaign.organization_id,
                   target=f"campaign {campaign.pk}", detail={"budget": int(campaign.budget), "left": balance})
+            events.emit(events.BUDGET_EXHAUSTED, organization_id=campaign.organization_id, object_id=campaign.pk,
+                        data={"campaign": campaign.pk, "budget": int(campaign.budget), "left": int(balance)})

@@ -70,6 +70,10 @@ def victim(make_campaign, make_contributor, org):
     job = start_import_job(campaign=campaign, file=ContentFile(b'{"text": "xin ch\\u00e0o"}\n', name="a.jsonl"))
     webhook = Webhook.objects.create(organization=org, url="https://hooks.example.com/x")
     consensus_job = ConsensusJob.objects.create(campaign=campaign)
+    from exports.models import DatasetVersion
+
+    version = DatasetVersion.objects.create(organization=org, campaign=campaign, export=export, number=1, layout="raw",
+                                            format="jsonl", path="versions/x.zip", sha256="0" * 64)
     return {
         "campaign_id": campaign.pk,
         "assignment_id": assignment.pk,
@@ -80,6 +84,7 @@ def victim(make_campaign, make_contributor, org):
         "personal_token_id": personal.pk,
         "import_job_id": job.pk,
         "consensus_job_id": consensus_job.pk,
+        "version_id": version.pk,
         "objects": {"campaign": campaign, "assignment": assignment, "token": token, "webhook": webhook},
         "contributor": contributor,
     }

@@ -69,7 +69,7 @@ def world(org, make_campaign, make_contributor):
         Membership.objects.create(organization=org, user=user, role=role)
         members[role] = user
     ids = {"campaign_id": campaign.pk, "export_id": export.pk, "webhook_id": webhook.pk, "token_id": token.pk,
-           "job_id": 10**9}
+           "job_id": 10**9, "version_id": 10**9}
     return SimpleNamespace(campaign=campaign, export=export, webhook=webhook, token=token, members=members, ids=ids)
 
 

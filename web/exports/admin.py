@@ -1,9 +1,11 @@
 """Admin for exports and webhooks, scoped to the manager's organisations (web.console mixin)."""
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from exports.models import Export, Webhook, WebhookDelivery
-from exports.webhooks import UnsafeURL, check_url
+from exports.models import DatasetVersion, Export, Webhook, WebhookDelivery
+from exports.webhooks import UnsafeURL, check_url, send_test_event
 from web.console import OrgScopedAdminMixin
 
 
@@ -46,6 +48,16 @@ class WebhookAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ["organization"]
     raw_id_fields = ["organization"]
     readonly_fields = ["created_by", "created_at"]
+    actions = ["send_test_event"]
+
+    @admin.action(description=_("Send a test event"), permissions=["change"])
+    def send_test_event(self, request, queryset):
+        """The "send test event" button: a signed ``test`` delivery per selected webhook, logged in the
+        deliveries list like any other, so an integrator sees their endpoint's answer here."""
+        sent = [send_test_event(hook) for hook in queryset]
+        self.message_user(request, ngettext("%(n)d test event queued; see its delivery log.",
+                                            "%(n)d test events queued; see their delivery log.", len(sent))
+                          % {"n": len(sent)}, messages.SUCCESS)
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -63,4 +75,21 @@ class WebhookDeliveryAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(DatasetVersion)
+class DatasetVersionAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
+    """Versions are frozen from the API (or the client); here they are listed, never changed."""
+
+    org_lookup = "organization"
+    list_display = ["id", "campaign", "name", "layout", "format", "rows", "sha256", "created_at"]
+    list_filter = ["layout", "format"]
+    list_select_related = ["campaign"]
+    readonly_fields = [f.name for f in DatasetVersion._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

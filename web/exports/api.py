@@ -33,7 +33,10 @@ class NotReady(exceptions.APIException):
 class ExportIn(serializers.Serializer):
     format = serializers.ChoiceField(choices=Export.Format.choices, default="jsonl")
     layout = serializers.CharField(default="raw", max_length=20)
-    finalised_only = serializers.BooleanField(default=False, help_text="Only items whose consensus is finalised.")
+    finalised_only = serializers.BooleanField(
+        required=False, allow_null=True, default=None,
+        help_text="Only items whose consensus is finalised. Default: true for the training layouts dpo, reward "
+        "and sft, false otherwise; the dataset card states the choice and the campaign's threshold.")
     min_agreement = serializers.FloatField(required=False, allow_null=True, min_value=0.0, max_value=1.0)
     since = serializers.CharField(required=False, allow_blank=True, max_length=40,
                                   help_text="ISO date or date-time: only rows created/updated since then.")
@@ -139,7 +142,7 @@ class CampaignExports(CampaignScopedMixin, ExportScoped, ConditionalListMixin, g
         token = request.auth if isinstance(request.auth, ApiToken) else None
         export = request_export(
             campaign=campaign, fmt=v["format"], layout=v["layout"],
-            filters={"finalised_only": v["finalised_only"], "min_agreement": v.get("min_agreement"),
+            filters={"finalised_only": v.get("finalised_only"), "min_agreement": v.get("min_agreement"),
                      "since": v.get("since"), "license": v.get("license")},
             split=v["split"], created_by=request.user if token is None else None, token=token,
             ip=request_ip(request),
@@ -281,7 +284,9 @@ class WebhookList(WebhookScoped, generics.ListCreateAPIView):
     @extend_schema(
         summary="Register a webhook",
         description=(
-            "Events `campaign.completed` and `export.ready` are POSTed as JSON with "
+            "Events `campaign.completed`, `campaign.progress` (25/50/75/100 % finalised), `item.finalised`, "
+            "`export.ready`, `version.published`, `authenticity.flag_raised`, `authenticity.flag_resolved`, "
+            "`budget.exhausted` (and `test`, from `POST /webhooks/{id}/test/`) are POSTed as JSON with "
             "`X-Webhook-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, \"<t>.\" + body)>`, retried with "
             "exponential back-off. URLs resolving to private, loopback or link-local addresses are refused."
         ),

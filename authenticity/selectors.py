@@ -14,6 +14,7 @@ from annotations.models import Annotation
 from contributors.models import ContributorProfile, Region
 from core.vietnamese import is_vietnamese
 
+from .evaluation import measured_error_rates
 from .models import AuthenticityPolicy, AuthenticityScore, ReferenceText
 from .text import diversity, words
 
@@ -117,6 +118,53 @@ def flagged_scores(campaign):
 
 def score_for(annotation) -> AuthenticityScore | None:
     return AuthenticityScore.objects.filter(annotation=annotation).first()
+
+
+# --- evidence that travels with the data -------------------------------------------------------------------
+
+REFERENCE_REASONS = frozenset({"copies_reference_llm_output", "matches_reference_answer"})
+
+
+def _evidence_row(score, flagged, reasons, evidence, pasted_share, components, ref_models) -> dict:
+    reasons = list(reasons or [])
+    components = components or {}
+    model = ""
+    if "matches_reference_answer" in reasons:
+        model = (components.get("reference_answer") or {}).get("model", "")
+    if not model and "copies_reference_llm_output" in reasons:
+        model = ref_models.get(components.get("reference_id"), "")
+    return {"authorship_score": score, "authorship_flagged": bool(flagged), "authorship_reasons": reasons,
+            "authorship_evidence": evidence or "", "authorship_paste_seen": bool(pasted_share and pasted_share > 0),
+            "authorship_reference_match": bool(REFERENCE_REASONS & set(reasons)),
+            "authorship_reference_model": model}
+
+
+def export_evidence(ids: list[int], unit: str) -> dict[int, dict]:
+    """The authorship columns of export rows (exports.layouts.AUTHORSHIP_COLUMNS), by annotation id, or by
+    item id for item rows (over the item's answers: lowest score, any flag, paste or reference match, every
+    reason). Two queries per batch of rows."""
+    key = "annotation_id" if unit == "annotation" else "annotation__item_id"
+    rows = list(AuthenticityScore.objects.filter(**{f"{key}__in": ids}).values_list(
+        key, "score", "flagged", "reasons", "behaviour_evidence", "pasted_share", "components"))
+    ref_ids = {(r[6] or {}).get("reference_id") for r in rows if "copies_reference_llm_output" in (r[3] or [])}
+    ref_models = dict(ReferenceText.objects.filter(pk__in=[i for i in ref_ids if i]).values_list("id", "source"))
+    out: dict[int, dict] = {}
+    for owner, *values in rows:
+        row = _evidence_row(*values, ref_models)
+        if unit == "annotation" or owner not in out:
+            out[owner] = row
+            continue
+        merged = out[owner]
+        scores = [s for s in (merged["authorship_score"], row["authorship_score"]) if s is not None]
+        if row["authorship_score"] is not None and (merged["authorship_score"] is None
+                                                    or row["authorship_score"] < merged["authorship_score"]):
+            merged["authorship_evidence"] = row["authorship_evidence"]
+        merged["authorship_score"] = min(scores) if scores else None
+        for name in ("authorship_flagged", "authorship_paste_seen", "authorship_reference_match"):
+            merged[name] = merged[name] or row[name]
+        merged["authorship_reasons"] = sorted(set(merged["authorship_reasons"]) | set(row["authorship_reasons"]))
+        merged["authorship_reference_model"] = merged["authorship_reference_model"] or row["authorship_reference_model"]
+    return out
 
 
 # --- dataset report ------------------------------------------------------------------------------------
@@ -288,6 +336,7 @@ def dataset_report(campaign) -> dict:
         },
         "reference_llm_texts": n_refs,
         "threshold": policy_for(campaign).threshold,
+        "measured_error_rates": measured_error_rates(),
     }
     report["provenance"] = provenance_statement(report)
     return report

@@ -15,7 +15,7 @@ strongly, or a fresh answer the team did not upload) shares topic words with peo
 """
 from __future__ import annotations
 
-from core.vietnamese import strip_diacritics
+from core.vietnamese import is_stripped_vietnamese, strip_diacritics, syllables
 
 from .text import words
 
@@ -30,9 +30,13 @@ can will should if so but not do does into than then more most very just also ab
 """.split())
 
 
-def content_words(text: str) -> list[str]:
-    """Lower-cased, accent-stripped words (pyvi-segmented for Vietnamese) without function words."""
-    return [w for w in (strip_diacritics(t) for t in words(text)) if w not in STOPWORDS and len(w) > 1]
+def content_words(text: str, *, segment: bool = True) -> list[str]:
+    """Lower-cased, accent-stripped words (pyvi-segmented for Vietnamese) without function words.
+
+    ``segment=False`` compares syllables instead: pyvi cannot segment Vietnamese typed without diacritics,
+    so an answer stripped of its accents is compared syllable by syllable with the references."""
+    tokens = words(text) if segment else syllables(text)
+    return [w for w in (strip_diacritics(t) for t in tokens) if w not in STOPWORDS and len(w) > 1]
 
 
 def _grams(tokens: list[str]) -> tuple[set[str], set[tuple[str, str]]]:
@@ -54,12 +58,14 @@ MIN_WORDS = 5  # shorter answers ("Đồng ý", a label) are not compared
 def best_reference(answer: str, references: list[dict]) -> dict | None:
     """The reference (``{"id", "model", "text"}``) the answer is closest to, with its containment figures;
     None when the answer is too short or there is no reference."""
-    tokens = content_words(answer)
+    segment = not is_stripped_vietnamese(answer)
+    tokens = content_words(answer, segment=segment)
     if len(tokens) < MIN_WORDS or not references:
         return None
     best = None
     for ref in references:
-        c = containment(tokens, ref.get("tokens") or content_words(ref["text"]))
+        ref_tokens = ref.get("tokens") if segment else None
+        c = containment(tokens, ref_tokens or content_words(ref["text"], segment=segment))
         if best is None or c["match"] > best["match"]:
             best = {**c, "reference_id": ref.get("id"), "model": ref.get("model", ""),
                     "excerpt": ref["text"][:300]}

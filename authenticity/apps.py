@@ -9,9 +9,8 @@ class AuthenticityConfig(AppConfig):
     def ready(self) -> None:
         # Every stored answer is scored: the queue's submit calls this after each answer (workqueue.followups),
         # on both of its paths; answers written any other way are scored by the sweep (tasks.score_missing).
-        from workqueue import followups
-
         from tasks.importing import register_item_extra
+        from workqueue import followups
 
         from .services import clean_reference_answers, store_imported_reference_answers
         from .tasks import enqueue_scoring

@@ -298,6 +298,7 @@ def dataset_report(campaign) -> dict:
         cache.set(key, lexical, REPORT_CACHE_SECONDS)
 
     scored = agg["n_scored"]
+    policy = policy_for(campaign)
     report = {
         "annotations": total,
         "scored_free_text": scored,
@@ -335,7 +336,8 @@ def dataset_report(campaign) -> dict:
             "identity_verified": identity_verified,
         },
         "reference_llm_texts": n_refs,
-        "threshold": policy_for(campaign).threshold,
+        "threshold": policy.threshold,
+        "text_signal": policy.text_signal,
         "measured_error_rates": measured_error_rates(),
     }
     report["provenance"] = provenance_statement(report)
@@ -365,6 +367,9 @@ def provenance_statement(report: dict) -> str:
         ) % {"typed": b["typed"], "mixed": b["partly_pasted"], "pasted": b["mostly_pasted"],
              "none": b["no_evidence"], "refs": report["reference_llm_texts"], "flagged": f["flagged"],
              "reviewed": f["reviewed"]})
+        if report.get("text_signal"):
+            parts.append(_("This campaign turned the text-only signal on: the text's style also lowered scores, "
+                           "although it was measured near chance on text this project did not write."))
     return " ".join(parts)
 
 

@@ -15,8 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from annotations.models import Annotation
-from core.schema import SchemaError
 from contributors.services import record_authenticity_flags
+from core.schema import SchemaError
 
 from . import (
     paraphrase,

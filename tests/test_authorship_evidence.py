@@ -19,7 +19,8 @@ from annotations.telemetry import clean_telemetry
 from authenticity import paraphrase, services
 from authenticity.models import ReferenceText
 from authenticity.selectors import open_flag_count
-from bench.authenticity_eval import compose, paraphrase as reword, pasted, script
+from bench.authenticity_eval import compose, pasted, script
+from bench.authenticity_eval import paraphrase as reword
 from core.vietnamese import strip_diacritics
 from exports.layouts import AUTHORSHIP_COLUMNS
 from exports.services import export_file_path, request_export, run_export
@@ -260,3 +261,25 @@ def test_planted_reference_bug_is_caught(bug, monkeypatch):
     with pytest.raises(AssertionError):
         check_reference_matching()
         check_bench_per_prompt()
+
+
+# --- bad edit logs through the HTTP submit (the ones test_authorship_process does not send over HTTP) --------
+
+
+@pytest.mark.parametrize("log, status", [
+    ({"schema": 1, "fields": {"response": [[5, 0, 0, "x" * (300 * 1024), "p"]]}}, "oversized"),
+    ({"schema": 1, "fields": {"response": [[5, 0, 0, "a", "t"], [1, 1, 0, "b", "t"]]}}, "malformed"),  # order
+])
+def test_oversized_and_out_of_order_logs_over_http(log, status, client, make_campaign, make_contributor):
+    campaign = make_campaign("sft", items=[{"payload": {"instruction": "Học từ vựng thế nào?"}}], overlap=1)
+    client.force_login(make_contributor())
+    assignment = client.post(reverse("task-next", args=[campaign.pk]), content_type="application/json").json()
+    res = client.post(reverse("assignment-submit", args=[assignment["assignment"]["id"]]),
+                      {"payload": {"response": HUMAN}, "telemetry": {"edit_log": log}, "time_spent_ms": 20000},
+                      content_type="application/json")
+    assert res.status_code in (200, 201), res.content  # the answer is taken, never a 500
+    annotation = Annotation.objects.get(campaign=campaign)
+    assert annotation.payload["response"] == HUMAN and annotation.telemetry["edit_log"]["status"] == status
+    assert "fields" not in annotation.telemetry["edit_log"]  # the bad operations are not kept
+    record = services.score_annotation(annotation.pk)
+    assert record.flagged and "edit_log_invalid" in record.reasons and record.components["process"]["problem"]

@@ -16,7 +16,7 @@ from core.vietnamese import is_vietnamese
 
 from .evaluation import measured_error_rates
 from .models import AuthenticityPolicy, AuthenticityScore, ReferenceText
-from .text import diversity, words
+from .text import compression_ratio, diversity, self_bleu, words
 
 REPORT_SAMPLE_ANSWERS = 500  # lexical diversity is computed on an evenly spaced sample of this many answers
 REPORT_CACHE_SECONDS = 600
@@ -187,7 +187,7 @@ def _sample_texts(campaign, limit: int) -> list[str]:
 
 
 BOOTSTRAP_RESAMPLES = 100
-DIVERSITY_METRICS = ("mtld", "distinct_1", "distinct_2")
+DIVERSITY_METRICS = ("mtld", "distinct_1", "distinct_2", "self_bleu", "compression_ratio")
 
 
 def _tokens_of(texts: list[list[str]], size: int) -> list[str]:
@@ -197,6 +197,26 @@ def _tokens_of(texts: list[list[str]], size: int) -> list[str]:
         if len(out) >= size:
             break
     return out[:size]
+
+
+def _texts_of(texts: list[list[str]], size: int) -> list[list[str]]:
+    """The texts (whole, the last one cut) that make up the first ``size`` tokens."""
+    out, n = [], 0
+    for tokens in texts:
+        if n >= size:
+            break
+        out.append(tokens[: size - n])
+        n += len(out[-1])
+    return out
+
+
+def _measures(texts: list[list[str]], size: int) -> dict:
+    """Lexical diversity of a size-matched sample, with self-BLEU (across texts) and compression ratio."""
+    tokens = _tokens_of(texts, size)
+    # A bootstrap draw repeats texts; a repeat would match itself, so self-BLEU counts each text once.
+    distinct = list({id(t): t for t in _texts_of(texts, size)}.values())
+    return {**diversity(tokens), "self_bleu": self_bleu(distinct),
+            "compression_ratio": compression_ratio(tokens)}
 
 
 def compare_diversity(data: list[list[str]], reference: list[list[str]], *, vietnamese: tuple[float, float],
@@ -209,11 +229,11 @@ def compare_diversity(data: list[list[str]], reference: list[list[str]], *, viet
     if size < 50:
         return None
     rng = random.Random(seed)
-    point = {"dataset": diversity(_tokens_of(data, size)), "reference_llm": diversity(_tokens_of(reference, size))}
+    point = {"dataset": _measures(data, size), "reference_llm": _measures(reference, size)}
     draws: dict[str, list[float]] = {m: [] for m in DIVERSITY_METRICS}
     for _draw in range(BOOTSTRAP_RESAMPLES):
-        a = diversity(_tokens_of(rng.choices(data, k=len(data) * 3), size))
-        b = diversity(_tokens_of(rng.choices(reference, k=len(reference) * 3), size))
+        a = _measures(rng.choices(data, k=len(data) * 3), size)
+        b = _measures(rng.choices(reference, k=len(reference) * 3), size)
         for m in DIVERSITY_METRICS:
             draws[m].append(a[m] - b[m])
     differences = {}

@@ -283,3 +283,21 @@ def test_oversized_and_out_of_order_logs_over_http(log, status, client, make_cam
     assert "fields" not in annotation.telemetry["edit_log"]  # the bad operations are not kept
     record = services.score_annotation(annotation.pk)
     assert record.flagged and "edit_log_invalid" in record.reasons and record.components["process"]["problem"]
+
+
+def test_diversity_report_has_self_bleu_and_compression_with_intervals():
+    from authenticity.selectors import compare_diversity
+    from authenticity.text import compression_ratio, self_bleu
+
+    same = [["hôm", "nay", "trời", "đẹp", "quá"]] * 5
+    varied = [[f"w{i}{j}" for j in range(5)] for i in range(5)]
+    assert self_bleu(same) == 1.0 and self_bleu(varied) == 0.0
+    assert compression_ratio(same[0] * 20) > compression_ratio([w for t in varied for w in t])
+    rng = random.Random(1)
+    vocab = [f"từ{i}" for i in range(2000)]
+    people = [[rng.choice(vocab[:60]) for _ in range(30)] for _ in range(40)]
+    llm = [[rng.choice(vocab) for _ in range(30)] for _ in range(80)]
+    c = compare_diversity(people, llm, vietnamese=(1.0, 1.0))
+    for metric in ("self_bleu", "compression_ratio"):
+        d = c["differences"][metric]
+        assert d["difference"] > 0 and d["ci95"][0] > 0 and d["clear"], (metric, d)  # the repetitive side

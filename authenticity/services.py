@@ -20,6 +20,7 @@ from core.schema import SchemaError
 
 from . import (
     paraphrase,
+    process,
     similarity,
     tasks,  # the module: its jobs call back into services
 )
@@ -120,6 +121,7 @@ def score_annotation(annotation_id: int) -> AuthenticityScore | None:
         )
     source = item_text(annotation.item.payload)
     reference_answer = None
+    references: list[dict] = []
     if text and not why_not:
         references = [{"id": pk, "model": model, "text": body} for pk, model, body in
                       ReferenceText.objects.filter(item_id=annotation.item_id).values_list("id", "source", "text")]
@@ -142,11 +144,17 @@ def score_annotation(annotation_id: int) -> AuthenticityScore | None:
             text_weight=policy.text_weight if policy.text_signal else 0.0,
         )
     components = dict(result.components)
+    pasted_match = _pasted_reference(annotation.telemetry, components.get("process"), references)
+    if pasted_match is not None:
+        # For a paste, the reviewer sees whether the pasted text itself resembles an LLM's answer to the prompt
+        # (an own draft pasted does not; a chatbot's answer does).
+        components["pasted_reference"] = pasted_match
     if best["reference_id"]:
         components["reference_id"] = best["reference_id"]
     if best["duplicate_of"] and best["duplicate"] >= policy.near_duplicate:
         components["duplicate_of_annotation"] = best["duplicate_of"]
     components["threshold"] = policy.threshold
+    components["reference_match"] = policy.reference_match
     was_flagged = bool(existing and existing.flagged)
     values = {
         "campaign": campaign,
@@ -181,6 +189,19 @@ def score_annotation(annotation_id: int) -> AuthenticityScore | None:
             transaction.on_commit(lambda: _record_flag(annotation.contributor_id, campaign.task_type))
             transaction.on_commit(lambda: forget_authenticity_panel(campaign.pk))
     return record
+
+
+def _pasted_reference(telemetry, proc: dict | None, references: list[dict]) -> dict | None:
+    """The item's LLM answer closest to what was pasted (pastes and drops of 20+ characters of a replayed log),
+    or None without pastes or references."""
+    if not references or not proc or proc.get("status") != "replayed":
+        return None
+    fields = ((telemetry or {}).get("edit_log") or {}).get("fields") or {}
+    pasted = [op[3] for name in proc.get("fields", {}) for op in fields.get(name, [])
+              if len(op) >= 5 and op[4] in process.PASTED and len(op[3]) >= process.BLOCK_CHARS]
+    if not pasted:
+        return None
+    return paraphrase.best_reference("\n".join(pasted), references)
 
 
 def _record_flag(user_id: int, task_type: str) -> None:

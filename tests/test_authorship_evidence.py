@@ -301,3 +301,25 @@ def test_diversity_report_has_self_bleu_and_compression_with_intervals():
     for metric in ("self_bleu", "compression_ratio"):
         d = c["differences"][metric]
         assert d["difference"] > 0 and d["ci95"][0] > 0 and d["clear"], (metric, d)  # the repetitive side
+
+
+def test_reviewer_sees_whether_a_paste_resembles_an_llm_answer(make_campaign, make_contributor, client,
+                                                                django_user_model):
+    """Issue 24: an honest person pasting their own draft was flagged exactly like a pasted LLM answer, with
+    nothing to tell the two apart. Both still go to a reviewer, who now sees what the paste resembles."""
+    from bench.authenticity_eval import paste_then_revise
+
+    campaign = make_campaign("sft", items=[{"payload": {"instruction": "Học từ vựng thế nào?"}}], overlap=2)
+    item = campaign.items.get()
+    services.add_reference_texts(campaign=campaign, entries=[{"text": REFERENCE, "source": "model-q", "item": item.pk}])
+    own, llm = answer_items(campaign, [make_contributor(), make_contributor()],
+                            lambda i, c: {"response": [HUMAN, REFERENCE][c]})
+    own = services.score_annotation(_with_log(own, paste_then_revise(HUMAN, random.Random(3))).pk)
+    llm = services.score_annotation(_with_log(llm, pasted(REFERENCE, random.Random(3))).pk)
+    assert own.components["pasted_reference"]["match"] < 0.5 <= llm.components["pasted_reference"]["match"]
+    assert llm.components["pasted_reference"]["model"] == "model-q"
+    manager = django_user_model.objects.create_superuser("r2@example.com", "r2@example.com", "pw-123456789")
+    client.force_login(manager)
+    html = client.get(reverse("review:item", args=[item.pk]), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "The pasted text resembles the answer model-q gave to this prompt" in html
+    assert "The pasted text does not resemble the LLM answers uploaded for this prompt" in html

@@ -17,6 +17,12 @@ rate, scripts drawing gaps at random from human composing gaps, and keyboard inj
 through authenticity.scoring.score_answer (what the Celery job calls). The cut-offs in
 authenticity/process.py were set on seed 11; the default report uses seed 29 (fresh logs, same texts).
 Rates come with Wilson 95 % intervals; the text signal's ROC AUC with a bootstrap interval.
+
+Per-prompt references (per_prompt.jsonl): 12 prompts, each with 3 LLM reference answers, 1 LLM answer not
+uploaded and 3 answers in people's registers, all written for this set by the session that built it (an LLM;
+the "human" answers imitate casual people and are not collected from real people). Paraphrases are generated
+programmatically (``paraphrase``: sentences shuffled, one dropped, word swaps). The match level was chosen on
+prompts 1-6 (TUNING_PROMPTS); 7-12 are reported apart as held out.
 """
 from __future__ import annotations
 

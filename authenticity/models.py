@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_NEAR_DUPLICATE = 0.6
+DEFAULT_REFERENCE_MATCH = 0.5  # word n-gram containment from which an answer matches an item's LLM answer
 
 
 class AuthenticityPolicy(models.Model):
@@ -25,6 +26,20 @@ class AuthenticityPolicy(models.Model):
         _("compare answers to the same item"), default=False,
         help_text=_("Off for transcription and correction tasks, where answers to one item should agree."),
     )
+    reference_match = models.FloatField(
+        _("reference answer match"), default=DEFAULT_REFERENCE_MATCH,
+        help_text=_("Containment of the answer's words and word pairs in an LLM answer to the same item from which "
+                    "the answer counts as that LLM answer or a paraphrase of it."),
+    )
+    text_signal = models.BooleanField(
+        _("use the text-only signal"), default=False,
+        help_text=_("Off by default: on texts this project did not write, the text-only signal was near chance "
+                    "(ROC AUC 0.68, below the 0.85 required)."),
+    )
+    text_weight = models.FloatField(
+        _("weight of the text-only signal"), default=0.3,
+        help_text=_("Share of the score taken from the text's style when the text-only signal is on."),
+    )
 
     class Meta:
         verbose_name = _("authenticity policy")
@@ -35,11 +50,16 @@ class AuthenticityPolicy(models.Model):
 
 
 class ReferenceText(models.Model):
-    """A known LLM output for a campaign (uploaded by its manager): answers copying it are flagged."""
+    """A known LLM output for a campaign (uploaded by its manager): answers copying it are flagged.
+
+    With ``item`` set it is an answer an LLM gave to that item's prompt: answers to the same item are compared
+    with it for paraphrase too (authenticity/paraphrase.py), and ``source`` names the model."""
 
     campaign = models.ForeignKey("tasks.Campaign", on_delete=models.CASCADE, related_name="reference_texts")
+    item = models.ForeignKey("tasks.Item", null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="reference_answers")
     text = models.TextField(_("text"))
-    source = models.CharField(_("source"), max_length=200, blank=True, help_text=_("e.g. the model that wrote it"))
+    source = models.CharField(_("model"), max_length=200, blank=True, help_text=_("e.g. the model that wrote it"))
     signature = models.BinaryField(null=True, blank=True, editable=False)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -53,6 +73,14 @@ class ReferenceText(models.Model):
 
     def __str__(self) -> str:
         return self.text[:60]
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.item_id and self.campaign_id and self.item.campaign_id != self.campaign_id:
+            raise ValidationError({"item": _("The item must belong to the campaign.")})
+        if self.item_id and not self.source.strip():
+            raise ValidationError({"source": _("Name the model that wrote the answer.")})
 
 
 class AuthenticityScore(models.Model):

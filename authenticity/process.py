@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import statistics
 
+from django.utils import translation
+from django.utils.translation import gettext, ngettext
+
 from core.vietnamese import clean
 
 TYPED = frozenset("tc")  # typed keys and committed IME compositions (Telex, VNI, phone keyboards)
@@ -189,35 +192,61 @@ def _clock(ms: int) -> str:
 
 
 def summary(f: dict) -> str:
-    """One line a reviewer reads: what arrived how, and what was revised afterwards."""
+    """One line a reviewer reads, in the active language: what arrived how, and what was revised afterwards.
+
+    Computed again from the stored features when a page shows it (``reviewer_summary``), so a reviewer reads
+    it in their own language; the stored copy is English."""
     parts = []
     if f["paste_blocks"]:
         chars = sum(b["chars"] for b in f["paste_blocks"])
-        parts.append(f"pasted {len(f['paste_blocks'])} block{'s' if len(f['paste_blocks']) > 1 else ''} "
-                     f"({chars} characters, first at {_clock(f['paste_blocks'][0]['at_ms'])})")
+        parts.append(ngettext(
+            "pasted %(n)d block (%(chars)d characters, first at %(at)s)",
+            "pasted %(n)d blocks (%(chars)d characters, first at %(at)s)", len(f["paste_blocks"]),
+        ) % {"n": len(f["paste_blocks"]), "chars": chars, "at": _clock(f["paste_blocks"][0]["at_ms"])})
         minutes = f["revision_ms_after_paste"] / 60000
-        parts.append(f"then revised {f['revised_words_after_paste']} words over {minutes:.1f} min"
-                     if f["revised_words_after_paste"] else "then no revision")
+        parts.append(gettext("then revised %(words)d words over %(minutes)s min") % {
+            "words": f["revised_words_after_paste"], "minutes": f"{minutes:.1f}"}
+            if f["revised_words_after_paste"] else gettext("then no revision"))
     typed = f["typed_chars"] + f["composed_chars"]
     if typed:
         rhythm = ""
         if f["median_gap_ms"]:
-            rhythm = f" at a median {1000 / f['median_gap_ms']:.1f} keys/s"
+            rhythm = gettext(" at a median %(rate)s keys/s") % {"rate": f"{1000 / f['median_gap_ms']:.1f}"}
             if f["gap_qcd"] is not None:
-                rhythm += f", gap variation {f['gap_qcd'] * 100:.0f}% (quartile dispersion)"
+                rhythm += gettext(", gap variation %(pct)s%% (quartile dispersion)") % {
+                    "pct": f"{f['gap_qcd'] * 100:.0f}"}
             if f["word_gap_ratio"] is not None:
-                rhythm += f", gaps before words {f['word_gap_ratio']:.1f}x those inside words"
-        parts.append(f"typed {typed} characters{rhythm} ({f['composed_chars']} via IME composition)")
-        parts.append(f"{f['deleted_chars']} characters deleted, {f['cursor_moves_back']} edits earlier in the text")
+                rhythm += gettext(", gaps before words %(ratio)sx those inside words") % {
+                    "ratio": f"{f['word_gap_ratio']:.1f}"}
+        parts.append(gettext("typed %(typed)d characters%(rhythm)s (%(composed)d via IME composition)") % {
+            "typed": typed, "rhythm": rhythm, "composed": f["composed_chars"]})
+        parts.append(gettext("%(deleted)d characters deleted, %(moves)d edits earlier in the text") % {
+            "deleted": f["deleted_chars"], "moves": f["cursor_moves_back"]})
     if f["set_chars"]:
-        parts.append(f"{f['set_chars']} characters set without typing")
+        parts.append(gettext("%(n)d characters set without typing") % {"n": f["set_chars"]})
     if f["item_paste_blocks"]:
-        parts.append(f"{f['item_paste_blocks']} paste(s) of the item's own text")
-    return "; ".join(parts) or "no typing recorded"
+        parts.append(gettext("%(n)d paste(s) of the item's own text") % {"n": f["item_paste_blocks"]})
+    return "; ".join(parts) or gettext("no typing recorded")
+
+
+def reviewer_summary(proc: dict | None) -> str:
+    """The process summary of a stored score (``components["process"]``) in the active language."""
+    if not proc:
+        return ""
+    fields = proc.get("fields") or {}
+    try:
+        lines = [(name, summary(f)) for name, f in fields.items()]
+    except (KeyError, TypeError):  # stored by an older version: its English line
+        return proc.get("summary", "")
+    if not lines:
+        return proc.get("summary") or ""
+    return " | ".join(f"{name}: {line}" if len(lines) > 1 else line for name, line in lines)
 
 
 def describe(ops: list[list], final_text: str, *, item_text: str = "") -> dict:
     """Features, value, reasons and the reviewer's summary of one field's process."""
     f = features(ops, final_text, item_text=item_text)
     value, reasons = judge(f)
-    return {**f, "value": value, "reasons": reasons, "summary": summary(f)}
+    with translation.override("en"):  # the stored line is English; pages translate (reviewer_summary)
+        line = summary(f)
+    return {**f, "value": value, "reasons": reasons, "summary": line}

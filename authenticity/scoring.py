@@ -5,9 +5,12 @@ Evidence, strongest first:
    submitted text; a log that does not replay is itself a reason and sends the answer to a reviewer;
 2. without a log, the page's counters (pastes, speed, bursts): weaker, since nothing binds them to the text,
    so a typed answer without a log scores at most NO_LOG_CAP;
-3. copies: similarity to the campaign's reference LLM outputs or another answer caps the score.
+3. copies: similarity to the campaign's reference LLM outputs or another answer caps the score, and so does
+   a match (near-duplicate or paraphrase, authenticity/paraphrase.py) with an answer an LLM gave to the same
+   item's prompt, named with its model for the reviewer.
 The text's style is computed and shown to reviewers but weighs TEXT_WEIGHT = 0 by default: on texts this
-project did not write it sat near chance (issue 24: ROC AUC 0.68; README, "Data authenticity").
+project did not write it sat near chance (issue 24: ROC AUC 0.68; README, "Data authenticity"). A campaign's
+policy may turn it on (``text_weight``), e.g. for a register where it was measured to help.
 Every number that went in is returned in ``components`` so a reviewer sees why an answer was flagged.
 """
 from __future__ import annotations
@@ -150,9 +153,14 @@ def score_answer(
     item_overlap: float = 0.0,
     field_texts: list[str] | None = None,
     item_text: str = "",
+    reference_answer: dict | None = None,
+    reference_match: float = 0.5,
+    text_weight: float = TEXT_WEIGHT,
 ) -> Result:
     """Score one answer's free text. ``telemetry`` may be raw (it is validated here) or already cleaned;
-    ``field_texts`` are the answer's hand-written fields one by one (the edit log is replayed against them)."""
+    ``field_texts`` are the answer's hand-written fields one by one (the edit log is replayed against them);
+    ``reference_answer`` is the closest LLM answer to the same prompt (paraphrase.best_reference) and
+    ``reference_match`` the containment from which it counts; ``text_weight`` > 0 turns the text signal on."""
     answer_text = textmod.clean(answer_text)
     if not isinstance(telemetry, dict) or "status" not in telemetry:
         telemetry = clean_telemetry(telemetry)
@@ -167,7 +175,7 @@ def score_answer(
         "telemetry_problems": telemetry.get("problems", []),
         "reference_similarity": round(reference_similarity, 4),
         "duplicate_similarity": round(duplicate_similarity, 4),
-        "weights": {"process": round(1 - TEXT_WEIGHT, 2), "text": TEXT_WEIGHT},
+        "weights": {"process": round(1 - text_weight, 2), "text": text_weight},
         "algorithm_version": ALGORITHM_VERSION,
     }
     proc, reasons = _process(telemetry.get("edit_log"), field_texts or [answer_text], item_text)
@@ -190,8 +198,11 @@ def score_answer(
     elif telemetry.get("status") == "impossible":
         # An honest page never sends these numbers: tampering or keystrokes injected at machine speed.
         reasons.append("impossible_telemetry")
-    if value is not None and TEXT_WEIGHT:
-        value = (1 - TEXT_WEIGHT) * value + TEXT_WEIGHT * text_part["value"]
+    if text_weight:
+        # The campaign turned the text-only signal on: blended with the process, or alone without one.
+        value = text_part["value"] if value is None else (1 - text_weight) * value + text_weight * text_part["value"]
+        if value < threshold and text_part["value"] < 0.5:
+            reasons.append("llm_style_text")
     if text_part["phrases"]:
         reasons.append("assistant_phrases")  # shown to the reviewer; does not move the score
     if reference_similarity >= near_duplicate:
@@ -199,6 +210,11 @@ def score_answer(
     if duplicate_similarity >= near_duplicate:
         reasons.append("near_duplicate")
     caps = [1 - reference_similarity] if reference_similarity >= near_duplicate else []
+    if reference_answer is not None:
+        components["reference_answer"] = reference_answer
+        if reference_answer["match"] >= reference_match:
+            reasons.append("matches_reference_answer")
+            caps.append(1 - reference_answer["match"])
     if duplicate_similarity >= near_duplicate:
         caps.append(1 - duplicate_similarity)
     if caps:

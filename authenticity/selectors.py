@@ -14,8 +14,9 @@ from annotations.models import Annotation
 from contributors.models import ContributorProfile, Region
 from core.vietnamese import is_vietnamese
 
+from .evaluation import measured_error_rates
 from .models import AuthenticityPolicy, AuthenticityScore, ReferenceText
-from .text import diversity, words
+from .text import compression_ratio, diversity, self_bleu, words
 
 REPORT_SAMPLE_ANSWERS = 500  # lexical diversity is computed on an evenly spaced sample of this many answers
 REPORT_CACHE_SECONDS = 600
@@ -119,6 +120,53 @@ def score_for(annotation) -> AuthenticityScore | None:
     return AuthenticityScore.objects.filter(annotation=annotation).first()
 
 
+# --- evidence that travels with the data -------------------------------------------------------------------
+
+REFERENCE_REASONS = frozenset({"copies_reference_llm_output", "matches_reference_answer"})
+
+
+def _evidence_row(score, flagged, reasons, evidence, pasted_share, components, ref_models) -> dict:
+    reasons = list(reasons or [])
+    components = components or {}
+    model = ""
+    if "matches_reference_answer" in reasons:
+        model = (components.get("reference_answer") or {}).get("model", "")
+    if not model and "copies_reference_llm_output" in reasons:
+        model = ref_models.get(components.get("reference_id"), "")
+    return {"authorship_score": score, "authorship_flagged": bool(flagged), "authorship_reasons": reasons,
+            "authorship_evidence": evidence or "", "authorship_paste_seen": bool(pasted_share and pasted_share > 0),
+            "authorship_reference_match": bool(REFERENCE_REASONS & set(reasons)),
+            "authorship_reference_model": model}
+
+
+def export_evidence(ids: list[int], unit: str) -> dict[int, dict]:
+    """The authorship columns of export rows (exports.layouts.AUTHORSHIP_COLUMNS), by annotation id, or by
+    item id for item rows (over the item's answers: lowest score, any flag, paste or reference match, every
+    reason). Two queries per batch of rows."""
+    key = "annotation_id" if unit == "annotation" else "annotation__item_id"
+    rows = list(AuthenticityScore.objects.filter(**{f"{key}__in": ids}).values_list(
+        key, "score", "flagged", "reasons", "behaviour_evidence", "pasted_share", "components"))
+    ref_ids = {(r[6] or {}).get("reference_id") for r in rows if "copies_reference_llm_output" in (r[3] or [])}
+    ref_models = dict(ReferenceText.objects.filter(pk__in=[i for i in ref_ids if i]).values_list("id", "source"))
+    out: dict[int, dict] = {}
+    for owner, *values in rows:
+        row = _evidence_row(*values, ref_models)
+        if unit == "annotation" or owner not in out:
+            out[owner] = row
+            continue
+        merged = out[owner]
+        scores = [s for s in (merged["authorship_score"], row["authorship_score"]) if s is not None]
+        if row["authorship_score"] is not None and (merged["authorship_score"] is None
+                                                    or row["authorship_score"] < merged["authorship_score"]):
+            merged["authorship_evidence"] = row["authorship_evidence"]
+        merged["authorship_score"] = min(scores) if scores else None
+        for name in ("authorship_flagged", "authorship_paste_seen", "authorship_reference_match"):
+            merged[name] = merged[name] or row[name]
+        merged["authorship_reasons"] = sorted(set(merged["authorship_reasons"]) | set(row["authorship_reasons"]))
+        merged["authorship_reference_model"] = merged["authorship_reference_model"] or row["authorship_reference_model"]
+    return out
+
+
 # --- dataset report ------------------------------------------------------------------------------------
 
 
@@ -139,7 +187,7 @@ def _sample_texts(campaign, limit: int) -> list[str]:
 
 
 BOOTSTRAP_RESAMPLES = 100
-DIVERSITY_METRICS = ("mtld", "distinct_1", "distinct_2")
+DIVERSITY_METRICS = ("mtld", "distinct_1", "distinct_2", "self_bleu", "compression_ratio")
 
 
 def _tokens_of(texts: list[list[str]], size: int) -> list[str]:
@@ -149,6 +197,26 @@ def _tokens_of(texts: list[list[str]], size: int) -> list[str]:
         if len(out) >= size:
             break
     return out[:size]
+
+
+def _texts_of(texts: list[list[str]], size: int) -> list[list[str]]:
+    """The texts (whole, the last one cut) that make up the first ``size`` tokens."""
+    out, n = [], 0
+    for tokens in texts:
+        if n >= size:
+            break
+        out.append(tokens[: size - n])
+        n += len(out[-1])
+    return out
+
+
+def _measures(texts: list[list[str]], size: int) -> dict:
+    """Lexical diversity of a size-matched sample, with self-BLEU (across texts) and compression ratio."""
+    tokens = _tokens_of(texts, size)
+    # A bootstrap draw repeats texts; a repeat would match itself, so self-BLEU counts each text once.
+    distinct = list({id(t): t for t in _texts_of(texts, size)}.values())
+    return {**diversity(tokens), "self_bleu": self_bleu(distinct),
+            "compression_ratio": compression_ratio(tokens)}
 
 
 def compare_diversity(data: list[list[str]], reference: list[list[str]], *, vietnamese: tuple[float, float],
@@ -161,11 +229,11 @@ def compare_diversity(data: list[list[str]], reference: list[list[str]], *, viet
     if size < 50:
         return None
     rng = random.Random(seed)
-    point = {"dataset": diversity(_tokens_of(data, size)), "reference_llm": diversity(_tokens_of(reference, size))}
+    point = {"dataset": _measures(data, size), "reference_llm": _measures(reference, size)}
     draws: dict[str, list[float]] = {m: [] for m in DIVERSITY_METRICS}
     for _draw in range(BOOTSTRAP_RESAMPLES):
-        a = diversity(_tokens_of(rng.choices(data, k=len(data) * 3), size))
-        b = diversity(_tokens_of(rng.choices(reference, k=len(reference) * 3), size))
+        a = _measures(rng.choices(data, k=len(data) * 3), size)
+        b = _measures(rng.choices(reference, k=len(reference) * 3), size)
         for m in DIVERSITY_METRICS:
             draws[m].append(a[m] - b[m])
     differences = {}
@@ -250,6 +318,7 @@ def dataset_report(campaign) -> dict:
         cache.set(key, lexical, REPORT_CACHE_SECONDS)
 
     scored = agg["n_scored"]
+    policy = policy_for(campaign)
     report = {
         "annotations": total,
         "scored_free_text": scored,
@@ -287,7 +356,9 @@ def dataset_report(campaign) -> dict:
             "identity_verified": identity_verified,
         },
         "reference_llm_texts": n_refs,
-        "threshold": policy_for(campaign).threshold,
+        "threshold": policy.threshold,
+        "text_signal": policy.text_signal,
+        "measured_error_rates": measured_error_rates(),
     }
     report["provenance"] = provenance_statement(report)
     return report
@@ -316,6 +387,9 @@ def provenance_statement(report: dict) -> str:
         ) % {"typed": b["typed"], "mixed": b["partly_pasted"], "pasted": b["mostly_pasted"],
              "none": b["no_evidence"], "refs": report["reference_llm_texts"], "flagged": f["flagged"],
              "reviewed": f["reviewed"]})
+        if report.get("text_signal"):
+            parts.append(_("This campaign turned the text-only signal on: the text's style also lowered scores, "
+                           "although it was measured near chance on text this project did not write."))
     return " ".join(parts)
 
 

@@ -17,8 +17,11 @@ from django.utils.translation import gettext as _
 from annotations.models import Annotation
 from contributors.services import record_authenticity_flags
 from core import events
+from core.schema import SchemaError
 
 from . import (
+    paraphrase,
+    process,
     similarity,
     tasks,  # the module: its jobs call back into services
 )
@@ -118,6 +121,12 @@ def score_annotation(annotation_id: int) -> AuthenticityScore | None:
             exclude_item_id=None if policy.compare_same_item else annotation.item_id,
         )
     source = item_text(annotation.item.payload)
+    reference_answer = None
+    references: list[dict] = []
+    if text and not why_not:
+        references = [{"id": pk, "model": model, "text": body} for pk, model, body in
+                      ReferenceText.objects.filter(item_id=annotation.item_id).values_list("id", "source", "text")]
+        reference_answer = paraphrase.best_reference(text, references)
     if why_not:
         result = not_scored(why_not)
     else:
@@ -131,13 +140,22 @@ def score_annotation(annotation_id: int) -> AuthenticityScore | None:
             item_overlap=_item_overlap(text, source) if text and source else 0.0,
             field_texts=fields,
             item_text=source,
+            reference_answer=reference_answer,
+            reference_match=policy.reference_match,
+            text_weight=policy.text_weight if policy.text_signal else 0.0,
         )
     components = dict(result.components)
+    pasted_match = _pasted_reference(annotation.telemetry, components.get("process"), references)
+    if pasted_match is not None:
+        # For a paste, the reviewer sees whether the pasted text itself resembles an LLM's answer to the prompt
+        # (an own draft pasted does not; a chatbot's answer does).
+        components["pasted_reference"] = pasted_match
     if best["reference_id"]:
         components["reference_id"] = best["reference_id"]
     if best["duplicate_of"] and best["duplicate"] >= policy.near_duplicate:
         components["duplicate_of_annotation"] = best["duplicate_of"]
     components["threshold"] = policy.threshold
+    components["reference_match"] = policy.reference_match
     was_flagged = bool(existing and existing.flagged)
     values = {
         "campaign": campaign,
@@ -176,6 +194,19 @@ def score_annotation(annotation_id: int) -> AuthenticityScore | None:
                         object_id=record.pk, data={"score": record.pk, "annotation": annotation.pk,
                                                    "campaign": campaign.pk, "reasons": list(result.reasons)})
     return record
+
+
+def _pasted_reference(telemetry, proc: dict | None, references: list[dict]) -> dict | None:
+    """The item's LLM answer closest to what was pasted (pastes and drops of 20+ characters of a replayed log),
+    or None without pastes or references."""
+    if not references or not proc or proc.get("status") != "replayed":
+        return None
+    fields = ((telemetry or {}).get("edit_log") or {}).get("fields") or {}
+    pasted = [op[3] for name in proc.get("fields", {}) for op in fields.get(name, [])
+              if len(op) >= 5 and op[4] in process.PASTED and len(op[3]) >= process.BLOCK_CHARS]
+    if not pasted:
+        return None
+    return paraphrase.best_reference("\n".join(pasted), references)
 
 
 def _record_flag(user_id: int, task_type: str) -> None:
@@ -234,7 +265,9 @@ def parse_reference_file(data: bytes, filename: str = "") -> list[dict]:
             if not isinstance(obj, dict) or not isinstance(obj.get("text"), str) or not obj["text"].strip():
                 errors.append({"line": number, "message": _('Each line needs a non-empty "text" string.')})
                 continue
-            entries.append({"line": number, "text": obj["text"], "source": str(obj.get("source", ""))[:200]})
+            entries.append({"line": number, "text": obj["text"],
+                            "source": str(obj.get("model", obj.get("source", "")))[:200],
+                            **{k: obj[k] for k in ("item", "external_id") if obj.get(k) not in (None, "")}})
     elif name.endswith(".csv"):
         reader = csv.DictReader(io.StringIO(content))
         if not reader.fieldnames or "text" not in reader.fieldnames:
@@ -244,7 +277,9 @@ def parse_reference_file(data: bytes, filename: str = "") -> list[dict]:
             if not (row.get("text") or "").strip():
                 errors.append({"line": number, "message": _('The "text" column is empty.')})
                 continue
-            entries.append({"line": number, "text": row["text"], "source": (row.get("source") or "")[:200]})
+            entries.append({"line": number, "text": row["text"],
+                            "source": (row.get("model") or row.get("source") or "")[:200],
+                            **{k: row[k] for k in ("item", "external_id") if row.get(k)}})
     else:
         block, start = [], 1
         for number, line in enumerate(content.splitlines() + [""], start=1):
@@ -301,15 +336,84 @@ def rescore_campaign_later(campaign_id: int) -> None:
     transaction.on_commit(lambda: tasks.rescore_campaign.delay(campaign_id))
 
 
+MAX_ANSWERS_PER_ITEM = 20
+
+
+def attach_items(*, campaign, entries: list[dict]) -> list[dict]:
+    """Resolve each entry's ``item`` (id) or ``external_id`` to an item of this campaign; raises
+    ReferenceImportError naming every line whose item is not the campaign's (another campaign's item is
+    treated as unknown)."""
+    from tasks.models import Item
+
+    ids = {str(e["item"]) for e in entries if "item" in e}
+    externals = {str(e["external_id"]) for e in entries if "external_id" in e and "item" not in e}
+    items = Item.objects.filter(campaign=campaign)
+    known_ids = {str(pk) for pk in items.filter(pk__in=[i for i in ids if i.isdigit()]).values_list("pk", flat=True)}
+    by_external = dict(items.filter(external_id__in=externals).values_list("external_id", "pk")) if externals else {}
+    errors, out = [], []
+    for entry in entries:
+        entry = dict(entry)
+        if "item" in entry:
+            if str(entry["item"]) not in known_ids:
+                errors.append({"line": entry.get("line", 0), "message": _("No item %(item)s in this campaign.") % {
+                    "item": entry["item"]}})
+                continue
+            entry["item"] = int(entry["item"])
+        elif "external_id" in entry:
+            if str(entry["external_id"]) not in by_external:
+                errors.append({"line": entry.get("line", 0), "message": _(
+                    "No item with external_id %(id)s in this campaign.") % {"id": entry["external_id"]}})
+                continue
+            entry["item"] = by_external[str(entry["external_id"])]
+        if entry.get("item") is not None and not entry.get("source"):
+            errors.append({"line": entry.get("line", 0), "message": _("Name the model that wrote the answer.")})
+            continue
+        out.append(entry)
+    if errors:
+        raise ReferenceImportError(errors)
+    return out
+
+
+def clean_reference_answers(value) -> list[dict]:
+    """An item's ``reference_answers`` field: ``[{"model": "...", "text": "..."}, ...]`` (answers LLMs gave to
+    the item's prompt). Raises SchemaError naming the bad entry (``[2].text``)."""
+    if not isinstance(value, list) or not value:
+        raise SchemaError("", _('A non-empty list of {"model", "text"} objects.'))
+    if len(value) > MAX_ANSWERS_PER_ITEM:
+        raise SchemaError("", _("At most %(n)d reference answers per item.") % {"n": MAX_ANSWERS_PER_ITEM})
+    out = []
+    for i, entry in enumerate(value):
+        if not isinstance(entry, dict) or not isinstance(entry.get("text"), str) or not entry["text"].strip():
+            raise SchemaError(f"[{i}].text", _("Each reference answer needs a non-empty text."))
+        if len(entry["text"]) > MAX_REFERENCE_CHARS:
+            raise SchemaError(f"[{i}].text", _("Text longer than %(n)d characters.") % {"n": MAX_REFERENCE_CHARS})
+        model = entry.get("model", entry.get("source", ""))
+        if not isinstance(model, str) or not model.strip():
+            raise SchemaError(f"[{i}].model", _("Name the model that wrote the answer."))
+        out.append({"text": entry["text"], "source": model.strip()[:200]})
+    return out
+
+
+def store_imported_reference_answers(pairs: list) -> None:
+    """The import's hook (tasks.importing.register_item_extra): the items' reference answers, stored per item."""
+    by_campaign: dict = {}
+    for item, entries in pairs:
+        by_campaign.setdefault(item.campaign, []).extend({**e, "item": item.pk} for e in entries)
+    for campaign, entries in by_campaign.items():
+        add_reference_texts(campaign=campaign, entries=entries)
+
+
 def add_reference_texts(*, campaign, entries: list[dict], uploaded_by=None, rescore: bool = True) -> int:
-    """Store known LLM outputs for a campaign (all or nothing) and rescore its answers against them."""
+    """Store known LLM outputs for a campaign (all or nothing) and rescore its answers against them. An entry
+    with ``item`` (an item id of this campaign) is an answer an LLM gave to that item's prompt."""
     with transaction.atomic():
         refs = []
         for entry in entries:
             text = clean(entry["text"]).strip()
             sig = similarity.signature(text)
             refs.append(ReferenceText(
-                campaign=campaign, text=text, source=entry.get("source", "")[:200], uploaded_by=uploaded_by,
+                campaign=campaign, item_id=entry.get("item"), text=text, source=entry.get("source", "")[:200],
+                uploaded_by=uploaded_by,
                 signature=similarity.to_bytes(sig) if sig is not None else None,
             ))
         created = ReferenceText.objects.bulk_create(refs, batch_size=500)

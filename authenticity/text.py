@@ -7,6 +7,7 @@ used for shingles and for diacritic-stripped detection.
 """
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections import Counter
@@ -66,6 +67,35 @@ def repetition(tokens: list[str], n: int = 3) -> float:
         return 0.0
     counts = Counter(grams)
     return sum(c for c in counts.values() if c > 1) / len(grams)
+
+
+def compression_ratio(tokens: list[str]) -> float:
+    """Raw size / zlib-compressed size of the text (Shaib et al. 2024): higher means more repeated wording."""
+    import zlib
+
+    raw = " ".join(tokens).encode("utf-8")
+    return round(len(raw) / len(zlib.compress(raw, 9)), 4) if raw else 0.0
+
+
+def self_bleu(texts: list[list[str]], limit: int = 60) -> float:
+    """Mean BLEU-2 of each text against all the others (clipped 1- and 2-gram precision, no brevity penalty),
+    over the first ``limit`` texts: higher means the texts resemble each other more. One pass over the
+    n-gram totals (the others' counts are the total minus the text's own), so linear in the texts."""
+    texts = [t for t in texts if len(t) >= 2][:limit]
+    if len(texts) < 2:
+        return 0.0
+    grams = [(Counter(t), Counter(zip(t, t[1:], strict=False))) for t in texts]
+    total1, total2 = Counter(), Counter()
+    for c1, c2 in grams:
+        total1.update(c1)
+        total2.update(c2)
+    scores = []
+    for c1, c2 in grams:
+        m1 = sum(min(n, total1[g] - n) for g, n in c1.items())
+        m2 = sum(min(n, total2[g] - n) for g, n in c2.items())
+        p1, p2 = m1 / sum(c1.values()), m2 / max(sum(c2.values()), 1)
+        scores.append(math.sqrt(p1 * p2))
+    return round(sum(scores) / len(scores), 4)
 
 
 def diversity(tokens: list[str]) -> dict:

@@ -17,6 +17,12 @@ rate, scripts drawing gaps at random from human composing gaps, and keyboard inj
 through authenticity.scoring.score_answer (what the Celery job calls). The cut-offs in
 authenticity/process.py were set on seed 11; the default report uses seed 29 (fresh logs, same texts).
 Rates come with Wilson 95 % intervals; the text signal's ROC AUC with a bootstrap interval.
+
+Per-prompt references (per_prompt.jsonl): 12 prompts, each with 3 LLM reference answers, 1 LLM answer not
+uploaded and 3 answers in people's registers, all written for this set by the session that built it (an LLM;
+the "human" answers imitate casual people and are not collected from real people). Paraphrases are generated
+programmatically (``paraphrase``: sentences shuffled, one dropped, word swaps). The match level was chosen on
+prompts 1-6 (TUNING_PROMPTS); 7-12 are reported apart as held out.
 """
 from __future__ import annotations
 
@@ -300,6 +306,71 @@ def evaluate(samples: list[dict], threshold: float = 0.5) -> dict:
     return {"threshold": threshold, "samples": len(samples), "conditions": per, "errors": misses}
 
 
+# --- per-prompt references: answers LLMs gave to the same prompt ------------------------------------------
+
+# Word swaps for the programmatic paraphrases (both directions are tried); a stand-in for a person or a second
+# model rewording an LLM answer lightly. Heavier rewording is the "fresh LLM answer" condition.
+_SWAPS = [
+    ("bạn nên", "bạn có thể"), ("giúp", "hỗ trợ"), ("quan trọng", "cần thiết"), ("thường xuyên", "đều đặn"),
+    ("ngoài ra", "bên cạnh đó"), ("khoảng", "chừng"), ("hãy", "nên"), ("mỗi ngày", "hằng ngày"),
+    ("trước khi", "trước lúc"), ("nhiều", "không ít"), ("ngon", "đậm đà"), ("đơn giản", "dễ dàng"),
+    ("important", "essential"), ("helps", "allows"), ("start", "begin"), ("choose", "pick"),
+    ("gradually", "step by step"), ("make sure", "ensure"), ("great", "good"), ("several", "a few"),
+]
+
+
+def paraphrase(text: str, rng: random.Random) -> str:
+    """A light programmatic paraphrase: sentences shuffled, one dropped from three or more, and word swaps."""
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
+    rng.shuffle(sentences)
+    if len(sentences) >= 3:
+        sentences.pop(rng.randrange(len(sentences)))
+    out = " ".join(sentences)
+    for a, b in _SWAPS:
+        if rng.random() < 0.8:
+            out = re.sub(rf"\b{re.escape(a)}\b", b, out, flags=re.IGNORECASE)
+    return out
+
+
+# Prompts 0-5 were looked at while choosing the default match level (DEFAULT_REFERENCE_MATCH); 6-11 were not.
+TUNING_PROMPTS = 6
+
+
+def per_prompt(threshold: float | None = None, seed: int = EVAL_SEED, limit: int | None = None) -> dict:
+    """Recall on LLM answers (uploaded ones copied, programmatic paraphrases of them, fresh LLM answers that
+    were not uploaded) against the false-positive rate on people's answers to the same prompts, held-out
+    prompts and all prompts, with Wilson 95 % intervals."""
+    from authenticity.models import DEFAULT_REFERENCE_MATCH
+    from authenticity.paraphrase import best_reference, content_words
+
+    threshold = DEFAULT_REFERENCE_MATCH if threshold is None else threshold
+    rng = random.Random(seed)
+    rows = [json.loads(line) for line in (DATA / "per_prompt.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+    if limit:
+        rows = rows[:limit]
+    counts: dict[str, dict[str, list[int]]] = {"held_out": {}, "all": {}}
+    for index, row in enumerate(rows):
+        refs = [{"id": i, "model": r["model"], "text": r["text"], "tokens": content_words(r["text"])}
+                for i, r in enumerate(row["references"])]
+        cases = [("llm_copied", r["text"], True) for r in row["references"]]
+        cases += [("llm_paraphrased", paraphrase(r["text"], rng), True) for r in row["references"]]
+        cases += [("llm_fresh_not_uploaded", row["llm_fresh"], True)]
+        cases += [("human_same_prompt", h, False) for h in row["human"]]
+        for condition, text, _llm in cases:
+            match = best_reference(text, refs)
+            hit = int(bool(match) and match["match"] >= threshold)
+            for split in ("all", "held_out") if index >= TUNING_PROMPTS else ("all",):
+                k_n = counts[split].setdefault(condition, [0, 0])
+                k_n[0] += hit
+                k_n[1] += 1
+    out = {"threshold": threshold, "prompts": len(rows), "held_out_prompts": max(0, len(rows) - TUNING_PROMPTS)}
+    for split, per in counts.items():
+        out[split] = {c: {"n": n, "matched": k, "rate": round(k / n, 4), "ci95": wilson(k, n)}
+                      for c, (k, n) in per.items()}
+    return out
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threshold", type=float, default=None)
@@ -317,6 +388,7 @@ def main(argv: list[str] | None = None) -> dict:
     report = evaluate(build_samples(args.seed, limit=args.limit), threshold)
     report["seed"] = args.seed
     report["text_signal"] = text_signal(args.limit, args.seed)
+    report["per_prompt_references"] = per_prompt(seed=args.seed, limit=args.limit)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return report
@@ -328,6 +400,13 @@ def main(argv: list[str] | None = None) -> dict:
               f"[{row['ci95'][0]:.3f}, {row['ci95'][1]:.3f}]   {row['replayed']:>5}     {target}")
     for name, row in report["text_signal"].items():
         print(f"text-only style signal, {name}: ROC AUC {row['auc']:.3f} [{row['ci95'][0]:.3f}, {row['ci95'][1]:.3f}]")
+    refs = report["per_prompt_references"]
+    print(f"per-prompt LLM references (containment >= {refs['threshold']}), {refs['prompts']} prompts, "
+          f"3 reference answers each; paraphrases are programmatic:")
+    for split in ("held_out", "all"):
+        for name, row in refs[split].items():
+            print(f"  {split:<9}{name:<26}{row['n']:>5}{row['matched']:>6}{row['rate']:>8.3f}   "
+                  f"[{row['ci95'][0]:.3f}, {row['ci95'][1]:.3f}]")
     for miss in report["errors"]:
         print("  error:", miss)
     return report

@@ -20,8 +20,46 @@ PROVENANCE = (
     "e-mail or exact birth date is exported. Items were labelled by several contributors independently and "
     "combined by the consensus method named per row; gold (known-answer) items were mixed in to measure "
     "accuracy. The labelling page recorded behavioural telemetry (active time, keystrokes, pastes), "
-    "summarised in the raw layout so that users can filter out answers that were not typed by a person."
+    "summarised in the raw layout. Layouts with contributor-written text carry the authorship evidence per "
+    "row (see \"Authorship evidence\") so that users can filter."
 )
+
+# What each authorship column means (exports.layouts.AUTHORSHIP_COLUMNS); README, "Data authenticity".
+AUTHORSHIP_DOCS = [
+    ("authorship_score", "human-likeness in [0, 1]; empty when no signal applies (no free text, a recording, a "
+                         "transcription, or no record of how the text was written)"),
+    ("authorship_flagged", "sent to human review (score below the campaign's threshold, or a reason that always "
+                           "asks a reviewer); never dropped"),
+    ("authorship_reasons", "reason codes, e.g. pasted, steady_timing, timing_unrelated_to_words, "
+                           "injected_keystrokes, edit_log_mismatch, edit_log_invalid, matches_reference_answer, "
+                           "copies_reference_llm_output, near_duplicate"),
+    ("authorship_evidence", "typed / mixed (partly pasted) / pasted / none (no usable record) / not_applicable"),
+    ("authorship_paste_seen", "some of the text arrived by paste or drop (the item's own text excepted)"),
+    ("authorship_reference_match", "close to a known LLM output (near-duplicate, or a paraphrase of an answer an "
+                                   "LLM gave to the same prompt)"),
+    ("authorship_reference_model", "the model of the matching LLM output, when one matched"),
+]
+
+
+def authorship_section(authenticity: dict | None, unit: str) -> list[str]:
+    """The card's account of the authorship columns, what was checked and the measured error rates."""
+    lines = ["", "## Authorship evidence", "",
+             "Per row" + (" (over the item's answers: lowest score; any flag, paste or match; every reason)"
+                          if unit != "annotation" else "") + ":", ""]
+    lines += [f"- `{name}`: {text}" for name, text in AUTHORSHIP_DOCS]
+    lines += ["", "Checked: the page's record of how each answer was written, replayed on the server to the "
+              "exact submitted text (pastes, typing rhythm, revisions); near-copies of other answers and of "
+              "known LLM outputs; paraphrases of the answers LLMs gave to the same prompt where the data owner "
+              "uploaded them. The text's style is not used unless the campaign turned it on. A person carefully "
+              "copy-typing a text cannot be told apart from a person writing it."]
+    measured = (authenticity or {}).get("measured_error_rates")
+    if measured:
+        lines += ["", f"Measured error rates at threshold {measured['threshold']} ({measured['data']}):", "",
+                  "| condition | counts | n | rate | 95% interval |", "|---|---|---:|---:|---|"]
+        lines += [f"| {r['condition']} | {r['counts']} | {r['n']} | {r['rate'] * 100:.1f}% | "
+                  f"{r['ci95'][0] * 100:.1f}–{r['ci95'][1] * 100:.1f}% |" for r in measured["rows"]]
+    return lines
+
 
 SIZE_CATEGORIES = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
                    (10_000_000, "1M<n<10M")]
@@ -48,6 +86,17 @@ def authenticity_report(campaign) -> dict | None:
     except Exception:  # noqa: BLE001 - the card must not fail because an optional report did
         log.exception("authenticity dataset_report failed for campaign %s", campaign.pk)
         return None
+
+
+def authorship_evidence():
+    """``authenticity.selectors.export_evidence`` (the authorship columns per row) when that app provides it.
+
+    Looked up by name like the report above: authenticity and exports sit side by side in the layers."""
+    try:
+        module = importlib.import_module("authenticity.selectors")
+    except ImportError:
+        return None
+    return getattr(module, "export_evidence", None)
 
 
 def _fmt(value) -> str:
@@ -138,6 +187,8 @@ def render_card(export: Export, layout: Layout, stats: dict, files: list[dict], 
     if "speakers" in stats:
         lines += ["", "### Speakers by region", "", "| region | speakers | recordings |", "|---|---:|---:|"]
         lines += [f"| {r['region'] or 'unknown'} | {r['speakers']} | {r['recordings']} |" for r in stats["speakers"]]
+    if layout.free_text:
+        lines += authorship_section(authenticity, layout.unit)
     lines += ["", "## Licence", "", f"`{licence}`" + (" (not specified by the data owner: ask before use)."
                                                      if licence == "other" else "."),
               "", "## Provenance", "", PROVENANCE]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import orjson
 
-from .layouts import Layout, LayoutContext
+from .layouts import NO_AUTHORSHIP, Layout, LayoutContext
 
 BATCH_ROWS = 2_000  # rows per write; Parquet row groups of this size keep Arrow buffers small
 SPLITS = ("train", "validation", "test")
@@ -150,11 +150,37 @@ class BuildResult:
     missing_media: list[str] = field(default_factory=list)
 
 
+def _with_authorship(records: Iterable, layout: Layout, evidence: Callable | None) -> Iterable:
+    """(record, authorship values) pairs: ``evidence(ids, unit)`` is asked once per BATCH_ROWS records."""
+    if not layout.free_text:
+        for rec in records:
+            yield rec, None
+        return
+    chunk: list = []
+
+    def flush():
+        found = evidence([r.id for r in chunk], layout.unit) if evidence else {}
+        for r in chunk:
+            yield r, found.get(r.id, NO_AUTHORSHIP)
+
+    for rec in records:
+        chunk.append(rec)
+        if len(chunk) >= BATCH_ROWS:
+            yield from flush()
+            chunk = []
+    if chunk:
+        yield from flush()
+
+
 def write_splits(
     records: Iterable, layout: Layout, fmt: str, plan: SplitPlan, workdir: Path,
     progress: Callable[[int], None] | None = None, progress_every: int = 50_000,
+    evidence: Callable[[list[int], str], dict] | None = None,
 ) -> BuildResult:
-    """Stream records through the layout into one data file per split under ``workdir/data``."""
+    """Stream records through the layout into one data file per split under ``workdir/data``.
+
+    For a layout with free text, ``evidence(ids, unit)`` gives the authorship columns per annotation (or item)
+    id; rows without evidence get empty values (NO_AUTHORSHIP)."""
     (workdir / "data").mkdir(parents=True, exist_ok=True)
     ctx = LayoutContext()
     writer_cls = WRITERS[fmt]
@@ -165,10 +191,13 @@ def write_splits(
     build, split_of = layout.build, plan.split_of
     total, next_report = 0, progress_every
     try:
-        for rec in records:
+        for rec, authorship in _with_authorship(records, layout, evidence):
             rows = build(rec, ctx)
             if not rows:
                 continue
+            if authorship is not None:
+                for row in rows:
+                    row.update(authorship)
             split = split_of((rec.contributor or f"anon-{rec.item_id}") if by_speaker else rec.item_id)
             buf = buffers[split]
             buf.extend(rows)

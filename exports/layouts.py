@@ -55,7 +55,25 @@ class LayoutContext:
         return self.media[key]
 
 
-_SCHEMAS: dict[Callable, Any] = {}
+_SCHEMAS: dict[tuple, Any] = {}
+
+# Authorship evidence carried by every layout with contributor-written free text (``free_text=True``): one
+# value per row, from authenticity.selectors.export_evidence; on item rows, over the item's answers (lowest
+# score, any flag, any paste, any reference match, every reason). Names are stable: README, "Data authenticity".
+AUTHORSHIP_COLUMNS = (
+    "authorship_score", "authorship_flagged", "authorship_reasons", "authorship_evidence",
+    "authorship_paste_seen", "authorship_reference_match", "authorship_reference_model",
+)
+NO_AUTHORSHIP = {"authorship_score": None, "authorship_flagged": None, "authorship_reasons": [],
+                 "authorship_evidence": "", "authorship_paste_seen": None, "authorship_reference_match": None,
+                 "authorship_reference_model": ""}
+
+
+def authorship_fields() -> list:
+    return [("authorship_score", pa.float64()), ("authorship_flagged", pa.bool_()),
+            ("authorship_reasons", pa.list_(pa.string())), ("authorship_evidence", pa.string()),
+            ("authorship_paste_seen", pa.bool_()), ("authorship_reference_match", pa.bool_()),
+            ("authorship_reference_model", pa.string())]
 
 
 @dataclass(frozen=True)
@@ -67,12 +85,18 @@ class Layout:
     group: str = "item"  # split group: "item" or "speaker"
     has_media: bool = False
     description: str = ""
+    free_text: bool = False  # rows carry contributor-written text: the authorship columns are appended
 
     @property
     def schema(self):
-        if self.schema_factory not in _SCHEMAS:
-            _SCHEMAS[self.schema_factory] = self.schema_factory()
-        return _SCHEMAS[self.schema_factory]
+        key = (self.schema_factory, self.free_text)
+        if key not in _SCHEMAS:
+            schema = self.schema_factory()
+            if self.free_text:
+                for name, kind in authorship_fields():
+                    schema = schema.append(pa.field(name, kind))
+            _SCHEMAS[key] = schema
+        return _SCHEMAS[key]
 
     @property
     def columns(self) -> list[str]:
@@ -159,7 +183,7 @@ def raw(rec, ctx: LayoutContext) -> list[dict]:
     }]
 
 
-RAW = Layout("raw", UNIT_ANNOTATION, raw_schema, raw,
+RAW = Layout("raw", UNIT_ANNOTATION, raw_schema, raw, free_text=True,
              description="Every annotation with its contributor pseudonym and a telemetry summary.")
 
 # Every layout known by name: raw, and each one a loaded task type declared through layouts_for.

@@ -27,7 +27,7 @@ from . import (
     engine,
     tasks,  # the module: its jobs call back into services
 )
-from .card import authenticity_report, render_card
+from .card import authenticity_report, authorship_evidence, render_card
 from .layouts import supported_layouts
 from .models import Export
 from .selectors import base_queryset, card_statistics, export_records
@@ -202,6 +202,7 @@ def run_export(export_id: int) -> Export:
             result = engine.write_splits(
                 export_records(export.campaign, layout, export.filters), layout, export.format, plan, workdir,
                 progress=lambda n: cache.set(_progress_key(export.pk), n, 24 * 3600),
+                evidence=authorship_evidence(),
             )
             stats = card_statistics(export.campaign, layout, export.filters)
         rss_after_rows = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -41,6 +41,25 @@ def register_item_check(check: Callable[..., tuple[str, str] | None]) -> None:
         _ITEM_CHECKS.append(check)
 
 
+# Item fields an upper app takes out of the payload on every import path and stores itself once the item has
+# its id (the authenticity app: ``reference_answers``, the answers LLMs gave to the item's prompt, which must
+# never reach the contributor's page). ``clean(value)`` returns the value to store or raises SchemaError
+# naming the sub-field; ``store(items_and_values)`` runs in the import's transaction after each batch.
+_ITEM_EXTRAS: dict[str, tuple[Callable, Callable]] = {}
+
+
+def register_item_extra(key: str, clean: Callable, store: Callable) -> None:
+    _ITEM_EXTRAS[key] = (clean, store)
+
+
+def _store_extras(items: list[Item]) -> None:
+    for key, (_clean, store) in _ITEM_EXTRAS.items():
+        pairs = [(item, item._import_extras[key]) for item in items
+                 if key in getattr(item, "_import_extras", {})]
+        if pairs:
+            store(pairs)
+
+
 def truncate_value(value, limit: int = MAX_ECHO_CHARS) -> str:
     """A value as echoed in an error report: at most ``limit`` characters, saying how long it was."""
     text = value if isinstance(value, str) else repr(value)
@@ -228,6 +247,15 @@ def _to_item(campaign: Campaign, line_no: int, record: dict) -> Item | LineError
         payload = record["payload"]
     else:
         payload = {k: v for k, v in record.items() if k not in RESERVED_KEYS}
+    extras = {}
+    for key, (clean, _store) in _ITEM_EXTRAS.items():
+        if isinstance(payload, dict) and key in payload:
+            payload = dict(payload)
+            try:
+                extras[key] = clean(payload.pop(key))
+            except SchemaError as exc:
+                sub = exc.field if exc.field.startswith("[") or not exc.field else f".{exc.field}"
+                return LineError(line_no, f"payload.{key}{sub}", exc.message)
     # Checks the apps above add (assets: media must be this organisation's own uploads), before the type
     # looks anything up.
     for check in _ITEM_CHECKS:
@@ -249,7 +277,10 @@ def _to_item(campaign: Campaign, line_no: int, record: dict) -> Item | LineError
     except (TypeError, ValueError):
         return LineError(line_no, "priority", "priority must be an integer.")
     external_id = str(record.get("external_id") or "")[:200]
-    return new_item(campaign, payload=payload, gold_answer=gold, external_id=external_id, priority=priority)
+    item = new_item(campaign, payload=payload, gold_answer=gold, external_id=external_id, priority=priority)
+    if extras:
+        item._import_extras = extras
+    return item
 
 
 def import_items(*, campaign: Campaign, stream: BinaryIO, fmt: str, progress=None) -> ImportReport:
@@ -275,10 +306,12 @@ def import_items(*, campaign: Campaign, stream: BinaryIO, fmt: str, progress=Non
                 batch.append(outcome)
                 if len(batch) >= BATCH_SIZE:
                     Item.objects.bulk_create(batch)
+                    _store_extras(batch)
                     report.imported += len(batch)
                     batch = []
             if batch and not report.error_count:
                 Item.objects.bulk_create(batch)
+                _store_extras(batch)
                 report.imported += len(batch)
             if report.error_count:
                 raise _Rollback

@@ -71,5 +71,5 @@ def hallucination(rec, ctx: LayoutContext) -> list[dict]:
     }]
 
 
-HALLUCINATION = Layout("hallucination", UNIT_ITEM, hallucination_schema, hallucination,
+HALLUCINATION = Layout("hallucination", UNIT_ITEM, hallucination_schema, hallucination, free_text=True,
                        description="Response with its claims, verdicts, evidence and corrections.")

@@ -53,4 +53,4 @@ def ocr(rec, ctx: LayoutContext) -> list[dict]:
              "agreement": rec.agreement, "item_id": rec.item_id, "external_id": rec.external_id}]
 
 
-OCR = Layout("ocr", UNIT_ITEM, ocr_schema, ocr, has_media=True, description="Image file, consensus text and boxes/polygons.")
+OCR = Layout("ocr", UNIT_ITEM, ocr_schema, ocr, has_media=True, free_text=True, description="Image file, consensus text and boxes/polygons.")

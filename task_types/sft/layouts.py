@@ -44,4 +44,4 @@ def sft(rec, ctx: LayoutContext) -> list[dict]:
              "contributor": rec.contributor or "", "region": rec.region or ""}]
 
 
-SFT = Layout("sft", UNIT_ANNOTATION, sft_schema, sft, description="Chat `messages` per human response (TRL SFT).")
+SFT = Layout("sft", UNIT_ANNOTATION, sft_schema, sft, free_text=True, description="Chat `messages` per human response (TRL SFT).")

@@ -91,6 +91,12 @@ def test_record_play_back_and_submit_a_clip(phone_page, live_server, browser_log
         assert container.format.name == "matroska,webm"
     assert inspect_audio(data).sample_rate == 48000
     assert not [e for e in page.csp_errors if "Content Security Policy" in e]
+    # Issue 24: a recording made on the real page is never scored as typing (the sentence is read, not typed).
+    from authenticity import services as authorship
+
+    record = authorship.score_annotation(annotation.pk)
+    assert record.score is None and not record.flagged and record.reasons == []
+    assert record.components["not_scored_because"] == "recording"
 
 
 def test_denied_microphone_and_unsupported_browser_get_a_clear_message(browser, live_server, browser_login,

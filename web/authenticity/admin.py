@@ -72,7 +72,8 @@ class AuthenticityScoreAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 @admin.register(AuthenticityPolicy)
 class AuthenticityPolicyAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     org_lookup = "campaign__organization"
-    list_display = ["campaign", "enabled", "threshold", "near_duplicate", "compare_same_item"]
+    list_display = ["campaign", "enabled", "threshold", "near_duplicate", "compare_same_item", "reference_match",
+                    "text_signal"]
     raw_id_fields = ["campaign"]
 
     def save_model(self, request, obj, form, change):
@@ -85,8 +86,10 @@ class ReferenceUploadForm(forms.Form):
     file = forms.FileField(
         label=gettext_lazy("File"),
         help_text=gettext_lazy(
-            'JSONL (one {"text": ..., "source": ...} per line), CSV with a "text" column, or plain text with '
-            "one answer per blank-line-separated block. A file with any bad line stores nothing."
+            'JSONL (one {"text": ..., "model": ...} per line), CSV with a "text" column, or plain text with '
+            "one answer per blank-line-separated block. A line or column naming an \"item\" id or "
+            "\"external_id\" is an answer an LLM gave to that item's prompt. A file with any bad line stores "
+            "nothing."
         ),
     )
     source = forms.CharField(label=gettext_lazy("Source (e.g. the model)"), max_length=200, required=False)
@@ -95,10 +98,10 @@ class ReferenceUploadForm(forms.Form):
 @admin.register(ReferenceText)
 class ReferenceTextAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     org_lookup = "campaign__organization"
-    list_display = ["__str__", "campaign", "source", "created_at"]
+    list_display = ["__str__", "campaign", "item", "source", "created_at"]
     list_filter = [CampaignListFilter]
     search_fields = ["source"]
-    raw_id_fields = ["campaign", "uploaded_by"]
+    raw_id_fields = ["campaign", "item", "uploaded_by"]
     readonly_fields = ["uploaded_by", "created_at"]
     change_list_template = "admin/authenticity/referencetext/change_list.html"
 
@@ -130,12 +133,14 @@ class ReferenceTextAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
             upload = form.cleaned_data["file"]
             try:
                 entries = services.parse_reference_file(upload.read(), upload.name or "")
-            except services.ReferenceImportError as exc:
-                errors = exc.errors[:200]
-            else:
                 source = form.cleaned_data["source"]
                 for entry in entries:
                     entry["source"] = entry.get("source") or source
+                # Lines naming an "item" or "external_id" are answers LLMs gave to that item's prompt.
+                entries = services.attach_items(campaign=form.cleaned_data["campaign"], entries=entries)
+            except services.ReferenceImportError as exc:
+                errors = exc.errors[:200]
+            else:
                 created = services.add_reference_texts(
                     campaign=form.cleaned_data["campaign"], entries=entries, uploaded_by=request.user
                 )

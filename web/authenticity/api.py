@@ -75,6 +75,11 @@ class ScoreList(CampaignScoped, generics.ListAPIView):
 class ReferenceIn(serializers.Serializer):
     text = serializers.CharField(max_length=services.MAX_REFERENCE_CHARS, trim_whitespace=True)
     source = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    model = serializers.CharField(max_length=200, required=False, allow_blank=True,
+                                  help_text="The model that wrote the text (required with item or external_id).")
+    item = serializers.IntegerField(required=False, help_text="An item of this campaign: an LLM answer to its prompt.")
+    external_id = serializers.CharField(max_length=200, required=False,
+                                        help_text="The item by its external_id, instead of item.")
 
 
 class ReferencesIn(serializers.Serializer):
@@ -105,7 +110,16 @@ class ReferenceUpload(CampaignScoped, APIView):
         else:
             data = ReferencesIn(data=request.data)
             data.is_valid(raise_exception=True)
-            entries = [{"line": i + 1, **t} for i, t in enumerate(data.validated_data["texts"])]
+            entries = []
+            for i, t in enumerate(data.validated_data["texts"]):
+                model = t.pop("model", "")
+                entries.append({"line": i + 1, **t, "source": model or t.get("source", "")})
+        try:
+            entries = services.attach_items(campaign=campaign, entries=entries)
+        except services.ReferenceImportError as exc:
+            first = exc.errors[0]
+            return error_response(400, "invalid", _("Entry %(line)d: %(message)s") % first,
+                                  field=f"texts[{first['line'] - 1}]" if upload is None else "file", lines=exc.errors[:100])
         user = request.user if not getattr(request.user, "token", None) else None
         created = services.add_reference_texts(campaign=campaign, entries=entries, uploaded_by=user)
         return Response({"created": created}, status=status.HTTP_201_CREATED)
@@ -114,10 +128,13 @@ class ReferenceUpload(CampaignScoped, APIView):
 class PolicySerializer(serializers.ModelSerializer):
     threshold = serializers.FloatField(min_value=0.0, max_value=1.0)
     near_duplicate = serializers.FloatField(min_value=0.05, max_value=1.0)
+    reference_match = serializers.FloatField(min_value=0.05, max_value=1.0, required=False)
+    text_weight = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
 
     class Meta:
         model = AuthenticityPolicy
-        fields = ["enabled", "threshold", "near_duplicate", "compare_same_item"]
+        fields = ["enabled", "threshold", "near_duplicate", "compare_same_item", "reference_match", "text_signal",
+                  "text_weight"]
 
 
 class PolicyView(CampaignScoped, APIView):

@@ -363,6 +363,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(STATE_DIR / "celerybeat-schedule")
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")  # /metrics: local callers, or this bearer token
 # JSON lines in production, readable text in development; UTC either way (core/logging.py).
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG or TESTING else "json")
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # Celery's workers and beat log through LOGGING below, like the web
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

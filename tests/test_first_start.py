@@ -113,7 +113,7 @@ def test_readme_deployment_on_a_fresh_machine(fresh_services):
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         token = token_file.read_text().strip()
-        wait_for(lambda: _probe(port, "/healthz") == 200, timeout=20)
+        wait_for(lambda: _probe(port, "/healthz") == 200, timeout=60)
         status, ready = _call(port, "GET", "/readyz", host="127.0.0.1")
         assert status == 200, ready
         assert ready["checks"]["migrations"] == "ok" and ready["checks"]["broker"] == "ok"

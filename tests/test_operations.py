@@ -219,3 +219,17 @@ def test_each_4xx_is_logged_once_with_debug_on(settings, client, caplog):
     finally:
         settings.DEBUG = False
     assert stream.getvalue().count("Not Found: /nowhere") == 1
+
+
+def test_grafana_dashboard_queries_only_metrics_the_platform_exports():
+    import re
+    from pathlib import Path
+
+    from core import metrics
+
+    dashboard = json.loads((Path(__file__).resolve().parent.parent / "platform/grafana-dashboard.json").read_text())
+    exported = {m._name for m in vars(metrics).values() if hasattr(m, "_name") and hasattr(m, "_type")}
+    exported |= {"annotate_queue_open_leases", "annotate_celery_queue_length"}  # scrape-time gauges (web/ops_gauges.py)
+    used = {re.sub(r"_(total|bucket|count|sum)$", "", name) for panel in dashboard["panels"]
+            for target in panel["targets"] for name in re.findall(r"annotate_\w+", target["expr"])}
+    assert used and used <= exported, used - exported

@@ -46,20 +46,36 @@ AUTHENTICITY_FLAGS = Counter("annotate_authenticity_flags", "Answers flagged by 
                              ["task_type"])
 
 
+_children: dict[tuple, object] = {}  # labelled children resolved once: .labels() locks and builds a key per call
+
+
+def _child(metric, *values: str):
+    key = (metric, values)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*values)
+    return child
+
+
+_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+
+
 def count_request(group: str, method: str, status: int, seconds: float) -> None:
+    """Per request on the hot path (web/ops.py): two sample writes, children cached. Label values stay a
+    small fixed set (a client's invented method is "other"): a label per value would grow without bound."""
     if ENABLED:
-        HTTP_REQUESTS.labels(group, method, f"{status // 100}xx").inc()
-        HTTP_LATENCY.labels(group).observe(seconds)
+        _child(HTTP_REQUESTS, group, method if method in _METHODS else "other", f"{status // 100}xx").inc()
+        _child(HTTP_LATENCY, group).observe(seconds)
 
 
 def count_lease(outcome: str) -> None:
     if ENABLED:
-        QUEUE_LEASES.labels(outcome).inc()
+        _child(QUEUE_LEASES, outcome).inc()
 
 
 def count_submit(*, replayed: bool) -> None:
     if ENABLED:
-        QUEUE_SUBMITS.labels("replayed" if replayed else "accepted").inc()
+        _child(QUEUE_SUBMITS, "replayed" if replayed else "accepted").inc()
 
 
 def count_expired(n: int) -> None:

@@ -95,11 +95,12 @@ class ProbeMiddleware:
     def __call__(self, request):
         if request.path_info not in self.PATHS:
             return self.get_response(request)
-        if request.path_info == "/healthz":
-            return healthz(request)
-        if request.path_info == "/readyz":
-            return readyz(request)
-        return metrics_view(request)
+        view = {"/healthz": healthz, "/readyz": readyz}.get(request.path_info, metrics_view)
+        response = view(request)
+        # Set here: the middleware that would (CommonMiddleware) comes later in the chain, and without the
+        # length gunicorn sends the body chunked.
+        response["Content-Length"] = str(len(response.content))
+        return response
 
 
 def healthz(request):

@@ -5,12 +5,13 @@ import re
 import tomllib
 from pathlib import Path
 
+from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent.parent
-PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)")
+PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)\s*(?:;\s*([^\\]+))?")
 
 
 def _lock() -> tuple[dict[str, Version], dict[str, int], dict[str, set[str]]]:
@@ -18,7 +19,9 @@ def _lock() -> tuple[dict[str, Version], dict[str, int], dict[str, set[str]]]:
     current = None
     for line in (ROOT / "platform/requirements.lock").read_text().splitlines():
         match = PIN.match(line)
-        if match:
+        if match and match.group(3) and not Marker(match.group(3).strip()).evaluate():
+            current = None  # a pin for another Python or platform (the lock is universal)
+        elif match:
             current = canonicalize_name(match.group(1))
             pins[current] = Version(match.group(2))
             hashes[current], via[current] = 0, set()

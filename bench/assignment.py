@@ -3,6 +3,8 @@
     .venv/bin/python bench/assignment.py                       # 100,000 items, overlap 3, N = 1 8 32 128
     .venv/bin/python bench/assignment.py --clients 32 --seconds 20 --worker-class gthread --workers 3 --threads 4
     .venv/bin/python bench/assignment.py --smoke               # tiny sizes (the test suite runs this)
+    .venv/bin/python bench/assignment.py --metrics off         # Prometheus metrics as no-ops (default: on,
+                                                               # multiprocess mode as in production)
 
 Creates (or reuses) the database given by --database-url (default ``annotate_bench``), migrates it,
 seeds one moderation campaign and the contributors (verified, profile complete, a session each),

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from annotations.models import Annotation
 from contributors.services import record_authenticity_flags
-from core import events
+from core import events, metrics
 from core.schema import SchemaError
 
 from . import (
@@ -185,6 +185,8 @@ def score_annotation(annotation_id: int) -> AuthenticityScore | None:
             MinHashBand.objects.bulk_create(
                 MinHashBand(campaign_id=campaign.pk, key=k, score=record) for k in similarity.band_keys(sig)
             )
+        if result.flagged and not was_flagged:
+            transaction.on_commit(lambda: metrics.count_authenticity_flag(campaign.task_type))
         if result.flagged != was_flagged:
             # Flag counts feed trust; a flag that disappears on rescoring gives the trust back.
             transaction.on_commit(lambda: _record_flag(annotation.contributor_id, campaign.task_type))

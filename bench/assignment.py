@@ -3,6 +3,8 @@
     .venv/bin/python bench/assignment.py                       # 100,000 items, overlap 3, N = 1 8 32 128
     .venv/bin/python bench/assignment.py --clients 32 --seconds 20 --worker-class gthread --workers 3 --threads 4
     .venv/bin/python bench/assignment.py --smoke               # tiny sizes (the test suite runs this)
+    .venv/bin/python bench/assignment.py --metrics off         # Prometheus metrics as no-ops (default: on,
+                                                               # multiprocess mode as in production)
 
 Creates (or reuses) the database given by --database-url (default ``annotate_bench``), migrates it,
 seeds one moderation campaign and the contributors (verified, profile complete, a session each),
@@ -140,7 +142,7 @@ def free_port() -> int:
 
 
 def start_gunicorn(*, url: str, port: int | str, workers: int, threads: int, db_pool: bool, redis_url: str,
-                   worker_class: str = "sync") -> subprocess.Popen:
+                   worker_class: str = "sync", metrics: bool = True) -> subprocess.Popen:
     from config.gunicorn_worker import WORKER_CLASS
 
     env = dict(os.environ)
@@ -159,6 +161,14 @@ def start_gunicorn(*, url: str, port: int | str, workers: int, threads: int, db_
         env.pop("REDIS_URL", None)
         env["CELERY_TASK_ALWAYS_EAGER"] = "1"
     env.pop("PYTEST_CURRENT_TEST", None)
+    # Metrics as in production: prometheus-client's multiprocess mode, one sample file per worker (core/metrics.py);
+    # --metrics off measures the same code with every metric call a no-op (METRICS=0).
+    env["METRICS"] = "1" if metrics else "0"
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    if metrics:
+        import tempfile
+
+        env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bench-metrics-")
     cmd = [
         str(ROOT / ".venv/bin/gunicorn") if (ROOT / ".venv/bin/gunicorn").exists() else "gunicorn",
         "config.wsgi:application", "--bind", f"unix:{port}" if isinstance(port, str) else f"127.0.0.1:{port}",
@@ -457,6 +467,8 @@ def main(argv: list[str] | None = None) -> dict:
                         help="how the load reaches gunicorn: TCP on 127.0.0.1 (default) or a Unix socket, as nginx "
                              "on the same host reaches it in a single-machine deployment")
     parser.add_argument("--db-pool", action="store_true", help="psycopg pool (DB_POOL=1) instead of persistent connections")
+    parser.add_argument("--metrics", choices=["on", "off"], default="on",
+                        help="Prometheus metrics in multiprocess mode as in production (on), or no-ops (off)")
     parser.add_argument("--no-migrate", action="store_true", help="the database is already migrated (the test suite)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: 300 items, N = 1 and 4, 3 s each")
     args = parser.parse_args(argv)
@@ -481,7 +493,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     port = str(ROOT / f".bench-{os.getpid()}.sock") if args.bind == "unix" else free_port()
     server = start_gunicorn(url=args.database_url, port=port, workers=args.workers, threads=args.threads,
-                            db_pool=args.db_pool, redis_url=args.redis_url, worker_class=args.worker_class)
+                            db_pool=args.db_pool, redis_url=args.redis_url, worker_class=args.worker_class,
+                            metrics=args.metrics == "on")
     shape = (f"{args.workers} workers x {args.threads} threads (gthread, keep-alive)" if args.worker_class == "gthread"
              else f"{args.workers} sync workers (a connection per request, as behind nginx)")
     print(f"gunicorn: {shape}, over {'a Unix socket' if args.bind == 'unix' else 'TCP'}, "
@@ -518,7 +531,7 @@ def main(argv: list[str] | None = None) -> dict:
     print("verification:", json.dumps(violations), flush=True)
     result = {"levels": rows, "warmup_cycles": warm["cycles"], "verification": violations, "items": args.items, "overlap": args.overlap,
               "workers": args.workers, "threads": args.threads,
-              "machine_speed_ms": [speed_before, speed_after], "worker_class": args.worker_class, "db_pool": args.db_pool,
+              "machine_speed_ms": [speed_before, speed_after], "worker_class": args.worker_class, "db_pool": args.db_pool, "metrics": args.metrics,
               "bind": args.bind}
     print(json.dumps(result), flush=True)
     return result

@@ -90,6 +90,7 @@ if GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET:
     }
 
 MIDDLEWARE = [
+    "web.ops.ProbeMiddleware",  # /healthz, /readyz, /metrics: before anything validates the Host header
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -356,12 +357,28 @@ CONSENSUS_DEBOUNCE_SECONDS = float(os.environ.get("CONSENSUS_DEBOUNCE_SECONDS", 
 # next/submit for signed-in browsers served by web.campaigns.fastlane in front of Django (see its docstring).
 QUEUE_FAST_LANE = env_bool("QUEUE_FAST_LANE", default=True)
 
+# --- Operations (docs/operations.md): state folder, logs, metrics -------------------------------
+# Files the processes keep between runs (beat's schedule, Prometheus' multiprocess samples): never the repository.
+STATE_DIR = Path(os.environ.get("STATE_DIR", BASE_DIR / "state"))
+CELERY_BEAT_SCHEDULE_FILENAME = str(STATE_DIR / "celerybeat-schedule")
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")  # /metrics: local callers, or this bearer token
+# JSON lines in production, readable text in development; UTC either way (core/logging.py).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG or TESTING else "json")
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # Celery's workers and beat log through LOGGING below, like the web
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "core.logging.JsonFormatter"}, "text": {"()": "core.logging.TextFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django's default config gives "django" its own console handler with DEBUG on, and the record also
+        # reached the root's: the demo printed every 4xx twice. One handler, the root's.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # runserver's own request lines: kept (the demo's access log), through the root handler only.
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }
 
 # --- Contributors (issue 4): sign-up, verification, qualifications, trust, anti-fraud --------------

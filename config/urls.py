@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from core import openapi  # noqa: F401  (registers the token auth scheme)
+from web import ops
 from web import site as views
 from web.annotations import api as annotations_api
 from web.campaigns import api as tasks_api
@@ -32,7 +33,10 @@ handler404 = "core.api_errors.not_found"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
+    # Answered by web.ops.ProbeMiddleware before the host check; named here so they can be reversed.
+    path("healthz", ops.healthz, name="healthz"),
+    path("readyz", ops.readyz, name="readyz"),
+    path("metrics", ops.metrics_view, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

@@ -5,9 +5,11 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 application = get_wsgi_application()
 
-from web.campaigns.fastlane import wrap  # noqa: E402 - needs the apps loaded above
+from web import ops  # noqa: E402 - needs the apps loaded above
+from web.campaigns.fastlane import wrap  # noqa: E402
 
-application = wrap(application)
+# Outermost: request ids and per-route timing for every request, the fast lane's included (web/ops.py).
+application = ops.wrap(wrap(application))
 
 import gc  # noqa: E402
 

@@ -17,7 +17,7 @@ import numpy as np
 import orjson
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import TextField
+from django.db.models import Max, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -29,6 +29,7 @@ from consensus.dawid_skene import VERSION
 from consensus.krippendorff import alpha, counts_from_labels
 from contributors.models import TrustScore
 from contributors.services import record_consensus_agreements
+from core import metrics
 from tasks.models import Campaign, Item
 from workqueue.counters import request_more_answers, request_more_answers_bulk
 
@@ -258,6 +259,7 @@ def score_item_consensus(item_id: int):
             previous_needs_more=[consensus.state == Consensus.State.NEEDS_MORE], is_gold=[item.is_gold],
         )
         state = STATE_CODES[int(states[0])]
+        newly_finalised = state == Consensus.State.FINALISED and consensus.state != Consensus.State.FINALISED
         if wants_more[0] and not request_more_answers(item_id=item.pk, up_to=campaign.max_overlap):
             state = Consensus.State.DISPUTED
         consensus.state = state
@@ -281,7 +283,19 @@ def score_item_consensus(item_id: int):
         _record_trust(campaign.task_type, flags)
         if state == Consensus.State.FINALISED:
             _announce_outcomes([item.pk])
+        if newly_finalised and not item.is_gold:
+            _observe_lag(item.pk)
     return consensus
+
+
+def _observe_lag(item_id: int) -> None:
+    """Consensus lag: the item's last answer to this finalisation (after the commit, one indexed read)."""
+    def observe() -> None:
+        last = Annotation.objects.filter(item_id=item_id).aggregate(last=Max("created_at"))["last"]
+        if last is not None:
+            metrics.observe_consensus_lag((timezone.now() - last).total_seconds())
+
+    transaction.on_commit(observe)
 
 
 def _aggregate_one(task, config: dict, answers: list[dict], user_ids: list[int], campaign):

@@ -7,6 +7,7 @@ import resource
 import secrets
 import shutil
 import tempfile
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from assets.ownership import owned_keys
 from audit.services import Action as Audit
 from audit.services import record
+from core import metrics
 from core.schema import SchemaError
 from tasks.models import Campaign
 
@@ -188,6 +190,7 @@ def run_export(export_id: int) -> Export:
     root = export_root()
     root.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix=f"export-{export.pk}-", dir=root))
+    started = time.monotonic()
     try:
         # The optional authenticity report first: its memory is transient (tokenising a sample), so it is
         # handed back before the row stream starts and the two peaks do not add up.
@@ -237,8 +240,10 @@ def run_export(export_id: int) -> Export:
         }
         export.status, export.finished_at = Export.Status.SUCCEEDED, timezone.now()
         export.save()
+        metrics.observe_export(export.format, "succeeded", time.monotonic() - started, export.size_bytes)
     except Exception as exc:
         log.exception("export %s failed", export.pk)
+        metrics.observe_export(export.format, "failed", time.monotonic() - started, None)
         Export.objects.filter(pk=export.pk).update(
             status=Export.Status.FAILED, finished_at=timezone.now(), error=f"{type(exc).__name__}: {exc}"[:2000]
         )

@@ -1,5 +1,5 @@
 #!/usr/bin/env sh
-# One entrypoint for every process of the platform: web | worker | beat | migrate.
+# One entrypoint for every process of the platform: web | worker | beat | migrate | bootstrap.
 set -e
 case "${1:-web}" in
   web)
@@ -9,9 +9,14 @@ case "${1:-web}" in
     # One BLAS/OpenMP thread per worker process (config/celery_app.py also limits it at process start).
     export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}" OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" \
            MKL_NUM_THREADS="${MKL_NUM_THREADS:-1}"
-    exec celery -A config worker -Q "${CELERY_QUEUES:-default,consensus,export}" -l info --concurrency "${CELERY_CONCURRENCY:-2}" ;;
+    # A node name per worker service (CELERY_NODE_NAME): two workers named alike are one node to Celery.
+    exec celery -A config worker -n "${CELERY_NODE_NAME:-worker}@%h" -Q "${CELERY_QUEUES:-default,consensus,export}" \
+      -l info --concurrency "${CELERY_CONCURRENCY:-2}" ;;
   beat)
-    exec celery -A config beat -l info --schedule /tmp/celerybeat-schedule ;;
+    # The schedule file lives in STATE_DIR (settings.CELERY_BEAT_SCHEDULE_FILENAME).
+    exec celery -A config beat -l info ;;
+  bootstrap)
+    exec python manage.py bootstrap --no-input ;;
   migrate)
     exec python manage.py migrate --noinput ;;
   *)

@@ -9,7 +9,8 @@
 # Extra arguments go to pytest (both runs). EMBEDDED=1 skips the PostgreSQL/Redis detection.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bash platform/install.sh || exit 1
+# .ci/run installs first (it lints before the tests) and sets SKIP_INSTALL=1: the install runs once.
+[ "${SKIP_INSTALL:-0}" = "1" ] || bash platform/install.sh || exit 1
 
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = "0" ]; then

@@ -154,8 +154,8 @@ def test_api_without_valid_token_gets_no_data(client, make_campaign, other_org, 
     assert token_client(other_org).get(url).status_code == 404
 
 
-def test_healthz_reports_database_and_broker(client):
-    res = client.get("/healthz")
+def test_readyz_reports_database_and_broker(client):
+    res = client.get("/readyz")
     assert res.status_code == 200
     assert res.json()["checks"]["database"] == "ok"
     assert res.json()["checks"]["broker"].startswith("ok")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
 from django.utils import timezone
 
+from core import metrics
 from tasks.models import Assignment, cost_sql
 
 from . import counters
@@ -52,7 +53,9 @@ def reclaim_expired_leases(
         try:
             with transaction.atomic(), db.cursor() as cursor:
                 cursor.execute(_RECLAIM_SQL.format(filter=where), params)
-                return cursor.fetchone()[0]
+                reclaimed = cursor.fetchone()[0]
+            metrics.count_expired(reclaimed)
+            return reclaimed
         except OperationalError:
             return 0  # a deadlock with another sweeper: the next sweep takes these leases
     expired = Assignment.objects.filter(state=Assignment.State.LEASED, expires_at__lt=now)
@@ -71,4 +74,5 @@ def reclaim_expired_leases(
             if changed:
                 counters.give_back(item_id, lease_campaign_id, region)
                 reclaimed += 1
+    metrics.count_expired(reclaimed)
     return reclaimed

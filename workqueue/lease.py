@@ -15,6 +15,7 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import metrics
 from core.rawsql import fetch_prepared, jsonb
 from tasks.models import Assignment, Campaign, Item, cost_sql
 from tasks.types.base import TaskType
@@ -177,6 +178,12 @@ _NOT_READ = object()
 def lease_next_item(
     *, user, campaign: Campaign, rng: random.Random | None = None, profile=_NOT_READ
 ) -> Assignment | NoWork:
+    outcome = _lease_next_item(user=user, campaign=campaign, rng=rng, profile=profile)
+    metrics.count_lease("leased" if isinstance(outcome, Assignment) else outcome.code)
+    return outcome
+
+
+def _lease_next_item(*, user, campaign: Campaign, rng: random.Random | None, profile) -> Assignment | NoWork:
     """Give the contributor their next item in the campaign, or say why there is none.
 
     Order: eligibility; the contributor's open lease (resumed; expired first if it ran out); the

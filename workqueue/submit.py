@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from annotations.models import Annotation
 from annotations.telemetry import clean_telemetry
 from contributors.services import record_gold_answer
+from core import metrics
 from core.batching import one_round_trip
 from core.rawsql import fetch_prepared, jsonb
 from core.schema import SchemaError
@@ -62,7 +63,9 @@ def submit_annotation(
     time_spent_ms = max(0, min(int(time_spent_ms or 0), 24 * 3600 * 1000))
     # The follow-ups (authenticity scoring, consensus once the item is full) go to Redis in one round trip.
     with one_round_trip():
-        return _submit(user, assignment_id, payload, telemetry, time_spent_ms, key, lease)
+        result = _submit(user, assignment_id, payload, telemetry, time_spent_ms, key, lease)
+    metrics.count_submit(replayed=not result.created)
+    return result
 
 
 def _submit(user, assignment_id, payload, telemetry, time_spent_ms, key, lease) -> SubmitResult:

@@ -1,4 +1,4 @@
-"""Redis unavailable: pages still serve, submissions still commit, /healthz says so, a sweep catches up."""
+"""Redis unavailable: pages still serve, submissions still commit, /readyz says so, a sweep catches up."""
 import pytest
 from django.db import connection
 
@@ -16,7 +16,7 @@ def test_submissions_commit_while_redis_is_down_and_the_sweep_scores_them_later(
     env = {"DATABASE_URL": database_url(connection.settings_dict), "REDIS_URL": dead_redis,
            "CELERY_TASK_ALWAYS_EAGER": "0"}
     with gunicorn(env, workers=1, log_name="gunicorn-broker-down.log") as port:
-        status, body = http_call(port, "GET", "/healthz")
+        status, body = http_call(port, "GET", "/readyz")
         assert status == 503
         assert body["checks"]["database"] == "ok" and body["checks"]["broker"].startswith("down")
         for _user, session in contributors:

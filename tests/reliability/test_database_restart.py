@@ -95,11 +95,11 @@ def test_database_restart_gives_503_then_recovers_without_restarting_web():
         deadline = time.time() + 30
         while time.time() < deadline:
             try:
-                if get(f"{base}/healthz")[0] == 200:
+                if get(f"{base}/readyz")[0] == 200:
                     break
             except OSError:
                 time.sleep(0.3)
-        assert get(f"{base}/healthz")[0] == 200
+        assert get(f"{base}/readyz")[0] == 200
         assert get(api, token)[0] == 401  # token lookup reaches the database
 
         pg.stop()
@@ -107,7 +107,7 @@ def test_database_restart_gives_503_then_recovers_without_restarting_web():
             status, body = get(api, token)
             assert status == 503, body[:300]
             assert b"database_unavailable" in body
-        status, body = get(f"{base}/healthz")
+        status, body = get(f"{base}/readyz")
         assert status == 503 and b"down" in body
 
         pg.start()
@@ -119,7 +119,7 @@ def test_database_restart_gives_503_then_recovers_without_restarting_web():
                 break
             time.sleep(0.5)
         assert statuses == [401] * 4
-        assert get(f"{base}/healthz")[0] == 200
+        assert get(f"{base}/readyz")[0] == 200
         assert web.poll() is None  # the same web process recovered by itself
     finally:
         if web is not None:

@@ -124,13 +124,13 @@ def pairwise_agreement(answers: list[list[dict]], *, mode: str, threshold: float
 
 
 def consensus_spans(answers: list[list[dict]], weights: list[float] | None = None, *, mode: str = "exact",
-                    threshold: float = 0.5, continuous: bool = False) -> list[dict]:
+                    threshold: float = 0.5, continuous: bool = False, quorum: float = 0.5) -> list[dict]:
     """Consensus spans by trust-weighted vote.
 
     Spans of different answers are grouped when they match (same boundaries; or, in ``overlap`` mode, the
     best IoU >= threshold with a span of the group); an answer gives at most one span to a group, so a
-    nested span stays its own group. A group is kept when the answers in it hold more than half the total
-    weight; its boundaries and label are each the weighted vote of its members. ``support`` is the kept
+    nested span stays its own group. A group is kept when the answers in it hold more than ``quorum`` (half)
+    of the total weight; its boundaries and label are each the weighted vote of its members. ``support`` is the kept
     span's weight share, ``agreement`` the share that drew exactly these boundaries with this label."""
     weights = list(weights) if weights else [1.0] * len(answers)
     total = sum(weights) or 1.0
@@ -156,7 +156,7 @@ def consensus_spans(answers: list[list[dict]], weights: list[float] | None = Non
     kept = []
     for group in groups:
         weight_in = sum(w for _s, w in group["members"])
-        if weight_in / total <= 0.5:
+        if weight_in / total <= quorum:
             continue
         bounds, labels = defaultdict(float), defaultdict(float)
         for span, w in group["members"]:
@@ -324,3 +324,16 @@ def from_labelstudio(task: dict) -> tuple[str, list[dict]]:
                 relations.append({"from": a, "to": b, "label": (result.get("labels") or ["related"])[0]})
         answers.append({"spans": spans, "relations": relations})
     return text, answers
+
+
+def labelstudio_items(tasks: list[dict]) -> list[dict]:
+    """Item payloads from a Label Studio JSON export: the text, with its first annotation as the
+    pre-annotations contributors correct (validated like any import by Spans.validate_item)."""
+    items = []
+    for task in tasks:
+        text, answers = from_labelstudio(task)
+        payload = {"text": text, "source": f"labelstudio:{task.get('id', '')}"}
+        if answers and answers[0]["spans"]:
+            payload["pre_annotations"] = answers[0]
+        items.append(payload)
+    return items

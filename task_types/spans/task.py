@@ -87,7 +87,9 @@ class Spans(TaskType):
     }
 
     def default_config(self) -> dict:
-        return {"media": "text", "relation_labels": [], "attributes": [], "snap": "syllable", "allow_nested": True,
+        return {"media": "text", "labels": [{"value": "PER", "name": "Người"}, {"value": "LOC", "name": "Địa điểm"},
+                                            {"value": "ORG", "name": "Tổ chức"}],
+                "relation_labels": [], "attributes": [], "snap": "syllable", "allow_nested": True,
                 "allow_overlap": False, "match": "exact", "match_threshold": 0.5, "min_spans": 0, "max_spans": 200,
                 "require_transcript": False, "language": "vi"}
 

@@ -226,7 +226,8 @@
   function addSegment(start, end, label, id, extra) {
     const sp = { id: id || newId("g"), start: +start.toFixed(3), end: +end.toFixed(3), label, transcript: "", ...(extra || {}) };
     spans.push(sp);
-    if (regions) regions.addRegion({ id: sp.id, start: sp.start, end: sp.end, color: colorOf(label), drag: true, resize: true });
+    // Before the audio is decoded the plugin has no duration: the "ready" handler adds every segment then.
+    if (regions && root.dataset.ready === "1") regions.addRegion({ id: sp.id, start: sp.start, end: sp.end, color: colorOf(label), drag: true, resize: true });
     selected = sp.id;
     return sp;
   }
@@ -345,7 +346,7 @@
     },
     restore(draft) {
       if (audio() && Array.isArray(draft.segments)) {
-        if (regions) regions.clearRegions();
+        if (regions && root.dataset.ready === "1") regions.clearRegions();
         spans = [];
         draft.segments.forEach((s) => addSegment(s.start, s.end, s.label, s.id, { transcript: s.transcript || "", ...(s.attributes ? { attributes: s.attributes } : {}) }));
       } else if (Array.isArray(draft.spans)) {

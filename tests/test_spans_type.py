@@ -204,11 +204,17 @@ def test_audio_segments_validated_scored_and_exported_as_rttm(make_campaign, mak
     segments = consensus.result["segments"]
     assert [s["label"] for s in segments] == ["A", "noise", "B"]
     assert segments[0]["transcript"] == "xin chào"
-    export = run_export(request_export(campaign=campaign, fmt="jsonl", layout="rttm", filters={}).pk)
-    assert export.status == "succeeded", export.error
-    with zipfile.ZipFile(settings.MEDIA_ROOT.parent / "exports" / export.path) as archive:
-        name = next(n for n in archive.namelist() if n.endswith(".jsonl"))
-        row = orjson.loads(archive.read(name).splitlines()[0])
+    rows = {}
+    for layout in ("rttm", "segments"):
+        export = run_export(request_export(campaign=campaign, fmt="jsonl", layout=layout, filters={}).pk)
+        assert export.status == "succeeded", export.error
+        with zipfile.ZipFile(settings.MEDIA_ROOT.parent / "exports" / export.path) as archive:
+            name = next(n for n in archive.namelist() if n.endswith(".jsonl"))
+            rows[layout] = orjson.loads(archive.read(name).splitlines()[0])
+            if layout == "segments":  # the recording travels in the archive
+                assert archive.read(rows[layout]["file_name"])[:4] == b"OggS"
+    assert [(s["start"], s["label"]) for s in rows["segments"]["segments"]][0] == (0.0, "A")
+    row = rows["rttm"]
     lines = row["rttm"].splitlines()
     file_id = f"item-{item.pk}"  # no external id on this item
     assert lines[0].startswith(f"SPEAKER {file_id} 1 0.") and lines[1].startswith(f"NON-SPEECH {file_id} 1 2.")

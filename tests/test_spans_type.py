@@ -152,6 +152,9 @@ def test_submitted_scored_and_exported_as_spans_conll_and_hf(make_campaign, make
     kept = {(s["start"], s["end"], s["label"]) for s in consensus.result["spans"]}
     assert kept == {(s["start"], s["end"], s["label"]) for s in GOOD["spans"]}
     assert len(consensus.result["relations"]) == 2
+    # Per label: everyone agrees on the person; the third answer called Hà Nội an ORG.
+    assert consensus.result["label_agreement"]["PER"] == 1.0
+    assert consensus.result["label_agreement"]["LOC"] < 1.0
     rows = {}
     for layout in ("spans", "conll", "token_classification"):
         export = run_export(request_export(campaign=campaign, fmt="jsonl", layout=layout, filters={}).pk)

@@ -123,6 +123,19 @@ def pairwise_agreement(answers: list[list[dict]], *, mode: str, threshold: float
     return sum(span_f1(answers[i], answers[j], mode=mode, threshold=threshold) for i, j in pairs) / len(pairs)
 
 
+def per_label_agreement(answers: list[list[dict]], *, mode: str, threshold: float) -> dict[str, float]:
+    """Mean pairwise span F1 per label, counting only the pairs where at least one answer used the label
+    (a label nobody drew says nothing about agreement)."""
+    out = {}
+    for label in sorted({s["label"] for spans in answers for s in spans}):
+        only = [[s for s in spans if s["label"] == label] for spans in answers]
+        pairs = [(i, j) for i in range(len(only)) for j in range(i + 1, len(only)) if only[i] or only[j]]
+        if pairs:
+            out[label] = round(sum(span_f1(only[i], only[j], mode=mode, threshold=threshold)
+                                   for i, j in pairs) / len(pairs), 4)
+    return out
+
+
 def consensus_spans(answers: list[list[dict]], weights: list[float] | None = None, *, mode: str = "exact",
                     threshold: float = 0.5, continuous: bool = False, quorum: float = 0.5) -> list[dict]:
     """Consensus spans by trust-weighted vote.

@@ -324,13 +324,15 @@ class Spans(TaskType):
             for seg in kept:
                 seg["kind"] = kinds.get(seg["label"], "speaker")  # RTTM: SPEAKER turns or NON-SPEECH
             agreement = core.pairwise_agreement(lists, mode="overlap", threshold=threshold)
-            result = {"segments": kept}
+            result = {"segments": kept, "label_agreement": core.per_label_agreement(
+                lists, mode="overlap", threshold=threshold)}
         else:
             lists = [a.get("spans", []) for a in answers]
             kept = core.consensus_spans(lists, weights, mode=mode, threshold=threshold)
             relations = core.consensus_relations(answers, kept, weights, mode=mode, threshold=threshold)
             agreement = core.pairwise_agreement(lists, mode=mode, threshold=threshold)
-            result = {"spans": kept, "relations": relations}
+            result = {"spans": kept, "relations": relations,
+                      "label_agreement": core.per_label_agreement(lists, mode=mode, threshold=threshold)}
         confidence = min((s["support"] for s in kept), default=agreement)
         return Aggregate(result=result, confidence=round(confidence, 4), agreement=round(agreement, 4),
                          method=f"span_{mode}_weighted_vote")

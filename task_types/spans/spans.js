@@ -11,7 +11,7 @@
   "use strict";
   window.TaskTypes = window.TaskTypes || {};
   let root = null, config = null, payload = null;
-  let spans = [], relations = [], tokens = [], labels = [], attrSpecs = [];
+  let spans = [], relations = [], tokens = [], labels = [];
   let cursor = 0, anchor = null, taps = 0, selected = null, relMode = null, counter = 0;
   let wave = null, regions = null, lastLabel = null;
   const audio = () => config.media === "audio";
@@ -143,9 +143,6 @@
     const sel = audio() ? null : selection();
     const chosen = spans.find((s) => s.id === selected);
     if (sel && !(chosen && chosen.start === sel.start && chosen.end === sel.end)) {
-      if (!config.allow_nested || !config.allow_overlap) {
-        // Leave the refusal to the server, but say it here too before anything is stored.
-      }
       const dup = spans.find((s) => s.start === sel.start && s.end === sel.end && s.label === value);
       if (dup) { selected = dup.id; }
       else { const sp = { id: newId("s"), start: sel.start, end: sel.end, label: value }; spans.push(sp); selected = sp.id; }
@@ -315,7 +312,6 @@
     render(area, itemPayload, cfg, view, assignment) {
       root = area.querySelector(".spans"); config = cfg; payload = itemPayload;
       labels = Array.from(root.querySelectorAll("[data-label]")).map((b) => b.dataset.label);
-      attrSpecs = cfg.attributes || [];
       spans = []; relations = []; selected = null; anchor = null; taps = 0; relMode = null; counter = 0; cursor = 0;
       lastLabel = labels[0];
       const pre = itemPayload.pre_annotations || {};

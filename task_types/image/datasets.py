@@ -70,8 +70,7 @@ def export_campaign(*, campaign, fmt: str, out: Path, filters: dict | None = Non
     keys: dict[int, str] = {}
 
     def images():
-        for img in consensus_images(campaign, filters):
-            yield img
+        yield from consensus_images(campaign, filters)
 
     def copy_image(img: DatasetImage, dest: Path) -> None:
         key = Item.objects.filter(pk=img.image_id).values_list("payload__image", flat=True).first()

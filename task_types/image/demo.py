@@ -109,9 +109,9 @@ def shop_shelf(seed: int):
 
 def handwritten_form(seed: int):
     """A form whose filled-in fields are regions to outline (polygons) and classify."""
-    from task_types.ocr.demo import render_document
-
     from PIL import Image
+
+    from task_types.ocr.demo import render_document
 
     lines = [["PHIẾU ĐĂNG KÝ", "Họ tên: Phạm Minh Anh", "Điện thoại: 0912 345 678", "Chữ ký: M.Anh"],
              ["ĐƠN XIN NGHỈ PHÉP", "Người làm đơn: Vũ Thị Lan", "Từ ngày 02/03 đến 05/03", "Ký tên: Lan"]][seed % 2]
@@ -135,7 +135,7 @@ def demo_campaigns(task_type) -> list[DemoCampaign]:
         key, objects = _store(f"demo/image/street-{i + 1}.png", *street_scene(i))
         entry = {"payload": {"image": key, "source": "demo"}, "external_id": f"street-{i + 1}"}
         if i == 0:
-            entry["gold_answer"] = {"objects": objects, "classes": ["day"]}
+            entry["gold_answer"] = {"objects": objects, "classes": ["day"], "size": [960, 540]}
         street.append(entry)
     for i in range(3):
         key, objects = _store(f"demo/image/shelf-{i + 1}.png", *shop_shelf(i))

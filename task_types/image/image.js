@@ -227,7 +227,7 @@
     o.id = o.id || `o${++st.seq}`;
     o.label = o.label || st.label;
     st.objects.push(o);
-    st.selected = st.objects.length - 1;
+    st.selected = -1;  // a new object is not selected: the next class key picks the class of the next one
     commit();
   }
   function remove(i) { st.objects.splice(i, 1); st.selected = -1; commit(); }
@@ -254,7 +254,7 @@
     if (st.draft) finishDraft();
     st.tool = tool;
     root.querySelectorAll("[data-tool]").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.tool === tool)));
-    root.querySelectorAll("[data-mask-only]").forEach((b) => { b.hidden = tool !== "mask"; });
+    root.querySelectorAll("[data-mask-only]").forEach((b) => b.classList.toggle("is-off", tool !== "mask"));
     $('[data-role="viewport"]').dataset.activeTool = tool;
     updateHint();
     return true;
@@ -262,8 +262,9 @@
   function updateHint() {
     $('[data-role="hint"]').textContent = msg(`hint-${st.tool}`);
     const drafting = st.draft && ["polygon", "polyline", "keypoints"].includes(st.draft.type);
-    $('[data-action="done"]').hidden = !drafting;
-    $('[data-action="skip"]').hidden = !(st.draft && st.draft.type === "keypoints");
+    // Shown and hidden without changing the layout (visibility), so the canvas never moves under a finger.
+    $('[data-action="done"]').classList.toggle("is-off", !drafting);
+    $('[data-action="skip"]').classList.toggle("is-off", !(st.tool === "keypoints"));
     if (st.tool === "keypoints") {
       const names = skeletonPoints();
       const n = st.draft ? st.draft.keypoints.length : 0;
@@ -514,6 +515,15 @@
     $('[data-action="skip"]').addEventListener("click", () => { if (!st.draft) st.draft = { type: "keypoints", keypoints: [] }; st.draft.keypoints.push([0, 0, 0]); if (st.draft.keypoints.length >= skeletonPoints().length) finishDraft(); updateHint(); });
     $('[data-action="eraser"]').addEventListener("click", (e) => { st.eraser = !st.eraser; e.currentTarget.setAttribute("aria-pressed", String(st.eraser)); });
     window.addEventListener("resize", () => { if (st) fit(); });
+    // The page core passes no Ctrl/Escape keys to a type: undo/redo and cancelling a drawing listen here.
+    document.addEventListener("keydown", (e) => {
+      if (!st || !document.body.contains(root) || /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName) && e.target.type === "text") return;
+      const k = e.key.toLowerCase();
+      if ((e.ctrlKey || e.metaKey) && (k === "z" || k === "y")) {
+        e.preventDefault();
+        if (k === "y" || e.shiftKey) redo(); else undo();
+      } else if (e.key === "Escape" && st.draft) cancelDraft();
+    });
   }
 
   window.TaskTypes.image = {
@@ -526,6 +536,9 @@
       st = { w: payload.width, h: payload.height, scale: 1, tx: 0, ty: 0, objects: [], selected: -1, tool: "select", label: (cfg.labels[0] || {}).name || "",
         pointers: new Map(), gesture: null, draft: null, undo: [], redo: [], hiddenLabels: new Set(), seq: 0, eraser: false, img: null, frame: 0 };
       st.tools = cfg.tools;
+      root.classList.toggle("no-mask", !st.tools.includes("mask"));
+      root.classList.toggle("no-keypoints", !st.tools.includes("keypoints"));
+      root.classList.toggle("no-steps", !st.tools.some((t) => ["polygon", "polyline", "keypoints"].includes(t)));
       root.querySelectorAll("[data-tool]").forEach((b) => { b.hidden = b.dataset.tool !== "select" && !st.tools.includes(b.dataset.tool); });
       delete root.dataset.loaded;
       bind();
@@ -561,17 +574,11 @@
     },
     shortcut(key, e) {
       if (!st) return false;
-      if (e && (e.ctrlKey || e.metaKey)) {
-        if (key === "z" || key === "Z") { if (e.shiftKey) redo(); else undo(); return true; }
-        if (key === "y") { redo(); return true; }
-        return false;
-      }
       const tools = { v: "select", b: "box", r: "rbox", p: "polygon", l: "polyline", k: "keypoints", m: "mask" };
       if (tools[key]) return setTool(tools[key]);
       if (key === "e" && st.tool === "mask") { $('[data-action="eraser"]').click(); return true; }
       if (/^[1-9]$/.test(key) && cfg.labels[Number(key) - 1]) { setLabel(cfg.labels[Number(key) - 1].name); return true; }
       if (key === "Enter" && st.draft) { finishDraft(); return true; }
-      if (key === "Escape" && st.draft) { cancelDraft(); return true; }
       if ((key === "Delete" || key === "Backspace") && st.selected >= 0) { remove(st.selected); return true; }
       if (key === "h" && st.selected >= 0) { const o = st.objects[st.selected]; o.hidden = !o.hidden; renderList(); requestDraw(); return true; }
       if ((key === "[" || key === "]") && st.tool === "mask") { const b = $('[data-role="brush"]'); b.value = String(Number(b.value) + (key === "]" ? 4 : -4)); return true; }

@@ -310,6 +310,12 @@ def test_import_coco_cvat_label_studio_fixtures_all_or_nothing(media_root, make_
     assert cvat[0].objects[0]["attributes"]["occluded"] is True
     ls = read_label_studio(json.loads((FIXTURES / "labelstudio/test_export_yolo/data_polygons.json").read_text()))
     assert ls[0].objects[0]["type"] == "polygon"
+    # Label Studio's per-point keypoints become one skeleton object under their person's box.
+    kp = read_label_studio(json.loads((FIXTURES / "labelstudio/test_export_yolo/data_keypoints.json").read_text()),
+                           skeleton_points=geo.COCO_PERSON["points"])
+    person = next(o for o in kp[0].objects if o["type"] == "keypoints")
+    assert person["label"] == "person" and len(person["keypoints"]) == 17
+    assert [p[2] for p in person["keypoints"][:3]] == [2, 2, 2] and person["keypoints"][3] == [0, 0, 0]
     campaign = make_campaign("image", items=[], overlap=1, config={
         "tools": ["keypoints", "mask", "polygon", "box"], "labels": [{"name": "person"}],
         "skeleton": geo.COCO_PERSON})

@@ -93,11 +93,27 @@ def submit(client, assignment, payload):
     ({"type": "keypoints", "keypoints": [[1, 1, 2]]}, "objects[0].keypoints", "expected 3 points"),
     ({"type": "mask", "rle": {"size": [10, 10], "counts": "0"}}, "objects[0].rle", "size [300, 400]"),
     ({"type": "rbox", "rbox": [395, 150, 40, 20, 30]}, "objects[0].rbox", "outside"),
+    # Runs longer than the image would make pycocotools' C decoder write past its buffer.
+    ({"type": "mask", "rle": {"size": [300, 400], "counts": "0" + "o" * 40 + "1"}}, "objects[0].rle", "exactly"),
+    ({"type": "mask", "rle": {"size": [300, 400], "counts": "\u00ff"}}, "objects[0].rle", "alphabet"),
 ])
 def test_geometry_is_refused_naming_the_object(obj, field, words):
     with pytest.raises(geo.GeometryError) as exc:
         geo.check_object({**obj, "label": "car"}, "objects[0]", W, H, n_keypoints=3)
     assert exc.value.field == field and words in exc.value.message
+
+
+def test_rle_counts_read_like_pycocotools():
+    from pycocotools import mask as mu
+
+    rng = np.random.default_rng(0)
+    binary = (rng.random((37, 53)) > 0.7).astype(np.uint8)
+    rle = geo.rle_from_mask(binary)
+    runs = geo.rle_counts(rle["counts"])
+    assert sum(runs) == 37 * 53 and sum(runs[1::2]) == binary.sum()
+    assert int(mu.area({"size": [37, 53], "counts": rle["counts"].encode()})) == binary.sum()
+    checked = geo.check_object({"type": "mask", "rle": rle}, "objects[0]", 53, 37)
+    assert checked["rle"] == rle
 
 
 def test_overlap_is_pycocotools_iou_and_oks():

@@ -409,7 +409,10 @@ def read_cvat_xml(text: str, *, source: str = "annotations.xml") -> list[Dataset
                 else:
                     obj = {"type": shape.tag, "points": pts}
             elif shape.tag == "mask":
-                obj = {"type": "mask", "rle": _cvat_mask(shape, img, where)}
+                try:
+                    obj = {"type": "mask", "rle": _cvat_mask(shape, img, where)}
+                except ValueError as exc:  # runs or box that do not fit the image
+                    raise ImportRefused(where, f"the mask does not fit the image ({str(exc)[:60]})") from exc
             elif shape.tag == "tag":
                 img.classes.append(shape.get("label", ""))
                 continue

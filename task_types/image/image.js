@@ -106,45 +106,75 @@
     pts.forEach((p, i) => (i ? ctx.lineTo(p[0], p[1]) : ctx.moveTo(p[0], p[1])));
     if (close) ctx.closePath();
   }
+  // While one object is dragged (or painted, or a shape drawn) everything else is still: it is drawn once
+  // into a layer canvas and each frame only blits that layer and draws the moving part.
   function draw() {
+    const g = st.gesture;
+    const active = g && (g.kind === "move" || g.kind === "handle" || g.kind === "paint") ? g.obj : null;
+    const still = active || (g && g.kind === "draw") || (st.draft && st.draft.points) ? (active || "draft") : null;
+    if (!still) { st.layer = null; drawScene(ctx, null, true); return; }
+    const view = `${st.scale},${st.tx},${st.ty},${canvas.width},${canvas.height}`;
+    if (!st.layer || st.layer.obj !== still || st.layer.view !== view || st.layer.version !== st.version) {
+      const layer = st.layer && st.layer.canvas.width === canvas.width && st.layer.canvas.height === canvas.height
+        ? st.layer.canvas : Object.assign(document.createElement("canvas"), { width: canvas.width, height: canvas.height });
+      drawScene(layer.getContext("2d"), active, false);
+      st.layer = { canvas: layer, obj: still, view, version: st.version };
+    }
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.drawImage(st.layer.canvas, 0, 0);
+    const saved = ctx;
+    applyView(ctx);
+    if (active) drawObject(active, st.objects.indexOf(active));
+    drawDraft();
+    ctx = saved;
+  }
+  function applyView(c) {
     const d = st.dpr || 1;
+    c.setTransform(d * st.scale, 0, 0, d * st.scale, d * st.tx, d * st.ty);
+    c.lineWidth = 2 / st.scale;
+  }
+  function drawScene(target, skip, withDraft) {
+    const saved = ctx;
+    ctx = target;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.fillStyle = "#3a3f4b";
     ctx.fillRect(0, 0, canvas.width, canvas.height);
-    ctx.setTransform(d * st.scale, 0, 0, d * st.scale, d * st.tx, d * st.ty);
+    applyView(ctx);
     if (st.img) ctx.drawImage(st.img, 0, 0, st.w, st.h);
-    const lw = 2 / st.scale;
-    ctx.lineWidth = lw;
-    st.objects.forEach((o, i) => {
-      if (!visible(o)) return;
-      const color = labelColor(o.label);
-      const sel = i === st.selected;
-      ctx.strokeStyle = sel ? "#ffb000" : color;
-      ctx.fillStyle = color + "33";
-      if (o.type === "mask") {
-        if (o.dirty) paintMaskCanvas(o);
-        ctx.globalAlpha = sel ? 0.6 : 0.45;
-        ctx.imageSmoothingEnabled = false;
-        ctx.drawImage(o.canvas, 0, 0);
-        ctx.globalAlpha = 1;
-        return;
-      }
-      if (o.type === "box") { ctx.beginPath(); ctx.rect(...o.bbox); ctx.fill(); ctx.stroke(); }
-      else if (o.type === "rbox") { path(rboxCorners(o.rbox), true); ctx.fill(); ctx.stroke(); }
-      else if (o.type === "polygon") { path(o.points, true); ctx.fill(); ctx.stroke(); }
-      else if (o.type === "polyline") { path(o.points, false); ctx.stroke(); }
-      else if (o.type === "keypoints") drawSkeleton(o.keypoints, color);
-      if (sel) drawHandles(handlesOf(o));
-    });
-    if (st.draft) {
-      ctx.strokeStyle = "#137333";
-      ctx.setLineDash([6 / st.scale, 4 / st.scale]);
-      if (st.draft.type === "box" || st.draft.type === "rbox") { const b = st.draft.bbox; ctx.strokeRect(b[0], b[1], b[2], b[3]); }
-      else if (st.draft.points) { path(st.draft.cursor ? st.draft.points.concat([st.draft.cursor]) : st.draft.points, false); ctx.stroke(); }
-      ctx.setLineDash([]);
-      if (st.draft.keypoints) drawSkeleton(st.draft.keypoints, labelColor(st.label));
-      if (st.draft.points) drawHandles(st.draft.points);
+    st.objects.forEach((o, i) => { if (o !== skip) drawObject(o, i); });
+    if (withDraft) drawDraft();
+    ctx = saved;
+  }
+  function drawObject(o, i) {
+    if (!visible(o)) return;
+    const color = labelColor(o.label);
+    const sel = i === st.selected;
+    ctx.strokeStyle = sel ? "#ffb000" : color;
+    ctx.fillStyle = color + "33";
+    if (o.type === "mask") {
+      if (o.dirty) paintMaskCanvas(o);
+      ctx.globalAlpha = sel ? 0.6 : 0.45;
+      ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(o.canvas, 0, 0);
+      ctx.globalAlpha = 1;
+      return;
     }
+    if (o.type === "box") { ctx.beginPath(); ctx.rect(...o.bbox); ctx.fill(); ctx.stroke(); }
+    else if (o.type === "rbox") { path(rboxCorners(o.rbox), true); ctx.fill(); ctx.stroke(); }
+    else if (o.type === "polygon") { path(o.points, true); ctx.fill(); ctx.stroke(); }
+    else if (o.type === "polyline") { path(o.points, false); ctx.stroke(); }
+    else if (o.type === "keypoints") drawSkeleton(o.keypoints, color);
+    if (sel) drawHandles(handlesOf(o));
+  }
+  function drawDraft() {
+    if (!st.draft) return;
+    ctx.strokeStyle = "#137333";
+    ctx.setLineDash([6 / st.scale, 4 / st.scale]);
+    if (st.draft.type === "box" || st.draft.type === "rbox") { const b = st.draft.bbox; ctx.strokeRect(b[0], b[1], b[2], b[3]); }
+    else if (st.draft.points) { path(st.draft.cursor ? st.draft.points.concat([st.draft.cursor]) : st.draft.points, false); ctx.stroke(); }
+    ctx.setLineDash([]);
+    if (st.draft.keypoints) drawSkeleton(st.draft.keypoints, labelColor(st.label));
+    if (st.draft.points) drawHandles(st.draft.points);
   }
   function drawHandles(pts) {
     const r = HANDLE / st.scale;
@@ -211,6 +241,7 @@
   }
   function snapshot() { return st.objects.map(serialise); }
   function commit() {
+    st.version = (st.version || 0) + 1;
     st.undo.push(st.last);
     if (st.undo.length > 100) st.undo.shift();
     st.redo = [];
@@ -218,7 +249,7 @@
     renderList();
     requestDraw();
   }
-  function restoreObjects(list) { st.objects = list.map(revive); st.selected = -1; st.last = snapshot(); renderList(); requestDraw(); }
+  function restoreObjects(list) { st.version = (st.version || 0) + 1; st.objects = list.map(revive); st.selected = -1; st.last = snapshot(); renderList(); requestDraw(); }
   function undo() { if (!st.undo.length) return; st.redo.push(st.last); restoreObjects(st.undo.pop()); }
   function redo() { if (!st.redo.length) return; st.undo.push(st.last); restoreObjects(st.redo.pop()); }
 
@@ -231,7 +262,7 @@
     commit();
   }
   function remove(i) { st.objects.splice(i, 1); st.selected = -1; commit(); }
-  function select(i) { st.selected = i; renderList(); requestDraw(); }
+  function select(i) { st.selected = i; st.version = (st.version || 0) + 1; renderList(); requestDraw(); }
   function skeletonPoints() { return (cfg.skeleton && cfg.skeleton.points) || []; }
 
   function finishDraft() {
@@ -420,7 +451,7 @@
       const lab = document.createElement("label");
       const cb = document.createElement("input");
       cb.type = "checkbox"; cb.checked = true; cb.dataset.layer = l.name;
-      cb.addEventListener("change", () => { if (cb.checked) st.hiddenLabels.delete(l.name); else st.hiddenLabels.add(l.name); requestDraw(); });
+      cb.addEventListener("change", () => { if (cb.checked) st.hiddenLabels.delete(l.name); else st.hiddenLabels.add(l.name); st.version++; requestDraw(); });
       lab.append(cb, ` ${l.label || l.name}`);
       layers.append(lab);
     });
@@ -434,7 +465,7 @@
       li.className = `imganno-object${i === st.selected ? " selected" : ""}`;
       li.dataset.objectType = o.type;
       const name = button(`${i + 1}. ${o.type} · ${o.label}${o.pre_id ? ` (${msg("pre")})` : ""}`, "link", () => select(i));
-      const eye = button(o.hidden ? msg("show") : msg("hide"), "secondary", () => { o.hidden = !o.hidden; renderList(); requestDraw(); });
+      const eye = button(o.hidden ? msg("show") : msg("hide"), "secondary", () => { o.hidden = !o.hidden; st.version++; renderList(); requestDraw(); });
       const del = button(msg("delete"), "secondary", () => remove(i));
       li.append(name, eye, del);
       list.append(li);
@@ -488,6 +519,7 @@
       const img = new Image();
       await new Promise((resolve, reject) => { img.onload = resolve; img.onerror = reject; img.src = data.media.image; });
       st.img = img;
+      st.version++;
       root.dataset.loaded = "1";
       requestDraw();
     } catch (err) {
@@ -534,7 +566,7 @@
       cfg = Object.assign({ labels: [{ name: "object" }], tools: ["box"], attributes: [] }, config);
       item = payload;
       st = { w: payload.width, h: payload.height, scale: 1, tx: 0, ty: 0, objects: [], selected: -1, tool: "select", label: (cfg.labels[0] || {}).name || "",
-        pointers: new Map(), gesture: null, draft: null, undo: [], redo: [], hiddenLabels: new Set(), seq: 0, eraser: false, img: null, frame: 0 };
+        pointers: new Map(), gesture: null, draft: null, undo: [], redo: [], hiddenLabels: new Set(), seq: 0, version: 0, layer: null, eraser: false, img: null, frame: 0 };
       st.tools = cfg.tools;
       root.classList.toggle("no-mask", !st.tools.includes("mask"));
       root.classList.toggle("no-keypoints", !st.tools.includes("keypoints"));
@@ -580,7 +612,7 @@
       if (/^[1-9]$/.test(key) && cfg.labels[Number(key) - 1]) { setLabel(cfg.labels[Number(key) - 1].name); return true; }
       if (key === "Enter" && st.draft) { finishDraft(); return true; }
       if ((key === "Delete" || key === "Backspace") && st.selected >= 0) { remove(st.selected); return true; }
-      if (key === "h" && st.selected >= 0) { const o = st.objects[st.selected]; o.hidden = !o.hidden; renderList(); requestDraw(); return true; }
+      if (key === "h" && st.selected >= 0) { const o = st.objects[st.selected]; o.hidden = !o.hidden; st.version++; renderList(); requestDraw(); return true; }
       if ((key === "[" || key === "]") && st.tool === "mask") { const b = $('[data-role="brush"]'); b.value = String(Number(b.value) + (key === "]" ? 4 : -4)); return true; }
       if ((key === "[" || key === "]") && st.selected >= 0 && st.objects[st.selected].type === "rbox") { st.objects[st.selected].rbox[4] += key === "]" ? 5 : -5; commit(); return true; }
       const r = canvas.getBoundingClientRect();

@@ -174,8 +174,15 @@ def test_box_and_points_by_touch_on_a_phone(phone, live_server, browser_login, m
     touch("touchEnd", b)
     expect(page.locator("[data-object-type=box]")).to_have_count(1)
     # Points: the keypoints tool, then a tap per skeleton point (the middle one skipped as unseen).
-    page.locator("button[data-tool=keypoints]").tap()
-    expect(page.locator("button[data-tool=keypoints]")).to_have_attribute("aria-pressed", "true")
+    tool = page.locator("button[data-tool=keypoints]")
+    for _ in range(3):  # Chromium may take the first tap after a drag as the end of that gesture
+        tool.tap()
+        try:
+            expect(tool).to_have_attribute("aria-pressed", "true", timeout=2000)
+            break
+        except AssertionError:
+            continue
+    expect(tool).to_have_attribute("aria-pressed", "true")
     screen = mapper(page)
     page.touchscreen.tap(*screen(650, 140))
     page.locator("button[data-action=skip]").tap()

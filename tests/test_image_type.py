@@ -487,3 +487,32 @@ def test_demo_campaigns_validate(media_root):
             payload = IMAGE.validate_item(entry["payload"], config)
             if entry.get("gold_answer"):
                 IMAGE.validate_annotation(entry["gold_answer"], config=config, item_payload=payload, view={})
+
+
+@pytest.mark.django_db
+def test_import_command_yolo_folder_all_or_nothing(media_root, make_campaign, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    from assets.models import MediaAsset
+
+    root = tmp_path / "yolo"
+    (root / "labels" / "train").mkdir(parents=True)
+    (root / "images" / "train").mkdir(parents=True)
+    (root / "data.yaml").write_text("path: .\ntrain: images/train\nval: images/train\nnames:\n  0: car\n  1: person\n")
+    for name in ("a", "b"):
+        (root / "images" / "train" / f"{name}.png").write_bytes(ms.png(200, 100))
+        (root / "labels" / "train" / f"{name}.txt").write_text("0 0.5 0.5 0.2 0.4\n1 0.1 0.1 0.1 0.1 0.2 0.1 0.2 0.3\n")
+    campaign = make_campaign("image", items=[], overlap=1, config=CONFIG)
+    assets_before = MediaAsset.objects.count()
+    (root / "images" / "train" / "b.png").write_bytes(b"")  # a 0-byte image: the whole import is refused
+    with pytest.raises(CommandError, match="b.png.*empty"):
+        call_command("image_dataset", "import", campaign=campaign.pk, format="yolo", annotations=root,
+                     images=root / "images" / "train")
+    assert MediaAsset.objects.count() == assets_before and not Item.objects.filter(campaign=campaign).exists()
+    (root / "images" / "train" / "b.png").write_bytes(ms.png(200, 100))
+    call_command("image_dataset", "import", campaign=campaign.pk, format="yolo", annotations=root,
+                 images=root / "images" / "train")
+    items = list(Item.objects.filter(campaign=campaign).order_by("external_id"))
+    assert [i.external_id for i in items] == ["a.png", "b.png"]
+    pre = items[0].payload["pre_annotations"]
+    assert [o["type"] for o in pre] == ["box", "polygon"] and pre[0]["bbox"] == [80.0, 30.0, 40.0, 40.0]

@@ -47,6 +47,75 @@ def import_pre_annotated(*, campaign, images: list[DatasetImage], keys: dict[str
     return len(payloads)
 
 
+IMPORT_FORMATS = ("coco", "yolo", "cvat", "labelstudio")
+
+
+def read_dataset(fmt: str, annotations: Path, images_dir: Path, *, skeleton_points=None) -> list[DatasetImage]:
+    """A team's dataset files as DatasetImages: ``annotations`` is the COCO/Label Studio JSON, the CVAT XML,
+    or for YOLO the folder holding ``data.yaml`` and ``labels/`` (image sizes then come from the images)."""
+    import orjson
+
+    from assets.decoding import inspect_image
+
+    from .formats import read_coco, read_cvat_xml, read_data_yaml, read_label_studio, read_yolo
+
+    if fmt not in IMPORT_FORMATS:
+        raise ImportRefused("format", f"one of {', '.join(IMPORT_FORMATS)}")
+    if fmt == "yolo":
+        meta = read_data_yaml((annotations / "data.yaml").read_text(encoding="utf-8"))
+        labels, sizes = {}, {}
+        for txt in sorted((annotations / "labels").rglob("*.txt")):
+            image = next((p for p in images_dir.rglob(f"{txt.stem}.*") if p.suffix.lower() != ".txt"), None)
+            if image is None:
+                raise ImportRefused(txt.name, "no image with this name in the images folder")
+            info = inspect_image(image.read_bytes(), field_name=image.name)
+            labels[image.name] = txt.read_text(encoding="utf-8")
+            sizes[image.name] = (info.width, info.height)
+        return read_yolo(labels, meta["names"], sizes, kpt_shape=meta["kpt_shape"])
+    text = annotations.read_bytes()
+    try:
+        if fmt == "cvat":
+            return read_cvat_xml(text.decode("utf-8"), source=annotations.name)
+        data = orjson.loads(text)
+    except (UnicodeDecodeError, orjson.JSONDecodeError) as exc:
+        raise ImportRefused(annotations.name, f"not readable ({str(exc)[:80]})") from exc
+    if fmt == "coco":
+        return read_coco(data, source=annotations.name)
+    return read_label_studio(data, source=annotations.name, skeleton_points=skeleton_points)
+
+
+def import_dataset_folder(*, campaign, fmt: str, annotations: Path, images_dir: Path, uploaded_by=None) -> int:
+    """Upload a dataset's images into the campaign and create one pre-annotated item each, or nothing.
+
+    Every image is decoded (bombs, truncated and 0-byte files refused naming the file) and every object
+    checked; on any refusal the images stored so far are deleted again."""
+    from assets.decoding import check_file_name, inspect_image
+    from assets.services import campaign_media_key, delete_asset, max_image_bytes, store_media
+
+    images = read_dataset(fmt, annotations, images_dir,
+                          skeleton_points=(campaign.config.get("skeleton") or {}).get("points"))
+    stored, keys = [], {}
+    try:
+        for img in images:
+            name = Path(img.file_name).name
+            path = images_dir / name
+            if not path.is_file():
+                raise ImportRefused(img.file_name, "not found in the images folder")
+            check_file_name(name, img.file_name)
+            data = path.read_bytes()
+            info = inspect_image(data, field_name=img.file_name, max_bytes=max_image_bytes())
+            asset = store_media(key=campaign_media_key(campaign.pk, name), data=data, kind="image",
+                                content_type=info.content_type, campaign=campaign, uploaded_by=uploaded_by,
+                                info={"width": info.width, "height": info.height, "format": info.format})
+            stored.append(asset)
+            keys[img.file_name] = asset.key
+        return import_pre_annotated(campaign=campaign, images=images, keys=keys, source=fmt)
+    except BaseException:
+        for asset in stored:
+            delete_asset(asset)
+        raise
+
+
 def consensus_images(campaign, filters: dict | None = None) -> Iterator[DatasetImage]:
     """The campaign's consensus objects per image, in item order (call inside a transaction on PostgreSQL)."""
     import orjson

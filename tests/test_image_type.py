@@ -516,3 +516,26 @@ def test_import_command_yolo_folder_all_or_nothing(media_root, make_campaign, tm
     assert [i.external_id for i in items] == ["a.png", "b.png"]
     pre = items[0].payload["pre_annotations"]
     assert [o["type"] for o in pre] == ["box", "polygon"] and pre[0]["bbox"] == [80.0, 30.0, 40.0, 40.0]
+
+
+@pytest.mark.django_db
+def test_gold_items_feed_trust_and_the_per_contributor_report(photo, make_campaign, make_contributor):
+    from contributors.models import TrustScore
+    from task_types.image.datasets import gold_report
+
+    gold = answer()
+    campaign = make_campaign("image", items=[{"payload": {"image": photo}, "gold_answer": gold}], overlap=2,
+                             config=CONFIG, gold_rate=1.0)
+    careful, hasty = make_contributor(), make_contributor()
+    for user, payload in ((careful, answer(1)), (hasty, {**answer(), "objects": answer()["objects"][:2]})):
+        client = Client()
+        client.force_login(user)
+        assert submit(client, lease(client, campaign), payload).status_code == 201
+    verdicts = dict(Annotation.objects.values_list("contributor_id", "gold_correct"))
+    assert verdicts == {careful.pk: True, hasty.pk: False}
+    trust = dict(TrustScore.objects.filter(task_type="image").values_list("contributor__user_id", "gold_correct"))
+    assert trust == {careful.pk: 1, hasty.pk: 0}
+    report = gold_report(campaign)
+    assert report[careful.pk]["precision"] == 1.0 and report[careful.pk]["recall"] == 1.0
+    assert 0.9 < report[careful.pk]["mean_iou"] < 1.0
+    assert report[hasty.pk] == {"precision": 1.0, "recall": 0.5, "mean_iou": 1.0, "answers": 1}

@@ -162,3 +162,28 @@ def export_campaign(*, campaign, fmt: str, out: Path, filters: dict | None = Non
             return write_voc(images(), out, copy_image=copy_image if with_images else None)
         return write_yolo(images(), labels, out, task=fmt.split("-", 1)[1],
                           copy_image=copy_image if with_images else None, skeleton=config.get("skeleton"))
+
+
+def gold_report(campaign) -> dict[int, dict]:
+    """Per contributor, over the gold items they answered: micro precision and recall (true positives over
+    all their objects / all gold objects) and the mean IoU/OKS of their matched pairs."""
+    from annotations.models import Annotation
+
+    task, config = campaign.task, campaign.config
+    totals: dict[int, dict] = {}
+    rows = (Annotation.objects.filter(campaign=campaign, is_gold=True)
+            .values_list("contributor_id", "payload", "item__gold_answer"))
+    for user_id, payload, gold in rows.iterator():
+        if not gold:
+            continue
+        scores = task.gold_scores(payload, gold, config=config)
+        t = totals.setdefault(user_id, {"tp": 0, "fp": 0, "fn": 0, "iou_sum": 0.0, "answers": 0})
+        t["tp"] += scores["tp"]
+        t["fp"] += scores["fp"]
+        t["fn"] += scores["fn"]
+        t["iou_sum"] += scores["mean_iou"] * scores["tp"]
+        t["answers"] += 1
+    return {user: {"precision": round(t["tp"] / max(t["tp"] + t["fp"], 1), 4),
+                   "recall": round(t["tp"] / max(t["tp"] + t["fn"], 1), 4),
+                   "mean_iou": round(t["iou_sum"] / t["tp"], 4) if t["tp"] else 0.0, "answers": t["answers"]}
+            for user, t in totals.items()}

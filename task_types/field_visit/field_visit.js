@@ -98,6 +98,8 @@
     },
     validate(answer) {
       if (!answer.checkin) return { field: "checkin", message: msg("need-checkin") };
+      const status = root.querySelector('[data-role="checkin-status"]');
+      if (status.classList.contains("bad") && !cfg.allow_outside_geofence) return { field: "checkin", message: status.textContent };
       if ((answer.photos || []).length < (cfg.min_photos || 0)) return { field: "photos", message: fmt(msg("need-photos"), { n: cfg.min_photos }) };
       return survey.validate();
     },

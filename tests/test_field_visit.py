@@ -181,3 +181,33 @@ def test_impossible_travel_is_flagged(make_campaign, make_contributor, settings,
     hanoi = book(client, campaign, campaign.items.get(payload__place__name="Hà Nội shop").pk).json()["assignment"]["id"]
     assert submit(client, hanoi, visit(lat=21.0286, lon=105.8543, photos=[photo(8)])).status_code == 201
     assert Annotation.objects.get(item__payload__place__name="Hà Nội shop").payload["flags"] == ["impossible_travel"]
+
+
+@pytest.mark.django_db
+def test_review_page_and_export_are_the_organisations_only(campaign, make_contributor, org, other_org):
+    from organizations.models import Membership
+
+    worker = Client()
+    worker.force_login(make_contributor())
+    assignment = book(worker, campaign, campaign.items.first().pk).json()["assignment"]["id"]
+    assert submit(worker, assignment, visit(photos=[photo(9)])).status_code == 201
+    manager, outsider = make_contributor(), make_contributor()
+    Membership.objects.create(organization=org, user=manager, role=Membership.Role.MANAGER)
+    Membership.objects.create(organization=other_org, user=outsider, role=Membership.Role.ADMIN)
+    clients = {}
+    for name, user in (("manager", manager), ("outsider", outsider), ("worker", None)):
+        clients[name] = worker if user is None else Client()
+        if user is not None:
+            clients[name].force_login(user)
+    page = clients["manager"].get(reverse("field-review", args=[campaign.pk]))
+    assert page.status_code == 200 and "Tạp hóa Cô Ba" in page.content.decode()
+    download = clients["manager"].get(reverse("field-export", args=[campaign.pk]))
+    assert download.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content))) as z:
+        assert {"submissions.csv", "codebook.csv", "visits.geojson"} <= set(z.namelist())
+    for who in ("outsider", "worker"):
+        assert clients[who].get(reverse("field-review", args=[campaign.pk])).status_code == 404, who
+        assert clients[who].get(reverse("field-export", args=[campaign.pk])).status_code == 404, who
+    bad = worker.get(reverse("field-places", args=[campaign.pk]), {"lat": "north", "lon": "1"})
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "lat"
+    assert book(worker, campaign, 10**9).json()["error"]["code"] == "not_found"

@@ -182,3 +182,13 @@ def test_submissions_consensus_and_wide_export(make_campaign, make_contributor, 
     entry = next(r for r in codebook if r["variable"] == "province")
     assert "hcmc=TP. Hồ Chí Minh" in entry["choices_vi"] and "hcmc=Ho Chi Minh City" in entry["choices_en"]
     assert json.loads(json.dumps(codebook))  # plain text cells
+
+
+@pytest.mark.django_db
+def test_labelling_page_draws_the_form_partial(make_campaign, make_contributor):
+    campaign = make_campaign("survey", items=[{"payload": {"title": "Phiếu 1"}}], overlap=1,
+                             config={"form": consumer_survey_form()})
+    client = Client()
+    client.force_login(make_contributor())
+    page = client.get(reverse("label-campaign", args=[campaign.pk])).content.decode()
+    assert "data-survey-form" in page and "survey/xpath.js" in page and "survey/survey.js" in page

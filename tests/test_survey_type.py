@@ -192,3 +192,27 @@ def test_labelling_page_draws_the_form_partial(make_campaign, make_contributor):
     client.force_login(make_contributor())
     page = client.get(reverse("label-campaign", args=[campaign.pk])).content.decode()
     assert "data-survey-form" in page and "survey/xpath.js" in page and "survey/survey.js" in page
+
+
+@pytest.mark.django_db
+def test_xlsform_uploaded_through_the_admin(client, org):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.test_admin_console import form_data, make_member
+
+    client.force_login(make_member(org))
+    url = reverse("admin:tasks_campaign_add") + "?task_type=field_visit"
+    page = client.get(url)
+    assert page.context["adminform"].form.is_multipart()
+    base = {**form_data(page), "cfg__form": ""}
+    upload = SimpleUploadedFile("retail_audit.xlsx", (EXAMPLES / "retail_audit.xlsx").read_bytes())
+    res = client.post(url, {**base, "name": "Kiểm tra cửa hàng", "cfg__xlsform": upload})
+    assert res.status_code == 302, res.context["adminform"].form.errors if res.context else res
+    campaign = Campaign.objects.get(name="Kiểm tra cửa hàng")
+    assert campaign.config["form"]["questions"][1]["name"] == "store_open" and "xlsform" not in campaign.config
+    broken = SimpleUploadedFile("b.xlsx", (FIXTURES / "broken" / "broken_unknown_question_type.xlsx").read_bytes())
+    res = client.post(url, {**base, "name": "Hỏng", "cfg__xlsform": broken})
+    assert res.status_code == 200
+    errors = res.context["adminform"].form.errors
+    assert errors["cfg__xlsform"] == ["[row : 3] Unknown question type 'integr'."], errors
+    assert not Campaign.objects.filter(name="Hỏng").exists()

@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from exports.layouts import layouts_for
 from task_types.survey import form as forms
 from task_types.survey import media
-from task_types.survey.task import form_from_config, question_aggregate, store_inline_answers
+from task_types.survey.task import STARTER_FORM, form_from_config, question_aggregate, store_inline_answers
 from tasks.types.base import Aggregate, DemoCampaign, SchemaError, TaskType
 
 EARTH_RADIUS_M = 6_371_000.0
@@ -80,8 +80,10 @@ class FieldVisit(TaskType):
     config_schema = {
         "type": "object",
         "properties": {
-            "form": {"type": "object"},
-            "xlsform": {"type": "object"},
+            "form": {"type": "object", "title": "Form (JSON)",
+                     "description": "The platform's JSON form; filled from the XLSForm when one is uploaded."},
+            "xlsform": {"type": "object", "title": "XLSForm (.xlsx, .xls)", "x-upload": [".xlsx", ".xls"],
+                        "description": "An ODK/KoboToolbox XLSForm; replaces the form above."},
             "language": {"enum": ["vi", "en"]},
             "geofence_m": {"type": "number", "minimum": 10, "maximum": 50000},
             "allow_outside_geofence": {"type": "boolean"},
@@ -93,7 +95,7 @@ class FieldVisit(TaskType):
     }
 
     def default_config(self) -> dict:
-        return {"language": "vi", "geofence_m": 150, "allow_outside_geofence": False, "max_accuracy_m": 100,
+        return {"language": "vi", "form": STARTER_FORM, "geofence_m": 150, "allow_outside_geofence": False, "max_accuracy_m": 100,
                 "min_photos": 1, "max_photos": 5, "photo_reuse_bits": 4}
 
     def validate_config(self, config: dict) -> dict:

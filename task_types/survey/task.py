@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import statistics
 from collections import Counter
 
@@ -29,6 +30,9 @@ from . import media
 from .xlsform import convert
 
 MAX_XLSFORM_BYTES = 5 * 1024 * 1024
+# A new campaign's form until the manager uploads an XLSForm or writes their own: one optional question.
+STARTER_FORM = {"questions": [{"name": "comment", "type": "text", "label": {"vi": "Nhận xét", "en": "Comment"}}],
+                "languages": ["vi", "en"]}
 
 
 def form_from_config(config: dict) -> dict:
@@ -44,7 +48,7 @@ def form_from_config(config: dict) -> dict:
         if len(data) > MAX_XLSFORM_BYTES:
             raise SchemaError("xlsform", gettext("The XLSForm is too large (at most 5 MB)."))
         return convert(data, str(upload.get("name") or "form.xlsx"))
-    return forms.check_form(config.get("form"))
+    return forms.check_form(copy.deepcopy(config.get("form")))  # checking fills defaults in: never in a shared dict
 
 
 def question_aggregate(q: dict, values: list, weights: list[float]) -> tuple[object, float]:
@@ -122,14 +126,16 @@ class Survey(TaskType):
     config_schema = {
         "type": "object",
         "properties": {
-            "form": {"type": "object"},
-            "xlsform": {"type": "object"},
+            "form": {"type": "object", "title": "Form (JSON)",
+                     "description": "The platform's JSON form; filled from the XLSForm when one is uploaded."},
+            "xlsform": {"type": "object", "title": "XLSForm (.xlsx, .xls)", "x-upload": [".xlsx", ".xls"],
+                        "description": "An ODK/KoboToolbox XLSForm; replaces the form above."},
             "language": {"enum": ["vi", "en"]},
         },
     }
 
     def default_config(self) -> dict:
-        return {"language": "vi"}
+        return {"language": "vi", "form": STARTER_FORM}
 
     def validate_config(self, config: dict) -> dict:
         config = super().validate_config(config)

@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from annotations.models import Annotation
 from assets.models import MediaAsset
@@ -30,11 +30,10 @@ PLACE = {"name": "Tạp hóa Cô Ba", "address": "12 Lê Lợi, Q1", "lat": 10.7
 
 
 def photo(seed: int, *, exif_time: str | None = None) -> str:
-    image = Image.new("RGB", (320, 240), (seed * 40 % 255, 90, 160))
-    draw = ImageDraw.Draw(image)
-    for i in range(8):  # a different pattern per seed: distinct difference hashes
-        x = (seed * 37 + i * 53) % 300
-        draw.rectangle([x, (i * 29) % 220, x + 20 + seed % 7 * 5, (i * 29) % 220 + 15], fill=(255 - i * 20, seed * 13 % 255, i * 30))
+    """A photo-like JPEG (blurred blocks of colour, distinct per seed), optionally with an EXIF time."""
+    from tests.test_survey_mutations import jpeg
+
+    image = Image.open(io.BytesIO(jpeg(seed)))
     out = io.BytesIO()
     exif = Image.Exif()
     if exif_time:

@@ -104,7 +104,7 @@ def test_checkin_geofence_photos_and_nothing_half_stored(campaign, make_contribu
         (visit(accuracy=900), "checkin.accuracy", "imprecise"),
         (visit(photos=[]), "photos", "at least 1"),
         (visit(photos=["data:image/jpeg;base64," + base64.b64encode(b"%PDF-1.4 not an image").decode()]),
-         "photos[0]", "not a readable image"),
+         "photos[0]", "Photo 1: This file is not a readable image"),
         (visit(photos=[photo(2), photo(2)]), "photos[1]", "same picture as photo 1"),
         (visit(photos=[photo(3, exif_time="2001:01:01 10:00:00")]), "photos[0]", "outside the visit window"),
         (visit(answers={"store_open": "yes", "facings": 900}), "answers.facings", "Từ 0 đến 500."),

@@ -216,3 +216,27 @@ def test_xlsform_uploaded_through_the_admin(client, org):
     errors = res.context["adminform"].form.errors
     assert errors["cfg__xlsform"] == ["[row : 3] Unknown question type 'integr'."], errors
     assert not Campaign.objects.filter(name="Hỏng").exists()
+
+
+@pytest.mark.django_db
+def test_image_answers_are_decoded_then_stored_without_exif(make_campaign, make_contributor, settings, tmp_path):
+    from assets.models import MediaAsset
+    from tests.test_survey_mutations import jpeg
+
+    settings.MEDIA_ROOT = tmp_path
+    form = {"questions": [{"name": "shelf", "type": "image", "label": {"vi": "Ảnh kệ", "en": "Shelf photo"},
+                           "required": True}]}
+    campaign = make_campaign("survey", items=[{"payload": {}}], overlap=1, config={"form": form})
+    client = Client()
+    client.force_login(make_contributor())
+    lease = client.post(reverse("task-next", args=[campaign.pk]), content_type="application/json").json()
+    url = reverse("assignment-submit", args=[lease["assignment"]["id"]])
+    bad = client.post(url, {"payload": {"answers": {"shelf": "data:image/png;base64," + base64.b64encode(b"abc").decode()}}},
+                      content_type="application/json")
+    assert bad.status_code == 400 and bad.json()["error"]["field"] == "answers.shelf"
+    assert bad.json()["error"]["message"].startswith("Ảnh kệ: ")
+    assert not MediaAsset.objects.exists()
+    good = "data:image/jpeg;base64," + base64.b64encode(jpeg(5)).decode()
+    assert client.post(url, {"payload": {"answers": {"shelf": good}}}, content_type="application/json").status_code == 201
+    key = Annotation.objects.get(campaign=campaign).payload["answers"]["shelf"]
+    assert key.startswith(f"campaigns/{campaign.pk}/") and MediaAsset.objects.get(key=key).kind == "image"

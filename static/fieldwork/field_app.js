@@ -65,7 +65,19 @@
         setOffline(false);
         if (res.status === 200 || res.status === 201) { row.state = "synced"; row.body = null; }
         else if (res.status >= 500 || res.status === 429) break;
-        else { const data = await res.json().catch(() => ({})); row.state = "refused"; row.message = (data.error && data.error.message) || `HTTP ${res.status}`; row.field = data.error && data.error.field; }
+        else {
+          const data = await res.json().catch(() => ({}));
+          row.state = "refused"; row.message = (data.error && data.error.message) || `HTTP ${res.status}`;
+          row.field = data.error && data.error.field;
+          // The booking is still theirs: reopen the visit with its answers and photos and show why.
+          if (!booking && row.assignment && res.status === 400) {
+            await tx("booking", "readwrite", (s) => s.put({ campaign: cfg.campaignId, assignment: row.assignment }));
+            showVisit(row.assignment);
+            type.restore(row.body.payload);
+            showError(row.message, row.field);
+          }
+          row.body = null;
+        }
         await outboxPut(row);
       }
     } finally { syncing = false; await drawOutbox(); }
@@ -123,7 +135,7 @@
     if (problem) { showError(problem.message, problem.field); return; }
     $("form-error").hidden = true;
     const key = crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`;
-    await outboxPut({ key, assignmentId: booking.id, place: booking.item.payload.place.name, created: Date.now(),
+    await outboxPut({ key, assignmentId: booking.id, assignment: booking, place: booking.item.payload.place.name, created: Date.now(),
       state: "queued", body: { payload, time_spent_ms: 0 } });
     await tx("booking", "readwrite", (s) => s.delete(cfg.campaignId));
     booking = null;

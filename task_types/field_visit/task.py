@@ -154,7 +154,10 @@ class FieldVisit(TaskType):
             field = f"photos[{i}]"
             if not media.is_data_url(photo):
                 raise SchemaError(field, gettext("Send the photo itself (taken with the camera)."))
-            fact = media.check_inline(photo, field, "image")
+            try:
+                fact = media.check_inline(photo, field, "image")
+            except SchemaError as exc:  # say which photo: the phone shows one message for the visit
+                raise SchemaError(field, gettext("Photo %(n)d: %(why)s") % {"n": i + 1, "why": exc.message}) from exc
             if fact.get("exif_time"):
                 taken = timezone.make_aware(datetime.fromisoformat(fact["exif_time"])) \
                     if timezone.is_naive(datetime.fromisoformat(fact["exif_time"])) else datetime.fromisoformat(fact["exif_time"])

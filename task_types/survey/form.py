@@ -241,7 +241,10 @@ def _coerce(q: dict, value, field: str, scope: _Scope):
         return point
     if qtype in MEDIA:
         if media.is_data_url(value) and qtype in ("image", "audio"):
-            media.check_inline(value, field, qtype)  # decoded by content; stored by the type's on_submit
+            try:  # decoded by content; stored by the type's on_submit
+                media.check_inline(value, field, qtype)
+            except SchemaError as exc:
+                raise SchemaError(field, f"{label_of(q)}: {exc.message}") from exc
             return value
         if not isinstance(value, str) or not MEDIA_KEY_RE.match(value) or ".." in value.split("/"):
             raise bad

@@ -78,6 +78,19 @@ def test_field_visit_offline_outbox_review_and_export(phone, live_server, browse
     page.tap("#btn-submit")
     expect(page.locator("[data-error-for='answers.facings']")).to_have_text("Từ 0 đến 500.")
     page.fill("[data-question=facings] input", "42")
+    # A "photo" that is not an image: sent, refused by the server naming the file, the visit reopens as it was.
+    page.locator("[data-role=thumbs] img").tap()  # tapping a thumbnail removes it
+    page.set_input_files("[data-role=photo-input]", files=[{"name": "receipt.jpg", "mimeType": "image/jpeg",
+                                                             "buffer": b"%PDF-1.4 not a photo"}])
+    expect(page.locator("[data-role=thumbs] img")).to_have_count(1)
+    page.tap("#btn-submit")
+    expect(page.locator("#outbox-list li[data-state=refused]")).to_have_count(1)
+    expect(page.locator("#form-error")).to_contain_text("Ảnh 1: Tệp này không phải ảnh đọc được")
+    expect(page.locator("[data-question=facings] input")).to_have_value("42")
+    page.locator("[data-role=thumbs] img").tap()
+    page.set_input_files("[data-role=photo-input]", files=[{"name": "shelf.jpg", "mimeType": "image/jpeg",
+                                                             "buffer": shelf_photo()}])
+    expect(page.locator("[data-role=thumbs] img")).to_have_count(1)
     # Offline: the visit waits in the outbox.
     context.set_offline(True)
     page.tap("#btn-submit")

@@ -334,12 +334,16 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # Content-Security-Policy (django-csp 4): no inline script anywhere; page data travels via json_script.
 _MEDIA_ORIGINS = [os.environ["S3_ENDPOINT_URL"]] if os.environ.get("S3_ENDPOINT_URL") else []
+# Map tiles for the field-visit review map (e.g. "https://tile.example.vn/{z}/{x}/{y}.png"); empty: the page
+# draws a plain coordinate plot and makes no outside request. The tile host joins img-src below.
+FIELD_MAP_TILE_URL = os.environ.get("FIELD_MAP_TILE_URL", "")
+_TILE_ORIGINS = ["/".join(FIELD_MAP_TILE_URL.split("/")[:3])] if FIELD_MAP_TILE_URL.startswith("https://") else []
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'", "'unsafe-inline'"],
-        "img-src": ["'self'", "data:", "blob:", *_MEDIA_ORIGINS],
+        "img-src": ["'self'", "data:", "blob:", *_MEDIA_ORIGINS, *_TILE_ORIGINS],
         "media-src": ["'self'", "blob:", *_MEDIA_ORIGINS],
         "connect-src": ["'self'"],
         "font-src": ["'self'", "data:"],

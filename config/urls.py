@@ -46,6 +46,7 @@ urlpatterns = [
     path("me/", include("web.contributors.urls")),
     path("assets/", include("web.assets.urls")),
     path("review/", include("web.review.urls")),
+    path("field/", include("web.fieldwork.urls")),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

@@ -7,6 +7,7 @@ Validation stays with the task type (``validate_config``) and ``tasks.services.v
 """
 from __future__ import annotations
 
+import base64
 import json
 import re
 
@@ -57,7 +58,9 @@ class ConfigField:
         self.required = required
         self.kind = _type_of(schema)
         self.columns: list[str] = []
-        if self.kind == "array" and _is_flat_object_list(schema):
+        if schema.get("x-upload"):  # a file the type converts itself (e.g. an XLSForm), sent as {"name", "data"}
+            self.kind = "upload"
+        elif self.kind == "array" and _is_flat_object_list(schema):
             self.kind = "object_lines"
             self.columns = list(schema["items"]["properties"])
         elif self.kind == "array" and _type_of(schema.get("items") or {}) in SCALARS | {"enum"}:
@@ -87,6 +90,9 @@ class ConfigField:
         schema = self.schema
         if self.kind == "boolean":
             return forms.BooleanField(**{**common, "required": False})
+        if self.kind == "upload":
+            accept = ",".join(schema["x-upload"])
+            return forms.FileField(**{**common, "required": False}, widget=forms.ClearableFileInput(attrs={"accept": accept}))
         if "enum" in schema and self.kind in ("string", "enum", "integer"):
             choices = [(json.dumps(v), str(v)) for v in schema["enum"]]
             return forms.TypedChoiceField(choices=choices, coerce=json.loads, **common)
@@ -103,7 +109,7 @@ class ConfigField:
         return forms.JSONField(widget=forms.Textarea(attrs={"rows": 6}), **common)
 
     def initial(self, config: dict):
-        if self.name not in config:
+        if self.name not in config or self.kind == "upload":
             return None
         value = config[self.name]
         if self.kind == "object_lines":
@@ -122,6 +128,8 @@ class ConfigField:
 
     def parse(self, raw):
         """The config value from the cleaned form value; raises SchemaError naming the line."""
+        if self.kind == "upload":
+            return {"name": raw.name, "data": base64.b64encode(raw.read()).decode()}
         if self.kind == "object_lines":
             props = self.schema["items"]["properties"]
             out = []

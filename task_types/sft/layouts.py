@@ -25,6 +25,8 @@ def sft(rec, ctx: LayoutContext) -> list[dict]:
     """Chat-format ``messages`` (TRL's SFTTrainer): the item's prompt/conversation + the human response."""
     item = json_field(rec.item_payload)
     answer = json_field(rec.payload)
+    if answer.get("role", "assistant") != "assistant":  # a written user turn (conversation) is no SFT target
+        return []
     response = first_text(answer, ("response", "text", "answer", "output"))
     if not response:
         return []

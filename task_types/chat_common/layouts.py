@@ -1,0 +1,99 @@
+"""Preference export layouts shared by rlhf, conversation and arena: DPO pairs and per-response rewards.
+
+TRL's conversational preference format: ``prompt`` is the whole conversation before the answer (every
+earlier turn, as role/content messages), ``chosen`` and ``rejected`` are one assistant message each;
+``DPOTrainer`` and ``RewardTrainer`` apply the tokenizer's chat template to exactly these columns. The
+other columns (models, ratings of earlier turns, agreement) are extra and ignored by the trainers.
+"""
+
+from __future__ import annotations
+
+from exports.layouts import UNIT_ITEM, Layout, LayoutContext, json_field, pa, text_of
+
+from . import prompt_messages
+
+
+def message_type():
+    return pa.struct([("role", pa.string()), ("content", pa.string())])
+
+
+def turn_rating_type():
+    return pa.struct([("turn", pa.int64()), ("score", pa.float64()), ("flags", pa.list_(pa.string()))])
+
+
+def dpo_schema():
+    return pa.schema([
+        ("prompt", pa.list_(message_type())), ("chosen", pa.list_(message_type())),
+        ("rejected", pa.list_(message_type())), ("chosen_model", pa.string()), ("rejected_model", pa.string()),
+        ("margin", pa.float64()), ("turn_ratings", pa.list_(turn_rating_type())),
+        ("agreement", pa.float64()), ("n_annotations", pa.int64()), ("item_id", pa.int64()),
+        ("external_id", pa.string()),
+    ])
+
+
+def _model_of(response) -> str:
+    return str(response.get("model") or "") if isinstance(response, dict) else ""
+
+
+def turn_ratings(item: dict) -> list[dict]:
+    """Ratings of earlier assistant turns the item carries (a conversation item's ``ratings``)."""
+    out = []
+    for r in item.get("ratings") or []:
+        if isinstance(r, dict) and isinstance(r.get("turn"), int):
+            out.append({"turn": r["turn"], "score": float(r.get("score") or 0.0),
+                        "flags": [str(f) for f in r.get("flags") or []]})
+    return out
+
+
+def dpo(rec, ctx: LayoutContext) -> list[dict]:
+    """One preference pair per item whose consensus chose a response; ties and 'both bad' are skipped."""
+    result = json_field(rec.result)
+    chosen, rejected = result.get("chosen"), result.get("rejected")
+    if not isinstance(chosen, int) or not isinstance(rejected, int) or chosen == rejected:
+        return []
+    item = json_field(rec.item_payload)
+    responses = item.get("responses") or []
+    if max(chosen, rejected) >= len(responses):
+        return []
+    return [{
+        "prompt": prompt_messages(item),
+        "chosen": [{"role": "assistant", "content": text_of(responses[chosen])}],
+        "rejected": [{"role": "assistant", "content": text_of(responses[rejected])}],
+        "chosen_model": _model_of(responses[chosen]), "rejected_model": _model_of(responses[rejected]),
+        "margin": float(result.get("chosen_margin", result.get("margin")) or 0.0),
+        "turn_ratings": turn_ratings(item),
+        "agreement": rec.agreement, "n_annotations": rec.n_answers, "item_id": rec.item_id,
+        "external_id": rec.external_id,
+    }]
+
+
+def reward_schema():
+    return pa.schema([
+        ("messages", pa.list_(message_type())), ("response", pa.string()), ("model", pa.string()),
+        ("score", pa.float64()), ("rank", pa.int64()), ("item_id", pa.int64()), ("response_index", pa.int64()),
+        ("agreement", pa.float64()),
+    ])
+
+
+def reward(rec, ctx: LayoutContext) -> list[dict]:
+    """One row per response: the whole conversation ending with it, its consensus score and rank."""
+    result = json_field(rec.result)
+    item = json_field(rec.item_payload)
+    responses = item.get("responses") or []
+    scores = result.get("overall") or result.get("scores") or []
+    ranking = result.get("ranking") or []
+    if len(scores) != len(responses):
+        return []
+    rank_of = {idx: place + 1 for place, idx in enumerate(ranking)}
+    prompt = prompt_messages(item)
+    return [{
+        "messages": [*prompt, {"role": "assistant", "content": text_of(resp)}], "response": text_of(resp),
+        "model": _model_of(resp), "score": float(scores[i]), "rank": rank_of.get(i), "item_id": rec.item_id,
+        "response_index": i, "agreement": rec.agreement,
+    } for i, resp in enumerate(responses)]
+
+
+DPO = Layout("dpo", UNIT_ITEM, dpo_schema, dpo,
+             description="TRL conversational preference: prompt (all earlier turns) / chosen / rejected messages.")
+REWARD = Layout("reward", UNIT_ITEM, reward_schema, reward,
+                description="Per response: the conversation ending with it as messages, score, rank, model.")

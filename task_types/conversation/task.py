@@ -30,6 +30,7 @@ from .layouts import OASST_TREE
 
 MODES = ("rate", "rank", "write")
 DEFAULT_FLAGS = ["unsafe", "hallucinated", "off_language", "unhelpful"]
+FLAG_SHARE = 0.5  # a flag is in the consensus when raters holding at least this share of the trust set it
 
 
 def next_role(messages: list[dict]) -> str:
@@ -205,7 +206,7 @@ class Conversation(TaskType):
             flag_share = {f: sum(w for e, w in entries if f in (e.get("flags") or [])) / total
                           for f in config.get("flags") or []}
             rows.append({"turn": turn, "score": float(statistics.median(scores)), "n": len(scores),
-                         "flags": sorted(f for f, s in flag_share.items() if s >= 0.5),
+                         "flags": sorted(f for f, s in flag_share.items() if s >= FLAG_SHARE),
                          "flag_share": {f: round(s, 4) for f, s in flag_share.items() if s > 0}})
             spreads.append((max(scores) - min(scores)) / width)
         agreement = 1.0 - (statistics.mean(spreads) if spreads else 0.0)

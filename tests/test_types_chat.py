@@ -382,3 +382,13 @@ def test_rlhf_dpo_keeps_earlier_turns_and_models(make_campaign, make_contributor
     reward = read_rows(build(campaign, "reward"))["train"]
     assert [r["messages"][-1]["content"] for r in reward] == ["Có, đậu hũ sốt cà.", "Không."]
     assert all(len(r["messages"]) == 6 for r in reward)
+
+
+@pytest.mark.parametrize("task_key, config", [("conversation", {"mode": "rate"}), ("conversation", {"mode": "rank"}),
+                                              ("conversation", {"mode": "write"}), ("arena", {"mode": "ranking"})])
+def test_label_pages_render(client, make_campaign, make_contributor, task_key, config):
+    campaign = make_campaign(task_key, items=[], config=config)
+    client.force_login(make_contributor())
+    page = client.get(reverse("label-campaign", args=[campaign.pk]), HTTP_ACCEPT_LANGUAGE="vi")
+    assert page.status_code == 200
+    assert f"task_types/{task_key}/{task_key}.js" in page.content.decode()

@@ -36,7 +36,11 @@ def open_campaign(page, live_server, campaign):
 
 
 def wait_done(page, n: int):
-    page.wait_for_function(f"document.getElementById('done-count').textContent === '{n}'")
+    try:
+        page.wait_for_function(f"document.getElementById('done-count').textContent === '{n}'")
+    except Exception as exc:  # say what the page showed
+        raise AssertionError(f"answer {n} not submitted; page says: {page.locator('#form-error').text_content()!r}, "
+                             f"done: {page.locator('#done-count').text_content()!r}") from exc
 
 
 def test_rate_and_write_turns_of_a_six_turn_conversation(page, errors, live_server, browser_login, make_campaign,
@@ -92,8 +96,11 @@ def test_judge_model_pairs_and_see_the_leaderboard(page, errors, live_server, br
     user = make_contributor()
     browser_login(page, user.email)
     open_campaign(page, live_server, campaign)
+    prompt = ""
     for n in range(1, 4):
-        page.locator(".arena .response").nth(1).wait_for()
+        page.wait_for_function("prev => { const el = document.querySelector('.arena [data-bind=prompt]');"
+                               " return el && el.textContent.length > 0 && el.textContent !== prev; }", arg=prompt)
+        prompt = page.locator(".arena [data-bind=prompt]").text_content()
         assert page.locator(".arena .response").count() == 2
         html = page.content()
         assert not any(model in html for model in ("sen-13b", "mai-7b", "lua-3b"))  # blind
@@ -110,11 +117,12 @@ def test_judge_model_pairs_and_see_the_leaderboard(page, errors, live_server, br
     browser_login(page, manager.email)
     page.goto(f"{live_server.url}{reverse('review:leaderboard', args=[campaign.pk])}")
     overall = page.locator("section.leaderboard").first
-    overall.locator("svg.lb-chart line.ci").first.wait_for()
+    overall.locator("svg.lb-chart circle.dot").first.wait_for()  # (a horizontal line has no height: "hidden")
+    assert overall.locator("svg.lb-chart line.ci").count() == overall.locator("tbody tr").count()
     rows = overall.locator("tbody tr")
     assert rows.count() >= 2
-    low_high = overall.locator("td.interval").first.text_content()
-    low, high = (float(x) for x in low_high.split("–"))
-    assert low <= float(overall.locator("td.rating").first.text_content()) <= high
+    for k in range(rows.count()):
+        low, rating, high = (float(rows.nth(k).get_attribute(f"data-{a}")) for a in ("low", "rating", "high"))
+        assert low <= rating <= high and low < high  # a real interval around the rating
     assert overall.locator("[data-check=position]").count() == 1
     page.screenshot(path=str(artifacts_dir / "arena-leaderboard.png"), full_page=True)

@@ -282,7 +282,7 @@ def test_arena_is_blind_and_leaderboard_page_shows_intervals(client, org, make_c
 
     items = [{"payload": {"prompt": p, "category": c, "responses": [{"model": m, "text": t} for m, t in r.items()]}}
              for c, p, r in PROMPTS]
-    campaign = make_campaign("arena", items=items, overlap=4)
+    campaign = make_campaign("arena", items=items, overlap=4, config={"mode": "pairwise", "bootstrap_rounds": 40})
     people = [make_contributor() for _ in range(4)]
     client.force_login(people[0])
     assignment = _next(client, campaign)

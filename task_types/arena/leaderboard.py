@@ -13,7 +13,6 @@ when contributors read both) and length bias (how often the longer response wins
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -79,17 +78,21 @@ def board(js: list[Judgement], *, category: str = OVERALL, rounds: int = 200, se
     if not js:
         return out
     models = sorted({j.winner for j in js} | {j.loser for j in js})
-    point = fit(js, models)
-    by_prompt: dict[int, list[Judgement]] = defaultdict(list)
-    for j in js:
-        by_prompt[j.prompt].append(j)
-    prompts = list(by_prompt)
+    index = {m: k for k, m in enumerate(models)}
+    winners = np.fromiter((index[j.winner] for j in js), dtype=np.int64, count=len(js))
+    losers = np.fromiter((index[j.loser] for j in js), dtype=np.int64, count=len(js))
+    shares = np.fromiter((j.share for j in js), dtype=np.float64, count=len(js))
+    prompts = sorted({j.prompt for j in js})
+    where = {p: k for k, p in enumerate(prompts)}
+    prompt_of = np.fromiter((where[j.prompt] for j in js), dtype=np.int64, count=len(js))
     out.n_prompts = len(prompts)
+    point = bradley_terry_scores(len(models), winners, losers, weights=shares)
+    # Resampling prompts with replacement = weighting each prompt's judgements by how often it was drawn.
     rng = np.random.default_rng(seed)
     samples = np.empty((rounds, len(models)))
     for r in range(rounds):
-        picked = rng.integers(0, len(prompts), len(prompts))
-        samples[r] = fit([j for p in picked for j in by_prompt[prompts[p]]], models)
+        drawn = np.bincount(rng.integers(0, len(prompts), len(prompts)), minlength=len(prompts))
+        samples[r] = bradley_terry_scores(len(models), winners, losers, weights=shares * drawn[prompt_of])
     low, high = np.percentile(samples, [2.5, 97.5], axis=0)
     record = {m: {"wins": 0.0, "losses": 0.0, "ties": 0.0} for m in models}
     for j in js:

@@ -92,7 +92,7 @@ def test_judge_model_pairs_and_see_the_leaderboard(page, errors, live_server, br
 
     items = [{"payload": {"prompt": p, "category": c, "responses": [{"model": m, "text": t} for m, t in r.items()]}}
              for c, p, r in PROMPTS[:3]]
-    campaign = make_campaign("arena", items=items, overlap=1)
+    campaign = make_campaign("arena", items=items, overlap=1, config={"mode": "pairwise", "bootstrap_rounds": 40})
     user = make_contributor()
     browser_login(page, user.email)
     open_campaign(page, live_server, campaign)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from django.urls import reverse
 
+from annotations.models import Annotation
 from consensus.engine import score_item_consensus
 from core.schema import SchemaError
 from task_types.arena import leaderboard
@@ -354,9 +355,18 @@ def test_conversation_grows_and_exports_load_with_datasets(client, make_campaign
     assert ds.features["prompt"] == List(message) and ds.features["chosen"] == List(message)  # TRL's layout
     assert ds.features["chosen_model"] == Value("string") and ds.features["margin"] == Value("float64")
     assert ds[0]["prompt"][-1] == {"role": "user", "content": "Làm sao để ngủ ngon hơn?"}
-    # SFT: the written assistant turns as chat messages.
+    # SFT: the written assistant turns as chat messages, with each answer's authenticity score.
+    from authenticity.models import AuthenticityScore
+
+    first = Annotation.objects.filter(campaign=write).order_by("id").first()
+    AuthenticityScore.objects.update_or_create(annotation=first, defaults={"score": 0.9, "flagged": False,
+                                                                            "campaign_id": write.pk, "contributor_id": first.contributor_id})
     sft = read_rows(build(write, "sft"))["train"]
     assert [r["messages"][-1]["content"] for r in sft] == replies
+    assert (sft[0]["authenticity_score"], sft[0]["authenticity_flagged"]) == (0.9, False)
+    # The DPO row says how authentic each contributor-written reply is.
+    [row] = read_rows(build(rank, "dpo"))["train"]
+    assert (row["chosen_authenticity"], row["chosen_flagged"]) == (0.9, False)
     for r in sft:
         check_messages(r["messages"], ends_with="assistant")
     # The tree: the prompt, its two replies with their consensus ranks.

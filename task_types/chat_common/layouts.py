@@ -3,7 +3,8 @@
 TRL's conversational preference format: ``prompt`` is the whole conversation before the answer (every
 earlier turn, as role/content messages), ``chosen`` and ``rejected`` are one assistant message each;
 ``DPOTrainer`` and ``RewardTrainer`` apply the tokenizer's chat template to exactly these columns. The
-other columns (models, ratings of earlier turns, agreement) are extra and ignored by the trainers.
+other columns (models, ratings of earlier turns, authenticity of contributor-written replies, agreement)
+are extra and ignored by the trainers.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ def dpo_schema():
         ("prompt", pa.list_(message_type())), ("chosen", pa.list_(message_type())),
         ("rejected", pa.list_(message_type())), ("chosen_model", pa.string()), ("rejected_model", pa.string()),
         ("margin", pa.float64()), ("turn_ratings", pa.list_(turn_rating_type())),
+        ("chosen_authenticity", pa.float64()), ("chosen_flagged", pa.bool_()),
+        ("rejected_authenticity", pa.float64()), ("rejected_flagged", pa.bool_()),
         ("agreement", pa.float64()), ("n_annotations", pa.int64()), ("item_id", pa.int64()),
         ("external_id", pa.string()),
     ])
@@ -45,6 +48,22 @@ def turn_ratings(item: dict) -> list[dict]:
     return out
 
 
+def written_by_contributors(responses: list) -> dict[str, tuple[float | None, bool]]:
+    """Authenticity (human-likeness score, flagged) of responses contributors wrote (ids ``a<annotation id>``,
+    as conversation growth names them); model responses have none."""
+    ids = {}
+    for r in responses:
+        rid = r.get("id") if isinstance(r, dict) else None
+        if isinstance(rid, str) and rid[:1] == "a" and rid[1:].isdigit():
+            ids[int(rid[1:])] = rid
+    if not ids:
+        return {}
+    from authenticity.models import AuthenticityScore
+
+    rows = AuthenticityScore.objects.filter(annotation_id__in=list(ids)).values_list("annotation_id", "score", "flagged")
+    return {ids[a]: (score, flagged) for a, score, flagged in rows}
+
+
 def dpo(rec, ctx: LayoutContext) -> list[dict]:
     """One preference pair per item whose consensus chose a response; ties and 'both bad' are skipped."""
     result = json_field(rec.result)
@@ -55,6 +74,14 @@ def dpo(rec, ctx: LayoutContext) -> list[dict]:
     responses = item.get("responses") or []
     if max(chosen, rejected) >= len(responses):
         return []
+    authored = written_by_contributors([responses[chosen], responses[rejected]])
+
+    def authenticity(response):
+        rid = response.get("id") if isinstance(response, dict) else None
+        return authored.get(rid, (None, None))
+
+    (chosen_score, chosen_flagged), (rejected_score, rejected_flagged) = (
+        authenticity(responses[chosen]), authenticity(responses[rejected]))
     return [{
         "prompt": prompt_messages(item),
         "chosen": [{"role": "assistant", "content": text_of(responses[chosen])}],
@@ -62,6 +89,8 @@ def dpo(rec, ctx: LayoutContext) -> list[dict]:
         "chosen_model": _model_of(responses[chosen]), "rejected_model": _model_of(responses[rejected]),
         "margin": float(result.get("chosen_margin", result.get("margin")) or 0.0),
         "turn_ratings": turn_ratings(item),
+        "chosen_authenticity": chosen_score, "chosen_flagged": chosen_flagged,
+        "rejected_authenticity": rejected_score, "rejected_flagged": rejected_flagged,
         "agreement": rec.agreement, "n_annotations": rec.n_answers, "item_id": rec.item_id,
         "external_id": rec.external_id,
     }]

@@ -402,3 +402,17 @@ def test_label_pages_render(client, make_campaign, make_contributor, task_key, c
     page = client.get(reverse("label-campaign", args=[campaign.pk]), HTTP_ACCEPT_LANGUAGE="vi")
     assert page.status_code == 200
     assert f"task_types/{task_key}/{task_key}.js" in page.content.decode()
+
+
+def test_dpo_rows_carry_the_ratings_of_earlier_turns(make_campaign, make_contributor):
+    thread = [{**m, "id": f"m{k}"} for k, m in enumerate(SIX[:3])]  # user, assistant, user
+    rate = make_campaign("conversation", overlap=2, config={"mode": "rate"},
+                         items=[{"payload": {"tree_id": "t9", "messages": thread[:2]}}])
+    rank = make_campaign("conversation", overlap=2, config={"mode": "rank"}, items=[{"payload": {
+        "tree_id": "t9", "messages": thread, "responses": [{"text": "Tốt."}, {"text": "Kém."}]}}])
+    people = [make_contributor() for _ in range(2)]
+    answer_items(rate, people, lambda i, c: {"turns": [{"turn": 1, "score": 2, "flags": ["hallucinated"]}]})
+    answer_items(rank, people, lambda i, c: {"ranks": [1, 2]})
+    [row] = read_rows(build(rank, "dpo"))["train"]
+    assert row["turn_ratings"] == [{"turn": 1, "score": 2.0, "flags": ["hallucinated"]}]
+    check_messages(row["prompt"], ends_with="user")

@@ -48,6 +48,37 @@ def turn_ratings(item: dict) -> list[dict]:
     return out
 
 
+def rated_turns(rec, item: dict, ctx: LayoutContext) -> list[dict]:
+    """Ratings of the conversation's earlier turns: the item's own ``ratings``, else the consensus of every
+    conversation rating item of the organisation in the same tree (matched by message id; one query per tree)."""
+    explicit = turn_ratings(item)
+    tree_id, messages = item.get("tree_id"), item.get("messages")
+    if explicit or not tree_id or not isinstance(messages, list):
+        return explicit
+    cache = ctx.__dict__.setdefault("tree_ratings", {})
+    if tree_id not in cache:
+        from annotations.models import Consensus
+        from tasks.models import Item
+
+        organization = Item.objects.filter(pk=rec.item_id).values("campaign__organization_id")
+        rows = Consensus.objects.filter(
+            item__campaign__organization_id__in=organization, item__campaign__task_type="conversation",
+            item__payload__tree_id=tree_id,
+        ).values_list("item__payload", "result")
+        by_id: dict[str, dict] = {}
+        for payload, result in rows:
+            turns = (payload or {}).get("messages") or []
+            for r in (result or {}).get("turn_ratings") or []:
+                t = r.get("turn")
+                if isinstance(t, int) and 0 <= t < len(turns) and turns[t].get("id"):
+                    by_id[turns[t]["id"]] = {"score": float(r.get("score") or 0.0),
+                                             "flags": [str(f) for f in r.get("flags") or []]}
+        cache[tree_id] = by_id
+    known = cache[tree_id]
+    return [{"turn": k, **known[m["id"]]} for k, m in enumerate(messages)
+            if isinstance(m, dict) and m.get("id") in known]
+
+
 def written_by_contributors(responses: list) -> dict[str, tuple[float | None, bool]]:
     """Authenticity (human-likeness score, flagged) of responses contributors wrote (ids ``a<annotation id>``,
     as conversation growth names them); model responses have none."""
@@ -88,7 +119,7 @@ def dpo(rec, ctx: LayoutContext) -> list[dict]:
         "rejected": [{"role": "assistant", "content": text_of(responses[rejected])}],
         "chosen_model": _model_of(responses[chosen]), "rejected_model": _model_of(responses[rejected]),
         "margin": float(result.get("chosen_margin", result.get("margin")) or 0.0),
-        "turn_ratings": turn_ratings(item),
+        "turn_ratings": rated_turns(rec, item, ctx),
         "chosen_authenticity": chosen_score, "chosen_flagged": chosen_flagged,
         "rejected_authenticity": rejected_score, "rejected_flagged": rejected_flagged,
         "agreement": rec.agreement, "n_annotations": rec.n_answers, "item_id": rec.item_id,

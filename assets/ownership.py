@@ -57,7 +57,9 @@ def check_imported_item(*, campaign, task, payload) -> tuple[str, str] | None:
 
 
 def masked_payload(task, payload: dict) -> dict:
-    """The payload as a contributor receives it: storage keys replaced by ``media:<name>``."""
+    """The payload as a contributor receives it: storage keys replaced by ``media:<name>``, and what the
+    type keeps blind left out (``TaskType.contributor_payload``)."""
+    payload = task.contributor_payload(payload)
     media = item_media(task, payload)
     if not media:
         return payload

@@ -163,7 +163,7 @@ def test_rlhf_pairwise_dawid_skene_beats_the_vote(make_campaign, workers):
     dpo = exported(campaign, "dpo")
     decisive = [c for c in results.values() if c.result["choice"] in (0, 1)]
     assert len(dpo) == len(decisive) and {"prompt", "chosen", "rejected", "margin"} <= set(dpo[0])
-    chosen_text = {r["item_id"]: r["chosen"] for r in dpo}
+    chosen_text = {r["item_id"]: r["chosen"][0]["content"] for r in dpo}
     assert all(chosen_text[c.item_id] == PAIR["responses"][c.result["chosen"]]["text"] for c in decisive)
     assert len(exported(campaign, "reward")) == 2 * n_items
 

@@ -76,7 +76,8 @@ def test_dpo_and_reward_from_rlhf_consensus(make_campaign, make_contributor):
     answer_items(campaign, people, lambda i, c: {"choice": "tie"} if i == 3 else {"choice": "A", "strength": 2})
     dpo = read_rows(build(campaign, "dpo", "parquet"))["train"]
     assert [(r["prompt"], r["chosen"], r["rejected"]) for r in dpo] == [
-        (f"Câu hỏi {i}?", f"Tốt {i}", f"Kém {i}") for i in range(3)]
+        ([{"role": "user", "content": f"Câu hỏi {i}?"}], [{"role": "assistant", "content": f"Tốt {i}"}],
+         [{"role": "assistant", "content": f"Kém {i}"}]) for i in range(3)]
     assert all(r["margin"] > 0 for r in dpo)
     reward = read_rows(build(campaign, "reward"))["train"]
     assert len(reward) == 8

@@ -96,6 +96,10 @@ class TaskType:
         """What this contributor is shown beyond the payload (e.g. a shuffled response order)."""
         return {}
 
+    def contributor_payload(self, item_payload: dict) -> dict:
+        """The payload as a contributor's page receives it: a type hides what must stay blind (model names)."""
+        return item_payload
+
     def media_keys(self, item_payload: dict) -> dict[str, str]:
         """Storage keys of the media an item shows, by name; the page gets per-contributor signed URLs."""
         return {}

@@ -1,7 +1,7 @@
 """The console's review and dashboard pages, mounted at /review/ (config/urls.py)."""
 from django.urls import path
 
-from web.review import views
+from web.review import leaderboard, views
 
 app_name = "review"
 urlpatterns = [
@@ -11,4 +11,5 @@ urlpatterns = [
     path("campaigns/<int:campaign_id>/dashboard/", views.dashboard, name="dashboard"),
     path("campaigns/<int:campaign_id>/dashboard.json", views.dashboard_json, name="dashboard-json"),
     path("campaigns/<int:campaign_id>/rescore/", views.rescore, name="rescore"),
+    path("campaigns/<int:campaign_id>/leaderboard/", leaderboard.leaderboard, name="leaderboard"),
 ]

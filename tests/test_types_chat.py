@@ -363,7 +363,7 @@ def test_conversation_grows_and_exports_load_with_datasets(client, make_campaign
                                                                             "campaign_id": write.pk, "contributor_id": first.contributor_id})
     sft = read_rows(build(write, "sft"))["train"]
     assert [r["messages"][-1]["content"] for r in sft] == replies
-    assert (sft[0]["authenticity_score"], sft[0]["authenticity_flagged"]) == (0.9, False)
+    assert (sft[0]["authorship_score"], sft[0]["authorship_flagged"]) == (0.9, False)  # the engine's columns
     # The DPO row says how authentic each contributor-written reply is.
     [row] = read_rows(build(rank, "dpo"))["train"]
     assert (row["chosen_authenticity"], row["chosen_flagged"]) == (0.9, False)

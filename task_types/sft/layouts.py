@@ -17,23 +17,8 @@ def message_type():
 def sft_schema():
     return pa.schema([
     ("messages", pa.list_(message_type())), ("item_id", pa.int64()), ("annotation_id", pa.int64()),
-    ("contributor", pa.string()), ("region", pa.string()), ("authenticity_score", pa.float64()),
-    ("authenticity_flagged", pa.bool_()),
+    ("contributor", pa.string()), ("region", pa.string()),
 ])
-
-
-def authenticity(rec, ctx: LayoutContext) -> tuple[float | None, bool | None]:
-    """The answer's authenticity score and flag; the campaign's scores are read once per export (one query)."""
-    scores = ctx.__dict__.get("authenticity_scores")
-    if scores is None:
-        from authenticity.models import AuthenticityScore
-        from tasks.models import Item
-
-        campaign = Item.objects.filter(pk=rec.item_id).values("campaign_id")
-        scores = {a: (s, f) for a, s, f in AuthenticityScore.objects.filter(campaign_id__in=campaign)
-                  .values_list("annotation_id", "score", "flagged").iterator(chunk_size=5000)}
-        ctx.__dict__["authenticity_scores"] = scores
-    return scores.get(rec.id, (None, None))
 
 
 def sft(rec, ctx: LayoutContext) -> list[dict]:
@@ -57,10 +42,10 @@ def sft(rec, ctx: LayoutContext) -> list[dict]:
     if prompt:
         messages.append({"role": "user", "content": prompt})
     messages.append({"role": "assistant", "content": response})
-    score, flagged = authenticity(rec, ctx)
+    # Authorship evidence (authorship_score, _flagged, _reasons...) is appended by the export engine:
+    # the layout is free_text.
     return [{"messages": messages, "item_id": rec.item_id, "annotation_id": rec.id,
-             "contributor": rec.contributor or "", "region": rec.region or "",
-             "authenticity_score": score, "authenticity_flagged": flagged}]
+             "contributor": rec.contributor or "", "region": rec.region or ""}]
 
 
 SFT = Layout("sft", UNIT_ANNOTATION, sft_schema, sft, free_text=True, description="Chat `messages` per human response (TRL SFT).")

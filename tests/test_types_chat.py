@@ -361,7 +361,8 @@ def test_conversation_grows_and_exports_load_with_datasets(client, make_campaign
     first = Annotation.objects.filter(campaign=write).order_by("id").first()
     AuthenticityScore.objects.update_or_create(annotation=first, defaults={"score": 0.9, "flagged": False,
                                                                             "campaign_id": write.pk, "contributor_id": first.contributor_id})
-    sft = read_rows(build(write, "sft"))["train"]
+    # Every written turn, finalised or not (training layouts default to finalised items since issue 28).
+    sft = read_rows(build(write, "sft", filters={"finalised_only": False}))["train"]
     assert [r["messages"][-1]["content"] for r in sft] == replies
     assert (sft[0]["authorship_score"], sft[0]["authorship_flagged"]) == (0.9, False)  # the engine's columns
     # The DPO row says how authentic each contributor-written reply is.

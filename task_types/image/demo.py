@@ -9,29 +9,22 @@ from __future__ import annotations
 import io
 import random
 
-from django.core.files.storage import default_storage
-
 from assets.models import MediaAsset
-from assets.services import store_media
+from assets.services import store_demo_media
 from tasks.types.base import DemoCampaign
 
 from .geometry import COCO_PERSON
 
 
 def _store(key: str, image, objects: list[dict]) -> tuple[str, list[dict]]:
-    existing = MediaAsset.objects.filter(key=key).first()
-    if existing is not None and default_storage.exists(key) and "objects" in existing.info:
-        return key, existing.info["objects"]
-    if existing is not None:
-        existing.delete()
-    if default_storage.exists(key):
-        default_storage.delete(key)
-    out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
-    store_media(key=key, data=out.getvalue(), kind=MediaAsset.Kind.IMAGE, content_type="image/png",
-                info={"width": image.size[0], "height": image.size[1], "format": "PNG", "demo": True,
-                      "objects": objects})
-    return key, objects
+    def build():
+        out = io.BytesIO()
+        image.save(out, format="PNG", optimize=True)
+        return out.getvalue(), "image/png", {"width": image.size[0], "height": image.size[1], "format": "PNG",
+                                             "objects": objects}
+
+    asset = store_demo_media(key, kind=MediaAsset.Kind.IMAGE, build=build, keep=lambda a: "objects" in a.info)
+    return key, asset.info["objects"]
 
 
 def street_scene(seed: int):

@@ -7,10 +7,8 @@ import random
 from functools import lru_cache
 from pathlib import Path
 
-from django.core.files.storage import default_storage
-
 from assets.models import MediaAsset
-from assets.services import store_media
+from assets.services import store_demo_media
 
 FONT_DIRS = [Path("/usr/share/fonts/truetype/noto"), Path("/usr/share/fonts/truetype/dejavu"),
              Path("/usr/share/fonts/truetype/liberation")]
@@ -101,14 +99,10 @@ def render_document(lines: list[str], *, handwriting: bool, seed: int) -> tuple[
 
 def render_demo_document(key: str, lines: list[str], *, handwriting: bool, seed: int) -> tuple[str, int, int, list]:
     """Render a demo document and store it under ``key`` (kept if already stored: the rendering is deterministic)."""
-    existing = MediaAsset.objects.filter(key=key).first()
-    if existing is not None and "line_polygons" in existing.info and default_storage.exists(key):
-        return key, existing.info["width"], existing.info["height"], existing.info["line_polygons"]
-    if existing is not None:
-        existing.delete()
-    if default_storage.exists(key):
-        default_storage.delete(key)
-    data, width, height, polygons = render_document(lines, handwriting=handwriting, seed=seed)
-    store_media(key=key, data=data, kind=MediaAsset.Kind.IMAGE, content_type="image/png",
-                info={"width": width, "height": height, "format": "PNG", "demo": True, "line_polygons": polygons})
-    return key, width, height, polygons
+    def build():
+        data, width, height, polygons = render_document(lines, handwriting=handwriting, seed=seed)
+        return data, "image/png", {"width": width, "height": height, "format": "PNG", "line_polygons": polygons}
+
+    info = store_demo_media(key, kind=MediaAsset.Kind.IMAGE, build=build,
+                            keep=lambda asset: "line_polygons" in asset.info).info
+    return key, info["width"], info["height"], info["line_polygons"]

@@ -85,7 +85,7 @@ def demo_dialogue(key: str = "demo/spans/dialogue-1.ogg") -> tuple[str, float, l
 
     from assets.decoding import inspect_audio
     from assets.models import MediaAsset
-    from assets.services import store_media
+    from assets.services import store_demo_media
     from task_types.speech_common.demo import encode_audio, synthesize_speech
 
     a, rate = synthesize_speech(4, seed=301)
@@ -95,11 +95,13 @@ def demo_dialogue(key: str = "demo/spans/dialogue-1.ogg") -> tuple[str, float, l
     bounds = [(0.0, len(a) / rate), (len(a) / rate, (len(a) + len(noise)) / rate),
               ((len(a) + len(noise)) / rate, len(signal) / rate)]
     duration = round(len(signal) / rate, 3)
-    if not MediaAsset.objects.filter(key=key).exists():
+
+    def build():
         data = encode_audio(signal, rate)
         info = inspect_audio(data, max_seconds=120)
-        store_media(key=key, data=data, kind=MediaAsset.Kind.AUDIO, content_type=info.content_type,
-                    info={**info.as_dict(), "demo": True})
+        return data, info.content_type, info.as_dict()
+
+    store_demo_media(key, kind=MediaAsset.Kind.AUDIO, build=build)
     # The "model" merged the noise into speaker A and starts B late.
     segments = [{"id": "m1", "start": 0.0, "end": round(bounds[1][1], 2), "label": "speaker_A"},
                 {"id": "m2", "start": round(bounds[2][0] + 0.3, 2), "end": round(bounds[2][1] - 0.05, 2),

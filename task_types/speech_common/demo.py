@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import io
 
-from django.core.files.storage import default_storage
-
 from assets.decoding import inspect_audio
 from assets.models import MediaAsset
-from assets.services import store_media
+from assets.services import store_demo_media
 
 
 def synthesize_speech(syllables: int, *, seed: int, sample_rate: int = 16000):
@@ -50,16 +48,11 @@ def encode_audio(samples, sample_rate: int, fmt: str = "OGG") -> bytes:
 
 def store_demo_audio(key: str, syllables: int, *, seed: int) -> str:
     """Synthesize one demo clip and store it under ``key`` (kept if already stored: it is deterministic)."""
-    existing = MediaAsset.objects.filter(key=key).first()
-    if existing is not None and default_storage.exists(key):
-        return key
-    if existing is not None:
-        existing.delete()
-    if default_storage.exists(key):
-        default_storage.delete(key)
-    samples, rate = synthesize_speech(syllables, seed=seed)
-    data = encode_audio(samples, rate)
-    info = inspect_audio(data, max_seconds=120)
-    store_media(key=key, data=data, kind=MediaAsset.Kind.AUDIO, content_type=info.content_type,
-                info={**info.as_dict(), "demo": True})
+    def build():
+        samples, rate = synthesize_speech(syllables, seed=seed)
+        data = encode_audio(samples, rate)
+        info = inspect_audio(data, max_seconds=120)
+        return data, info.content_type, info.as_dict()
+
+    store_demo_media(key, kind=MediaAsset.Kind.AUDIO, build=build)
     return key

@@ -36,6 +36,7 @@ def statement(user, *, limit: int = 200) -> list[dict]:
         "campaign": e.transaction.campaign.name if e.transaction.campaign_id else "",
         "answer": e.transaction.annotation_id,
         "payout": e.transaction.payout.reference if e.transaction.payout_id else "",
+        "memo": e.transaction.memo,
     } for e in rows]
 
 
@@ -155,5 +156,6 @@ def tax_certificate(user, year: int) -> dict:
     return {
         "year": year, "payouts": paid, "pseudonym": profile.pseudonym if profile else "",
         "legal_names": names,
+        "tax_code": PayoutAccount.objects.filter(contributor=user).values_list("tax_code", flat=True).first() or "",
         "gross": sum(p.gross for p in paid), "tax": sum(p.tax for p in paid), "net": sum(p.net for p in paid),
     }

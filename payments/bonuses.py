@@ -14,8 +14,7 @@ tier and manual bonuses are available at once and are not clawed back if an answ
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
@@ -164,10 +163,10 @@ def month_bounds(period: str) -> tuple[datetime, datetime]:
     """A calendar month "YYYY-MM" as [start, end) in UTC."""
     try:
         year, month = (int(x) for x in period.split("-"))
-        start = datetime(year, month, 1, tzinfo=dt_timezone.utc)
+        start = datetime(year, month, 1, tzinfo=UTC)
     except (ValueError, TypeError):
         raise SchemaError("period", _("A period is a month written YYYY-MM.")) from None
-    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=dt_timezone.utc)
+    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
     return start, end
 
 
@@ -187,8 +186,12 @@ def settle_tier_bonuses(*, campaign: Campaign, period: str) -> int:
                .values_list("contributor_id", "total"))
     trust = dict(TrustScore.objects.filter(contributor__user_id__in=pay, task_type=campaign.task_type)
                  .values_list("contributor__user_id", "score"))
+    done = set(Bonus.objects.filter(key__startswith=f"tier:{campaign.pk}:", key__endswith=f":{period}")
+               .values_list("key", flat=True))
     n = 0
     for contributor_id, total in sorted(pay.items()):
+        if f"tier:{campaign.pk}:{contributor_id}:{period}" in done:
+            continue
         reached = [t for t in tiers if trust.get(contributor_id, 0.0) >= t["min_trust"]]
         amount = int(total or 0) * reached[-1]["bonus_bps"] // 10000 if reached else 0
         if amount <= 0:

@@ -70,6 +70,17 @@ def breaches(*, limit: int = 20) -> list[str]:
     for annotation_id, n in list(accepts.items())[:limit]:
         found.append(f"answer {annotation_id} was paid {n} time(s) without an earning decision")
 
+    # A contributor's pending account holds exactly the pay and per-answer bonus of their pending earnings.
+    owed = dict(Earning.objects.filter(state=Earning.State.PENDING).values("contributor_id")
+                .annotate(total=Sum("pay") + Sum("bonus")).values_list("contributor_id", "total"))
+    pending = dict(Account.objects.filter(kind=Kind.PENDING).values_list("contributor_id", "balance"))
+    odd = 0
+    for contributor_id in sorted(set(owed) | set(pending)):
+        want, got = int(owed.get(contributor_id) or 0), int(pending.get(contributor_id) or 0)
+        if want != got and odd < limit:
+            odd += 1
+            found.append(f"contributor {contributor_id}'s pending account holds {got}, their pending earnings {want}")
+
     found += bonus_breaches(limit=limit)
 
     for campaign in Campaign.objects.filter(budget__isnull=False).filter(

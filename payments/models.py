@@ -258,8 +258,9 @@ class BonusRule(models.Model):
     def clean(self):
         from django.core.exceptions import ValidationError
 
-        from .bonuses import clean_tiers
         from core.schema import SchemaError
+
+        from .bonuses import clean_tiers
 
         try:
             self.tiers = clean_tiers(self.tiers)

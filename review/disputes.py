@@ -1,8 +1,8 @@
 """Disputes: a contributor contests a rejected answer or their suspension; staff uphold or overturn it.
 
 Who answers: an answer's dispute, the campaign's reviewers (``review.selectors.can_review_campaign``: the
-organisation's admins and managers, appointed reviewers), who also hold ``Action.REVIEW`` in the one permission
-model; a suspension's dispute, trust-and-safety staff (``Action.CONTRIBUTOR_MODERATE``).
+organisation's admins and managers, appointed reviewers; their admin access is ``Action.REVIEW`` in the one
+permission model); a suspension's dispute, trust-and-safety staff (``Action.CONTRIBUTOR_MODERATE``).
 
 An overturned answer is accepted through ``decide_review`` (so trust, consensus and pay follow the same path as a
 reviewer's acceptance): ``payments.earnings.on_review`` pays it once (the ledger keys make a second call a no-op).
@@ -79,7 +79,8 @@ def open_suspension_dispute(*, user, reason: str) -> Dispute:
 def may_decide(user, dispute: Dispute) -> bool:
     if dispute.kind == Dispute.Kind.SUSPENSION:
         return allows(user, Action.CONTRIBUTOR_MODERATE)
-    return allows(user, Action.REVIEW, dispute.campaign.organization_id) or can_review_campaign(user, dispute.campaign)
+    # the same people the queue lists them to (and decide_review lets accept): the campaign's reviewers
+    return can_review_campaign(user, dispute.campaign)
 
 
 def staff_queue(user):

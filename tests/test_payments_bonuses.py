@@ -12,15 +12,20 @@ from audit.models import AuditEvent
 from contributors.models import TrustScore
 from core.schema import SchemaError
 from organizations.models import Membership
-from payments import bonuses, earnings
+from payments import bonuses, earnings, selectors
 from payments.budgets import set_budget
 from payments.checks import breaches
 from payments.models import Account, Bonus, BonusRule, Earning, LedgerTransaction
 from review.roles import sync_role_groups
 from tasks.models import Campaign
-from tests.test_payments import balance, paid_campaign, work  # noqa: F401 (paid_campaign is a fixture)
+from tests.test_payments import balance, paid_campaign_factory, work
 
 Kind = Account.Kind
+
+
+@pytest.fixture
+def paid_campaign(make_campaign):
+    return paid_campaign_factory(make_campaign)
 
 
 def _accept(user, campaign, n):
@@ -79,6 +84,8 @@ def test_a_bonus_the_budget_cannot_cover_is_not_posted_and_says_why(paid_campaig
     campaign.refresh_from_db()
     assert campaign.budget_used == 2150 and campaign.status == Campaign.Status.PAUSED
     assert AuditEvent.objects.filter(action="bonus.refused").count() == 1
+    [cost] = selectors.campaign_costs([campaign])  # the manager's cost view
+    assert (cost["bonus"], cost["bonus_refused"], cost["spent"], cost["left"]) == (150, 1, 2150, 50)
     assert breaches() == []
 
     set_budget(campaign=campaign, budget=5000)

@@ -24,9 +24,14 @@ from review.models import Dispute
 from review.roles import sync_role_groups
 from review.services import decide_review
 from tasks.models import Campaign
-from tests.test_payments import balance, paid_campaign, work  # noqa: F401 (paid_campaign is a fixture)
+from tests.test_payments import balance, paid_campaign_factory, work
 
 Kind = Account.Kind
+
+
+@pytest.fixture
+def paid_campaign(make_campaign):
+    return paid_campaign_factory(make_campaign)
 
 
 def _client(user) -> Client:
@@ -64,6 +69,8 @@ def test_a_review_rejection_contested_and_overturned_is_paid_once(paid_campaign,
     me.post(f"/me/earnings/contest/{answer.pk}/", {"reason": "Câu này rõ ràng là an toàn, xin xem lại."})
     dispute = Dispute.objects.get()
     assert (dispute.kind, dispute.state, dispute.decision_reason) == ("answer", "open", "Sai nhãn")
+    stranger = _client(make_contributor())
+    assert stranger.post(f"/me/earnings/contest/{answer.pk}/", {"reason": "Không phải câu của tôi đâu."}).status_code == 404
     again = me.post(f"/me/earnings/contest/{answer.pk}/", {"reason": "Một lần nữa, xin xem lại."}, follow=True)
     assert "already contested" in again.content.decode() and Dispute.objects.count() == 1
 

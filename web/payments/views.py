@@ -4,14 +4,14 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from contributors.selectors import verification_level
 from core.schema import SchemaError
 from payments import payouts, selectors
-from payments.models import Account
+from payments.models import Account, Earning
 from review.disputes import disputes_of, open_answer_dispute, open_suspension_dispute
 from web.payments.forms import PayoutAccountForm, PayoutRequestForm
 
@@ -40,7 +40,8 @@ def statement(request):
 @login_required
 @require_POST
 def contest_answer(request, annotation_id: int):
-    """Contest one of the contributor's own rejected answers (the statement's form)."""
+    """Contest one of the contributor's own rejected answers (the statement's form); anyone else's answer is 404."""
+    get_object_or_404(Earning, annotation_id=annotation_id, contributor=request.user)
     try:
         open_answer_dispute(user=request.user, annotation_id=annotation_id, reason=request.POST.get("reason", ""))
     except SchemaError as exc:

@@ -28,6 +28,14 @@ def paid_campaign(make_campaign):
     return paid_campaign_factory(make_campaign)
 
 
+def _client_for(user) -> Client:
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 def _accept(user, campaign, n):
     out = []
     for _ in range(n):
@@ -176,7 +184,20 @@ def test_manual_bonus_by_a_manager_with_a_reason_audited_once_per_form(paid_camp
     assert balance(Kind.AVAILABLE, contributor=worker.pk) == 2000
     assert AuditEvent.objects.filter(action="bonus.granted", actor=manager).count() == 2  # both attempts audited
     listing = client.get("/admin/payments/bonus/").content.decode()
-    assert "Trả lời kỹ" in listing and worker.contributor.pseudonym in listing
+    assert "Trả lời kỹ" in listing and worker.contributor.pseudonym in listing and worker.email not in listing
+
+    # the manager sets the campaign's bonus rule; bad tiers are refused naming the field
+    bad = client.post("/admin/payments/bonusrule/add/", {"campaign": campaign.pk, "per_answer": 100,
+                                                        "milestone_every": 0, "milestone_amount": 0,
+                                                        "tiers": '[{"min_trust": 2, "bonus_bps": 100}]'})
+    assert bad.status_code == 200 and "min_trust is a number from 0 to 1" in bad.content.decode()
+    good = client.post("/admin/payments/bonusrule/add/", {"campaign": campaign.pk, "per_answer": 100,
+                                                         "milestone_every": 10, "milestone_amount": 5000,
+                                                         "tiers": '[{"min_trust": 0.9, "bonus_bps": 1000}]'})
+    assert good.status_code == 302
+    assert BonusRule.objects.get(campaign=campaign).tiers == [{"min_trust": 0.9, "bonus_bps": 1000}]
+    other = _client_for(outsider)
+    assert other.get(f"/admin/payments/bonusrule/{campaign.bonus_rule.pk}/change/").status_code in (302, 403, 404)
     assert breaches() == []
 
 

@@ -231,21 +231,15 @@ def test_planted_bug_a_bonus_not_charged_to_the_budget_hold_is_caught(paid_campa
 
 
 @pytest.mark.django_db
-def test_planted_bug_an_answer_bonus_kept_after_its_reversal_is_caught(paid_campaign, make_contributor,
+def test_planted_bugs_an_answer_bonus_of_the_wrong_amount_or_kept_after_its_reversal_are_caught(paid_campaign, make_contributor,
                                                                        monkeypatch):
     campaign = paid_campaign(pay=1000, fee_bps=0, items=2)
     BonusRule.objects.create(campaign=campaign, per_answer=100)
     user = make_contributor()
     [answer] = _accept(user, campaign, 1)
+    Bonus.objects.update(amount=90)  # another bug: the decision says 90, the ledger paid 100
+    assert any("posted [100], expected [90]" in b for b in breaches())
+    Bonus.objects.update(amount=100)
     monkeypatch.setattr(bonuses, "reverse_answer_bonus", lambda earning: 0)  # the bug: the bonus stays
     earnings.reverse(annotation=answer, reason="Sai")
-    assert any("pending" in b and "100" in b for b in breaches())
-
-
-@pytest.mark.django_db
-def test_planted_bug_a_bonus_posted_for_a_different_amount_is_caught(paid_campaign, make_contributor):
-    campaign = paid_campaign(pay=1000, fee_bps=0, items=2)
-    BonusRule.objects.create(campaign=campaign, per_answer=100)
-    _accept(make_contributor(), campaign, 1)
-    Bonus.objects.update(amount=90)
-    assert any("posted [100], expected [90]" in b for b in breaches())
+    assert any("pending account holds 100, their pending earnings 0" in b for b in breaches())

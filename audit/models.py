@@ -27,6 +27,10 @@ class AuditEvent(models.Model):
         BUDGET_SET = "campaign.budget_set", _("Campaign budget set")
         PAYOUT_BATCH_APPROVED = "payout.batch_approved", _("Payout batch approved")
         BANK_RESULT_IMPORTED = "payout.bank_result_imported", _("Bank result file imported")
+        BONUS_GRANTED = "bonus.granted", _("Bonus granted by a manager")
+        BONUS_REFUSED = "bonus.refused", _("Bonus not posted: budget")
+        DISPUTE_OPENED = "dispute.opened", _("Dispute opened by a contributor")
+        DISPUTE_DECIDED = "dispute.decided", _("Dispute upheld or overturned")
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     action = models.CharField(max_length=40, choices=Action.choices)

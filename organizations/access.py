@@ -76,15 +76,17 @@ ACTION_PERMISSIONS: dict[Action, list[tuple[str, str, tuple[str, ...]]]] = {
         ("exports", "datasetversion", ("view",)), ("assets", "*", ("view",)),
         ("organizations", "organization", ("view",)), ("organizations", "membership", ("view",)),
         ("payments", "earning", ("view",)),  # the cost view: pay and fee per answer, never bank details
+        ("payments", "bonus", ("view",)), ("payments", "bonusrule", ("view",)),
     ],
     Action.MANAGE_CAMPAIGNS: [
         ("tasks", "*", ("*",)), ("annotations", "*", ("*",)), ("authenticity", "*", ("*",)),
         ("review", "reviewerappointment", ("*",)),
+        ("payments", "bonusrule", ("*",)), ("payments", "bonus", ("view", "add")),
     ],
     Action.RESCORE: [("annotations", "consensusjob", ("*",))],
     Action.EXPORT: [("exports", "export", ("*",)), ("exports", "datasetversion", ("*",))],
     Action.WEBHOOKS: [("exports", "webhook", ("*",)), ("exports", "webhookdelivery", ("*",))],
-    Action.REVIEW: [("review", "reviewdecision", ("view", "add"))],
+    Action.REVIEW: [("review", "reviewdecision", ("view", "add")), ("review", "dispute", ("view", "change"))],
     Action.MEMBERS: [("organizations", "membership", ("*",)), ("organizations", "organization", ("view", "change"))],
     Action.TOKENS: [("organizations", "apitoken", ("*",))],
     Action.CONTRIBUTOR_IDENTITY: [("contributors", "*", ("view",))],
@@ -92,6 +94,7 @@ ACTION_PERMISSIONS: dict[Action, list[tuple[str, str, tuple[str, ...]]]] = {
         ("contributors", "contributorprofile", ("view", "change")), ("contributors", "fraudsignal", ("*",)),
         ("contributors", "identitydocument", ("view", "change")), ("contributors", "qualification", ("*",)),
         ("contributors", "qualificationtest", ("*",)), ("contributors", "qualificationitem", ("*",)),
+        ("review", "dispute", ("view", "change")),  # contests of suspensions (review.disputes scopes the rows)
     ],
     Action.CONTRIBUTOR_PRIVACY: [("contributors", "contributorprofile", ("view", "change", "delete"))],
     Action.AUDIT: [("audit", "*", ("view",))],

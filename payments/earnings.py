@@ -24,7 +24,7 @@ from core.schema import SchemaError
 from tasks.models import Campaign
 from workqueue.counters import release_budget, reserve_budget
 
-from . import ledger
+from . import bonuses, ledger
 from .models import Account, Earning, EarningRule, LedgerTransaction
 
 Kind = Account.Kind
@@ -74,11 +74,14 @@ def accept(*, annotation: Annotation, source: str, campaign: Campaign | None = N
         except IntegrityError:
             return Earning.objects.get(annotation_id=annotation.pk)
         _post_accept(earning, campaign)
-    _pause_if_spent(campaign)
+        bonuses.on_accepted(earning, campaign)
+    pause_if_spent(campaign)
     return earning
 
 
-def _post_accept(earning: Earning, campaign: Campaign) -> None:
+def _post_accept(earning: Earning, campaign: Campaign, *, key: str | None = None) -> None:
+    """Post an acceptance; ``key`` differs from ``accept:<answer>`` only when a reversed answer is accepted again
+    (a dispute overturned): ``accept:<answer>:<n>`` after its n-th reversal, still at most once each."""
     if earning.pay + earning.fee == 0:
         return
     ensure_funded(campaign)
@@ -87,7 +90,7 @@ def _post_accept(earning: Earning, campaign: Campaign) -> None:
         legs.append((ledger.account(Kind.PENDING, contributor_id=earning.contributor_id), earning.pay))
     if earning.fee:
         legs.append((ledger.platform(Kind.FEES), earning.fee))
-    ledger.post(key=f"accept:{earning.annotation_id}", kind=LedgerTransaction.Kind.ACCEPT, legs=legs,
+    ledger.post(key=key or f"accept:{earning.annotation_id}", kind=LedgerTransaction.Kind.ACCEPT, legs=legs,
                 campaign_id=campaign.pk, annotation_id=earning.annotation_id, memo=earning.source)
 
 
@@ -119,16 +122,21 @@ def reverse(*, annotation: Annotation, reason: str) -> Earning:
         if earning.state not in (Earning.State.PENDING, Earning.State.AVAILABLE):
             return earning
         held = Kind.PENDING if earning.state == Earning.State.PENDING else Kind.AVAILABLE
-        legs = [(ledger.account(Kind.BUDGET, campaign_id=earning.campaign_id), earning.pay + earning.fee)]
-        if earning.pay:
-            legs.append((ledger.account(held, contributor_id=earning.contributor_id), -earning.pay))
+        bonus = bonuses.reverse_answer_bonus(earning) if earning.bonus else 0
+        back = earning.pay + bonus
+        legs = [(ledger.account(Kind.BUDGET, campaign_id=earning.campaign_id), back + earning.fee)]
+        if back:
+            legs.append((ledger.account(held, contributor_id=earning.contributor_id), -back))
         if earning.fee:
             legs.append((ledger.platform(Kind.FEES), -earning.fee))
-        if earning.pay + earning.fee:
-            ledger.post(key=f"reverse:{earning.annotation_id}", kind=LedgerTransaction.Kind.REVERSE, legs=legs,
+        if back + earning.fee:
+            reversals = LedgerTransaction.objects.filter(kind=LedgerTransaction.Kind.REVERSE,
+                                                         annotation_id=earning.annotation_id).count()
+            key = f"reverse:{earning.annotation_id}" + (f":{reversals + 1}" if reversals else "")
+            ledger.post(key=key, kind=LedgerTransaction.Kind.REVERSE, legs=legs,
                         campaign_id=earning.campaign_id, annotation_id=earning.annotation_id, memo=reason[:300])
-        earning.state, earning.reason = Earning.State.REVERSED, reason[:500]
-        earning.save(update_fields=["state", "reason"])
+        earning.state, earning.reason, earning.bonus = Earning.State.REVERSED, reason[:500], 0
+        earning.save(update_fields=["state", "reason", "bonus"])
         release_budget(earning.campaign_id)
     return earning
 
@@ -139,11 +147,12 @@ def on_review(*, annotation: Annotation, accepted: bool, reason: str) -> Earning
     if accepted:
         if earning is None:
             return accept(annotation=annotation, source=Earning.Source.REVIEW)
-        if earning.state == Earning.State.REJECTED:
-            # Overturned in the contributor's favour: the answer takes its cost from the budget again.
+        if earning.state in (Earning.State.REJECTED, Earning.State.REVERSED):
+            # Overturned in the contributor's favour (a later review, a dispute): the answer takes its cost from
+            # the budget again and is paid, once more than it was reversed.
             with transaction.atomic():
                 locked = Earning.objects.select_for_update().get(pk=earning.pk)
-                if locked.state != Earning.State.REJECTED:
+                if locked.state not in (Earning.State.REJECTED, Earning.State.REVERSED):
                     return locked
                 campaign = annotation.campaign
                 if campaign.budget is not None and not reserve_budget(campaign.pk):
@@ -155,8 +164,13 @@ def on_review(*, annotation: Annotation, accepted: bool, reason: str) -> Earning
                 locked.pay, locked.fee, locked.decided_at = pay, fee, now
                 locked.available_at = now + timedelta(hours=hold)
                 locked.save()
-                _post_accept(locked, campaign)
-                return locked
+                reversals = LedgerTransaction.objects.filter(kind=LedgerTransaction.Kind.REVERSE,
+                                                             annotation_id=locked.annotation_id).count()
+                _post_accept(locked, campaign,
+                             key=f"accept:{locked.annotation_id}:{reversals}" if reversals else None)
+                bonuses.on_accepted(locked, campaign)
+            pause_if_spent(campaign)
+            return locked
         return earning
     reason = reason or _("Rejected by a reviewer.")
     if earning is None:
@@ -234,18 +248,22 @@ def release_due(*, now=None, limit: int = 5000) -> int:
             earning = Earning.objects.select_for_update().get(pk=pk)
             if earning.state != Earning.State.PENDING:
                 continue
-            if earning.pay:
-                ledger.post(key=f"release:{earning.annotation_id}", kind=LedgerTransaction.Kind.RELEASE,
+            due = earning.pay + earning.bonus  # the per-answer bonus is released with its answer
+            if due:
+                releases = LedgerTransaction.objects.filter(kind=LedgerTransaction.Kind.RELEASE,
+                                                            annotation_id=earning.annotation_id).count()
+                ledger.post(key=f"release:{earning.annotation_id}" + (f":{releases}" if releases else ""),
+                            kind=LedgerTransaction.Kind.RELEASE,
                             annotation_id=earning.annotation_id, campaign_id=earning.campaign_id, legs=[
-                                (ledger.account(Kind.PENDING, contributor_id=earning.contributor_id), -earning.pay),
-                                (ledger.account(Kind.AVAILABLE, contributor_id=earning.contributor_id), earning.pay)])
+                                (ledger.account(Kind.PENDING, contributor_id=earning.contributor_id), -due),
+                                (ledger.account(Kind.AVAILABLE, contributor_id=earning.contributor_id), due)])
             earning.state = Earning.State.AVAILABLE
             earning.save(update_fields=["state"])
             n += 1
     return n
 
 
-def _pause_if_spent(campaign: Campaign) -> None:
+def pause_if_spent(campaign: Campaign) -> None:
     """A capped campaign whose remaining budget cannot pay one more answer pauses itself and says so."""
     if campaign.budget is None or campaign.status != Campaign.Status.ACTIVE:
         return

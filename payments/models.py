@@ -42,9 +42,19 @@ class Account(models.Model):
     balance = models.BigIntegerField(default=0)  # cache of sum(entries.amount), written by ledger.post only
 
     class Meta:
+        # One account per (kind, owner). An account has at most one owner (a contributor, a campaign, or neither:
+        # the platform's), so three partial unique constraints say exactly what one ``nulls_distinct=False``
+        # constraint said, and every backend enforces them (SQLite has no NULLS NOT DISTINCT: Django's W047).
         constraints = [
-            models.UniqueConstraint(fields=["kind", "contributor", "campaign"], name="uniq_account",
-                                    nulls_distinct=False),
+            models.UniqueConstraint(fields=["kind", "contributor"], condition=models.Q(contributor__isnull=False),
+                                    name="uniq_contributor_account"),
+            models.UniqueConstraint(fields=["kind", "campaign"], condition=models.Q(campaign__isnull=False),
+                                    name="uniq_campaign_account"),
+            models.UniqueConstraint(fields=["kind"], condition=models.Q(contributor__isnull=True,
+                                                                         campaign__isnull=True),
+                                    name="uniq_platform_account"),
+            models.CheckConstraint(condition=models.Q(contributor__isnull=True) | models.Q(campaign__isnull=True),
+                                   name="account_one_owner"),
         ]
 
     def __str__(self) -> str:
@@ -64,6 +74,7 @@ class LedgerTransaction(models.Model):
         PAYOUT_REQUEST = "payout_request", _("Payout requested")
         PAYOUT_PAID = "payout_paid", _("Payout paid")
         PAYOUT_FAILED = "payout_failed", _("Payout failed")
+        BONUS = "bonus", _("Bonus")
 
     key = models.CharField(max_length=120, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -127,6 +138,8 @@ class Earning(models.Model):
     source = models.CharField(max_length=10, choices=Source.choices)
     pay = models.BigIntegerField(default=0)
     fee = models.BigIntegerField(default=0)
+    # The campaign's per-answer bonus posted with this answer (pending with its pay, released and reversed with it).
+    bonus = models.BigIntegerField(default=0)
     reason = models.CharField(max_length=500, blank=True)
     decided_at = models.DateTimeField(default=timezone.now)
     available_at = models.DateTimeField(null=True, blank=True)
@@ -147,6 +160,10 @@ class PayoutAccount(models.Model):
     bank_bin = models.CharField(_("bank BIN"), max_length=6)
     account_number = models.CharField(_("account number"), max_length=19)
     account_name = models.CharField(_("account holder"), max_length=100)
+    # Mã số thuế cá nhân: 12 digits (the citizen ID number, which serves as the personal tax code since 2025),
+    # 10 digits (an older code) or 10 + "-" + 3 (a branch suffix). Shown on the withholding certificate; seen by
+    # the contributor and finance staff only (like the bank details on this row).
+    tax_code = models.CharField(_("personal tax code"), max_length=14, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -159,6 +176,8 @@ class PayoutBatch(models.Model):
         RECONCILED = "reconciled", _("Bank result imported")
 
     state = models.CharField(max_length=12, choices=State.choices, default=State.APPROVED)
+    layout = models.CharField(_("bank file layout"), max_length=20, default="generic",
+                              help_text=_("The column layout of the bank-transfer file (docs/payments.md)."))
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -211,3 +230,82 @@ class BankResultImport(models.Model):
 
     def __str__(self) -> str:
         return f"bank result {self.sha256[:12]} for batch {self.batch_id}"
+
+
+class BonusRule(models.Model):
+    """A campaign's bonuses on top of the pay per answer, all charged to its budget.
+
+    ``tiers`` is a list of ``{"min_trust": 0.9, "bonus_bps": 1000}``: a contributor whose trust for the campaign's
+    task type reaches ``min_trust`` earns ``bonus_bps`` basis points of the pay of the answers accepted in a
+    calendar month, once per month (the highest tier reached counts).
+    """
+
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="bonus_rule")
+    per_answer = models.PositiveIntegerField(_("bonus per accepted answer (đồng)"), default=0)
+    milestone_every = models.PositiveIntegerField(
+        _("milestone every N accepted answers"), default=0, help_text=_("0: no milestone bonus."))
+    milestone_amount = models.PositiveIntegerField(_("milestone bonus (đồng)"), default=0)
+    tiers = models.JSONField(_("quality tiers"), default=list, blank=True,
+                             help_text=_('e.g. [{"min_trust": 0.8, "bonus_bps": 500}, {"min_trust": 0.9, '
+                                         '"bonus_bps": 1000}]: a share of the month\'s accepted pay by trust.'))
+
+    class Meta:
+        verbose_name = _("bonus rule")
+
+    def __str__(self) -> str:
+        return f"bonus rule of campaign {self.campaign_id}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from core.schema import SchemaError
+
+        from .bonuses import clean_tiers
+
+        try:
+            self.tiers = clean_tiers(self.tiers)
+        except SchemaError as exc:
+            raise ValidationError({"tiers": exc.message}) from None
+        if bool(self.milestone_every) != bool(self.milestone_amount):
+            raise ValidationError({"milestone_amount": _("Set both the milestone size and its bonus, or neither.")})
+
+
+class Bonus(models.Model):
+    """One bonus decision, keyed so that each answer, milestone, tier period or manager's grant pays at most once.
+
+    A bonus the campaign's remaining budget cannot cover is kept as REFUSED with the reason (the manager sees it
+    and may retry after a top-up); nothing is posted for it.
+    """
+
+    class Kind(models.TextChoices):
+        ANSWER = "answer", _("Per-answer bonus")
+        MILESTONE = "milestone", _("Milestone bonus")
+        TIER = "tier", _("Quality-tier bonus")
+        MANUAL = "manual", _("Manager's bonus")
+
+    class State(models.TextChoices):
+        PAID = "paid", _("Posted")
+        REFUSED = "refused", _("Not posted: budget")
+        REVERSED = "reversed", _("Reversed with its answer")
+
+    key = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    state = models.CharField(max_length=10, choices=State.choices)
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="bonuses")
+    contributor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bonuses")
+    annotation_id = models.BigIntegerField(null=True, blank=True)
+    amount = models.BigIntegerField()
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    refusal = models.CharField(_("why not posted"), max_length=300, blank=True)
+    granted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("bonus")
+        verbose_name_plural = _("bonuses")
+        indexes = [models.Index(fields=["campaign", "state"], name="bonus_campaign_idx")]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="bonus_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} bonus {self.key}: {self.amount} ({self.state})"

@@ -87,14 +87,66 @@ def approve_batch(*, user, payout_ids=None) -> PayoutBatch:
 
 BANK_FILE_COLUMNS = ("reference", "bank_bin", "account_number", "account_name", "amount", "description")
 
+# What a bank-file column may hold, per transfer (``seq`` is the row number from 1).
+BANK_FIELDS = {
+    "seq": lambda p, i: i,
+    "reference": lambda p, i: p.reference,
+    "bank_bin": lambda p, i: p.bank_bin,
+    "account_number": lambda p, i: p.account_number,
+    "account_name": lambda p, i: p.account_name,
+    "amount": lambda p, i: p.net,
+    "currency": lambda p, i: "VND",
+    "description": lambda p, i: f"ANNOT {p.reference}",
+}
 
-def bank_file(batch: PayoutBatch) -> str:
-    """The batch as the bank-transfer CSV (docs/payments.md: one row per transfer, amount net of tax)."""
+# Bank-file layouts: a configurable column mapping (header -> field), a delimiter and an encoding. None of these
+# is claimed to be a bank's published bulk-transfer template (none was verified against one): they are examples
+# of the shapes banks' templates take; finance staff add the exact layout of their bank in settings
+# (``PAYMENTS_BANK_LAYOUTS``, same shape), and docs/payments.md lists each column.
+BUILTIN_BANK_LAYOUTS = {
+    "generic": {"label": "Generic CSV (reference first)", "delimiter": ",",
+                "columns": [[c, c] for c in BANK_FILE_COLUMNS]},
+    "vn_numbered": {"label": "Numbered rows, Vietnamese headers (example mapping)", "delimiter": ",",
+                    "columns": [["STT", "seq"], ["So tai khoan", "account_number"], ["Ten nguoi huong", "account_name"],
+                                ["Ma ngan hang", "bank_bin"], ["So tien", "amount"], ["Loai tien", "currency"],
+                                ["Noi dung", "description"]]},
+    "semicolon_bin_first": {"label": "Semicolon-separated, bank code first (example mapping)", "delimiter": ";",
+                            "columns": [["BIN", "bank_bin"], ["ACCOUNT", "account_number"], ["NAME", "account_name"],
+                                        ["AMOUNT", "amount"], ["REF", "reference"], ["REMARK", "description"]]},
+}
+
+
+def bank_layouts() -> dict[str, dict]:
+    """The layouts finance may choose per batch: the built-in examples and those in settings (checked)."""
+    layouts = {**BUILTIN_BANK_LAYOUTS, **getattr(settings, "PAYMENTS_BANK_LAYOUTS", {})}
+    for key, layout in layouts.items():
+        fields = [f for _h, f in layout.get("columns", [])]
+        unknown = sorted(set(fields) - set(BANK_FIELDS))
+        if not fields or unknown or "amount" not in fields or len(layout.get("delimiter", ",")) != 1:
+            raise SchemaError(f"PAYMENTS_BANK_LAYOUTS.{key}", _("A layout needs columns of known fields (%(known)s), "
+                                                                "an amount column and a one-character delimiter.")
+                              % {"known": ", ".join(BANK_FIELDS)})
+    return layouts
+
+
+def set_batch_layout(*, user, batch: PayoutBatch, layout: str) -> PayoutBatch:
+    _require_finance(user)
+    if layout not in bank_layouts():
+        raise SchemaError("layout", _("Unknown bank file layout %(layout)r.") % {"layout": layout[:40]})
+    PayoutBatch.objects.filter(pk=batch.pk).update(layout=layout)
+    batch.layout = layout
+    return batch
+
+
+def bank_file(batch: PayoutBatch, layout: str | None = None) -> str:
+    """The batch as a bank-transfer file in its layout (docs/payments.md: one row per transfer, amount net of tax)."""
+    layouts = bank_layouts()
+    spec = layouts.get(layout or batch.layout) or layouts["generic"]
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(BANK_FILE_COLUMNS)
-    for p in batch.payouts.order_by("id"):
-        writer.writerow((p.reference, p.bank_bin, p.account_number, p.account_name, p.net, f"ANNOT {p.reference}"))
+    writer = csv.writer(out, lineterminator="\n", delimiter=spec["delimiter"])
+    writer.writerow([header for header, _field in spec["columns"]])
+    for i, p in enumerate(batch.payouts.order_by("id"), start=1):
+        writer.writerow([BANK_FIELDS[field](p, i) for _header, field in spec["columns"]])
     return out.getvalue()
 
 
@@ -134,21 +186,36 @@ def import_bank_result(*, user, batch: PayoutBatch, content: bytes) -> BankResul
     if previous is not None:
         return previous
     try:
-        rows = list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
-    except UnicodeDecodeError:
+        reader = csv.DictReader(io.StringIO(content.decode("utf-8-sig")))
+        rows = list(reader)
+    except (UnicodeDecodeError, csv.Error):
         raise SchemaError("file", _("The result file must be UTF-8 CSV.")) from None
+    missing = [c for c in ("reference", "status", "amount") if c not in (reader.fieldnames or [])]
+    if missing:
+        raise SchemaError("line 1", _("The header must name the columns reference, status, amount[, reason]; "
+                                      "missing: %(missing)s.") % {"missing": ", ".join(missing)})
+    if not rows:
+        raise SchemaError("file", _("The result file lists no transfers."))
     with transaction.atomic():
         payouts = {p.reference: p for p in Payout.objects.select_for_update().filter(batch=batch)}
-        outcomes = []
+        outcomes, seen = [], {}
         for line, row in enumerate(rows, start=2):
             reference = (row.get("reference") or "").strip()
+            if reference in seen:
+                raise SchemaError(f"line {line}.reference", _("Transfer %(ref)s is listed twice (first on line "
+                                                              "%(first)s).") % {"ref": reference[:40],
+                                                                                "first": seen[reference]})
+            seen[reference] = line
             status = (row.get("status") or "").strip().lower()
             payout = payouts.get(reference)
             if payout is None:
                 raise SchemaError(f"line {line}.reference", _("Unknown transfer reference %(ref)r in this batch.")
                                   % {"ref": reference[:40]})
+            text = (row.get("amount") or "").strip()
             try:
-                amount = int((row.get("amount") or "").strip())
+                if not text.isdigit():
+                    raise ValueError(text)
+                amount = int(text)
             except ValueError:
                 raise SchemaError(f"line {line}.amount", _("The amount must be a whole number of đồng.")) from None
             if amount != payout.net:
@@ -192,8 +259,32 @@ def _settle(payout: Payout, *, paid: bool, reason: str) -> None:
     payout.save(update_fields=["state", "failure_reason", "settled_at"])
 
 
-def save_payout_account(*, user, bank_bin, account_number, account_name) -> PayoutAccount:
-    """Record where the contributor is paid (a NAPAS bank BIN or e-wallet code, the account, its holder)."""
+def clean_tax_code(value) -> str:
+    """A personal tax code (mã số thuế cá nhân) as stored, or "" when none is given.
+
+    Since 1 July 2025 the 12-digit citizen ID number (số định danh cá nhân) serves as an individual's tax code;
+    older codes are 10 digits, or 13 with a 3-digit branch suffix written 0123456789-001. Only the shape is checked
+    (no check digit: the General Department of Taxation's lookup is the authority)."""
+    text = re.sub(r"[\s.]", "", value or "")
+    if not text:
+        return ""
+    if re.fullmatch(r"\d{12}", text):
+        if text.startswith("000"):
+            raise SchemaError("tax_code", _("A citizen ID number starts with a province code (001 to 096)."))
+        return text
+    if re.fullmatch(r"\d{10}", text):
+        return text
+    branch = re.fullmatch(r"(\d{10})-?(\d{3})", text)
+    if branch:
+        return f"{branch.group(1)}-{branch.group(2)}"
+    raise SchemaError("tax_code", _("A personal tax code is the 12-digit citizen ID number, or an older 10-digit "
+                                    "code (13 with a branch suffix, 0123456789-001)."))
+
+
+def save_payout_account(*, user, bank_bin, account_number, account_name, tax_code="") -> PayoutAccount:
+    """Record where the contributor is paid (a NAPAS bank BIN or e-wallet code, the account, its holder) and their
+    personal tax code (shown on the withholding certificate)."""
+    tax_code = clean_tax_code(tax_code)
     bank_bin = (bank_bin or "").strip()
     number = re.sub(r"[\s-]", "", account_number or "")
     name = " ".join((account_name or "").split()).upper()
@@ -204,5 +295,6 @@ def save_payout_account(*, user, bank_bin, account_number, account_name) -> Payo
     if not name or len(name) > 100:
         raise SchemaError("account_name", _("Enter the account holder's name as the bank has it."))
     destination, _created = PayoutAccount.objects.update_or_create(
-        contributor=user, defaults={"bank_bin": bank_bin, "account_number": number, "account_name": name})
+        contributor=user, defaults={"bank_bin": bank_bin, "account_number": number, "account_name": name,
+                                     "tax_code": tax_code})
     return destination

@@ -10,7 +10,7 @@ from django.db.models import Count, Q, Sum
 from annotations.models import Annotation
 from tasks.models import Campaign
 
-from .models import Account, Earning, Entry, Payout, PayoutAccount
+from .models import Account, Bonus, Earning, Entry, Payout, PayoutAccount
 
 Kind = Account.Kind
 
@@ -36,6 +36,7 @@ def statement(user, *, limit: int = 200) -> list[dict]:
         "campaign": e.transaction.campaign.name if e.transaction.campaign_id else "",
         "answer": e.transaction.annotation_id,
         "payout": e.transaction.payout.reference if e.transaction.payout_id else "",
+        "memo": e.transaction.memo,
     } for e in rows]
 
 
@@ -59,7 +60,8 @@ def masked(number: str) -> str:
 
 
 def campaign_costs(campaigns) -> list[dict]:
-    """Per campaign: accepted answers, their pay and fees, cost per accepted answer, budget, held and left."""
+    """Per campaign: accepted answers, their pay and fees, posted bonuses (and how many the budget refused), cost per
+    accepted answer, budget, held and left."""
     campaigns = list(campaigns)
     totals = {row["campaign_id"]: row for row in Earning.objects.filter(campaign__in=campaigns)
               .values("campaign_id").annotate(
@@ -67,15 +69,20 @@ def campaign_costs(campaigns) -> list[dict]:
                   rejected=Count("id", filter=Q(state__in=[Earning.State.REJECTED, Earning.State.REVERSED])),
                   pay=Sum("pay", filter=Q(state__in=[Earning.State.PENDING, Earning.State.AVAILABLE])),
                   fee=Sum("fee", filter=Q(state__in=[Earning.State.PENDING, Earning.State.AVAILABLE])))}
+    bonus_rows = {r["campaign_id"]: r for r in Bonus.objects.filter(campaign__in=campaigns).values("campaign_id")
+                  .annotate(posted=Sum("amount", filter=Q(state=Bonus.State.PAID)),
+                            refused=Count("id", filter=Q(state=Bonus.State.REFUSED)))}
     out = []
     for campaign in campaigns:
         row = totals.get(campaign.pk, {})
         accepted = row.get("accepted") or 0
         pay, fee = int(row.get("pay") or 0), int(row.get("fee") or 0)
-        spent = pay + fee
+        bonus = int((bonus_rows.get(campaign.pk) or {}).get("posted") or 0)
+        spent = pay + fee + bonus
         budget = None if campaign.budget is None else int(campaign.budget)
         out.append({
             "campaign": campaign, "accepted": accepted, "rejected": row.get("rejected") or 0, "pay": pay, "fee": fee,
+            "bonus": bonus, "bonus_refused": (bonus_rows.get(campaign.pk) or {}).get("refused") or 0,
             "spent": spent, "per_answer": round(spent / accepted) if accepted else None, "budget": budget,
             "committed": max(int(campaign.budget_used) - spent, 0) if budget is not None else None,
             "left": budget - int(campaign.budget_used) if budget is not None else None,
@@ -155,5 +162,6 @@ def tax_certificate(user, year: int) -> dict:
     return {
         "year": year, "payouts": paid, "pseudonym": profile.pseudonym if profile else "",
         "legal_names": names,
+        "tax_code": PayoutAccount.objects.filter(contributor=user).values_list("tax_code", flat=True).first() or "",
         "gross": sum(p.gross for p in paid), "tax": sum(p.tax for p in paid), "net": sum(p.net for p in paid),
     }

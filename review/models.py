@@ -72,3 +72,54 @@ class QualitySnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"alpha {self.alpha} of {self.campaign_id} at {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+class Dispute(models.Model):
+    """A contributor contests a rejected answer (a review rejection, a failed gold question, a reversal) or their
+    suspension; staff uphold or overturn it with an answer the contributor reads.
+
+    It lives in review, above payments and contributors: an overturned answer is accepted through
+    ``review.services.decide_review`` (which pays it through the ledger once), an overturned suspension reinstates
+    through ``contributors.services.change_status``; neither lower app knows disputes exist.
+    """
+
+    class Kind(models.TextChoices):
+        ANSWER = "answer", _("Rejected answer")
+        SUSPENSION = "suspension", _("Suspension")
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Waiting for staff")
+        UPHELD = "upheld", _("Upheld: the decision stands")
+        OVERTURNED = "overturned", _("Overturned in your favour")
+
+    kind = models.CharField(_("what is contested"), max_length=10, choices=Kind.choices)
+    contributor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="disputes")
+    campaign = models.ForeignKey("tasks.Campaign", null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="disputes")
+    annotation = models.ForeignKey("annotations.Annotation", null=True, blank=True, on_delete=models.CASCADE,
+                                   related_name="disputes")
+    decision_reason = models.TextField(_("the reason given for the decision"), blank=True)
+    reason = models.TextField(_("the contributor's reason"))
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.OPEN)
+    staff_answer = models.TextField(_("answer to the contributor"), blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("dispute")
+        ordering = ["state", "created_at"]
+        indexes = [models.Index(fields=["campaign", "state"], name="dispute_campaign_idx")]
+        constraints = [
+            # one dispute per answer (its answer is final); one open dispute of a suspension at a time
+            models.UniqueConstraint(fields=["annotation"], condition=models.Q(kind="answer"),
+                                    name="uniq_dispute_per_answer"),
+            models.UniqueConstraint(fields=["contributor"], condition=models.Q(kind="suspension", state="open"),
+                                    name="uniq_open_suspension_dispute"),
+            models.CheckConstraint(condition=models.Q(kind="suspension") | models.Q(annotation__isnull=False),
+                                   name="dispute_answer_named"),
+        ]
+
+    def __str__(self) -> str:
+        return f"dispute {self.pk} ({self.kind}, {self.state})"

@@ -30,8 +30,8 @@ Kind = Account.Kind
 ANSWER = {"categories": ["safe"]}
 
 
-@pytest.fixture
-def paid_campaign(make_campaign):
+def paid_campaign_factory(make_campaign):
+    """What the ``paid_campaign`` fixture returns (other payments test modules make their fixture from it)."""
     def make(*, pay=1000, fee_bps=2000, budget=None, items=5, overlap=1):
         campaign = make_campaign(items=[{"payload": {"text": f"Câu {i}"}} for i in range(items)], overlap=overlap,
                                  max_overlap=overlap, pay_per_task=pay, fee_bps=fee_bps)
@@ -40,6 +40,11 @@ def paid_campaign(make_campaign):
             campaign.refresh_from_db()
         return campaign
     return make
+
+
+@pytest.fixture
+def paid_campaign(make_campaign):
+    return paid_campaign_factory(make_campaign)
 
 
 def work(user, campaign) -> Annotation | NoWork:
@@ -281,9 +286,11 @@ def test_ledger_check_catches_planted_bugs(paid_campaign, make_contributor, monk
         (ledger.account(Kind.BUDGET, campaign_id=campaign.pk), -1000),
         (ledger.account(Kind.PENDING, contributor_id=user.pk), 1000)])
     assert any("paid 2 time(s)" in b for b in breaches())
+    assert any("pending account holds 2000, their pending earnings 1000" in b for b in breaches())
     with pytest.raises(CommandError):
         call_command("ledger_check")
     LedgerTransaction.objects.filter(key="accept-again").update(kind="top_up", annotation_id=None)
+    Earning.objects.filter(annotation_id=answer.pk).update(pay=2000)  # the extra 1000 is this answer's now
     assert breaches() == []
 
     # 2. a cached balance written without its entry

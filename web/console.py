@@ -34,6 +34,8 @@ ORG_LOOKUPS = {
     "exports.export": "campaign__organization",
     "authenticity.authenticityscore": "campaign__organization",
     "payments.earning": "campaign__organization",
+    "payments.bonus": "campaign__organization",
+    "payments.bonusrule": "campaign__organization",
 }
 
 

@@ -24,6 +24,15 @@ def test_statement_and_payout_request_on_a_phone_in_vietnamese(phone, live_serve
     assert no_horizontal_scroll(page), "the statement scrolls sideways at 360 px"
     page.screenshot(path=str(artifacts_dir / "payments-phone-statement.png"), full_page=True)
 
+    # Contest the rejected answer from the statement: the contest is listed as waiting for staff.
+    rejected = earned["answers"][2].pk
+    page.tap(f"[data-answer='{rejected}'] summary")
+    page.fill(f"#contest-{rejected}", "Câu này rõ ràng là an toàn, xin xem lại giúp tôi.")
+    page.tap(f"[data-answer='{rejected}'] button[type=submit]")
+    expect(page.locator("#disputes [data-state='open']")).to_contain_text("Đang chờ nhân viên")
+    expect(page.locator(f"[data-answer='{rejected}']")).to_contain_text("Đã khiếu nại")
+    assert no_horizontal_scroll(page), "the statement with a contest scrolls sideways at 360 px"
+
     # To the payout page: it says an account is needed; add one.
     page.tap("#payout-link")
     page.wait_for_url("**/me/earnings/payout/")

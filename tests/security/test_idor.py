@@ -95,7 +95,7 @@ def fill(name: str, kwarg: str, victim: dict):
         return victim["personal_token_id"] if name.startswith("personal") else victim["org_token_id"]
     if kwarg == "job_id":
         return victim["consensus_job_id"] if name.startswith("consensus") else victim["import_job_id"]
-    if kwarg in ("attempt_id", "document_id"):
+    if kwarg in ("attempt_id", "document_id", "annotation_id"):
         return 10**9  # the contributor side has no such object of the victim here; ids must still 404
     if kwarg == "task_type":
         return "moderation"

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
+import secrets
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -19,12 +21,23 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from contributors.models import ContributorProfile
 from core.schema import SchemaError
 from exports.engine import csv_cell
 from organizations.access import Action, allows
-from payments import payouts, selectors
-from payments.models import Earning, Entry, LedgerTransaction, Payout, PayoutAccount, PayoutBatch
-from web.console import OrgScopedAdminMixin, organization_ids_for
+from payments import bonuses, payouts, selectors
+from payments.models import (
+    Bonus,
+    BonusRule,
+    Earning,
+    Entry,
+    LedgerTransaction,
+    Payout,
+    PayoutAccount,
+    PayoutBatch,
+)
+from tasks.models import Campaign
+from web.console import CampaignListFilter, OrgScopedAdminMixin, organization_ids_for
 
 
 @admin.register(Earning)
@@ -76,6 +89,45 @@ def _iso(value) -> str:
     return value.isoformat() if value else ""
 
 
+def parquet_response(columns: list[tuple[str, str]], rows, name: str) -> HttpResponse:
+    """The same rows as a Parquet file with a typed schema (int64 đồng, UTC timestamps, strings), for accounting
+    tools that read Parquet (pandas, DuckDB, Spark)."""
+    import pyarrow as pa  # heavy library: loaded on first use, not in every web process
+    import pyarrow.parquet as pq
+
+    types = {"int": pa.int64(), "str": pa.string(), "time": pa.timestamp("us", tz="UTC")}
+    schema = pa.schema([(col, types[kind]) for col, kind in columns])
+    data = list(zip(*rows, strict=True)) if rows else [[] for _c in columns]
+    table = pa.Table.from_arrays([pa.array(list(values), type=schema.field(i).type)
+                                  for i, values in enumerate(data)], schema=schema)
+    out = io.BytesIO()
+    pq.write_table(table, out, compression="zstd")
+    response = HttpResponse(out.getvalue(), content_type="application/vnd.apache.parquet")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def accounting_export(columns: list[tuple[str, str]], rows, name: str, fmt: str) -> HttpResponse:
+    """One export, two formats: ``rows`` are typed values (ints, datetimes, text); CSV writes timestamps ISO 8601."""
+    rows = list(rows)
+    if fmt == "parquet":
+        return parquet_response(columns, [[None if v == "" and kind != "str" else v for v, (_c, kind)
+                                           in zip(row, columns, strict=True)] for row in rows], f"{name}.parquet")
+    return csv_response([c for c, _k in columns],
+                        ([_iso(v) if kind == "time" else v for v, (_c, kind) in zip(row, columns, strict=True)]
+                         for row in rows), f"{name}.csv")
+
+
+PAYOUT_COLUMNS = [("batch", "int"), ("batch_state", "str"), ("batch_created_at", "time"),
+                  ("reference", "str"), ("contributor_pseudonym", "str"), ("account_name", "str"), ("bank_bin", "str"),
+                  ("gross_vnd", "int"), ("tax_vnd", "int"), ("net_vnd", "int"), ("state", "str"),
+                  ("requested_at", "time"), ("settled_at", "time"), ("failure_reason", "str"), ("batch_layout", "str")]
+ENTRY_COLUMNS = [("transaction", "int"), ("created_at", "time"), ("kind", "str"), ("key", "str"), ("campaign", "int"),
+                 ("annotation", "int"), ("payout", "str"), ("memo", "str"), ("entry", "int"), ("account", "int"),
+                 ("account_kind", "str"), ("account_owner", "str"), ("amount_vnd", "int")]
+
+
 class FinanceOnlyMixin:
     """Open to the finance platform role (and superusers) only, whatever Django permissions say."""
 
@@ -97,9 +149,9 @@ class FinanceOnlyMixin:
 
 @admin.register(PayoutAccount)
 class PayoutAccountAdmin(FinanceOnlyMixin, admin.ModelAdmin):
-    list_display = ["contributor", "bank_bin", "account_number", "account_name", "updated_at"]
-    search_fields = ["account_number", "account_name"]
-    readonly_fields = ["contributor", "bank_bin", "account_number", "account_name", "updated_at"]
+    list_display = ["contributor", "bank_bin", "account_number", "account_name", "tax_code", "updated_at"]
+    search_fields = ["account_number", "account_name", "tax_code"]
+    readonly_fields = ["contributor", "bank_bin", "account_number", "account_name", "tax_code", "updated_at"]
 
     def has_change_permission(self, request, obj=None):
         return False  # the contributor changes it on their payout page
@@ -143,24 +195,40 @@ class PayoutBatchAdmin(FinanceOnlyMixin, admin.ModelAdmin):
     list_display = ["id", "state", "approved_by", "created_at", "transfers"]
     list_filter = ["state"]
     readonly_fields = ["state", "approved_by", "created_at"]
-    actions = ["export_csv"]
+    fields = ["state", "layout", "approved_by", "created_at"]
+    actions = ["export_csv", "export_parquet"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "layout":
+            return forms.ChoiceField(label=db_field.verbose_name, help_text=db_field.help_text, choices=[
+                (key, layout.get("label", key)) for key, layout in payouts.bank_layouts().items()])
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        payouts.set_batch_layout(user=request.user, batch=obj, layout=form.cleaned_data["layout"])
 
     def get_actions(self, request):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
 
-    @admin.action(description=gettext_lazy("Export selected batches as CSV for accounting"), permissions=["view"])
-    def export_csv(self, request, queryset):
+    def _export(self, queryset, fmt: str):
         rows = (Payout.objects.filter(batch__in=queryset).select_related("batch", "contributor__contributor")
                 .order_by("batch_id", "id"))
-        return csv_response(
-            ["batch", "batch_state", "batch_created_at", "reference", "contributor_pseudonym", "account_name",
-             "bank_bin", "gross_vnd", "tax_vnd", "net_vnd", "state", "requested_at", "settled_at", "failure_reason"],
-            ([p.batch_id, p.batch.state, _iso(p.batch.created_at), p.reference,
-              getattr(getattr(p.contributor, "contributor", None), "pseudonym", ""), p.account_name, p.bank_bin,
-              p.gross, p.tax, p.net, p.state, _iso(p.requested_at), _iso(p.settled_at), p.failure_reason]
-             for p in rows), "payout-batches.csv")
+        return accounting_export(PAYOUT_COLUMNS, (
+            [p.batch_id, p.batch.state, p.batch.created_at, p.reference,
+             getattr(getattr(p.contributor, "contributor", None), "pseudonym", ""), p.account_name, p.bank_bin,
+             p.gross, p.tax, p.net, p.state, p.requested_at, p.settled_at, p.failure_reason, p.batch.layout]
+            for p in rows),
+            "payout-batches", fmt)
+
+    @admin.action(description=gettext_lazy("Export selected batches as CSV for accounting"), permissions=["view"])
+    def export_csv(self, request, queryset):
+        return self._export(queryset, "csv")
+
+    @admin.action(description=gettext_lazy("Export selected batches as Parquet for accounting"), permissions=["view"])
+    def export_parquet(self, request, queryset):
+        return self._export(queryset, "parquet")
 
     @admin.display(description=gettext_lazy("transfers"))
     def transfers(self, obj):
@@ -189,8 +257,12 @@ class PayoutBatchAdmin(FinanceOnlyMixin, admin.ModelAdmin):
         return response
 
     def bank_file_view(self, request, batch_id: int):
+        """The batch's bank-transfer file in its layout (or ``?layout=`` another one)."""
         batch = self._batch(request, batch_id)
-        return self._csv(payouts.bank_file(batch), f"batch-{batch.pk}-bank.csv")
+        layout = request.GET.get("layout") or batch.layout
+        if layout not in payouts.bank_layouts():
+            raise Http404("No such layout.")
+        return self._csv(payouts.bank_file(batch, layout), f"batch-{batch.pk}-bank-{layout}.csv")
 
     def vietqr_view(self, request, batch_id: int):
         batch = self._batch(request, batch_id)
@@ -236,7 +308,7 @@ class LedgerTransactionAdmin(FinanceOnlyMixin, admin.ModelAdmin):
     list_filter = ["kind"]
     search_fields = ["key", "=annotation_id"]
     readonly_fields = ["key", "kind", "campaign", "annotation_id", "payout", "memo", "created_at"]
-    actions = ["export_entries_csv"]
+    actions = ["export_entries_csv", "export_entries_parquet"]
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -246,9 +318,7 @@ class LedgerTransactionAdmin(FinanceOnlyMixin, admin.ModelAdmin):
         actions.pop("delete_selected", None)
         return actions
 
-    @admin.action(description=gettext_lazy("Export the entries of selected transactions as CSV"),
-                  permissions=["view"])
-    def export_entries_csv(self, request, queryset):
+    def _export(self, queryset, fmt: str):
         rows = (Entry.objects.filter(transaction__in=queryset)
                 .select_related("transaction__payout", "account__contributor__contributor", "account__campaign")
                 .order_by("transaction_id", "id"))
@@ -259,10 +329,106 @@ class LedgerTransactionAdmin(FinanceOnlyMixin, admin.ModelAdmin):
                 return f"contributor:{profile.pseudonym if profile else account.contributor_id}"
             return f"campaign:{account.campaign_id}" if account.campaign_id else "platform"
 
-        return csv_response(
-            ["transaction", "created_at", "kind", "key", "campaign", "annotation", "payout", "memo", "entry",
-             "account", "account_kind", "account_owner", "amount_vnd"],
-            ([e.transaction_id, _iso(e.transaction.created_at), e.transaction.kind, e.transaction.key,
-              e.transaction.campaign_id, e.transaction.annotation_id,
-              e.transaction.payout.reference if e.transaction.payout_id else "", e.transaction.memo, e.pk,
-              e.account_id, e.account.kind, owner(e.account), e.amount] for e in rows), "ledger-entries.csv")
+        return accounting_export(ENTRY_COLUMNS, (
+            [e.transaction_id, e.transaction.created_at, e.transaction.kind, e.transaction.key,
+             e.transaction.campaign_id, e.transaction.annotation_id,
+             e.transaction.payout.reference if e.transaction.payout_id else "", e.transaction.memo, e.pk,
+             e.account_id, e.account.kind, owner(e.account), e.amount] for e in rows), "ledger-entries", fmt)
+
+    @admin.action(description=gettext_lazy("Export the entries of selected transactions as CSV"),
+                  permissions=["view"])
+    def export_entries_csv(self, request, queryset):
+        return self._export(queryset, "csv")
+
+    @admin.action(description=gettext_lazy("Export the entries of selected transactions as Parquet"),
+                  permissions=["view"])
+    def export_entries_parquet(self, request, queryset):
+        return self._export(queryset, "parquet")
+
+
+@admin.register(BonusRule)
+class BonusRuleAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
+    """A campaign's bonuses (per answer, milestone, quality tiers); its managers set them."""
+
+    list_display = ["campaign", "per_answer", "milestone_every", "milestone_amount", "tiers"]
+    list_select_related = ["campaign"]
+
+    def save_model(self, request, obj, form, change):
+        if not allows(request.user, Action.MANAGE_CAMPAIGNS, obj.campaign.organization_id):
+            raise PermissionDenied
+        super().save_model(request, obj, form, change)
+
+
+class ManualBonusForm(forms.Form):
+    campaign = forms.ModelChoiceField(label=gettext_lazy("campaign"), queryset=Campaign.objects.none())
+    pseudonym = forms.CharField(label=gettext_lazy("contributor (pseudonym)"), max_length=40)
+    amount = forms.CharField(label=gettext_lazy("amount (đồng)"), max_length=20,
+                             widget=forms.TextInput(attrs={"inputmode": "numeric"}))
+    reason = forms.CharField(label=gettext_lazy("reason (the contributor sees it)"), max_length=500,
+                             widget=forms.Textarea(attrs={"rows": 3}))
+    token = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        managed = [org for org in (organization_ids_for(user) or
+                                   Campaign.objects.values_list("organization_id", flat=True).distinct())
+                   if allows(user, Action.MANAGE_CAMPAIGNS, org)]
+        self.fields["campaign"].queryset = Campaign.objects.filter(organization_id__in=managed).order_by("-id")
+
+
+@admin.register(Bonus)
+class BonusAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
+    """Every bonus decision of the manager's campaigns, posted or not and why; a manager's one-off grant."""
+
+    list_display = ["created_at", "campaign", "contributor", "kind", "amount", "state", "reason", "refusal"]
+    list_filter = ["state", "kind", CampaignListFilter]
+    list_select_related = ["campaign", "contributor"]
+    readonly_fields = [f.name for f in Bonus._meta.fields]
+    actions = ["retry_refused"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(description=gettext_lazy("Retry the refused bonuses of these campaigns (after a top-up)"),
+                  permissions=["add"])
+    def retry_refused(self, request, queryset):
+        n = 0
+        for campaign in Campaign.objects.filter(pk__in=queryset.values("campaign_id")):
+            if allows(request.user, Action.MANAGE_CAMPAIGNS, campaign.organization_id):
+                n += bonuses.retry_refused(campaign=campaign, by=request.user)
+        self.message_user(request, _("%(n)s refused bonus(es) posted.") % {"n": n})
+
+    def add_view(self, request, form_url="", extra_context=None):
+        """Grant a one-off bonus: a campaign the user manages, a contributor who worked in it, an amount, a reason."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = ManualBonusForm(request.POST or None, user=request.user,
+                               initial={"token": secrets.token_urlsafe(16)})
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            person = ContributorProfile.objects.filter(pseudonym=data["pseudonym"].strip()).select_related("user").first()
+            try:
+                if person is None:
+                    raise SchemaError("pseudonym", _("No contributor has this pseudonym."))
+                bonus = bonuses.grant_manual(campaign=data["campaign"], contributor=person.user, amount=data["amount"],
+                                             reason=data["reason"], by=request.user, token=data["token"])
+            except SchemaError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                if bonus.state == Bonus.State.PAID:
+                    self.message_user(request, _("Bonus of %(amount)s đồng posted.") % {"amount": bonus.amount})
+                else:
+                    self.message_user(request, bonus.refusal, messages.WARNING)
+                return redirect("admin:payments_bonus_changelist")
+        return TemplateResponse(request, "admin/payments/bonus/grant.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
+            "title": _("Grant a bonus"),
+        })

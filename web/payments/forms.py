@@ -25,3 +25,7 @@ class PayoutAccountForm(forms.Form):
                                      widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}))
     account_name = forms.CharField(label=_("Account holder"), max_length=100,
                                    help_text=_("As the bank has it, e.g. NGUYEN VAN A."))
+    tax_code = forms.CharField(label=_("Personal tax code"), max_length=20, required=False,
+                               widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+                               help_text=_("Your 12-digit citizen ID number (your tax code since 2025), or an older "
+                                           "10-digit tax code. Shown only to you and finance staff."))

@@ -4,13 +4,15 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from contributors.selectors import verification_level
 from core.schema import SchemaError
 from payments import payouts, selectors
-from payments.models import Account
+from payments.models import Account, Earning
+from review.disputes import disputes_of, open_answer_dispute, open_suspension_dispute
 from web.payments.forms import PayoutAccountForm, PayoutRequestForm
 
 Kind = Account.Kind
@@ -22,11 +24,43 @@ def _schema_error(form, exc: SchemaError) -> None:
 
 @login_required
 def statement(request):
+    disputes = list(disputes_of(request.user))
+    profile = getattr(request.user, "contributor", None)
+    suspended = profile if profile is not None and profile.status == profile.Status.SUSPENDED else None
     return render(request, "payments/statement.html", {
         "balances": selectors.balances(request.user), "entries": selectors.statement(request.user),
         "rejected": selectors.rejected(request.user), "payouts": selectors.payouts_of(request.user),
-        "tax_years": selectors.tax_years(request.user),
+        "tax_years": selectors.tax_years(request.user), "disputes": disputes,
+        "contested": {d.annotation_id for d in disputes if d.annotation_id},
+        "suspended": suspended,
+        "open_suspension_dispute": any(d.kind == d.Kind.SUSPENSION and d.state == d.State.OPEN for d in disputes),
     })
+
+
+@login_required
+@require_POST
+def contest_answer(request, annotation_id: int):
+    """Contest one of the contributor's own rejected answers (the statement's form); anyone else's answer is 404."""
+    get_object_or_404(Earning, annotation_id=annotation_id, contributor=request.user)
+    try:
+        open_answer_dispute(user=request.user, annotation_id=annotation_id, reason=request.POST.get("reason", ""))
+    except SchemaError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Your contest is sent; staff will answer here."))
+    return redirect("contributor-statement")
+
+
+@login_required
+@require_POST
+def contest_suspension(request):
+    try:
+        open_suspension_dispute(user=request.user, reason=request.POST.get("reason", ""))
+    except SchemaError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Your contest is sent to trust-and-safety staff; they will answer here."))
+    return redirect("contributor-statement")
 
 
 @login_required
@@ -44,7 +78,8 @@ def payout(request):
     request_form = PayoutRequestForm(request.POST if "amount" in request.POST else None)
     account_form = PayoutAccountForm(
         request.POST if "bank_bin" in request.POST else None,
-        initial={"bank_bin": destination.bank_bin, "account_name": destination.account_name} if destination else None)
+        initial={"bank_bin": destination.bank_bin, "account_name": destination.account_name,
+                 "tax_code": destination.tax_code} if destination else None)
     if request.method == "POST" and "amount" in request.POST and request_form.is_valid():
         try:
             made = payouts.request_payout(user=user, amount=request_form.cleaned_data["amount"])

@@ -15,7 +15,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from exports.layouts import layouts_for
-from task_types.media_common import KEY_PATTERN
+from task_types.media_common import IMAGE_ITEM_PROPERTIES
 from tasks.types.base import Aggregate, DemoCampaign, SchemaError, TaskType
 
 from .geometry import COCO_PERSON, SHAPES, GeometryError, check_object, similarity_matrix
@@ -126,9 +126,7 @@ class ImageAnnotation(TaskType):
             "required": ["image"],
             "additionalProperties": False,
             "properties": {
-                "image": {"type": "string", "pattern": KEY_PATTERN, "maxLength": 250},
-                "width": {"type": "integer", "minimum": 1, "maximum": 100000},
-                "height": {"type": "integer", "minimum": 1, "maximum": 100000},
+                **IMAGE_ITEM_PROPERTIES,
                 "pre_annotations": {"type": "array", "maxItems": MAX_OBJECTS, "items": OBJECT_SCHEMA},
                 "pre_source": {"type": "string", "maxLength": 200},
                 "file_name": {"type": "string", "maxLength": 250},

@@ -1,4 +1,4 @@
-"""What the media task types share (OCR, speech): the media-key pattern and the no-diacritics check.
+"""What the media task types share (OCR, image annotation, speech): the media-key pattern and the no-diacritics check.
 
 Also here: ``vi_input.js`` and ``diacritics_helper.html`` (the on-screen Vietnamese tone keys and the
 no-diacritics warning of OCR and speech transcription) and ``media.css`` (their styles). Not a type
@@ -13,6 +13,13 @@ from core.vietnamese import has_vietnamese_diacritics
 from tasks.types import SchemaError
 
 KEY_PATTERN = KEY_RE.pattern  # the one media-key pattern, as JSON Schema's "pattern" for item schemas
+
+# An image item's own properties (OCR and image annotation): the media key and its optional pixel size.
+IMAGE_ITEM_PROPERTIES = {
+    "image": {"type": "string", "pattern": KEY_PATTERN, "maxLength": 250},
+    "width": {"type": "integer", "minimum": 1, "maximum": 100000},
+    "height": {"type": "integer", "minimum": 1, "maximum": 100000},
+}
 
 
 def check_diacritics(text: str, field: str, *, config: dict, confirmed: bool) -> None:

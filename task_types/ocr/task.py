@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from assets.models import MediaAsset
 from consensus.text import text_consensus, text_similarity
 from exports.layouts import layouts_for
-from task_types.media_common import KEY_PATTERN, check_diacritics
+from task_types.media_common import IMAGE_ITEM_PROPERTIES, check_diacritics
 from tasks.types.base import Aggregate, DemoCampaign, SchemaError, TaskType
 
 from .demo import render_demo_document
@@ -150,9 +150,7 @@ class OCR(TaskType):
             "required": ["image"],
             "additionalProperties": False,
             "properties": {
-                "image": {"type": "string", "pattern": KEY_PATTERN, "maxLength": 250},
-                "width": {"type": "integer", "minimum": 1, "maximum": 100000},
-                "height": {"type": "integer", "minimum": 1, "maximum": 100000},
+                **IMAGE_ITEM_PROPERTIES,
                 "regions": {"type": "array", "maxItems": 500, "items": REGION_SCHEMA},
                 "doc_type": {"type": "string", "maxLength": 100},
                 "language": {"type": "string", "maxLength": 10},

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AnnotationsConfig(AppConfig):
     name = "annotations"
-    verbose_name = "Annotations and consensus"
+    verbose_name = _("Annotations and consensus")

@@ -28,6 +28,7 @@ class Annotation(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
+        verbose_name_plural = _("annotations")
         verbose_name = _("annotation")
         constraints = [
             models.UniqueConstraint(
@@ -98,6 +99,7 @@ class ConsensusJob(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = _("consensus jobs")
         verbose_name = _("consensus job")
         ordering = ["-id"]
         indexes = [models.Index(fields=["campaign", "-id"], name="consensus_job_campaign_idx")]
@@ -119,6 +121,7 @@ class CampaignScoring(models.Model):
     fitted_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name_plural = _("campaign scorings")
         verbose_name = _("campaign scoring")
 
     def __str__(self) -> str:

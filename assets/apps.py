@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AssetsConfig(AppConfig):
     name = "assets"
-    verbose_name = "Media assets"
+    verbose_name = _("Media assets")
 
     def ready(self) -> None:
         # Models are importable only once the registry is ready.

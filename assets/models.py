@@ -32,6 +32,7 @@ class MediaAsset(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name_plural = _("media assets")
         verbose_name = _("media asset")
         indexes = [models.Index(fields=["campaign", "kind"])]
 

@@ -47,6 +47,7 @@ class AuditEvent(models.Model):
     detail = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        verbose_name_plural = _("audit events")
         verbose_name = _("audit event")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["subject", "created_at"], name="audit_subject_created")]

@@ -121,6 +121,7 @@ class AuthenticityScore(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name_plural = _("authenticity scores")
         verbose_name = _("authenticity score")
         indexes = [
             models.Index(fields=["campaign", "flagged"], name="authscore_campaign_flag_idx"),
@@ -140,6 +141,8 @@ class MinHashBand(models.Model):
     reference = models.ForeignKey(ReferenceText, null=True, blank=True, on_delete=models.CASCADE, related_name="bands")
 
     class Meta:
+        verbose_name = _("MinHash band")
+        verbose_name_plural = _("MinHash bands")
         indexes = [models.Index(fields=["campaign", "key"], name="minhash_campaign_key_idx")]
 
     def __str__(self) -> str:

@@ -59,6 +59,7 @@ class ContributorProfile(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name_plural = _("contributor profiles")
         verbose_name = _("contributor profile")
 
     def __str__(self) -> str:
@@ -94,6 +95,7 @@ class ProfileChange(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name_plural = _("profile changes")
         verbose_name = _("profile change")
         ordering = ["-created_at", "-id"]
 
@@ -114,6 +116,7 @@ class StatusChange(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name_plural = _("status changes")
         verbose_name = _("status change")
         ordering = ["-created_at", "-id"]
 
@@ -151,6 +154,7 @@ class IdentityDocument(models.Model):
     file_deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = _("identity documents")
         verbose_name = _("identity document")
         ordering = ["-uploaded_at"]
 
@@ -172,6 +176,7 @@ class QualificationTest(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name_plural = _("qualification tests")
         verbose_name = _("qualification test")
 
     def __str__(self) -> str:
@@ -190,6 +195,7 @@ class QualificationItem(models.Model):
     gold_answer = models.JSONField()
 
     class Meta:
+        verbose_name_plural = _("qualification items")
         verbose_name = _("qualification item")
         ordering = ["position", "id"]
 
@@ -217,6 +223,7 @@ class QualificationAttempt(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = _("qualification attempts")
         verbose_name = _("qualification attempt")
         ordering = ["-started_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["test", "profile", "number"], name="uniq_attempt_number")]
@@ -238,6 +245,7 @@ class Qualification(models.Model):
     granted_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name_plural = _("qualifications")
         verbose_name = _("qualification")
         constraints = [models.UniqueConstraint(fields=["profile", "task_type"], name="uniq_qualification")]
 
@@ -264,6 +272,8 @@ class TrustScore(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("trust score")
+        verbose_name_plural = _("trust scores")
         constraints = [models.UniqueConstraint(fields=["contributor", "task_type"], name="uniq_trust_per_type")]
 
     def __str__(self) -> str:
@@ -288,6 +298,7 @@ class DeviceSighting(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
+        verbose_name_plural = _("device sightings")
         verbose_name = _("device sighting")
 
     def __str__(self) -> str:
@@ -311,6 +322,7 @@ class FraudSignal(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name_plural = _("fraud signals")
         verbose_name = _("fraud signal")
         ordering = ["-updated_at"]
 

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ExportsConfig(AppConfig):
     name = "exports"
-    verbose_name = "Dataset exports"
+    verbose_name = _("Dataset exports")
 
     def ready(self):
         # Models are importable only once the registry is ready.

@@ -45,6 +45,7 @@ class Export(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = _("exports")
         verbose_name = _("export")
         ordering = ["-id"]
         indexes = [models.Index(fields=["organization", "campaign", "id"], name="export_org_campaign_idx")]
@@ -86,6 +87,7 @@ class Webhook(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name_plural = _("webhooks")
         verbose_name = _("webhook")
         ordering = ["id"]
 
@@ -162,6 +164,7 @@ class DatasetVersion(models.Model):
 
     class Meta:
         verbose_name = _("dataset version")
+        verbose_name_plural = _("dataset versions")
         ordering = ["campaign_id", "number"]
         constraints = [models.UniqueConstraint(fields=["campaign", "number"], name="uniq_campaign_version_number")]
 

@@ -11,6 +11,7 @@ class Organization(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name_plural = _("organisations")
         verbose_name = _("organisation")
         ordering = ["name"]
 
@@ -32,6 +33,8 @@ class Membership(models.Model):
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.MANAGER)
 
     class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
         constraints = [models.UniqueConstraint(fields=["organization", "user"], name="uniq_membership")]
 
     def __str__(self) -> str:
@@ -59,6 +62,7 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = _("API tokens")
         verbose_name = _("API token")
 
     def __str__(self) -> str:

@@ -1,11 +1,12 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class PaymentsConfig(AppConfig):
     """Earnings ledger, earning rules, budgets, payouts (docs/architecture.md, "Payments")."""
 
     name = "payments"
-    verbose_name = "Payments"
+    verbose_name = _("Payments")
 
     def ready(self) -> None:
         # Registered, not imported from below: consensus sits under payments in the layer order.

@@ -42,6 +42,8 @@ class Account(models.Model):
     balance = models.BigIntegerField(default=0)  # cache of sum(entries.amount), written by ledger.post only
 
     class Meta:
+        verbose_name = _("ledger account")
+        verbose_name_plural = _("ledger accounts")
         # One account per (kind, owner). An account has at most one owner (a contributor, a campaign, or neither:
         # the platform's), so three partial unique constraints say exactly what one ``nulls_distinct=False``
         # constraint said, and every backend enforces them (SQLite has no NULLS NOT DISTINCT: Django's W047).
@@ -84,6 +86,10 @@ class LedgerTransaction(models.Model):
     memo = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
+    class Meta:
+        verbose_name = _("ledger transaction")
+        verbose_name_plural = _("ledger transactions")
+
     def __str__(self) -> str:
         return f"{self.kind} {self.key}"
 
@@ -94,6 +100,8 @@ class Entry(models.Model):
     amount = models.BigIntegerField()  # đồng; + into the account, - out of it
 
     class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
         indexes = [models.Index(fields=["account", "id"], name="entry_account_idx")]
         constraints = [models.CheckConstraint(condition=~models.Q(amount=0), name="entry_not_zero")]
 
@@ -111,6 +119,10 @@ class EarningRule(models.Model):
     hold_hours = models.PositiveIntegerField(
         _("dispute window (hours)"), default=48,
         help_text=_("An accepted answer's pay stays pending this long; a review may reverse it meanwhile."))
+
+    class Meta:
+        verbose_name = _("earning rule")
+        verbose_name_plural = _("earning rules")
 
     def __str__(self) -> str:
         return f"earning rule of campaign {self.campaign_id}"
@@ -145,6 +157,8 @@ class Earning(models.Model):
     available_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("earning")
+        verbose_name_plural = _("earnings")
         indexes = [models.Index(fields=["state", "available_at"], name="earning_due_idx"),
                    models.Index(fields=["contributor", "-decided_at"], name="earning_contributor_idx")]
 
@@ -166,6 +180,10 @@ class PayoutAccount(models.Model):
     tax_code = models.CharField(_("personal tax code"), max_length=14, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        verbose_name = _("payout account")
+        verbose_name_plural = _("payout accounts")
+
     def __str__(self) -> str:
         return f"payout account of {self.contributor_id}"
 
@@ -180,6 +198,10 @@ class PayoutBatch(models.Model):
                               help_text=_("The column layout of the bank-transfer file (docs/payments.md)."))
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("payout batch")
+        verbose_name_plural = _("payout batches")
 
     def __str__(self) -> str:
         return f"batch {self.pk} ({self.state})"
@@ -208,6 +230,8 @@ class Payout(models.Model):
     settled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("payout")
+        verbose_name_plural = _("payouts")
         constraints = [
             # one open request per contributor: a double click or a second tab is refused by the database
             models.UniqueConstraint(fields=["contributor"], condition=models.Q(state="requested"),
@@ -227,6 +251,10 @@ class BankResultImport(models.Model):
     failed = models.PositiveIntegerField(default=0)
     imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     imported_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("bank result import")
+        verbose_name_plural = _("bank result imports")
 
     def __str__(self) -> str:
         return f"bank result {self.sha256[:12]} for batch {self.batch_id}"
@@ -251,6 +279,7 @@ class BonusRule(models.Model):
 
     class Meta:
         verbose_name = _("bonus rule")
+        verbose_name_plural = _("bonus rules")
 
     def __str__(self) -> str:
         return f"bonus rule of campaign {self.campaign_id}"

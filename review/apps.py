@@ -1,10 +1,11 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_delete, post_migrate, post_save
+from django.utils.translation import gettext_lazy as _
 
 
 class ReviewConfig(AppConfig):
     name = "review"
-    verbose_name = "Review and console"
+    verbose_name = _("Review and console")
 
     def ready(self):
         # Models are importable only once the registry is ready.

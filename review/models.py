@@ -16,6 +16,7 @@ class ReviewerAppointment(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name_plural = _("reviewer appointments")
         verbose_name = _("reviewer appointment")
         constraints = [models.UniqueConstraint(fields=["campaign", "reviewer"], name="uniq_reviewer_per_campaign")]
 
@@ -44,6 +45,7 @@ class ReviewDecision(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name_plural = _("review decisions")
         verbose_name = _("review decision")
         ordering = ["-id"]
         indexes = [
@@ -67,6 +69,7 @@ class QualitySnapshot(models.Model):
     taken_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name_plural = _("quality snapshots")
         verbose_name = _("quality snapshot")
         indexes = [models.Index(fields=["campaign", "taken_at"], name="quality_snapshot_idx")]
 
@@ -109,6 +112,7 @@ class Dispute(models.Model):
 
     class Meta:
         verbose_name = _("dispute")
+        verbose_name_plural = _("disputes")
         ordering = ["state", "created_at"]
         indexes = [models.Index(fields=["campaign", "state"], name="dispute_campaign_idx")]
         constraints = [

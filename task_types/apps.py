@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.core.signals import setting_changed
+from django.utils.translation import gettext_lazy as _
 
 
 def _roots_changed(*, setting: str, **kwargs) -> None:
@@ -13,7 +14,7 @@ class TaskTypesConfig(AppConfig):
     """Discovers the task-type packages and registers them (tasks.types is the registry)."""
 
     name = "task_types"
-    verbose_name = "Task types"
+    verbose_name = _("Task types")
 
     def ready(self) -> None:
         # Discovery imports the type packages, which import models: only once the registry is ready.

@@ -61,6 +61,7 @@ class Campaign(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name_plural = _("campaigns")
         verbose_name = _("campaign")
         ordering = ["-priority", "id"]
         indexes = [models.Index(fields=["organization", "status"])]
@@ -105,6 +106,7 @@ class Item(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name_plural = _("items")
         verbose_name = _("item")
         indexes = [
             models.Index(
@@ -150,6 +152,7 @@ class Assignment(models.Model):
     )
 
     class Meta:
+        verbose_name_plural = _("assignments")
         verbose_name = _("assignment")
         constraints = [
             models.UniqueConstraint(fields=["item", "contributor"], name="uniq_item_contributor"),
@@ -179,6 +182,7 @@ class RegionTally(models.Model):
     taken = models.IntegerField(default=0)
 
     class Meta:
+        verbose_name_plural = _("region tallies")
         verbose_name = _("region tally")
         constraints = [models.UniqueConstraint(fields=["campaign", "region"], name="uniq_region_tally")]
 
@@ -202,6 +206,7 @@ class PersonalToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = _("personal API tokens")
         verbose_name = _("personal API token")
 
     def __str__(self) -> str:
@@ -236,6 +241,7 @@ class ImportJob(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = _("import jobs")
         verbose_name = _("import job")
 
     def __str__(self) -> str:

@@ -113,3 +113,30 @@ def test_the_contributors_pages_show_no_english_and_no_raw_keys(client, vietname
     found = {url: leftovers(html, english, keys) for url, html in pages.items()}
     found = {url: bad for url, bad in found.items() if bad}
     assert not found, f"English or raw keys on Vietnamese pages: {found}"
+
+
+def test_admin_headings_are_vietnamese_without_glued_english_plurals(client, django_user_model, vietnamese):
+    """Every project model names itself in Vietnamese, singular and plural ("chiến dịch", never "chiến dịchs":
+    Django adds an English "s" when no plural is given), and every app heading is translated."""
+    from django.apps import apps
+    from django.utils import translation
+
+    project = [c for c in apps.get_app_configs() if Path(c.path).is_relative_to(settings.BASE_DIR)
+               and ".venv" not in Path(c.path).parts]
+    bad = []
+    with translation.override("vi"):
+        for config in project:
+            for model in config.get_models():
+                plural, singular = str(model._meta.verbose_name_plural), str(model._meta.verbose_name)
+                english = model._meta.original_attrs.get("verbose_name_plural")
+                if plural.endswith("s") or english is None or plural == english._args[0]:
+                    bad.append(f"{config.label}.{model.__name__}: {singular} / {plural}")
+            if list(config.get_models()) and not hasattr(config.verbose_name, "_args"):  # not marked for translation
+                bad.append(f"app {config.label}: {config.verbose_name}")
+    assert not bad, bad
+
+    admin = django_user_model.objects.create_superuser("root@example.com", "root@example.com", "correct-horse-42")
+    client.force_login(admin)
+    html = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="vi").content.decode()
+    assert "Chiến dịch và hàng đợi" in html and "Chiến dịchs" not in html and "Nhãns" not in html
+    assert not re.search(r"[à-ỹđ]s\b", html), re.findall(r"\w*[à-ỹđ]s\b", html)[:5]

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class WorkqueueConfig(AppConfig):
@@ -6,4 +7,4 @@ class WorkqueueConfig(AppConfig):
     Assignment, Item and RegionTally are the tasks app's, Annotation the annotations app's."""
 
     name = "workqueue"
-    verbose_name = "Work queue"
+    verbose_name = _("Work queue")

@@ -111,10 +111,10 @@ def test_csv_export_cells_are_neutralised(export_root, make_campaign, make_contr
 @pytest.mark.django_db
 def test_import_report_truncates_echoed_values_and_caps_its_size(org, token_client):
     campaign = create_campaign(organization=org, name="Big lines", task_type="moderation")
-    # Ten 2 MB lines whose text is too long (the schema's message quotes the value whole), then enough
-    # smaller bad lines to go past the report's size cap.
+    # Ten 2 MB lines whose text is too long (an error message must never echo such a value whole), then
+    # enough small bad lines to go past the report's caps (count and size).
     lines = [json.dumps({"text": "x" * (2 * 1024 * 1024)}) for _ in range(10)]
-    lines += [json.dumps({"text": "y" * 21_000}) for _ in range(600)]
+    lines += [json.dumps({"text": 5}) for _ in range(1200)]
     data = ("\n".join(lines) + "\n").encode()
     client = token_client(org)
     res = client.post(reverse("campaign-imports", args=[campaign.pk]),
@@ -122,15 +122,15 @@ def test_import_report_truncates_echoed_values_and_caps_its_size(org, token_clie
     assert res.status_code == 202, res.content
     run_import_job(res.json()["id"])
     job = ImportJob.objects.get(pk=res.json()["id"])
-    assert job.status == "failed" and job.error_count == 610
+    assert job.status == "failed" and job.error_count == 1210
     assert len(json.dumps(job.errors)) < 120_000  # tasks.importing.MAX_REPORT_CHARS and some JSON
     assert all(len(e["message"]) <= 500 for e in job.errors)
-    assert 0 < len(job.errors) < 610
-    assert f"{610 - len(job.errors)} more were left out" in job.message
+    assert 0 < len(job.errors) < 1210
+    assert f"{1210 - len(job.errors)} more were left out" in job.message
     poll = client.get(reverse("import-detail", args=[job.pk]))
     assert poll.status_code == 200 and len(poll.content) < 100_000
     report = client.get(reverse("import-errors", args=[job.pk]))
-    assert f"{610 - len(job.errors)} more errors" in report.content.decode("utf-8-sig")
+    assert f"{1210 - len(job.errors)} more errors" in report.content.decode("utf-8-sig")
     assert not Item.objects.filter(campaign=campaign).exists()
 
 

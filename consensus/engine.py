@@ -31,6 +31,7 @@ from contributors.models import TrustScore
 from contributors.services import record_consensus_agreements
 from core import metrics
 from tasks.models import Campaign, Item
+from tasks.types.base import TaskType
 from workqueue.counters import request_more_answers, request_more_answers_bulk
 
 logger = logging.getLogger(__name__)
@@ -563,6 +564,8 @@ def _read_answers(campaign_id: int, item_ids_sorted, excluded: set[int], counted
 def _campaign_aggregates(task, config, items, answers, parsed, worker_weights) -> list | None:
     """The type's campaign-wide aggregates (TaskType.campaign_aggregates), one per item row; None when the type
     has none or the answers do not fit it (legacy data: the per-item vote then names the bad item)."""
+    if type(task).campaign_aggregates is TaskType.campaign_aggregates:
+        return None  # the type has none: no per-item lists built over a large campaign for nothing
     n_items = items["ids"].size
     bounds = np.searchsorted(answers["item_rows"], np.arange(n_items + 1))
     by_item, weights = [], []

@@ -31,6 +31,7 @@ from contributors.models import TrustScore
 from contributors.services import record_consensus_agreements
 from core import metrics
 from tasks.models import Campaign, Item
+from tasks.types.base import TaskType
 from workqueue.counters import request_more_answers, request_more_answers_bulk
 
 logger = logging.getLogger(__name__)
@@ -406,7 +407,10 @@ def rescore_campaign(*, campaign_id: int, job=None) -> dict:
     _progress(job, "aggregating", 0.5)
 
     t2 = time.perf_counter()
-    results = _item_results(task, config, items, answers, parsed, questions, use_ds, worker_weights)
+    whole = None
+    if not space and n_workers >= 2 and per_worker >= settings.CONSENSUS_DS_MIN_ANSWERS_PER_CONTRIBUTOR:
+        whole = _campaign_aggregates(task, config, items, answers, parsed, worker_weights)
+    results = _item_results(task, config, items, answers, parsed, questions, use_ds, worker_weights, whole)
     timings["aggregate_items"] = time.perf_counter() - t2
     _progress(job, "deciding", 0.65)
 
@@ -451,7 +455,7 @@ def rescore_campaign(*, campaign_id: int, job=None) -> dict:
     timings["total"] = time.perf_counter() - t0
     state_counts = {STATE_CODES[s]: int(np.count_nonzero(states[keep] == s)) for s in range(4)}
     return {
-        "method": "dawid_skene" if use_ds else "weighted_vote",
+        "method": "dawid_skene" if use_ds or whole is not None else "weighted_vote",
         "algorithm_version": f"{SCORER_VERSION}/{ds.VERSION if use_ds else '1'}",
         "n_answers": int(answers["item_rows"].size),
         "n_items": int(np.count_nonzero(keep)),
@@ -557,7 +561,32 @@ def _read_answers(campaign_id: int, item_ids_sorted, excluded: set[int], counted
     }
 
 
-def _item_results(task, config, items, answers, parsed, questions, use_ds, worker_weights) -> dict:
+def _campaign_aggregates(task, config, items, answers, parsed, worker_weights) -> list | None:
+    """The type's campaign-wide aggregates (TaskType.campaign_aggregates), one per item row; None when the type
+    has none or the answers do not fit it (legacy data: the per-item vote then names the bad item)."""
+    if type(task).campaign_aggregates is TaskType.campaign_aggregates:
+        return None  # the type has none: no per-item lists built over a large campaign for nothing
+    n_items = items["ids"].size
+    bounds = np.searchsorted(answers["item_rows"], np.arange(n_items + 1))
+    by_item, weights = [], []
+    for row in range(n_items):
+        lo, hi = bounds[row], bounds[row + 1]
+        pairs = [(int(w), parsed[p]) for w, p in zip(answers["worker_rows"][lo:hi], answers["payload_ids"][lo:hi],
+                                                      strict=True)]
+        fits = all(isinstance(p, dict) for _w, p in pairs)  # else the per-item path reports the item's error
+        by_item.append(pairs if fits else [])
+        weights.append([float(worker_weights[w]) for w, _p in pairs] if fits else [])
+    try:
+        whole = task.campaign_aggregates(by_item, weights, config=config)
+    except AGGREGATION_ERRORS:
+        logger.warning("campaign aggregates of %s failed; per-item vote", type(task).__name__, exc_info=True)
+        return None
+    if whole is None:
+        return None
+    return [agg if by_item[row] else None for row, agg in enumerate(whole)]
+
+
+def _item_results(task, config, items, answers, parsed, questions, use_ds, worker_weights, whole=None) -> dict:
     """Each item's result dict, confidence, agreement and method from the type and the campaign fit.
 
     The type's ``aggregate`` shapes each item's result (it knows the payload); the loop is over items,
@@ -598,6 +627,9 @@ def _item_results(task, config, items, answers, parsed, questions, use_ds, worke
                 }
                 aggregate = task.apply_campaign_labels(aggregate, decided, config=config)
                 aggregate.method, aggregate.version = "dawid_skene", ds.VERSION
+            elif whole is not None and whole[row] is not None:
+                aggregate = whole[row]  # decided from the whole campaign (TaskType.campaign_aggregates)
+                aggregate.version = ds.VERSION
             else:
                 payloads = [parsed[p] for p in pids]
                 if any(p is None for p in payloads):

@@ -68,7 +68,7 @@ class SplitPlan:
 
 
 class _JsonlFile:
-    def __init__(self, path: Path, layout: Layout):
+    def __init__(self, path: Path, layout: Layout, metadata: dict | None = None):
         self.file = open(path, "wb", buffering=COPY_CHUNK)  # noqa: SIM115 - closed in close()
 
     def write(self, rows: list[dict]) -> None:
@@ -85,8 +85,9 @@ class _JsonlFile:
 
 
 class _ParquetFile:
-    def __init__(self, path: Path, layout: Layout):
-        self.schema = layout.schema
+    def __init__(self, path: Path, layout: Layout, metadata: dict | None = None):
+        # Schema metadata (e.g. the ``huggingface`` features readers such as ``datasets`` apply) per campaign.
+        self.schema = layout.schema.with_metadata(metadata) if metadata else layout.schema
         import pyarrow.parquet as pq  # heavy library: loaded on first use, not in every web process
 
         self.writer = pq.ParquetWriter(str(path), self.schema, compression="zstd")
@@ -115,7 +116,7 @@ def csv_cell(value):
 class _CsvFile:
     """CSV cells are flat: list and struct columns are written as JSON text."""
 
-    def __init__(self, path: Path, layout: Layout):
+    def __init__(self, path: Path, layout: Layout, metadata: dict | None = None):
         self.file = open(path, "w", encoding="utf-8", newline="", buffering=COPY_CHUNK)  # noqa: SIM115
         self.names = layout.schema.names
         import pyarrow as pa  # heavy library: loaded on first use, not in every web process
@@ -175,16 +176,18 @@ def _with_authorship(records: Iterable, layout: Layout, evidence: Callable | Non
 def write_splits(
     records: Iterable, layout: Layout, fmt: str, plan: SplitPlan, workdir: Path,
     progress: Callable[[int], None] | None = None, progress_every: int = 50_000,
-    evidence: Callable[[list[int], str], dict] | None = None,
+    evidence: Callable[[list[int], str], dict] | None = None, config: dict | None = None,
 ) -> BuildResult:
     """Stream records through the layout into one data file per split under ``workdir/data``.
 
     For a layout with free text, ``evidence(ids, unit)`` gives the authorship columns per annotation (or item)
-    id; rows without evidence get empty values (NO_AUTHORSHIP)."""
+    id; rows without evidence get empty values (NO_AUTHORSHIP). ``config`` is the campaign's, for layouts
+    whose values or Parquet metadata depend on it."""
     (workdir / "data").mkdir(parents=True, exist_ok=True)
-    ctx = LayoutContext()
+    ctx = LayoutContext(config=config or {})
     writer_cls = WRITERS[fmt]
-    writers = {name: writer_cls(workdir / "data" / f"{name}.{fmt}", layout) for name in plan.names}
+    metadata = layout.metadata_for(ctx.config)
+    writers = {name: writer_cls(workdir / "data" / f"{name}.{fmt}", layout, metadata) for name in plan.names}
     buffers: dict[str, list[dict]] = {name: [] for name in plan.names}
     counts = dict.fromkeys(plan.names, 0)
     by_speaker = layout.group == "speaker" and plan.by == "speaker"

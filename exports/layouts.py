@@ -43,9 +43,11 @@ UNIT_ITEM = "item"
 
 @dataclass
 class LayoutContext:
-    """Per-export state a layout may use: media to package (storage key -> archive path)."""
+    """Per-export state a layout may use: media to package (storage key -> archive path), and the campaign's
+    config (a layout whose values depend on it, e.g. class ids from the campaign's labels)."""
 
     media: dict[str, str] = field(default_factory=dict)
+    config: dict = field(default_factory=dict)
 
     def media_path(self, key: str, item_id: int) -> str:
         """The archive path for a storage key; the engine copies the file into the zip."""
@@ -86,6 +88,12 @@ class Layout:
     has_media: bool = False
     description: str = ""
     free_text: bool = False  # rows carry contributor-written text: the authorship columns are appended
+    # The campaign's config -> Parquet schema metadata (str -> str), e.g. ``huggingface`` features whose class
+    # names come from the campaign's labels; the schema's columns stay fixed, only the metadata varies.
+    schema_metadata: Callable[[dict], dict[str, str]] | None = None
+
+    def metadata_for(self, config: dict) -> dict[str, str] | None:
+        return self.schema_metadata(config) if self.schema_metadata else None
 
     @property
     def schema(self):

@@ -205,7 +205,7 @@ def run_export(export_id: int) -> Export:
             result = engine.write_splits(
                 export_records(export.campaign, layout, export.filters), layout, export.format, plan, workdir,
                 progress=lambda n: cache.set(_progress_key(export.pk), n, 24 * 3600),
-                evidence=authorship_evidence(),
+                evidence=authorship_evidence(), config=export.campaign.config,
             )
             stats = card_statistics(export.campaign, layout, export.filters)
         rss_after_rows = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -16,7 +16,7 @@ from consensus.engine import score_item_consensus
 from core.schema import SchemaError
 from exports.services import request_export, run_export
 from task_types.spans import core
-from task_types.spans.hf import token_dataset
+from task_types.spans.hf import feature_dict
 from tasks.models import Item
 from tasks.types import get_task_type
 
@@ -170,8 +170,11 @@ def test_submitted_scored_and_exported_as_spans_conll_and_hf(make_campaign, make
     _text, back = core.from_conll(conll, TEXT)
     assert {(s["start"], s["end"], s["label"]) for s in back} == {
         (s["start"], s["end"], s["label"]) for s in core.flat_spans(consensus.result["spans"])}
-    # Hugging Face: ner_tags load as a ClassLabel sequence with the campaign's tag set.
-    dataset = token_dataset(rows["token_classification"], [label["value"] for label in LABELS])
+    # Hugging Face: ner_tags are ids of the campaign's tag set (the Parquet load: tests/test_spans_gaps.py).
+    import datasets
+
+    features = datasets.Features.from_dict(feature_dict([label["value"] for label in LABELS]))
+    dataset = datasets.Dataset.from_list(rows["token_classification"], features=features)
     feature = dataset.features["ner_tags"].feature
     assert feature.names == ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG"]
     first = dataset[0]

@@ -95,6 +95,12 @@ def written_by_contributors(responses: list) -> dict[str, tuple[float | None, bo
     return {ids[a]: (score, flagged) for a, score, flagged in rows}
 
 
+def authenticity_of(response, authored: dict) -> tuple[float | None, bool | None]:
+    """(score, flagged) of one response from ``written_by_contributors``; (None, None) for a model's."""
+    rid = response.get("id") if isinstance(response, dict) else None
+    return authored.get(rid, (None, None))
+
+
 def dpo(rec, ctx: LayoutContext) -> list[dict]:
     """One preference pair per item whose consensus chose a response; ties and 'both bad' are skipped."""
     result = json_field(rec.result)
@@ -106,13 +112,8 @@ def dpo(rec, ctx: LayoutContext) -> list[dict]:
     if max(chosen, rejected) >= len(responses):
         return []
     authored = written_by_contributors([responses[chosen], responses[rejected]])
-
-    def authenticity(response):
-        rid = response.get("id") if isinstance(response, dict) else None
-        return authored.get(rid, (None, None))
-
     (chosen_score, chosen_flagged), (rejected_score, rejected_flagged) = (
-        authenticity(responses[chosen]), authenticity(responses[rejected]))
+        authenticity_of(responses[chosen], authored), authenticity_of(responses[rejected], authored))
     return [{
         "prompt": prompt_messages(item),
         "chosen": [{"role": "assistant", "content": text_of(responses[chosen])}],
@@ -131,7 +132,7 @@ def reward_schema():
     return pa.schema([
         ("messages", pa.list_(message_type())), ("response", pa.string()), ("model", pa.string()),
         ("score", pa.float64()), ("rank", pa.int64()), ("item_id", pa.int64()), ("response_index", pa.int64()),
-        ("agreement", pa.float64()),
+        ("agreement", pa.float64()), ("authenticity", pa.float64()), ("flagged", pa.bool_()),
     ])
 
 
@@ -146,14 +147,17 @@ def reward(rec, ctx: LayoutContext) -> list[dict]:
         return []
     rank_of = {idx: place + 1 for place, idx in enumerate(ranking)}
     prompt = prompt_messages(item)
+    authored = written_by_contributors(responses)
     return [{
         "messages": [*prompt, {"role": "assistant", "content": text_of(resp)}], "response": text_of(resp),
         "model": _model_of(resp), "score": float(scores[i]), "rank": rank_of.get(i), "item_id": rec.item_id,
         "response_index": i, "agreement": rec.agreement,
+        **dict(zip(("authenticity", "flagged"), authenticity_of(resp, authored), strict=True)),
     } for i, resp in enumerate(responses)]
 
 
 DPO = Layout("dpo", UNIT_ITEM, dpo_schema, dpo,
              description="TRL conversational preference: prompt (all earlier turns) / chosen / rejected messages.")
 REWARD = Layout("reward", UNIT_ITEM, reward_schema, reward,
-                description="Per response: the conversation ending with it as messages, score, rank, model.")
+                description="Per response: the conversation ending with it as messages, score, rank, model, "
+                            "authenticity of a contributor-written response.")

@@ -17,6 +17,7 @@ from django.db import transaction
 from tasks.types.base import SchemaError
 
 ROLE = {"prompter": "user", "assistant": "assistant"}
+MAX_DEPTH = 200  # Open Assistant threads are a few dozen turns; deeper is refused before Python's recursion limit
 
 
 def _message(node: dict, where: str) -> dict:
@@ -40,9 +41,14 @@ def tree_items(tree: dict, mode: str, where: str = "line 1") -> list[dict]:
     out: list[dict] = []
 
     def walk(node: dict, path: list[dict], at: str) -> None:
+        if len(path) >= MAX_DEPTH:
+            raise SchemaError(at, f"A tree deeper than {MAX_DEPTH} messages.")
         message = _message(node, at)
         here = [*path, message]
-        replies = [r for r in node.get("replies") or [] if not r.get("deleted")]
+        raw = node.get("replies") or []
+        if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
+            raise SchemaError(f"{at}.replies", "Replies must be a list of messages.")
+        replies = [r for r in raw if not r.get("deleted")]
         if mode == "rate" and message["role"] == "assistant":
             out.append({"tree_id": tree_id, "messages": here})
         if mode == "rank" and message["role"] == "user":
@@ -77,6 +83,8 @@ def import_trees(campaign, lines) -> int:
             tree = json.loads(line)
         except ValueError as exc:
             raise SchemaError(f"line {number}", f"Not JSON: {exc}") from None
+        if not isinstance(tree, dict):
+            raise SchemaError(f"line {number}", "A line must be one JSON object (an Open Assistant tree).")
         for payload in tree_items(tree, config["mode"], f"line {number}"):
             try:
                 payloads.append(task.validate_item(payload, config))

@@ -136,17 +136,12 @@ def per_label_agreement(answers: list[list[dict]], *, mode: str, threshold: floa
     return out
 
 
-def consensus_spans(answers: list[list[dict]], weights: list[float] | None = None, *, mode: str = "exact",
-                    threshold: float = 0.5, continuous: bool = False, quorum: float = 0.5) -> list[dict]:
-    """Consensus spans by trust-weighted vote.
-
-    Spans of different answers are grouped when they match (same boundaries; or, in ``overlap`` mode, the
-    best IoU >= threshold with a span of the group); an answer gives at most one span to a group, so a
-    nested span stays its own group. A group is kept when the answers in it hold more than ``quorum`` (half)
-    of the total weight; its boundaries and label are each the weighted vote of its members. ``support`` is the kept
-    span's weight share, ``agreement`` the share that drew exactly these boundaries with this label."""
-    weights = list(weights) if weights else [1.0] * len(answers)
-    total = sum(weights) or 1.0
+def span_groups(answers: list[list[dict]], *, mode: str = "exact", threshold: float = 0.5) -> list[dict]:
+    """Spans of different answers grouped when they match: same boundaries, or in ``overlap`` mode the best
+    IoU >= threshold with a span of the group. An answer gives at most one span to a group, so a nested span
+    stays its own group. Each group: ``key`` (its first boundaries), ``members`` [(answer index, span)].
+    Deterministic (answers and spans in order): the campaign-level label decision and consensus_spans
+    see the same groups."""
     groups: list[dict] = []
     for ai, spans in enumerate(answers):
         for span in spans:
@@ -164,27 +159,47 @@ def consensus_spans(answers: list[list[dict]], weights: list[float] | None = Non
                 groups.append(group)
             else:
                 group = best[0]
-            group["members"].append((span, weights[ai]))
+            group["members"].append((ai, span))
             group["answers"].add(ai)
+    return groups
+
+
+def consensus_spans(answers: list[list[dict]], weights: list[float] | None = None, *, mode: str = "exact",
+                    threshold: float = 0.5, continuous: bool = False, quorum: float = 0.5,
+                    decided: list[tuple[str, float] | None] | None = None) -> list[dict]:
+    """Consensus spans by trust-weighted vote.
+
+    Spans are grouped by ``span_groups``. A group is kept when the answers in it hold more than ``quorum``
+    (half) of the total weight; its boundaries and label are each the weighted vote of its members, unless
+    ``decided`` gives the group's label (by position in ``span_groups``' order: Dawid-Skene over the campaign,
+    campaign_labels.py), then the label is that and ``posterior`` its probability. ``support`` is the kept
+    span's weight share, ``agreement`` the share that drew exactly these boundaries with this label."""
+    weights = list(weights) if weights else [1.0] * len(answers)
+    total = sum(weights) or 1.0
     kept = []
-    for group in groups:
-        weight_in = sum(w for _s, w in group["members"])
+    for gi, group in enumerate(span_groups(answers, mode=mode, threshold=threshold)):
+        members = [(span, weights[ai]) for ai, span in group["members"]]
+        weight_in = sum(w for _s, w in members)
         if weight_in / total <= quorum:
             continue
         bounds, labels = defaultdict(float), defaultdict(float)
-        for span, w in group["members"]:
+        for span, w in members:
             bounds[(span["start"], span["end"])] += w
             labels[span["label"]] += w
         start, end = max(bounds, key=lambda k: (bounds[k], -k[0], k[1]))
         if continuous:
-            start = weighted_median([(s["start"], w) for s, w in group["members"]])
-            end = weighted_median([(s["end"], w) for s, w in group["members"]])
-        label = max(labels, key=lambda k: (labels[k], k))
-        exact = sum(w for s, w in group["members"] if s["label"] == label and (
+            start = weighted_median([(s["start"], w) for s, w in members])
+            end = weighted_median([(s["end"], w) for s, w in members])
+        choice = decided[gi] if decided and gi < len(decided) else None
+        label = choice[0] if choice else max(labels, key=lambda k: (labels[k], k))
+        exact = sum(w for s, w in members if s["label"] == label and (
             (s["start"], s["end"]) == (start, end) or (continuous and overlap_ratio(
                 (s["start"], s["end"]), (start, end)) >= max(threshold, 0.8))))
-        kept.append({"start": start, "end": end, "label": label, "support": round(weight_in / total, 4),
-                     "agreement": round(exact / total, 4), "votes": len(group["members"])})
+        span = {"start": start, "end": end, "label": label, "support": round(weight_in / total, 4),
+                "agreement": round(exact / total, 4), "votes": len(members)}
+        if choice:
+            span["posterior"] = round(choice[1], 4)
+        kept.append(span)
     kept.sort(key=lambda s: (s["start"], -s["end"], s["label"]))
     for i, span in enumerate(kept):
         span["id"] = f"c{i + 1}"
@@ -283,6 +298,53 @@ def from_conll(conll: str, text: str | None = None) -> tuple[str, list[dict]]:
         else:
             current["end"] = end
     return text, spans
+
+
+# --- spaCy ---------------------------------------------------------------------------------------------------
+
+
+def biluo_tags(tokens: list[list[int]], spans: list[dict]) -> list[str]:
+    """BILUO tags (spaCy's token-level ``ner``): U- a one-token entity, B-/I-/L- first, inside, last."""
+    tags = bio_tags(tokens, spans)
+    out = []
+    for i, tag in enumerate(tags):
+        follows = tags[i + 1] if i + 1 < len(tags) else "O"
+        continues = follows == "I-" + tag[2:]
+        if tag.startswith("B-"):
+            out.append(tag if continues else "U-" + tag[2:])
+        elif tag.startswith("I-"):
+            out.append(tag if continues else "L-" + tag[2:])
+        else:
+            out.append(tag)
+    return out
+
+
+def spacy_doc(text: str, spans: list[dict], tokens: list[list[int]], doc_id: int = 0) -> dict:
+    """One document of spaCy's JSON training format (what ``spacy.training.docs_to_json`` writes and
+    ``spacy convert --converter json`` turns into a DocBin): one paragraph with the ``raw`` text, one
+    sentence of tokens (``orth``, ``space``, BILUO ``ner``), ``entities`` as [start, end, label] character
+    offsets. spaCy tokens carry at most one trailing space, so other whitespace between our tokens (a
+    newline, a second space) becomes a token of its own, as spaCy's tokenizer makes it; the tokens' orth and
+    space then join back to the text exactly. Entities cannot overlap in spaCy: the flat spans (longest kept)."""
+    flat = flat_spans(spans)
+    tags = biluo_tags(tokens, flat)
+    out: list[dict] = []
+
+    def whitespace_token(gap: str) -> None:
+        out.append({"id": len(out), "orth": gap, "space": "", "ner": "O"})
+
+    if tokens and tokens[0][0] > 0:
+        whitespace_token(text[:tokens[0][0]])
+    for k, (start, end) in enumerate(tokens):
+        gap = text[end:tokens[k + 1][0]] if k + 1 < len(tokens) else text[end:]
+        space = " " if gap[:1] == " " else ""
+        out.append({"id": len(out), "orth": text[start:end], "space": space, "ner": tags[k]})
+        if gap[len(space):]:
+            whitespace_token(gap[len(space):])
+    return {"id": doc_id, "paragraphs": [{
+        "raw": text, "sentences": [{"tokens": out, "brackets": []}], "cats": [],
+        "entities": [[s["start"], s["end"], s["label"]] for s in flat], "links": [],
+    }]}
 
 
 # --- audio ----------------------------------------------------------------------------------------------------

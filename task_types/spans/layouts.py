@@ -3,14 +3,18 @@ Hugging Face token-classification layout over the item's tokens (pyvi words when
 words, else syllables), audio segments in seconds, and RTTM.
 
 IOB2 cannot carry nested or crossing spans: the longest of overlapping spans is kept (core.flat_spans);
-the ``spans`` layout keeps them all. ``ner_tags`` are tag strings; ``hf.token_dataset`` casts them to a
-``ClassLabel`` with the campaign's tag set (the layout's schema is fixed, a campaign's labels are not).
+the ``spans`` layout keeps them all. In ``token_classification`` the ``ner_tags`` are class ids of the
+campaign's tag set (core.bio_names) and the Parquet file carries the Hugging Face features under the schema
+metadata key ``huggingface``, so ``datasets`` loads ``ner_tags`` as ``Sequence(ClassLabel(names=...))``: the
+columns are fixed for every campaign, only the metadata names the campaign's tags.
 """
 from __future__ import annotations
 
+import json
+
 from exports.layouts import UNIT_ITEM, Layout, LayoutContext, json_field, pa, storage_key
 
-from . import core
+from . import core, hf
 
 
 def span_type():
@@ -78,11 +82,41 @@ def conll_rows(rec, ctx: LayoutContext) -> list[dict]:
 
 
 def hf_schema():
-    return pa.schema([("tokens", pa.list_(pa.string())), ("ner_tags", pa.list_(pa.string())), ("item_id", pa.int64())])
+    return pa.schema([("tokens", pa.list_(pa.string())), ("ner_tags", pa.list_(pa.int64())), ("item_id", pa.int64())])
+
+
+def campaign_labels(config: dict) -> list[str]:
+    return [label["value"] for label in config.get("labels") or []]
 
 
 def hf_rows(rec, ctx: LayoutContext) -> list[dict]:
-    return [{k: row[k] for k in ("tokens", "ner_tags", "item_id")} for row in conll_rows(rec, ctx)]
+    """Tokens and their IOB2 tags as ClassLabel ids (O = 0, then B-/I- per label in the campaign's order)."""
+    ids = ctx.__dict__.get("tag_ids")
+    if ids is None:
+        ids = ctx.__dict__["tag_ids"] = {t: i for i, t in enumerate(core.bio_names(campaign_labels(ctx.config)))}
+    return [{"tokens": row["tokens"], "ner_tags": [ids[t] for t in row["ner_tags"]], "item_id": row["item_id"]}
+            for row in conll_rows(rec, ctx)]
+
+
+def hf_metadata(config: dict) -> dict[str, str]:
+    """The Hugging Face features of the campaign's tag set, where ``datasets`` reads them in a Parquet file."""
+    return {"huggingface": json.dumps({"info": {"features": hf.feature_dict(campaign_labels(config))}})}
+
+
+def spacy_schema():
+    return pa.schema([("doc", pa.string()), ("text", pa.string()), ("item_id", pa.int64())])
+
+
+def spacy_rows(rec, ctx: LayoutContext) -> list[dict]:
+    """One spaCy training document per item (``doc``: JSON text of spaCy's JSON training format, see
+    core.spacy_doc); ``text`` and ``item_id`` beside it for reading the file without spaCy."""
+    found = _text_item(rec)
+    if found is None:
+        return []
+    item, result = found
+    tokens, _level = item_tokens(item)
+    doc = core.spacy_doc(item["text"], result.get("spans") or [], tokens, doc_id=rec.item_id)
+    return [{"doc": json.dumps(doc, ensure_ascii=False), "text": item["text"], "item_id": rec.item_id}]
 
 
 def segment_type():
@@ -127,8 +161,12 @@ SPANS = Layout("spans", UNIT_ITEM, spans_schema, spans_rows,
                description="Text with consensus spans (NFC character offsets, end exclusive) and relations.")
 CONLL = Layout("conll", UNIT_ITEM, conll_schema, conll_rows,
                description="CoNLL/IOB2 tags over pyvi words or syllables, with the CoNLL text per item.")
-HF_TOKENS = Layout("token_classification", UNIT_ITEM, hf_schema, hf_rows,
-                   description="Hugging Face token classification: tokens and ner_tags (IOB2).")
+HF_TOKENS = Layout("token_classification", UNIT_ITEM, hf_schema, hf_rows, schema_metadata=hf_metadata,
+                   description="Hugging Face token classification: tokens and ner_tags (IOB2 ClassLabel ids; "
+                               "the Parquet file names the campaign's tags).")
+SPACY = Layout("spacy_json", UNIT_ITEM, spacy_schema, spacy_rows,
+               description="spaCy JSON training format per item (paragraph raw text, tokens with BILUO ner, "
+                           "entities as character offsets), for `spacy convert --converter json`.")
 SEGMENTS = Layout("segments", UNIT_ITEM, segments_schema, segments_rows, has_media=True,
                   description="Recording with consensus segments (start/end seconds, label, transcript).")
 RTTM = Layout("rttm", UNIT_ITEM, rttm_schema, rttm_rows, description="RTTM speaker/non-speech turns per recording.")

@@ -20,7 +20,7 @@ from task_types.speech_common import audio_item
 from tasks.types.base import Aggregate, DemoCampaign, SchemaError, TaskType
 
 from . import core
-from .layouts import CONLL, HF_TOKENS, RTTM, SEGMENTS, SPANS
+from .layouts import CONLL, HF_TOKENS, RTTM, SEGMENTS, SPACY, SPANS
 
 TIME_TOLERANCE = 0.05  # seconds a segment may end past the recording (rounding on the page)
 _id = {"type": "string", "minLength": 1, "maxLength": 40}
@@ -54,7 +54,7 @@ class Spans(TaskType):
     scripts = ("task_types/spans/vendor/wavesurfer.min.js", "task_types/spans/vendor/regions.min.js",
                "task_types/spans/spans.js")
     styles = ("task_types/spans/spans.css",)
-    export_layouts = layouts_for(SPANS, CONLL, HF_TOKENS, SEGMENTS, RTTM)
+    export_layouts = layouts_for(SPANS, CONLL, HF_TOKENS, SPACY, SEGMENTS, RTTM)
     free_text_fields = []  # labels and offsets: no hand-written prose to score (segment transcripts copy speech)
     copies_by_design = True
 
@@ -308,6 +308,27 @@ class Spans(TaskType):
 
     # --- consensus ------------------------------------------------------------------------------------------
     def aggregate(self, answers: list[dict], *, config: dict, weights: list[float] | None = None) -> Aggregate:
+        return self._aggregate(answers, config=config, weights=weights)
+
+    def campaign_aggregates(self, answers_by_item, weights_by_item, *, config: dict):
+        """Text spans: each matched span group's label by Dawid-Skene over the campaign (campaign_labels.py);
+        audio keeps the per-item vote (None)."""
+        if config["media"] == "audio":
+            return None
+        from .campaign_labels import decide_group_labels
+
+        labels = [label["value"] for label in config["labels"]]
+        per_item = [[(w, a.get("spans") or []) for w, a in answers] for answers in answers_by_item]
+        decided = decide_group_labels(per_item, labels, mode=config["match"], threshold=config["match_threshold"])
+        out = []
+        for answers, weights, choice in zip(answers_by_item, weights_by_item, decided, strict=True):
+            aggregate = self._aggregate([a for _w, a in answers], config=config, weights=weights, decided=choice)
+            aggregate.method = "span_dawid_skene"
+            out.append(aggregate)
+        return out
+
+    def _aggregate(self, answers: list[dict], *, config: dict, weights: list[float] | None = None,
+                   decided: list | None = None) -> Aggregate:
         mode, threshold = config["match"], config["match_threshold"]
         if config["media"] == "audio":
             lists = [a.get("segments", []) for a in answers]
@@ -328,7 +349,7 @@ class Spans(TaskType):
                 lists, mode="overlap", threshold=threshold)}
         else:
             lists = [a.get("spans", []) for a in answers]
-            kept = core.consensus_spans(lists, weights, mode=mode, threshold=threshold)
+            kept = core.consensus_spans(lists, weights, mode=mode, threshold=threshold, decided=decided)
             relations = core.consensus_relations(answers, kept, weights, mode=mode, threshold=threshold)
             agreement = core.pairwise_agreement(lists, mode=mode, threshold=threshold)
             result = {"spans": kept, "relations": relations,

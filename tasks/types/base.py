@@ -156,6 +156,15 @@ class TaskType:
             aggregate.confidence = min(p for _c, p in labels.values())
         return aggregate
 
+    def campaign_aggregates(self, answers_by_item: list[list[tuple[int, dict]]], weights_by_item: list[list[float]],
+                            *, config: dict) -> list[Aggregate] | None:
+        """Every item's aggregate decided from the whole campaign at once, for a type whose categorical
+        decisions are not fixed questions (``label_space``) but appear per item, e.g. the label of each
+        matched span group (task_types/spans/campaign_labels.py). ``answers_by_item``: per item, its answers
+        as (contributor row, payload); ``weights_by_item`` their trust. Called by the whole-campaign re-score
+        when the campaign has enough answers per contributor for Dawid-Skene; None: the per-item vote."""
+        return None
+
     def agrees_with_consensus(self, answer: dict, result: dict, *, config: dict) -> bool | None:
         """Whether one answer agrees with its item's finalised consensus (feeds trust); None: not comparable."""
         space = self.label_space(config)

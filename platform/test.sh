@@ -51,7 +51,11 @@ EMBEDDED_TESTS=(
   tests/test_export_engine.py tests/test_export_api.py tests/test_export_validation.py tests/test_media_export.py
   tests/test_types_rlhf.py tests/test_types_sft.py tests/test_types_moderation.py tests/test_types_hallucination.py
   tests/test_ocr_type.py tests/test_speech_types.py tests/test_task_type_packages.py tests/test_workqueue.py
-  tests/test_schema_errors.py
+  tests/test_schema_errors.py tests/test_i18n_pages.py
+  tests/test_types_chat.py tests/test_spans_type.py tests/test_spans_consensus.py tests/test_spans_formats.py
+  tests/test_spans_chat_gaps.py tests/test_image_type.py tests/test_survey_type.py tests/test_survey_xpath.py
+  tests/test_survey_mutations.py tests/test_field_visit.py tests/test_authorship_evidence.py
+  tests/test_client_contract.py tests/test_client_retries.py tests/test_operations.py tests/test_lock.py
 )
 
 # Step 2 runs beside step 1 (its own SQLite file, no broker, no browser): the two share the machine's cores

@@ -11,6 +11,7 @@ from contributors.models import ContributorProfile
 from core.schema import SchemaError
 from tasks import profile_rules
 from tasks.models import Assignment, RegionTally
+from tests.test_admin_console import manager  # noqa: F401 - the fixture
 from tests.test_queue_concurrency import assert_consistent, contributors, race
 from workqueue import counters
 from workqueue.lease import NoWork, lease_next_item
@@ -164,3 +165,21 @@ def test_gender_and_age_quotas_hold_under_a_race(make_campaign):
     assert reclaim_expired_leases(campaign_id=campaign.pk) == 5
     assert set(RegionTally.objects.filter(campaign=campaign).values_list("taken", flat=True)) == {0}
     assert_consistent(campaign)
+
+
+def test_admin_campaign_form_sets_rules_and_names_the_wrong_field(client, manager):
+    from django.urls import reverse
+
+    from tasks.models import Campaign
+    from tests.test_admin_console import form_data
+
+    client.force_login(manager)
+    url = reverse("admin:tasks_campaign_add") + "?task_type=moderation"
+    data = {**form_data(client.get(url)), "name": "Khảo sát", "task_type": "moderation",
+            "profile_rules": '{"quotas": {"gender": {"share": {"female": 60}}}}'}
+    res = client.post(url, data)
+    assert res.status_code == 200
+    assert "profile_rules.quotas.gender.share" in str(res.context["adminform"].form.errors["profile_rules"])
+    res = client.post(url, {**data, "profile_rules": '{"eligible": {"dialect": ["Huế"]}}'})
+    assert res.status_code == 302
+    assert Campaign.objects.get(name="Khảo sát").profile_rules == {"eligible": {"dialect": ["Huế"]}}

@@ -223,6 +223,8 @@ class CampaignAdminForm(forms.ModelForm):
                 value = spec.initial(config)
                 if value is not None:
                     self.initial.setdefault(spec.form_name, value)
+        if "profile_rules" in self.fields:
+            self.initial.setdefault("profile_rules", self.instance.profile_rules or {})
         for code, _label in Region.choices:
             value = (self.instance.region_quotas or {}).get(code)
             if value is not None:

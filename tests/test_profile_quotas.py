@@ -183,3 +183,22 @@ def test_admin_campaign_form_sets_rules_and_names_the_wrong_field(client, manage
     res = client.post(url, {**data, "profile_rules": '{"eligible": {"dialect": ["Huế"]}}'})
     assert res.status_code == 302
     assert Campaign.objects.get(name="Khảo sát").profile_rules == {"eligible": {"dialect": ["Huế"]}}
+
+
+def test_field_visit_booking_takes_the_same_quota_slots(make_campaign, settings, tmp_path):
+    from tests.test_field_visit import FORM, PLACE, window
+    from workqueue.booking import book_item
+
+    settings.MEDIA_ROOT = tmp_path
+    campaign = make_campaign("field_visit", overlap=1, items=[
+        {"payload": {"place": {**PLACE, "name": f"Cửa hàng {i}"}, "window": window()}} for i in range(3)],
+        config={"form": FORM, "geofence_m": 100}, profile_rules={"quotas": {"dialect": {"count": {"hue": 1}}}})
+    first, second = people(2, dialect="hue")
+    items = list(campaign.items.order_by("id").values_list("id", flat=True))
+    booked = book_item(user=first, campaign=campaign, item_id=items[0])
+    assert isinstance(booked, Assignment) and booked.region == "dialect=hue"
+    refused = book_item(user=second, campaign=campaign, item_id=items[1])
+    assert isinstance(refused, NoWork) and refused.code == "quota_full" and "your dialect" in refused.reason
+    skip_assignment(assignment=booked)
+    assert isinstance(book_item(user=second, campaign=campaign, item_id=items[1]), Assignment)
+    assert not counters.recount(campaign_ids=[campaign.pk])

@@ -11,7 +11,7 @@ from contributors.models import ContributorProfile
 from core.schema import SchemaError
 from tasks import profile_rules
 from tasks.models import Assignment, RegionTally
-from tests.test_admin_console import manager  # noqa: F401 - the fixture
+from tests.test_admin_console import manager  # noqa: F401, F811 - the fixture
 from tests.test_queue_concurrency import assert_consistent, contributors, race
 from workqueue import counters
 from workqueue.lease import NoWork, lease_next_item
@@ -167,7 +167,7 @@ def test_gender_and_age_quotas_hold_under_a_race(make_campaign):
     assert_consistent(campaign)
 
 
-def test_admin_campaign_form_sets_rules_and_names_the_wrong_field(client, manager):
+def test_admin_campaign_form_sets_rules_and_names_the_wrong_field(client, manager):  # noqa: F811
     from django.urls import reverse
 
     from tasks.models import Campaign

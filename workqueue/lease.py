@@ -18,13 +18,12 @@ from django.utils.translation import gettext as _
 from core import metrics
 from core.rawsql import fetch_prepared, jsonb
 from tasks.models import Assignment, Campaign, Item, cost_sql
+from tasks.profile_rules import SEPARATOR
 from tasks.types.base import TaskType
 
 from . import counters
 from .eligibility import candidates, predicate_sql
 from .expiry import reclaim_expired_leases
-from tasks.profile_rules import SEPARATOR
-
 from .selectors import (
     contributor_block_reason,
     full_quota,

@@ -247,6 +247,3 @@ def quota_full_reason(key: str) -> str:
     return _("This campaign has all the answers it needs from contributors with your %(attribute)s.") % {
         "attribute": profile_rules.quota_label(key)}
 
-
-def region_full(campaign: Campaign, region: str) -> bool:
-    return full_quota(campaign, [region]) is not None

@@ -172,8 +172,19 @@ class FieldVisit(TaskType):
         payload["photo_facts"] = facts
         payload["received_at"] = timezone.now().isoformat()
         if payload.get("checkout_at"):
-            payload["checkout_at"] = parse_time(payload["checkout_at"], "checkout_at").isoformat()
+            payload.update(self.check_checkout(payload["checkout_at"], payload["checkin"]))
         return payload
+
+    def check_checkout(self, value, checkin: dict) -> dict:
+        """The check-out (the phone sends it with the visit): after the check-in and not in the future, so the
+        visit's length (``visit_seconds``, in the export and the review) is a real duration."""
+        out = parse_time(value, "checkout_at")
+        came = parse_time(checkin["at"], "checkin.at")
+        if out < came:
+            raise SchemaError("checkout_at", gettext("The check-out time is before the check-in."))
+        if out > timezone.now() + WINDOW_SLACK:
+            raise SchemaError("checkout_at", gettext("The check-out time is in the future."))
+        return {"checkout_at": out.isoformat(), "visit_seconds": round((out - came).total_seconds())}
 
     def check_checkin(self, checkin: dict, *, config: dict, item_payload: dict) -> dict:
         accuracy = float(checkin["accuracy"])

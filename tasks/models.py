@@ -54,6 +54,13 @@ class Campaign(models.Model):
     region_quotas = models.JSONField(
         _("region quotas"), default=dict, blank=True, help_text=_('e.g. {"north": 40, "central": 30, "south": 30}')
     )
+    # Eligibility and quotas on other profile attributes (tasks/profile_rules.py has the format and its checks);
+    # the queue enforces the quotas with the region quotas' tallies (workqueue/README.md, "Quotas").
+    profile_rules = models.JSONField(
+        _("profile rules"), default=dict, blank=True,
+        help_text=_('e.g. {"eligible": {"age_band": ["18-24", "25-34"]}, '
+                    '"quotas": {"gender": {"share": {"female": 50, "male": 50}}}}'),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -146,9 +153,11 @@ class Assignment(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     view = models.JSONField(default=dict, blank=True, help_text=_("What this contributor was shown, e.g. response order"))
     reason = models.TextField(blank=True, help_text=_("Skip or problem-report reason"))
+    # The quota tallies this lease holds a slot of, joined by "|": the region code (region quotas) and
+    # "attribute=value" for each profile-attribute quota (tasks/profile_rules.py); "" in campaigns without quotas.
     region = models.CharField(
-        max_length=10, blank=True, default="",
-        help_text=_("The contributor's region when leased; counts toward the campaign's region quota"),
+        max_length=255, blank=True, default="",
+        help_text=_("The quota tallies this lease counts toward (region, attribute=value), joined by |"),
     )
 
     class Meta:
@@ -171,14 +180,15 @@ class Assignment(models.Model):
 
 
 class RegionTally(models.Model):
-    """Answers a region holds in a campaign with region quotas (live leases + submitted).
+    """Answers a region (or a profile-attribute value, "gender=female") holds in a campaign with quotas (live
+    leases + submitted).
 
     One row per (campaign, region); the queue takes a slot with a conditional UPDATE that cannot
     pass the region's cap, so concurrent picks never overfill a quota (see docs, "The queue").
     """
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="region_tallies")
-    region = models.CharField(max_length=10)
+    region = models.CharField(max_length=160)  # a region code, or "attribute=value" (tasks/profile_rules.py)
     taken = models.IntegerField(default=0)
 
     class Meta:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from core.schema import SchemaError
 from organizations.services import hash_token_secret
 
+from . import profile_rules
 from .models import Assignment, Campaign, Item, PersonalToken
 from .types import get_task_type
 
@@ -69,6 +70,7 @@ def validate_campaign_settings(campaign: Campaign) -> None:
             raise SchemaError("region_quotas", _("Region quotas must map a region to a percentage."))
         if abs(sum(quotas.values()) - 100) > 0.01:
             raise SchemaError("region_quotas", _("Region quotas must add up to 100%."))
+    campaign.profile_rules = profile_rules.validate(campaign.profile_rules)
 
 
 def new_item(campaign: Campaign, *, payload: dict, gold_answer=None, external_id: str = "", priority: int = 0) -> Item:

@@ -17,6 +17,7 @@ from django.db.models.functions import Coalesce
 
 from annotations.models import Annotation
 from tasks.models import Assignment, Campaign, Item, RegionTally, cost_sql
+from tasks.profile_rules import SEPARATOR
 
 # transition -> {counter: +1 or -1}
 LEASED = {"leased_count": 1, "open_slots": -1}  # a lease taken
@@ -49,7 +50,8 @@ def give_back(item_id: int, campaign_id: int, region: str) -> None:
     _apply(Item.objects.filter(pk=item_id), GIVEN_BACK)
     release_budget(campaign_id)
     if region:
-        RegionTally.objects.filter(campaign_id=campaign_id, region=region).update(taken=F("taken") - 1)
+        RegionTally.objects.filter(campaign_id=campaign_id, region__in=region.split(SEPARATOR)).update(
+            taken=F("taken") - 1)
 
 
 def count_answer(item_id: int, *, late: bool, campaign_id: int, region: str) -> None:
@@ -60,7 +62,8 @@ def count_answer(item_id: int, *, late: bool, campaign_id: int, region: str) -> 
         return
     _apply(Item.objects.filter(pk=item_id), ANSWERED_LATE)
     if region:
-        RegionTally.objects.filter(campaign_id=campaign_id, region=region).update(taken=F("taken") + 1)
+        RegionTally.objects.filter(campaign_id=campaign_id, region__in=region.split(SEPARATOR)).update(
+            taken=F("taken") + 1)
 
 
 def request_more_answers(*, item_id: int, up_to: int) -> bool:
@@ -120,6 +123,15 @@ def take_region_slot(campaign: Campaign, region: str, cap: int) -> bool:
     return False
 
 
+def take_quota_slots(campaign: Campaign, caps: dict[str, int]) -> str | None:
+    """Take one slot of each tally in ``caps`` (key -> cap), in order; the first key that was full, or None.
+    Run in the caller's transaction: when a later key is full, the rollback gives the earlier slots back."""
+    for key, cap in caps.items():
+        if not take_region_slot(campaign, key, cap):
+            return key
+    return None
+
+
 # --- recount --------------------------------------------------------------------------------------
 
 @dataclass
@@ -141,11 +153,15 @@ def _real_counts():
 
 
 def _real_tallies(campaign_id: int) -> dict[str, int]:
-    """A region's quota holds its live leases and its answers (gold leases take no region slot)."""
+    """A tally holds its live leases and its answers (gold leases take no quota slot)."""
     rows = (Assignment.objects.filter(campaign_id=campaign_id, state__in=[Assignment.State.LEASED,
                                                                           Assignment.State.SUBMITTED])
             .exclude(region="").values_list("region").annotate(n=Count("id")))
-    return dict(rows)
+    tallies: dict[str, int] = {}
+    for keys, n in rows:  # a lease holds one slot of each tally it names (region, attribute=value)
+        for key in keys.split(SEPARATOR):
+            tallies[key] = tallies.get(key, 0) + n
+    return tallies
 
 
 def recount(*, campaign_ids=None, fix: bool = False) -> list[Drift]:

@@ -24,7 +24,8 @@ WITH expired AS (
     FROM (SELECT item_id, count(*) AS n FROM expired GROUP BY item_id) e WHERE i.id = e.item_id
 ), tallies AS (
     UPDATE tasks_regiontally t SET taken = t.taken - e.n
-    FROM (SELECT campaign_id, region, count(*) AS n FROM expired WHERE region <> '' GROUP BY 1, 2) e
+    FROM (SELECT campaign_id, k AS region, count(*) AS n
+          FROM expired, unnest(string_to_array(expired.region, '|')) k WHERE expired.region <> '' GROUP BY 1, 2) e
     WHERE t.campaign_id = e.campaign_id AND t.region = e.region
 ), budgets AS (
     UPDATE tasks_campaign c SET budget_used = c.budget_used - e.n * {cost_sql("c")}

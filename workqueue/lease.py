@@ -18,12 +18,22 @@ from django.utils.translation import gettext as _
 from core import metrics
 from core.rawsql import fetch_prepared, jsonb
 from tasks.models import Assignment, Campaign, Item, cost_sql
+from tasks.profile_rules import SEPARATOR
 from tasks.types.base import TaskType
 
 from . import counters
 from .eligibility import candidates, predicate_sql
 from .expiry import reclaim_expired_leases
-from .selectors import contributor_block_reason, open_lease_for, profile_with_flags, region_cap, region_full
+from .selectors import (
+    contributor_block_reason,
+    full_quota,
+    open_lease_for,
+    profile_with_flags,
+    quota_cap,
+    quota_full_reason,
+    quota_keys,
+    regular_target,
+)
 
 
 @dataclass
@@ -196,22 +206,22 @@ def _lease_next_item(*, user, campaign: Campaign, rng: random.Random | None, pro
     if block:
         return NoWork(reason=block[1], code=block[0])
     rng = rng or random.Random()
-    region = profile.region if campaign.region_quotas else ""
+    # The quota tallies a lease takes (region, attribute=value); none in most campaigns: the plain pick.
+    keys = quota_keys(campaign, profile) if campaign.region_quotas or campaign.profile_rules else []
     for _attempt in range(3):
-        if region:
-            # The quota slot is taken before the pick, so look for an open lease first here.
+        if keys:
+            # The quota slots are taken before the pick, so look for an open lease first here.
             lease = open_lease_for(user, campaign)
             if lease is not None and lease.expires_at > timezone.now():
                 lease.campaign = campaign
                 return lease
             if lease is not None:
                 reclaim_expired_leases(assignment_id=lease.pk)
-            if region_full(campaign, region):
-                return NoWork(
-                    reason=_("This campaign has all the answers it needs from your region."), code="quota_full"
-                )
+            full = full_quota(campaign, keys)
+            if full is not None:
+                return NoWork(reason=quota_full_reason(full), code="quota_full")
         try:
-            outcome = _pick_and_lease(campaign, user, region=region, rng=rng)
+            outcome = _pick_and_lease(campaign, user, keys=keys, rng=rng)
         except IntegrityError:
             continue  # a parallel request of the same contributor won: resume its lease
         if isinstance(outcome, Assignment) and outcome.expires_at <= timezone.now():
@@ -224,7 +234,7 @@ def _lease_next_item(*, user, campaign: Campaign, rng: random.Random | None, pro
 _NO_BUDGET = _("This campaign's budget is fully committed; check again later.")
 
 
-def _pick_and_lease(campaign: Campaign, user, *, region: str, rng: random.Random) -> Assignment | NoWork:
+def _pick_and_lease(campaign: Campaign, user, *, keys: list[str], rng: random.Random) -> Assignment | NoWork:
     if campaign.gold_rate > 0 and rng.random() < campaign.gold_rate:
         assignment = _lease(campaign, user, gold=True, region="", rng=rng)
         if assignment is _BUDGET_SPENT:
@@ -232,13 +242,16 @@ def _pick_and_lease(campaign: Campaign, user, *, region: str, rng: random.Random
         if assignment is not None:
             return assignment
     for _round in range(2):
-        if region:
+        if keys:
+            # One slot of each tally, taken by a guarded UPDATE that cannot pass its cap, in the pick's transaction:
+            # concurrent picks queue on the tally rows, so no quota is ever overfilled; no lease, no slots.
+            target = regular_target(campaign)
             with transaction.atomic():
-                if not counters.take_region_slot(campaign, region, region_cap(campaign, region)):
-                    return NoWork(
-                        reason=_("This campaign has all the answers it needs from your region."), code="quota_full"
-                    )
-                assignment = _lease(campaign, user, gold=False, region=region, rng=rng)
+                full = counters.take_quota_slots(campaign, {key: quota_cap(campaign, key, target) for key in keys})
+                if full is not None:
+                    transaction.set_rollback(True)  # give back the slots taken before the full one
+                    return NoWork(reason=quota_full_reason(full), code="quota_full")
+                assignment = _lease(campaign, user, gold=False, region=SEPARATOR.join(keys), rng=rng)
                 if assignment is None or assignment is _BUDGET_SPENT or assignment.resumed:
                     transaction.set_rollback(True)  # no new lease: give the quota slot back
         else:

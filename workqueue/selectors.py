@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from contributors.models import ContributorProfile, Qualification
 from contributors.selectors import is_qualified, profile_for, trust_score, verification_level
 from core.rawsql import fetch_joined
+from tasks import profile_rules
 from tasks.models import Assignment, Campaign, RegionTally
 
 from .eligibility import candidates
@@ -85,6 +86,10 @@ def contributor_block_reason(user, campaign: Campaign, profile=None) -> tuple[st
             return "region", _("Set your home region in your profile to take part in this campaign.")
         if not campaign.region_quotas.get(profile.region, 0):
             return "region", _("This campaign is not collecting answers from your region.")
+    if campaign.profile_rules:
+        refusal = profile_rules.refusal(profile, campaign.profile_rules)
+        if refusal:
+            return "profile", refusal
     return None
 
 
@@ -100,11 +105,12 @@ def active_campaigns_for(user):
 # instructions alone can be kilobytes. tests/test_fastlane.py checks that a whole next + submit cycle runs its
 # four statements and no more, so a field used without being listed here shows up as a failure there.
 QUEUE_USER_FIELDS = ("id", "password", "is_active", "username", "email")
-QUEUE_PROFILE_FIELDS = ("id", "user_id", "display_name", "birth_year", "region", "province", "consent_version",
-                        "consent_at", "identity_verified_at", "status", "status_reason")
+QUEUE_PROFILE_FIELDS = ("id", "user_id", "display_name", "birth_year", "gender", "region", "province", "dialect",
+                        "languages", "device_type", "consent_version", "consent_at", "identity_verified_at", "status",
+                        "status_reason")
 QUEUE_CAMPAIGN_FIELDS = ("id", "organization_id", "task_type", "config", "status", "overlap", "max_overlap",
                          "gold_rate", "lease_seconds", "priority", "deadline", "min_trust", "min_verification_level",
-                         "requires_qualification", "region_quotas", "budget")
+                         "requires_qualification", "region_quotas", "profile_rules", "budget")
 
 
 def queue_context(user_id: int, campaign_id: int) -> tuple | None:
@@ -190,17 +196,54 @@ def remaining_for(user, campaign: Campaign) -> int:
     return unseen + held
 
 
-def region_cap(campaign: Campaign, region: str) -> int:
+# --- quotas: one tally per region or profile-attribute value ------------------------------------------------
+
+def quota_keys(campaign: Campaign, profile) -> list[str]:
+    """The tallies a regular lease of this contributor takes a slot of: their region in a region-quota campaign,
+    then "attribute=value" per profile-attribute quota (tasks/profile_rules.py), in a fixed order. Empty in a
+    campaign without quotas (the pick then runs its plain statement)."""
+    keys = [profile.region] if campaign.region_quotas else []
+    if campaign.profile_rules and campaign.profile_rules.get("quotas"):
+        keys += profile_rules.tally_keys(profile, campaign.profile_rules)
+    return keys
+
+
+def regular_target(campaign: Campaign) -> int:
+    """The campaign's regular answer target (grows when consensus asks for more answers on an item)."""
+    return campaign.items.filter(is_gold=False).aggregate(t=Sum("target_overlap"))["t"] or 0
+
+
+def quota_cap(campaign: Campaign, key: str, target: int | None = None) -> int:
+    """How many answers (live leases + submitted) a tally may hold: a region's share, or a profile-attribute
+    value's share or count (``profile_rules.key_cap``)."""
+    target = regular_target(campaign) if target is None else target
+    if "=" in key:
+        return profile_rules.key_cap(campaign.profile_rules, key, target)
+    return region_cap(campaign, key, target)
+
+
+def region_cap(campaign: Campaign, region: str, target: int | None = None) -> int:
     """How many answers (live leases + submitted) a region may hold in a quota campaign.
 
     ceil(share% x the campaign's regular answer target), so rounding never leaves a slot that
     no region may fill; the target grows when consensus asks for more answers on an item.
     """
     share = float(campaign.region_quotas.get(region, 0) or 0)
-    target = campaign.items.filter(is_gold=False).aggregate(t=Sum("target_overlap"))["t"] or 0
+    target = regular_target(campaign) if target is None else target
     return math.ceil(share * target / 100 - 1e-9)
 
 
-def region_full(campaign: Campaign, region: str) -> bool:
-    taken = RegionTally.objects.filter(campaign=campaign, region=region).values_list("taken", flat=True).first()
-    return (taken or 0) >= region_cap(campaign, region)
+def full_quota(campaign: Campaign, keys: list[str]) -> str | None:
+    """The first of ``keys`` whose tally is at its cap, or None (a cheap look before taking slots)."""
+    taken = dict(RegionTally.objects.filter(campaign=campaign, region__in=keys).values_list("region", "taken"))
+    target = regular_target(campaign)
+    return next((key for key in keys if taken.get(key, 0) >= quota_cap(campaign, key, target)), None)
+
+
+def quota_full_reason(key: str) -> str:
+    """What the contributor is told when the tally ``key`` is full."""
+    if "=" not in key:
+        return _("This campaign has all the answers it needs from your region.")
+    return _("This campaign has all the answers it needs from contributors with your %(attribute)s.") % {
+        "attribute": profile_rules.quota_label(key)}
+

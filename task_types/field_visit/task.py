@@ -91,12 +91,14 @@ class FieldVisit(TaskType):
             "min_photos": {"type": "integer", "minimum": 0, "maximum": 20},
             "max_photos": {"type": "integer", "minimum": 0, "maximum": 20},
             "photo_reuse_bits": {"type": "integer", "minimum": 0, "maximum": 16},
+            "backcheck_share": {"type": "number", "minimum": 0, "maximum": 1,
+                                "description": "Share of places (0 to 1) visited again by a second contributor."},
         },
     }
 
     def default_config(self) -> dict:
         return {"language": "vi", "form": STARTER_FORM, "geofence_m": 150, "allow_outside_geofence": False, "max_accuracy_m": 100,
-                "min_photos": 1, "max_photos": 5, "photo_reuse_bits": 4}
+                "min_photos": 1, "max_photos": 5, "photo_reuse_bits": 4, "backcheck_share": 0}
 
     def validate_config(self, config: dict) -> dict:
         config = super().validate_config(config)
@@ -172,8 +174,19 @@ class FieldVisit(TaskType):
         payload["photo_facts"] = facts
         payload["received_at"] = timezone.now().isoformat()
         if payload.get("checkout_at"):
-            payload["checkout_at"] = parse_time(payload["checkout_at"], "checkout_at").isoformat()
+            payload.update(self.check_checkout(payload["checkout_at"], payload["checkin"]))
         return payload
+
+    def check_checkout(self, value, checkin: dict) -> dict:
+        """The check-out (the phone sends it with the visit): after the check-in and not in the future, so the
+        visit's length (``visit_seconds``, in the export and the review) is a real duration."""
+        out = parse_time(value, "checkout_at")
+        came = parse_time(checkin["at"], "checkin.at")
+        if out < came:
+            raise SchemaError("checkout_at", gettext("The check-out time is before the check-in."))
+        if out > timezone.now() + WINDOW_SLACK:
+            raise SchemaError("checkout_at", gettext("The check-out time is in the future."))
+        return {"checkout_at": out.isoformat(), "visit_seconds": round((out - came).total_seconds())}
 
     def check_checkin(self, checkin: dict, *, config: dict, item_payload: dict) -> dict:
         accuracy = float(checkin["accuracy"])
@@ -245,6 +258,25 @@ class FieldVisit(TaskType):
         annotation.payload = payload
         annotation.save(update_fields=["payload"])
         store_inline_answers(annotation)
+        self.plan_backcheck(annotation, float(config.get("backcheck_share") or 0))
+
+    @staticmethod
+    def is_backchecked(item_id: int, share: float) -> bool:
+        """Whether the place ``item_id`` is re-visited: a low-discrepancy draw (golden-ratio steps over the ids),
+        so any run of consecutive places holds the share to within one place, and it is the same at every
+        submit (no state to store)."""
+        return (item_id * 0.6180339887498949) % 1.0 < share
+
+    def plan_backcheck(self, annotation, share: float) -> None:
+        """A back-check: the place's first visit asks for one more, by another contributor (the queue never gives
+        an item twice to one person). Its agreement with the first is the consensus ``agreement`` of the place."""
+        from workqueue.counters import request_more_answers
+
+        item = annotation.item
+        if share <= 0 or item.target_overlap != 1 or not self.is_backchecked(item.pk, share):
+            return
+        if request_more_answers(item_id=item.pk, up_to=2):
+            item.target_overlap = 2  # the submit decides "item full" from this row: not yet, the back-check is due
 
     def answer_media_keys(self, answer: dict) -> dict[str, str]:
         return {f"photo_{i + 1}": key for i, key in enumerate(answer.get("photos") or []) if isinstance(key, str)}

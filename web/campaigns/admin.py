@@ -119,7 +119,7 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
             (_("Answers per item and quality"), {"fields": ["overlap", "max_overlap", "gold_rate",
                                                             "confidence_threshold"]}),
             (_("Who may work"), {"fields": ["min_verification_level", "requires_qualification", "min_trust",
-                                            *quota_names]}),
+                                            *quota_names, "profile_rules"]}),
             (_("Scheduling and pay"), {"fields": ["priority", "deadline", "lease_seconds", "pay_per_task",
                                                   "budget"]}),
             # "Record" the noun (who created the campaign, when), not the verb of the speech recorder.

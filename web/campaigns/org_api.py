@@ -33,7 +33,7 @@ from web.scoping import CampaignScopedMixin
 
 SETTINGS_FIELDS = ["instructions", "overlap", "max_overlap", "gold_rate", "confidence_threshold", "lease_seconds",
                    "pay_per_task", "budget", "priority", "deadline", "min_trust", "min_verification_level",
-                   "requires_qualification", "region_quotas"]
+                   "requires_qualification", "region_quotas", "profile_rules"]
 
 
 class CampaignOut(serializers.ModelSerializer):
@@ -90,7 +90,9 @@ CAMPAIGN_EXAMPLE = {
     "instructions": "## Hướng dẫn ...", "overlap": 3, "max_overlap": 5, "gold_rate": 0.05,
     "confidence_threshold": 0.7, "lease_seconds": 600, "pay_per_task": "500.00", "budget": None, "priority": 0,
     "deadline": None, "min_trust": 0.0, "min_verification_level": 2, "requires_qualification": False,
-    "region_quotas": {"north": 40, "central": 30, "south": 30}, "created_at": "2025-06-01T08:00:00+07:00",
+    "region_quotas": {"north": 40, "central": 30, "south": 30},
+    "profile_rules": {"eligible": {"age_band": ["18-24", "25-34"]},
+                      "quotas": {"gender": {"share": {"female": 50, "male": 50}}}}, "created_at": "2025-06-01T08:00:00+07:00",
     "updated_at": "2025-06-02T08:00:00+07:00",
     "progress": {"items": 1000, "annotations": 2400, "target_annotations": 3000, "items_complete": 700},
 }

@@ -29,7 +29,7 @@ def campaign_blocker(user, campaign, *, profile=None, level: int | None = None) 
         return None
     code, text = block
     url = ""
-    if code == "no_profile":
+    if code in ("no_profile", "profile"):
         url = reverse("contributor-profile")
     elif code == "verification":
         profile = profile or profile_for(user)

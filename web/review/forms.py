@@ -188,6 +188,10 @@ FIELD_HELP = {
     "min_verification_level": gettext_lazy("0 none, 1 e-mail verified, 2 complete profile, 3 qualified for "
                                            "a task type, 4 identity verified by staff."),
     "requires_qualification": gettext_lazy("Contributors must pass this task type's qualification test first."),
+    "profile_rules": gettext_lazy(
+        'Eligibility and quotas on profile attributes (province, dialect, gender, age_band, device_type, '
+        'languages), as JSON, e.g. {"eligible": {"age_band": ["18-24", "25-34"]}, "quotas": {"gender": '
+        '{"share": {"female": 50, "male": 50}}}}; "count" instead of "share" caps answers. See docs/surveys.md.'),
 }
 
 
@@ -201,8 +205,9 @@ class CampaignAdminForm(forms.ModelForm):
         model = Campaign
         fields = ["organization", "name", "task_type", "instructions", "overlap", "max_overlap", "gold_rate",
                   "confidence_threshold", "lease_seconds", "pay_per_task", "budget", "priority", "deadline",
-                  "min_trust", "min_verification_level", "requires_qualification"]
-        widgets = {"instructions": forms.Textarea(attrs={"rows": 12, "class": "vLargeTextField"})}
+                  "min_trust", "min_verification_level", "requires_qualification", "profile_rules"]
+        widgets = {"instructions": forms.Textarea(attrs={"rows": 12, "class": "vLargeTextField"}),
+                   "profile_rules": forms.Textarea(attrs={"rows": 4, "class": "vLargeTextField"})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -218,6 +223,8 @@ class CampaignAdminForm(forms.ModelForm):
                 value = spec.initial(config)
                 if value is not None:
                     self.initial.setdefault(spec.form_name, value)
+        if "profile_rules" in self.fields:
+            self.initial.setdefault("profile_rules", self.instance.profile_rules or {})
         for code, _label in Region.choices:
             value = (self.instance.region_quotas or {}).get(code)
             if value is not None:
@@ -297,6 +304,8 @@ class CampaignAdminForm(forms.ModelForm):
             return
         if field == "region_quotas":
             self.add_error(None, _("Region quotas: %(message)s") % {"message": message})
+        elif top == "profile_rules" and "profile_rules" in self.fields:
+            self.add_error("profile_rules", f"{field}: {message}")
         elif field in self.fields:
             self.add_error(field, message)
         else:

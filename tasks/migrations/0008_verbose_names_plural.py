@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tasks', '0006_campaign_fee_budget_used'),
+        ('tasks', '0007_campaign_profile_rules'),
     ]
 
     operations = [

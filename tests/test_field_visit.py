@@ -16,6 +16,7 @@ from PIL import Image
 
 from annotations.models import Annotation
 from assets.models import MediaAsset
+from core.schema import SchemaError
 from task_types.survey import export
 from tasks.models import Assignment
 
@@ -210,3 +211,33 @@ def test_review_page_and_export_are_the_organisations_only(campaign, make_contri
     bad = worker.get(reverse("field-places", args=[campaign.pk]), {"lat": "north", "lon": "1"})
     assert bad.status_code == 400 and bad.json()["error"]["field"] == "lat"
     assert book(worker, campaign, 10**9).json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.django_db
+def test_a_mystery_shopping_rubric_score_is_computed_by_the_form_and_shown_on_the_review_page(
+        make_campaign, make_contributor, org, settings, tmp_path):
+    """The form's calculate question sums the rubric; the server recomputes it at submit (a client cannot send
+    its own score) and the review page shows it per visit and on average."""
+    from organizations.models import Membership
+
+    settings.MEDIA_ROOT = tmp_path
+    form = {"questions": [*FORM["questions"],
+                          {"name": "greeted", "type": "integer", "label": {"vi": "Chào hỏi (0-5)", "en": "Greeting (0-5)"},
+                           "required": True, "constraint": ". >= 0 and . <= 5"},
+                          {"name": "score", "type": "calculate", "calculation": "${greeted} * 2", "label": {"en": "Score"}}]}
+    with pytest.raises(SchemaError) as err:
+        make_campaign("field_visit", overlap=1, items=[], config={"form": form, "score_question": "store_open"})
+    assert err.value.field == "score_question"
+    campaign = make_campaign("field_visit", overlap=1, items=[{"payload": {"place": PLACE, "window": window()}}],
+                             config={"form": form, "geofence_m": 100, "score_question": "score", "score_max": 10})
+    worker = Client()
+    worker.force_login(make_contributor())
+    assignment = book(worker, campaign, campaign.items.get().pk).json()["assignment"]["id"]
+    answers = {"store_open": "yes", "facings": 30, "greeted": 4, "score": 99}  # a forged score is recomputed
+    assert submit(worker, assignment, visit(answers=answers, photos=[photo(21)])).status_code == 201
+    manager = make_contributor()
+    Membership.objects.create(organization=org, user=manager, role=Membership.Role.MANAGER)
+    page = Client()
+    page.force_login(manager)
+    html = page.get(reverse("field-review", args=[campaign.pk])).content.decode()
+    assert 'data-score="8.0"' in html and "Rubric score" in html and "/ 10" in html and 'id="rubric-mean"' in html

@@ -93,6 +93,10 @@ class FieldVisit(TaskType):
             "photo_reuse_bits": {"type": "integer", "minimum": 0, "maximum": 16},
             "backcheck_share": {"type": "number", "minimum": 0, "maximum": 1,
                                 "description": "Share of places (0 to 1) visited again by a second contributor."},
+            "score_question": {"type": "string", "maxLength": 100,
+                               "description": "A top-level number or calculate question holding the visit's rubric "
+                                              "score (mystery shopping): shown per visit on the review page."},
+            "score_max": {"type": "number", "minimum": 0, "description": "The rubric's highest score (for display)."},
         },
     }
 
@@ -106,7 +110,23 @@ class FieldVisit(TaskType):
         config.pop("xlsform", None)
         if config["min_photos"] > config["max_photos"]:
             raise SchemaError("min_photos", gettext("min_photos cannot exceed max_photos."))
+        if config.get("score_question"):
+            scored = {q["name"] for q, repeat in forms.walk(config["form"]["questions"])
+                      if repeat is None and q["type"] in ("integer", "decimal", "calculate")}
+            if config["score_question"] not in scored:
+                raise SchemaError("score_question", gettext(
+                    "The rubric score must be a top-level integer, decimal or calculate question of the form."))
         return config
+
+    @staticmethod
+    def rubric_score(config: dict, answers: dict) -> float | None:
+        """The visit's rubric score (the form computes it, e.g. an XLSForm calculate summing the rubric's items;
+        the server recomputed it at submit), or None when the campaign names no score question."""
+        name = config.get("score_question")
+        try:
+            return float(answers[name]) if name and answers.get(name) not in (None, "") else None
+        except (TypeError, ValueError):
+            return None
 
     def item_schema(self, config: dict) -> dict:
         return {"type": "object", "required": ["place", "window"], "additionalProperties": False, "properties": {

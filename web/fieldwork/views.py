@@ -137,11 +137,16 @@ def review(request, campaign_id: int):
         visits.append({"id": a.pk, "item_id": a.item_id, "place": a.item.payload.get("place") or {},
                        "checkin": a.payload.get("checkin") or {}, "flags": a.payload.get("flags") or [],
                        "answers": a.payload.get("answers") or {}, "photos": [u["url"] for u in urls.values()],
-                       "contributor": a.contributor_id, "created_at": a.created_at.isoformat()})
+                       "contributor": a.contributor_id, "created_at": a.created_at.isoformat(),
+                       "score": task.rubric_score(campaign.config, a.payload.get("answers") or {})
+                       if hasattr(task, "rubric_score") else None})
     data = {"visits": visits, "tileUrl": getattr(settings, "FIELD_MAP_TILE_URL", ""),
             "geofence": campaign.config.get("geofence_m", 150)}
+    scores = [v["score"] for v in visits if v["score"] is not None]
     return render(request, "fieldwork/review.html", {
         "campaign": campaign, "visits": visits, "review_data": data,
+        "rubric": {"max": campaign.config.get("score_max"), "n": len(scores),
+                   "mean": round(sum(scores) / len(scores), 2) if scores else None},
         "agreement": agreement_report(campaign, annotations),
         "export_url": reverse("field-export", args=[campaign.pk]),
         "can_export": allows(request.user, Action.EXPORT, campaign.organization_id),

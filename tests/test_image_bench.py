@@ -3,8 +3,8 @@ page drag in Chromium."""
 
 
 def test_coco_export_benchmark_smoke():
-    """In its own process: the peak memory is the bench's, not the test session's (which holds the whole
-    suite's imports and was already past 600 MB by the time this ran in CI)."""
+    """In its own process, read from VmHWM: the peak memory is the bench's, not the test session's (which holds
+    the whole suite's imports and was past 600 MB by the time this ran in CI; ru_maxrss survives execve)."""
     import json
     import subprocess
     import sys

@@ -20,7 +20,7 @@ from tasks.types.base import Aggregate, DemoCampaign, SchemaError, TaskType
 
 from .geometry import COCO_PERSON, SHAPES, GeometryError, check_object, similarity_matrix
 from .layouts import IMAGE_OBJECTS
-from .matching import consensus_objects, score_against_gold
+from .matching import consensus_objects, object_class_dawid_skene, score_against_gold
 
 TOOLS = (*SHAPES, "classify")
 ATTRIBUTE_KINDS = ("boolean", "text", "select")
@@ -224,11 +224,12 @@ class ImageAnnotation(TaskType):
     def _sigmas(self, config):
         return (config.get("skeleton") or {}).get("sigmas")
 
-    def aggregate(self, answers: list[dict], *, config: dict, weights: list[float] | None = None) -> Aggregate:
+    def aggregate(self, answers: list[dict], *, config: dict, weights: list[float] | None = None,
+                  decided_labels: list[tuple[str, float]] | None = None) -> Aggregate:
         width, height = _answers_size(answers)
         result = consensus_objects([a.get("objects") or [] for a in answers], weights or [1.0] * len(answers),
                                    width, height, threshold=config.get("iou_threshold", 0.5),
-                                   sigmas=self._sigmas(config))
+                                   sigmas=self._sigmas(config), decided_labels=decided_labels)
         agreement = result["agreement"]
         classes_result = {}
         if config.get("image_classes"):
@@ -245,6 +246,33 @@ class ImageAnnotation(TaskType):
         result.update(classes_result)
         result["size"] = [width, height]
         return Aggregate(result=result, confidence=agreement, agreement=agreement, method="hungarian_iou_fusion")
+
+    def campaign_aggregates(self, answers_by_item, weights_by_item, *, config: dict):
+        """Object classes by Dawid-Skene over the whole campaign (matching.object_class_dawid_skene): each
+        matched object is one unit, so a careful contributor outvotes careless ones on the classes they
+        confuse. Geometry, support and which objects are kept stay the trust-weighted per-item consensus.
+        None (the per-item vote) when the campaign has too few object labels for a fit."""
+        threshold, sigmas = config.get("iou_threshold", 0.5), self._sigmas(config)
+        items = []
+        for answers in answers_by_item:
+            payloads = [a for _w, a in answers]
+            width, height = _answers_size(payloads) if payloads else (1, 1)
+            items.append({"answers": [p.get("objects") or [] for p in payloads], "workers": [w for w, _a in answers],
+                          "width": width, "height": height})
+        classes = [label["name"] for label in config.get("labels") or []]
+        decided = object_class_dawid_skene(items, classes, threshold=threshold, sigmas=sigmas)
+        if decided is None:
+            return None
+        out = []
+        for answers, weights, labels in zip(answers_by_item, weights_by_item, decided, strict=True):
+            if not answers:
+                out.append(None)
+                continue
+            aggregate = self.aggregate([a for _w, a in answers], config=config, weights=weights or None,
+                                       decided_labels=labels)
+            aggregate.method = "object_dawid_skene"
+            out.append(aggregate)
+        return out
 
     def gold_scores(self, answer: dict, gold: dict, *, config: dict) -> dict:
         width, height = _answers_size([gold, answer])

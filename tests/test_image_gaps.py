@@ -442,9 +442,41 @@ def test_large_images_get_a_deep_zoom_pyramid_served_as_signed_tiles(media_root,
     client.force_login(make_contributor())
     assignment = lease(client, campaign)
     assert "campaigns/" not in json.dumps(assignment["item"]["payload"])
-    media = client.get(reverse("assignment-media", args=[assignment["id"]])).json()["media"]
+    media = client.get(reverse("assets:assignment-media", args=[assignment["id"]])).json()["media"]
     expected = set(IMAGE.media_keys(Item.objects.get(pk=assignment["item"]["id"]).payload))
     assert set(media) == expected
     if "tile:2:0:0" in media:
         top = client.get(media["tile:2:0:0"])
         assert top.status_code == 200 and Image.open(io.BytesIO(top.getvalue())).size == (300, 175)
+
+
+# --- 6. the project manager's admin pages ---------------------------------------------------------------------
+
+@pytest.mark.django_db
+def test_manager_imports_a_dataset_and_exports_coco_from_the_admin(answered, client, org, eager_tasks,
+                                                                   django_capture_on_commit_callbacks):
+    from django.contrib.messages import get_messages
+
+    from exports.models import Export
+    from tests.test_admin_console import make_member
+
+    client.force_login(make_member(org))
+    page = client.get(reverse("admin:tasks_campaign_import", args=[answered.pk]))
+    assert page.status_code == 200 and b'id="dataset-import-form"' in page.content
+    url = reverse("admin:tasks_campaign_dataset_import", args=[answered.pk])
+    before = Item.objects.filter(campaign=answered).count()
+    res = client.post(url, {"format": "yolo", "annotations": upload("y.zip", zipped(yolo_files("7 0.5 0.5 0.1 0.1\n")))})
+    assert res.status_code == 302
+    [message] = [str(m) for m in get_messages(res.wsgi_request)]
+    assert "Nothing was imported" in message and "a.txt line 2" in message and "class 7" in message
+    assert Item.objects.filter(campaign=answered).count() == before
+    client.post(url, {"format": "yolo", "annotations": upload("y.zip", zipped(yolo_files()))})
+    assert Item.objects.filter(campaign=answered).count() == before + 2
+
+    export_page = client.get(reverse("admin:tasks_campaign_export", args=[answered.pk]))
+    assert b'<option value="coco">' in export_page.content and b'<option value="yolo-pose">' in export_page.content
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("admin:tasks_campaign_export", args=[answered.pk]),
+                    {"layout": "image_objects", "format": "coco"})
+    export = Export.objects.get(campaign=answered)
+    assert (export.format, export.status) == ("coco", "succeeded"), export.error

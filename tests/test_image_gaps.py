@@ -429,6 +429,7 @@ def test_large_images_get_a_deep_zoom_pyramid_served_as_signed_tiles(media_root,
     keys = IMAGE.media_keys(big.payload)
     assert sorted(k for k in keys if k.startswith("tile:")) == sorted(
         [f"tile:0:{c}:{r}" for c in range(3) for r in range(2)] + ["tile:1:0:0", "tile:1:1:0", "tile:2:0:0"])
+    assert IMAGE.preview_media_keys(big.payload) == {"image": "campaigns/dz/big.png"}  # review pages: no tiles
     assets = {a.key: a for a in MediaAsset.objects.filter(key__startswith="campaigns/dz/big.png.dz/")}
     assert len(assets) == 9 and {a.content_type for a in assets.values()} == {"image/jpeg"}
     edge = assets[keys["tile:0:2:1"]]

@@ -191,6 +191,9 @@ class ImageAnnotation(TaskType):
             keys.update(tile_names(item_payload["image"], int(item_payload["width"]), int(item_payload["height"])))
         return keys
 
+    def preview_media_keys(self, item_payload: dict) -> dict[str, str]:
+        return {"image": item_payload["image"]}  # the review page shows the image, never its tiles
+
     # --- answers ---------------------------------------------------------------------------------------
     def annotation_schema(self, config: dict) -> dict:
         return {

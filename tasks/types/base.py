@@ -108,6 +108,11 @@ class TaskType:
         """Storage keys of the media an item shows, by name; the page gets per-contributor signed URLs."""
         return {}
 
+    def preview_media_keys(self, item_payload: dict) -> dict[str, str]:
+        """The media staff pages show for an item (review, console): by default all of ``media_keys``; a type
+        whose page needs helper files (an image's deep-zoom tiles) shows only the media itself."""
+        return self.media_keys(item_payload)
+
     def answer_media_keys(self, answer: dict) -> dict[str, str]:
         """Storage keys of media an answer carries (e.g. a recording), for reviewers' pages."""
         return {}

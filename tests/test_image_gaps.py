@@ -481,3 +481,26 @@ def test_manager_imports_a_dataset_and_exports_coco_from_the_admin(answered, cli
                     {"layout": "image_objects", "format": "coco"})
     export = Export.objects.get(campaign=answered)
     assert (export.format, export.status) == ("coco", "succeeded"), export.error
+
+
+@pytest.mark.django_db
+def test_rescore_with_an_image_class_question_decides_both(make_campaign, make_contributor, settings, tmp_path):
+    """A campaign with a single-choice image class (a label_space question) and objects: the question is fitted
+    as every categorical question is, and the objects' classes by the type's campaign Dawid-Skene under it."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.CONSENSUS_DS_MIN_ANSWERS_PER_CONTRIBUTOR = 4
+    store_media(key="campaigns/ds/b.png", data=ms.png(400, 300), kind="image", content_type="image/png",
+                info={"width": 400, "height": 300})
+    per_item, _truth = crowd(11, n_items=12)
+    config = {**DS_CONFIG, "tools": ["box", "classify"], "image_classes": ["day", "night"]}
+    campaign = make_campaign("image", overlap=5, config=config,
+                             items=[{"payload": {"image": "campaigns/ds/b.png"}} for _ in per_item])
+    answer_items(campaign, [make_contributor() for _ in range(5)], lambda i, c: {
+        "objects": per_item[i][c][1]["objects"], "classes": ["night" if i % 3 == 0 or (c == 4 and i % 3) else "day"]})
+    assert rescore_campaign(campaign_id=campaign.pk)["method"] == "dawid_skene"
+    rows = list(Consensus.objects.filter(item__campaign=campaign).order_by("item_id"))
+    assert {c.method for c in rows} == {"dawid_skene"}
+    for i, c in enumerate(rows):
+        assert c.result["labels"]["image_class"] == ("night" if i % 3 == 0 else "day")
+        assert c.result["classes"] == [c.result["labels"]["image_class"]]
+        assert all("label_posterior" in o for o in c.result["objects"])  # the objects' classes are the fit's

@@ -208,7 +208,7 @@ def test_dataset_import_over_http_reads_the_fixtures(media_root, make_campaign, 
     # Label Studio JSON: image names without an extension, as Label Studio's uploads are.
     ls_file = FIXTURES / "labelstudio/test_export_yolo/data.json"
     campaign = image_campaign(make_campaign, ["parasites", "white"])
-    res = post_dataset(client, campaign, "labelstudio", upload(ls_file.name, ls_file.read_bytes()), upload(
+    res = post_dataset(client, campaign, "labelstudio", upload("project-1 export (2).json", ls_file.read_bytes()), upload(
         "ls.zip", zipped({"image1": picture("image1", 2800, 2800), "image2": picture("image2", 2800, 2800)})))
     assert res.status_code == 201, res.json()
     labels = [o["label"] for i in Item.objects.filter(campaign=campaign).order_by("external_id")

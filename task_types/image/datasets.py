@@ -131,9 +131,8 @@ def import_dataset_upload(*, campaign, fmt: str, annotations, annotations_name: 
     JSON, the CVAT XML, or for YOLO a zip with ``data.yaml`` and ``labels/`` (its images may be in it too);
     ``images`` a zip of the images (any folders: they are matched by file name). Raises ImportRefused or
     MediaRefused naming the file and object; nothing is stored then."""
+    import re
     import tempfile
-
-    from assets.decoding import check_file_name
 
     if fmt not in IMPORT_FORMATS:
         raise ImportRefused("format", f"one of {', '.join(IMPORT_FORMATS)}")
@@ -150,9 +149,9 @@ def import_dataset_upload(*, campaign, fmt: str, annotations, annotations_name: 
                                                       "labels/, images/)")
             ann_path = yamls[0].parent
         else:
-            name = Path(annotations_name or "annotations").name
-            check_file_name(name, "annotations")
-            ann_path = root / name
+            # The refusals name this file: its own name, made safe for the folder ("export (1).json").
+            name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(annotations_name or "").name)[-120:].lstrip(".")
+            ann_path = root / (name or "annotations")
             with open(ann_path, "wb") as dst:
                 shutil.copyfileobj(annotations, dst, 1 << 20)
         if images is not None:

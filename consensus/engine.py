@@ -408,7 +408,9 @@ def rescore_campaign(*, campaign_id: int, job=None) -> dict:
 
     t2 = time.perf_counter()
     whole = None
-    if not space and n_workers >= 2 and per_worker >= settings.CONSENSUS_DS_MIN_ANSWERS_PER_CONTRIBUTOR:
+    # A type may have both: fixed questions (label_space, fitted above) and per-item decisions (campaign
+    # aggregates, e.g. an image's whole-image class and its objects' classes); the questions then apply on top.
+    if n_workers >= 2 and per_worker >= settings.CONSENSUS_DS_MIN_ANSWERS_PER_CONTRIBUTOR:
         whole = _campaign_aggregates(task, config, items, answers, parsed, worker_weights)
     results = _item_results(task, config, items, answers, parsed, questions, use_ds, worker_weights, whole)
     timings["aggregate_items"] = time.perf_counter() - t2
@@ -611,16 +613,19 @@ def _item_results(task, config, items, answers, parsed, questions, use_ds, worke
         pids = answers["payload_ids"][lo:hi]
         try:
             if use_ds:
-                # Items with the same multiset of answers share the type's aggregate (categorical campaigns
-                # have few distinct answers); the campaign-level decision is then applied per item.
-                key = tuple(sorted(pids.tolist()))
-                shared = cache.get(key)
-                if shared is None:
-                    payloads = [parsed[p] for p in key]
-                    if any(p is None for p in payloads):
-                        raise ValueError("an answer is not valid JSON")
-                    shared = cache[key] = task.aggregate(payloads, config=config)
-                aggregate = dataclasses.replace(shared)
+                if whole is not None and whole[row] is not None:
+                    aggregate = dataclasses.replace(whole[row])  # the type's campaign-wide decisions first
+                else:
+                    # Items with the same multiset of answers share the type's aggregate (categorical campaigns
+                    # have few distinct answers); the campaign-level decision is then applied per item.
+                    key = tuple(sorted(pids.tolist()))
+                    shared = cache.get(key)
+                    if shared is None:
+                        payloads = [parsed[p] for p in key]
+                        if any(p is None for p in payloads):
+                            raise ValueError("an answer is not valid JSON")
+                        shared = cache[key] = task.aggregate(payloads, config=config)
+                    aggregate = dataclasses.replace(shared)
                 decided = {
                     q: (e["classes"][int(e["decided"][row])], float(e["posterior"][row]))
                     for q, e in questions.items() if e["decided"][row] >= 0

@@ -127,12 +127,12 @@ def render_card(export: Export, layout: Layout, stats: dict, files: list[dict], 
         "tags:",
         "- human-annotated",
         f"- {campaign.task_type}",
-        "configs:",
-        "- config_name: default",
-        "  data_files:",
     ]
-    for f in splits or files:
-        yaml += [f"  - split: {f['split']}", f"    path: {f['name']}"]
+    tree = layout.tree(fmt)
+    if tree is None:  # a file tree (COCO, YOLO...) is read by its own tools, not by ``datasets`` configs
+        yaml += ["configs:", "- config_name: default", "  data_files:"]
+        for f in splits or files:
+            yaml += [f"  - split: {f['split']}", f"    path: {f['name']}"]
     yaml.append("---")
 
     agreement = stats["agreement"]
@@ -145,10 +145,13 @@ def render_card(export: Export, layout: Layout, stats: dict, files: list[dict], 
         "## Dataset structure",
         "",
         f"- Layout: `{layout.name}` — {layout.description}",
-        f"- Format: `{fmt}`; one row per {'annotation' if layout.unit == 'annotation' else 'item'}.",
-        f"- Columns: {', '.join(f'`{c}`' for c in layout.columns)}",
     ]
-    if layout.has_media:
+    if tree is not None:
+        lines.append(f"- Format: `{fmt}` — {tree.description}")
+    else:
+        lines += [f"- Format: `{fmt}`; one row per {'annotation' if layout.unit == 'annotation' else 'item'}.",
+                  f"- Columns: {', '.join(f'`{c}`' for c in layout.columns)}"]
+    if layout.has_media and tree is None:
         lines.append("- Media files are in `media/`; the path column is relative to the archive root.")
     lines += ["", "| split | rows | file | sha256 |", "|---|---:|---|---|"]
     lines += [f"| {f['split']} | {f['rows']} | `{f['name']}` | `{f['sha256']}` |" for f in files]

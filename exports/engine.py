@@ -149,6 +149,7 @@ class BuildResult:
     files: list[dict] = field(default_factory=list)  # name, rows, bytes, sha256
     media: dict[str, str] = field(default_factory=dict)
     missing_media: list[str] = field(default_factory=list)
+    tree_files: list[str] = field(default_factory=list)  # a file tree's other files (one label file per image)
 
 
 def _with_authorship(records: Iterable, layout: Layout, evidence: Callable | None) -> Iterable:
@@ -229,6 +230,30 @@ def write_splits(
     return result
 
 
+def write_tree(records: Iterable, tree, workdir: Path, config: dict | None = None) -> BuildResult:
+    """Write a file-tree format (``exports.layouts.Tree``: COCO, YOLO, VOC) under ``workdir``.
+
+    Top-level files (``annotations.json``, ``data.yaml``) are listed with their SHA-256 like row files;
+    files in sub-folders (one label file per image) go into the archive unlisted, so the card and the
+    export row stay small whatever the number of images. The images themselves are media (``ctx.media``)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    ctx = LayoutContext(config=config or {})
+    try:
+        counts = tree.write(records, workdir, ctx)
+    finally:
+        release_memory()
+    images = int(counts.get("images", 0))
+    result = BuildResult(rows=images, rows_per_split={"train": images}, media=ctx.media)
+    for path in sorted(p for p in workdir.rglob("*") if p.is_file()):
+        name = path.relative_to(workdir).as_posix()
+        if "/" in name:
+            result.tree_files.append(name)
+        else:
+            result.files.append({"name": name, "split": "train", "rows": images, "bytes": path.stat().st_size,
+                                 "sha256": file_sha256(path)})
+    return result
+
+
 def release_memory() -> None:
     """Hand freed buffers back to the OS (Arrow's pool and glibc's heap) so the card step starts low."""
     import pyarrow as pa  # imported where used: web processes load this module but never write Parquet
@@ -260,9 +285,9 @@ def package(workdir: Path, result: BuildResult, card: str, fmt: str, final_path:
         with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w", allowZip64=True) as zf:
             zf.writestr(_entry("README.md", zipfile.ZIP_DEFLATED), card.encode())
             text = zipfile.ZIP_STORED if fmt == "parquet" else zipfile.ZIP_DEFLATED
-            for entry in result.files:
-                with open(workdir / entry["name"], "rb") as src, zf.open(_entry(entry["name"], text), "w",
-                                                                          force_zip64=True) as dst:
+            for name in [entry["name"] for entry in result.files] + result.tree_files:
+                with open(workdir / name, "rb") as src, zf.open(_entry(name, text), "w",
+                                                                 force_zip64=True) as dst:
                     shutil.copyfileobj(src, dst, COPY_CHUNK)
             for key, arcname in sorted(result.media.items(), key=lambda kv: kv[1]):
                 try:

@@ -79,6 +79,18 @@ def authorship_fields() -> list:
 
 
 @dataclass(frozen=True)
+class Tree:
+    """A whole-dataset file tree a layout can be exported as instead of row files (COCO, YOLO, Pascal VOC):
+    the format name the export request gives, and ``write(records, out_dir, ctx) -> counts`` which writes
+    its files under ``out_dir`` and names the media it needs in ``ctx.media`` (storage key -> path in the
+    archive); the engine packages both, with the dataset card, like any export."""
+
+    format: str
+    description: str
+    write: Callable[[Any, Any, LayoutContext], dict]
+
+
+@dataclass(frozen=True)
 class Layout:
     name: str
     unit: str
@@ -91,6 +103,10 @@ class Layout:
     # The campaign's config -> Parquet schema metadata (str -> str), e.g. ``huggingface`` features whose class
     # names come from the campaign's labels; the schema's columns stay fixed, only the metadata varies.
     schema_metadata: Callable[[dict], dict[str, str]] | None = None
+    trees: tuple[Tree, ...] = ()  # file-tree formats besides jsonl/parquet/csv (exports.engine.write_tree)
+
+    def tree(self, fmt: str) -> Tree | None:
+        return next((t for t in self.trees if t.format == fmt), None)
 
     def metadata_for(self, config: dict) -> dict[str, str] | None:
         return self.schema_metadata(config) if self.schema_metadata else None

@@ -27,7 +27,8 @@ class Export(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     token = models.ForeignKey(ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    format = models.CharField(max_length=10, choices=Format.choices, default=Format.JSONL)
+    # Row formats (Format) or a layout's file-tree format (exports.layouts.Tree: coco, yolo-segment, voc...).
+    format = models.CharField(max_length=16, choices=Format.choices, default=Format.JSONL)
     layout = models.CharField(max_length=20, default="raw")
     filters = models.JSONField(default=dict, blank=True, help_text=_("finalised_only, min_agreement, since"))
     split = models.JSONField(default=dict, blank=True, help_text=_("ratios, by (item/speaker), seed"))

@@ -136,13 +136,16 @@ def clean_split(split: dict | None, *, layout_group: str) -> dict:
 def request_export(*, campaign: Campaign, fmt: str, layout: str, filters: dict | None = None,
                    split: dict | None = None, created_by=None, token=None, ip: str | None = None) -> Export:
     """Validate an export request and queue the build (on commit). Bad input raises SchemaError."""
-    if fmt not in Export.Format.values:
-        raise SchemaError("format", "Unknown format; use jsonl, parquet or csv.")
     layouts = supported_layouts(campaign.task)
     if layout not in layouts:
         raise SchemaError(
             "layout", f"The {campaign.task_type} task type exports the layouts: {', '.join(sorted(layouts))}."
         )
+    trees = [t.format for t in layouts[layout].trees]
+    if fmt not in Export.Format.values and fmt not in trees:
+        raise SchemaError("format", f"Unknown format; use {', '.join([*Export.Format.values, *trees])}.")
+    if fmt in trees and set(clean_split(split, layout_group=layouts[layout].group)["ratios"]) != {"train"}:
+        raise SchemaError("split", f"The {fmt} format is written as one train split; request it without ratios.")
     filters = dict(filters or {})
     if filters.get("finalised_only") is None:
         # Training layouts are safe by default: a disputed item would become a preference pair with margin 0.
@@ -200,13 +203,18 @@ def run_export(export_id: int) -> Export:
         Export.objects.filter(pk=export.pk).update(rows_expected=expected)
         plan = engine.SplitPlan(ratios=export.split.get("ratios", {"train": 1.0}), seed=export.split.get("seed", 0),
                                 by=export.split.get("by", "item"))
+        tree = layout.tree(export.format)
         # One transaction: the server-side cursor needs no WITH HOLD copy, and all reads see one snapshot.
         with transaction.atomic():
-            result = engine.write_splits(
-                export_records(export.campaign, layout, export.filters), layout, export.format, plan, workdir,
-                progress=lambda n: cache.set(_progress_key(export.pk), n, 24 * 3600),
-                evidence=authorship_evidence(), config=export.campaign.config,
-            )
+            if tree is not None:
+                result = engine.write_tree(export_records(export.campaign, layout, export.filters), tree, workdir,
+                                           config=export.campaign.config)
+            else:
+                result = engine.write_splits(
+                    export_records(export.campaign, layout, export.filters), layout, export.format, plan, workdir,
+                    progress=lambda n: cache.set(_progress_key(export.pk), n, 24 * 3600),
+                    evidence=authorship_evidence(), config=export.campaign.config,
+                )
             stats = card_statistics(export.campaign, layout, export.filters)
         rss_after_rows = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         card = render_card(export, layout, stats, result.files, result.rows, authenticity)

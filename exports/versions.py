@@ -134,6 +134,9 @@ def freeze_export(*, export: Export, notes: str = "", created_by=None) -> Datase
     if file_sha256(source) != export.sha256:
         raise SchemaError("export", f"The file of export {export.pk} does not match its checksum.")
     layout = supported_layouts(export.campaign.task)[export.layout]
+    if export.format not in Export.Format.values:
+        raise SchemaError("export", f"Export {export.pk} is a {export.format} file tree; versions are frozen from "
+                                    f"row exports ({', '.join(Export.Format.values)}).")
     manifest = item_manifest(source, export.files, export.format)
     with zipfile.ZipFile(source) as zf:
         card = zf.read("README.md").decode()

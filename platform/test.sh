@@ -53,7 +53,7 @@ EMBEDDED_TESTS=(
   tests/test_ocr_type.py tests/test_speech_types.py tests/test_task_type_packages.py tests/test_workqueue.py
   tests/test_schema_errors.py tests/test_i18n_pages.py
   tests/test_types_chat.py tests/test_spans_type.py tests/test_spans_consensus.py tests/test_spans_formats.py
-  tests/test_spans_chat_gaps.py tests/test_image_type.py tests/test_survey_type.py tests/test_survey_xpath.py
+  tests/test_spans_chat_gaps.py tests/test_image_type.py tests/test_image_gaps.py tests/test_survey_type.py tests/test_survey_xpath.py
   tests/test_survey_mutations.py tests/test_field_visit.py tests/test_authorship_evidence.py
   tests/test_client_contract.py tests/test_client_retries.py tests/test_operations.py tests/test_lock.py
   tests/test_profile_quotas.py tests/test_field_visit_steps.py

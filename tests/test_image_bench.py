@@ -31,3 +31,20 @@ def test_page_drag_benchmark_smoke():
     result = json.loads(run.stdout.strip().splitlines()[-1])
     assert result["frames"] > 5 and result["fps"] > 0
     assert result["moved_to"][0] > 400  # the box followed the mouse
+
+
+def test_page_pan_over_deep_zoom_tiles_smoke():
+    """A 12.6-megapixel image is served as the deep-zoom pyramid: panning draws, and only the tiles in view
+    (plus the one-tile top level) are fetched, not the whole pyramid."""
+    import json
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "bench/image_page_drag.py", "--objects", "20", "--steps", "20",
+                          "--width", "4200", "--height", "3000", "--gesture", "pan"],
+                         capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["frames"] > 5 and result["fps"] > 0
+    assert result["tiles"] == 9 * 6 + 5 * 3 + 3 * 2 + 2 * 1 + 1  # levels 4200x3000 down to 263x188
+    assert 1 <= result["tiles_loaded"] < result["tiles"] / 2

@@ -10,7 +10,8 @@ register = template.Library()
 def media_preview(context, campaign, payload, answer: bool = False):
     """``{% media_preview item.campaign item.payload %}``; ``answer=True`` for an answer's payload."""
     task = campaign.task
-    keys = (task.answer_media_keys(payload) if answer else task.media_keys(payload)) if isinstance(payload, dict) else {}
+    keys = (task.answer_media_keys(payload) if answer else task.preview_media_keys(payload)) if isinstance(
+        payload, dict) else {}
     request = context.get("request")
     user_id = getattr(getattr(request, "user", None), "pk", None)
     media = media_urls_for(campaign, keys, user_id=user_id) if keys and user_id else {}

@@ -8,21 +8,21 @@ writers in ``formats.py``.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 from django.core.files.storage import default_storage
 from django.db import transaction
 
 from core.schema import SchemaError
+from exports.layouts import LayoutContext
 from exports.selectors import export_records
 from tasks.models import Item
 from tasks.services import new_item
 
-from .formats import DatasetImage, ImportRefused, write_coco, write_voc, write_yolo
-from .layouts import IMAGE_OBJECTS
+from .formats import DatasetImage, ImportRefused
+from .layouts import IMAGE_OBJECTS, TREES
 
-EXPORT_FORMATS = ("coco", "yolo-detect", "yolo-segment", "yolo-pose", "voc")
+EXPORT_FORMATS = tuple(t.format for t in TREES)
 
 
 def import_pre_annotated(*, campaign, images: list[DatasetImage], keys: dict[str, str], source: str) -> int:
@@ -111,57 +111,120 @@ def import_dataset_folder(*, campaign, fmt: str, annotations: Path, images_dir: 
             keys[img.file_name] = asset.key
         return import_pre_annotated(campaign=campaign, images=images, keys=keys, source=fmt)
     except BaseException:
+        from .tiles import delete_pyramid
+
         for asset in stored:
+            delete_pyramid(asset.key)
             delete_asset(asset)
         raise
 
 
-def consensus_images(campaign, filters: dict | None = None) -> Iterator[DatasetImage]:
-    """The campaign's consensus objects per image, in item order (call inside a transaction on PostgreSQL)."""
-    import orjson
+# An uploaded dataset (the import API and the admin page) is unpacked into a temporary folder first.
+MAX_ZIP_MEMBERS = 50_000
+MAX_UNPACKED_BYTES = 4 * 1024**3
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".tif", ".tiff", ".bmp")
 
-    for rec in export_records(campaign, IMAGE_OBJECTS, filters or {}):
-        item = orjson.loads(rec.item_payload) if rec.item_payload else {}
-        result = orjson.loads(rec.result) if rec.result else {}
-        name = f"{rec.item_id}_{Path(item.get('file_name') or item.get('image', '')).name}"
-        yield DatasetImage(name, int(item.get("width") or 0), int(item.get("height") or 0),
-                           [o for o in result.get("objects") or []], list(result.get("classes") or []),
-                           image_id=rec.item_id)
+
+def import_dataset_upload(*, campaign, fmt: str, annotations, annotations_name: str, images=None,
+                          uploaded_by=None) -> int:
+    """An uploaded dataset as pre-annotated items, all or nothing: ``annotations`` is the COCO or Label Studio
+    JSON, the CVAT XML, or for YOLO a zip with ``data.yaml`` and ``labels/`` (its images may be in it too);
+    ``images`` a zip of the images (any folders: they are matched by file name). Raises ImportRefused or
+    MediaRefused naming the file and object; nothing is stored then."""
+    import re
+    import tempfile
+
+    if fmt not in IMPORT_FORMATS:
+        raise ImportRefused("format", f"one of {', '.join(IMPORT_FORMATS)}")
+    with tempfile.TemporaryDirectory(prefix="image-import-") as tmp:
+        root = Path(tmp)
+        media_dir = root / "images"
+        media_dir.mkdir()
+        if fmt == "yolo":
+            labels_dir = root / "yolo"
+            _unpack(annotations, annotations_name, media_dir, labels_dir)
+            yamls = sorted(labels_dir.rglob("data.yaml"), key=lambda p: len(p.parts))
+            if not yamls:
+                raise ImportRefused(annotations_name, "no data.yaml in the zip (Ultralytics' layout: data.yaml, "
+                                                      "labels/, images/)")
+            ann_path = yamls[0].parent
+        else:
+            # The refusals name this file: its own name, made safe for the folder ("export (1).json").
+            name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(annotations_name or "").name)[-120:].lstrip(".")
+            ann_path = root / (name or "annotations")
+            with open(ann_path, "wb") as dst:
+                shutil.copyfileobj(annotations, dst, 1 << 20)
+        if images is not None:
+            _unpack(images, getattr(images, "name", "images.zip"), media_dir, None)
+        return import_dataset_folder(campaign=campaign, fmt=fmt, annotations=ann_path, images_dir=media_dir,
+                                     uploaded_by=uploaded_by)
+
+
+def _unpack(stream, zip_name: str, media_dir: Path, other_dir: Path | None) -> None:
+    """Images of a zip into ``media_dir`` by file name (folders dropped: datasets match images by name);
+    with ``other_dir`` the zip's text files (data.yaml, labels/*.txt) under it with their folders."""
+    import zipfile
+    import zlib
+
+    from assets.zip_import import unsafe_member_name
+
+    Refused = ImportRefused  # noqa: N806 - short name for the many refusals below
+    try:
+        archive = zipfile.ZipFile(stream)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise Refused(zip_name, "not a readable zip file") from exc
+    infos = [i for i in archive.infolist() if not i.is_dir() and not i.filename.startswith("__MACOSX/")]
+    if len(infos) > MAX_ZIP_MEMBERS:
+        raise Refused(zip_name, f"more than {MAX_ZIP_MEMBERS} files")
+    if sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
+        raise Refused(zip_name, f"unpacks to more than {MAX_UNPACKED_BYTES // 1024**3} GB")
+    seen: dict[str, str] = {}
+    for info in infos:
+        member = info.filename
+        if unsafe_member_name(member):
+            raise Refused(f"{zip_name}: {member[:200]}", "unsafe path in the zip (absolute, '..' or backslash)")
+        base = member.rsplit("/", 1)[-1]
+        # A zip of images may name them without an extension (Label Studio's uploads): every file is a
+        # candidate, decoded only when the dataset names it. In a YOLO zip only images are.
+        if base.startswith(".") or base.lower().endswith((".txt", ".yaml", ".yml", ".json", ".xml", ".md")):
+            is_image = False
+        else:
+            is_image = other_dir is None or base.lower().endswith(IMAGE_SUFFIXES)
+        if is_image:
+            if base in seen:
+                raise Refused(f"{zip_name}: {member[:200]}", f"two images are named {base} ({seen[base]})")
+            seen[base] = member
+            dest = media_dir / base
+        elif other_dir is not None and base.lower().endswith((".txt", ".yaml", ".yml")):
+            dest = other_dir / member
+        else:
+            continue  # README files, .DS_Store...: not part of the dataset
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with archive.open(info) as src, open(dest, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, ValueError) as exc:
+            raise Refused(f"{zip_name}: {member[:200]}", "damaged in the zip") from exc
 
 
 def export_campaign(*, campaign, fmt: str, out: Path, filters: dict | None = None, with_images: bool = True) -> dict:
     """Write the campaign's consensus in ``fmt`` under ``out`` (a folder; COCO: ``annotations.json`` and
-    ``images/``)."""
-    if fmt not in EXPORT_FORMATS:
+    ``images/``): the export layout's file tree (layouts.TREES, as the export API builds it) written to a
+    folder, with the images copied from storage."""
+    tree = IMAGE_OBJECTS.tree(fmt)
+    if tree is None:
         raise SchemaError("format", f"one of {', '.join(EXPORT_FORMATS)}")
-    config = campaign.config
-    labels = [lab["name"] for lab in config["labels"]]
-    keys: dict[int, str] = {}
-
-    def images():
-        yield from consensus_images(campaign, filters)
-
-    def copy_image(img: DatasetImage, dest: Path) -> None:
-        key = Item.objects.filter(pk=img.image_id).values_list("payload__image", flat=True).first()
-        if key:
-            keys[img.image_id] = key
+    out.mkdir(parents=True, exist_ok=True)
+    ctx = LayoutContext(config=campaign.config)
+    with transaction.atomic():  # the server-side cursor of export_records
+        counts = tree.write(export_records(campaign, IMAGE_OBJECTS, filters or {}), out, ctx)
+    if with_images:
+        for key, path in ctx.media.items():
+            dest = out / path
+            dest.parent.mkdir(parents=True, exist_ok=True)
             with default_storage.open(key, "rb") as src, open(dest, "wb") as dst:
                 shutil.copyfileobj(src, dst)
-
-    out.mkdir(parents=True, exist_ok=True)
-    with transaction.atomic():
-        if fmt == "coco":
-            rows = list(images()) if with_images else images()
-            counts = write_coco(rows, labels, out / "annotations.json", skeleton=config.get("skeleton"))
-            if with_images:
-                (out / "images").mkdir(exist_ok=True)
-                for img in rows:
-                    copy_image(img, out / "images" / img.file_name)
-            return counts
-        if fmt == "voc":
-            return write_voc(images(), out, copy_image=copy_image if with_images else None)
-        return write_yolo(images(), labels, out, task=fmt.split("-", 1)[1],
-                          copy_image=copy_image if with_images else None, skeleton=config.get("skeleton"))
+    return counts
 
 
 def gold_report(campaign) -> dict[int, dict]:

@@ -196,8 +196,11 @@ def _checked(obj: dict, where: str, img: DatasetImage, n_keypoints: int = 0) -> 
 
 def write_yolo(images: Iterable[DatasetImage], labels: list[str], out: Path, *, task: str = "detect",
                copy_image: Callable[[DatasetImage, Path], None] | None = None, split: str = "train",
-               skeleton: dict | None = None) -> dict:
+               skeleton: dict | None = None, root_path: bool = True) -> dict:
     """Ultralytics' layout: ``images/<split>/``, ``labels/<split>/<stem>.txt`` and ``data.yaml``.
+
+    ``root_path``: write ``path:`` (the folder's absolute path); an archive leaves it out, so Ultralytics
+    takes the folder holding ``data.yaml`` wherever the archive is unpacked.
 
     detect: ``class cx cy w h`` (normalised); segment: ``class x1 y1 x2 y2 ...`` (polygons; boxes as their
     4 corners, masks as their outline); pose: ``class cx cy w h x1 y1 v1 ...`` with ``kpt_shape``.
@@ -223,7 +226,8 @@ def write_yolo(images: Iterable[DatasetImage], labels: list[str], out: Path, *, 
             copy_image(img, out / "images" / split / posixpath.basename(img.file_name))
         counts["images"] += 1
         counts["labels"] += len(lines)
-    yaml = [f"path: {out.resolve()}", f"train: images/{split}", f"val: images/{split}", "names:"]
+    yaml = [f"path: {out.resolve()}"] if root_path else []
+    yaml += [f"train: images/{split}", f"val: images/{split}", "names:"]
     yaml += [f"  {i}: {json.dumps(name, ensure_ascii=False)}" for i, name in enumerate(labels)]
     if task == "pose":
         yaml.append(f"kpt_shape: [{n_kpt}, 3]")

@@ -36,13 +36,37 @@ COCO_PERSON = {
 }
 
 
-class GeometryError(ValueError):
-    """A refused object; ``field`` names it (``objects[3].points``) for the contributor or the importer."""
+# Why an object is refused, by code: the English text here (imports, the command line); the task layer
+# (task.py, GEOMETRY_MESSAGES) shows the same code and parameters in the contributor's language.
+MESSAGES = {
+    "not_number": "coordinates must be numbers",
+    "not_finite": "a coordinate is not a finite number (NaN or infinity)",
+    "outside": "outside the image (%(width)s×%(height)s pixels)",
+    "unknown_shape": "unknown shape %(kind)s; one of %(shapes)s",
+    "box_too_small": "the box is smaller than 1×1 pixel",
+    "too_few_points": "a %(kind)s needs at least %(least)s points",
+    "self_crossing": "the polygon crosses itself (edges %(a)s and %(b)s)",
+    "no_area": "the polygon has no area (its points are on one line)",
+    "skeleton_length": "expected %(n)s points of the skeleton",
+    "visibility": "visibility must be 0, 1 or 2",
+    "no_point": "no point is placed",
+    "mask_size": "a mask must be COCO RLE with size [%(height)s, %(width)s]",
+    "mask_runs": "the runs do not cover the %(width)s×%(height)s image exactly",
+    "mask_empty": "the mask is empty",
+    "rle_short": "unreadable RLE (cut short)",
+    "rle_alphabet": "unreadable RLE (a character outside COCO's alphabet)",
+    "count": "expected %(n)s numbers",
+}
 
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+
+class GeometryError(ValueError):
+    """A refused object: ``field`` names it (``objects[3].points``), ``code`` and ``params`` say why (MESSAGES),
+    ``message`` in English."""
+
+    def __init__(self, field: str, code: str, **params):
+        self.field, self.code, self.params = field, code, params
+        self.message = MESSAGES[code] % params
+        super().__init__(f"{field}: {self.message}")
 
 
 def _mask_utils():
@@ -57,9 +81,9 @@ def _finite(values, field: str) -> list[float]:
     out = []
     for v in values:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise GeometryError(field, "coordinates must be numbers")
+            raise GeometryError(field, "not_number")
         if not math.isfinite(v):
-            raise GeometryError(field, "a coordinate is not a finite number (NaN or infinity)")
+            raise GeometryError(field, "not_finite")
         out.append(float(v))
     return out
 
@@ -67,7 +91,7 @@ def _finite(values, field: str) -> list[float]:
 def _inside(xs, ys, width: int, height: int, field: str) -> None:
     t = EDGE_TOLERANCE
     if min(xs) < -t or min(ys) < -t or max(xs) > width + t or max(ys) > height + t:
-        raise GeometryError(field, f"outside the image ({width}×{height} pixels)")
+        raise GeometryError(field, "outside", width=width, height=height)
 
 
 def _clamp(v: float, hi: int) -> float:
@@ -128,19 +152,19 @@ def check_object(obj: dict, field: str, width: int, height: int, *, n_keypoints:
     """
     kind = obj.get("type")
     if kind not in SHAPES:
-        raise GeometryError(f"{field}.type", f"unknown shape {kind!r}; one of {', '.join(SHAPES)}")
+        raise GeometryError(f"{field}.type", "unknown_shape", kind=repr(kind)[:40], shapes=", ".join(SHAPES))
     out = {k: v for k, v in obj.items() if k in ("id", "type", "label", "attributes", "pre_id", "score")}
     if kind == "box":
         x, y, w, h = _finite(_exact(obj.get("bbox"), 4, f"{field}.bbox"), f"{field}.bbox")
         if w < 1 or h < 1:
-            raise GeometryError(f"{field}.bbox", "the box is smaller than 1×1 pixel")
+            raise GeometryError(f"{field}.bbox", "box_too_small")
         _inside([x, x + w], [y, y + h], width, height, f"{field}.bbox")
         x0, y0 = _clamp(x, width), _clamp(y, height)
         out["bbox"] = [x0, y0, round(_clamp(x + w, width) - x0, 2), round(_clamp(y + h, height) - y0, 2)]
     elif kind == "rbox":
         cx, cy, w, h, angle = _finite(_exact(obj.get("rbox"), 5, f"{field}.rbox"), f"{field}.rbox")
         if w < 1 or h < 1:
-            raise GeometryError(f"{field}.rbox", "the box is smaller than 1×1 pixel")
+            raise GeometryError(f"{field}.rbox", "box_too_small")
         corners = rbox_corners([cx, cy, w, h, angle])
         _inside([p[0] for p in corners], [p[1] for p in corners], width, height, f"{field}.rbox")
         out["rbox"] = [round(cx, 2), round(cy, 2), round(w, 2), round(h, 2), round(((angle + 180) % 360) - 180, 2)]
@@ -148,46 +172,45 @@ def check_object(obj: dict, field: str, width: int, height: int, *, n_keypoints:
         raw = obj.get("points")
         least = 3 if kind == "polygon" else 2
         if not isinstance(raw, list) or len(raw) < least:
-            raise GeometryError(f"{field}.points", f"a {kind} needs at least {least} points")
+            raise GeometryError(f"{field}.points", "too_few_points", kind=kind, least=least)
         pts = [_finite(_exact(p, 2, f"{field}.points[{i}]"), f"{field}.points[{i}]") for i, p in enumerate(raw)]
         _inside([p[0] for p in pts], [p[1] for p in pts], width, height, f"{field}.points")
         pts = [[_clamp(x, width), _clamp(y, height)] for x, y in pts]
         if kind == "polygon":
             crossing = self_intersection(pts)
             if crossing:
-                raise GeometryError(f"{field}.points", f"the polygon crosses itself (edges {crossing[0] + 1} "
-                                                       f"and {crossing[1] + 1})")
+                raise GeometryError(f"{field}.points", "self_crossing", a=crossing[0] + 1, b=crossing[1] + 1)
             if polygon_area(pts) < 1:
-                raise GeometryError(f"{field}.points", "the polygon has no area (its points are on one line)")
+                raise GeometryError(f"{field}.points", "no_area")
         out["points"] = pts
     elif kind == "keypoints":
         raw = obj.get("keypoints")
         if not isinstance(raw, list) or (n_keypoints and len(raw) != n_keypoints):
-            raise GeometryError(f"{field}.keypoints", f"expected {n_keypoints} points of the skeleton")
+            raise GeometryError(f"{field}.keypoints", "skeleton_length", n=n_keypoints)
         pts = []
         for i, p in enumerate(raw):
             x, y, v = _finite(_exact(p, 3, f"{field}.keypoints[{i}]"), f"{field}.keypoints[{i}]")
             if v not in (0, 1, 2):
-                raise GeometryError(f"{field}.keypoints[{i}]", "visibility must be 0, 1 or 2")
+                raise GeometryError(f"{field}.keypoints[{i}]", "visibility")
             if v:
                 _inside([x], [y], width, height, f"{field}.keypoints[{i}]")
                 pts.append([_clamp(x, width), _clamp(y, height), int(v)])
             else:
                 pts.append([0, 0, 0])
         if not any(p[2] for p in pts):
-            raise GeometryError(f"{field}.keypoints", "no point is placed")
+            raise GeometryError(f"{field}.keypoints", "no_point")
         out["keypoints"] = pts
     else:
         rle = obj.get("rle")
         if not isinstance(rle, dict) or not isinstance(rle.get("counts"), str) or rle.get("size") != [height, width]:
-            raise GeometryError(f"{field}.rle", f"a mask must be COCO RLE with size [{height}, {width}]")
+            raise GeometryError(f"{field}.rle", "mask_size", height=height, width=width)
         runs = rle_counts(rle["counts"], field)
         # pycocotools' C decoder writes runs without a bounds check: counts must tile the image exactly.
         if any(r < 0 for r in runs) or sum(runs) != width * height:
-            raise GeometryError(f"{field}.rle", f"the runs do not cover the {width}×{height} image exactly")
+            raise GeometryError(f"{field}.rle", "mask_runs", width=width, height=height)
         area = float(sum(runs[1::2]))
         if area < 1:
-            raise GeometryError(f"{field}.rle", "the mask is empty")
+            raise GeometryError(f"{field}.rle", "mask_empty")
         out["rle"] = {"size": [height, width], "counts": rle["counts"]}
     return out
 
@@ -201,10 +224,10 @@ def rle_counts(text: str, field: str = "rle") -> list[int]:
         more = True
         while more:
             if p >= n:
-                raise GeometryError(f"{field}.rle", "unreadable RLE (cut short)")
+                raise GeometryError(f"{field}.rle", "rle_short")
             c = ord(text[p]) - 48
             if not 0 <= c < 64:
-                raise GeometryError(f"{field}.rle", "unreadable RLE (a character outside COCO's alphabet)")
+                raise GeometryError(f"{field}.rle", "rle_alphabet")
             x |= (c & 0x1F) << (5 * k)
             more = bool(c & 0x20)
             p += 1
@@ -219,7 +242,7 @@ def rle_counts(text: str, field: str = "rle") -> list[int]:
 
 def _exact(value, n: int, field: str) -> list:
     if not isinstance(value, (list, tuple)) or len(value) != n:
-        raise GeometryError(field, f"expected {n} numbers")
+        raise GeometryError(field, "count", n=n)
     return list(value)
 
 

@@ -140,10 +140,48 @@
     ctx.fillStyle = "#3a3f4b";
     ctx.fillRect(0, 0, canvas.width, canvas.height);
     applyView(ctx);
-    if (st.img) ctx.drawImage(st.img, 0, 0, st.w, st.h);
+    if (st.tileUrls) drawTiles(); else if (st.img) ctx.drawImage(st.img, 0, 0, st.w, st.h);
     st.objects.forEach((o, i) => { if (o !== skip) drawObject(o, i); });
     if (withDraft) drawDraft();
     ctx = saved;
+  }
+  // Deep zoom (task_types/image/tiles.py): a large image comes as a pyramid of 512 px tiles; only the tiles
+  // in view are fetched and drawn, from the level whose pixels are closest to the screen's, over the one-tile
+  // top level as a backdrop while finer tiles load.
+  function drawTiles() {
+    const T = st.tiles.size, top = st.tiles.levels - 1, d = st.dpr || 1;
+    const level = clamp(Math.floor(Math.log2(1 / (st.scale * d))), 0, top);
+    const f = 2 ** level, span = T * f, shown = [];
+    const x0 = Math.max(0, -st.tx / st.scale), y0 = Math.max(0, -st.ty / st.scale);
+    const x1 = Math.min(st.w, (canvas.width / d - st.tx) / st.scale), y1 = Math.min(st.h, (canvas.height / d - st.ty) / st.scale);
+    let missing = false;
+    for (let c = Math.floor(x0 / span); c * span < x1; c++) {
+      for (let r = Math.floor(y0 / span); r * span < y1; r++) {
+        const img = tileImage(level, c, r);
+        if (img) shown.push([img, c * span, r * span]); else missing = true;
+      }
+    }
+    const back = missing || !shown.length ? tileImage(top, 0, 0) : null;  // the backdrop only while tiles load
+    if (back) ctx.drawImage(back, 0, 0, st.w, st.h);
+    shown.forEach(([img, x, y]) => ctx.drawImage(img, x, y, img.naturalWidth * f, img.naturalHeight * f));
+  }
+  // Tiles are decoded off the main thread (HTMLImageElement.decode) before they are drawn, so a frame never
+  // waits for a JPEG decode; the cache keeps the latest 400 (about 400 MB at most, usually far fewer).
+  function tileImage(level, c, r) {
+    const name = `tile:${level}:${c}:${r}`;
+    let img = st.tileCache.get(name);
+    if (!img) {
+      const url = st.tileUrls[name];
+      if (!url) return null;
+      img = new Image();
+      img.src = url;
+      img.decode().then(() => {
+        img.ready = true; st.version++; root.dataset.tilesLoaded = st.tileCache.size; requestDraw();
+      }).catch(() => {});
+      st.tileCache.set(name, img);
+      if (st.tileCache.size > 400) st.tileCache.delete(st.tileCache.keys().next().value);  // oldest first
+    }
+    return img.ready ? img : null;
   }
   function drawObject(o, i) {
     if (!visible(o)) return;
@@ -517,8 +555,14 @@
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const data = await res.json();
       const img = new Image();
-      await new Promise((resolve, reject) => { img.onload = resolve; img.onerror = reject; img.src = data.media.image; });
-      st.img = img;
+      const top = item.tiles ? `tile:${item.tiles.levels - 1}:0:0` : null;
+      await new Promise((resolve, reject) => { img.onload = resolve; img.onerror = reject; img.src = data.media[top] || data.media.image; });
+      if (top && data.media[top]) {  // a large image: tiles, never the whole file
+        img.ready = true;
+        st.tiles = item.tiles; st.tileUrls = data.media; st.tileCache = new Map([[top, img]]);
+      } else {
+        st.img = img;
+      }
       st.version++;
       root.dataset.loaded = "1";
       requestDraw();

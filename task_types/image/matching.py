@@ -46,15 +46,20 @@ def match_objects(answers: list[list[dict]], width: int, height: int, *, thresho
 
 
 def consensus_objects(answers: list[list[dict]], weights: list[float], width: int, height: int, *,
-                      threshold: float = 0.5, sigmas=None) -> dict:
-    """Consensus objects with per-object agreement, plus missing/extra counts per answer."""
+                      threshold: float = 0.5, sigmas=None,
+                      decided_labels: list[tuple[str, float]] | None = None) -> dict:
+    """Consensus objects with per-object agreement, plus missing/extra counts per answer.
+
+    ``decided_labels``: the campaign's Dawid-Skene class and posterior per cluster, in ``match_objects``
+    order (``object_class_dawid_skene``); a cluster's class then comes from it instead of the weighted vote,
+    and ``label_agreement`` is the members' weight that said that class."""
     n = len(answers)
     w = np.asarray(weights if weights else [1.0] * n, dtype=np.float64)
     total = float(w.sum()) or 1.0
     clusters = match_objects(answers, width, height, threshold=threshold, sigmas=sigmas)
     kept, scores = [], []
     missing, extra = [0] * n, [0] * n
-    for c in clusters:
+    for ci, c in enumerate(clusters):
         who = [a for a, _o in c.members]
         support = float(w[who].sum()) / total
         members = [o for _a, o in c.members]
@@ -65,6 +70,10 @@ def consensus_objects(answers: list[list[dict]], weights: list[float], width: in
         for a, o in c.members:
             labels[o.get("label", "")] += float(w[a])
         label, label_weight = labels.most_common(1)[0]
+        posterior = None
+        if decided_labels is not None and decided_labels[ci][0]:
+            label, posterior = decided_labels[ci]
+            label_weight = labels.get(label, 0.0)
         label_agreement = label_weight / sum(labels.values())
         score = support * agreement * label_agreement
         is_kept = support > 0.5 or n == 1
@@ -73,7 +82,8 @@ def consensus_objects(answers: list[list[dict]], weights: list[float], width: in
             attrs = _vote_attributes([o.get("attributes") or {} for o in members], [float(w[a]) for a in who])
             kept.append({**fused, "label": label, "attributes": attrs, "support": round(support, 3),
                          "agreement": round(agreement, 3), "label_agreement": round(label_agreement, 3),
-                         "n": len(members), "id": f"c{len(kept) + 1}"})
+                         "n": len(members), "id": f"c{len(kept) + 1}",
+                         **({"label_posterior": round(posterior, 4)} if posterior is not None else {})})
             for a in range(n):
                 if a not in who:
                     missing[a] += 1
@@ -116,7 +126,7 @@ def score_against_gold(objects: list[dict], gold: list[dict], width: int, height
 
 
 def object_class_dawid_skene(items: list[dict], classes: list[str], *, threshold: float = 0.5,
-                             min_answers: int = 30) -> list[list[tuple[str, float]]] | None:
+                             min_answers: int = 30, sigmas=None) -> list[list[tuple[str, float]]] | None:
     """Dawid-Skene over the classes of matched objects across a campaign (None when too few answers).
 
     ``items``: ``{"answers": [[obj, ...], ...], "workers": [user id, ...], "width", "height"}`` per item.
@@ -130,7 +140,8 @@ def object_class_dawid_skene(items: list[dict], classes: list[str], *, threshold
     worker_ids: dict = {}
     n_clusters = 0
     for item in items:
-        clusters = match_objects(item["answers"], item["width"], item["height"], threshold=threshold)
+        clusters = match_objects(item["answers"], item["width"], item["height"], threshold=threshold,
+                                 sigmas=sigmas)
         layout.append(len(clusters))
         for c in clusters:
             for a, obj in c.members:

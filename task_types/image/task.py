@@ -20,7 +20,8 @@ from tasks.types.base import Aggregate, DemoCampaign, SchemaError, TaskType
 
 from .geometry import COCO_PERSON, SHAPES, GeometryError, check_object, similarity_matrix
 from .layouts import IMAGE_OBJECTS
-from .matching import consensus_objects, score_against_gold
+from .matching import consensus_objects, object_class_dawid_skene, score_against_gold
+from .tiles import build_pyramid, tile_names, wants_tiles
 
 TOOLS = (*SHAPES, "classify")
 ATTRIBUTE_KINDS = ("boolean", "text", "select")
@@ -52,8 +53,35 @@ OBJECT_SCHEMA = {
 }
 
 
+# geometry.MESSAGES in the contributor's language (geometry.py has no Django): same codes, same parameters.
+GEOMETRY_MESSAGES = {
+    "not_number": _("coordinates must be numbers"),
+    "not_finite": _("a coordinate is not a finite number (NaN or infinity)"),
+    "outside": _("outside the image (%(width)s×%(height)s pixels)"),
+    "unknown_shape": _("unknown shape %(kind)s; one of %(shapes)s"),
+    "box_too_small": _("the box is smaller than 1×1 pixel"),
+    "too_few_points": _("a %(kind)s needs at least %(least)s points"),
+    "self_crossing": _("the polygon crosses itself (edges %(a)s and %(b)s)"),
+    "no_area": _("the polygon has no area (its points are on one line)"),
+    "skeleton_length": _("expected %(n)s points of the skeleton"),
+    "visibility": _("visibility must be 0, 1 or 2"),
+    "no_point": _("no point is placed"),
+    "mask_size": _("a mask must be COCO RLE with size [%(height)s, %(width)s]"),
+    "mask_runs": _("the runs do not cover the %(width)s×%(height)s image exactly"),
+    "mask_empty": _("the mask is empty"),
+    "rle_short": _("unreadable RLE (cut short)"),
+    "rle_alphabet": _("unreadable RLE (a character outside COCO's alphabet)"),
+    "count": _("expected %(n)s numbers"),
+}
+SHAPE_NAMES = {"polygon": _("polygon"), "polyline": _("polyline")}
+
+
 def _refuse(exc: GeometryError) -> SchemaError:
-    return SchemaError(exc.field, exc.message)
+    """The refusal in the active language, naming the object as geometry.py did."""
+    params = dict(exc.params)
+    if "kind" in params and params["kind"] in SHAPE_NAMES:
+        params["kind"] = str(SHAPE_NAMES[params["kind"]])
+    return SchemaError(exc.field, str(GEOMETRY_MESSAGES[exc.code]) % params)
 
 
 class ImageAnnotation(TaskType):
@@ -63,6 +91,7 @@ class ImageAnnotation(TaskType):
     scripts = ("task_types/image/rle.js", "task_types/image/image.js")
     styles = ("task_types/image/image.css",)
     export_layouts = layouts_for(IMAGE_OBJECTS)
+    dataset_import_formats = ("coco", "yolo", "cvat", "labelstudio")
     free_text_fields: list[str] | None = []  # objects and classes: no prose to score for authorship
     config_schema = {
         "type": "object",
@@ -131,6 +160,7 @@ class ImageAnnotation(TaskType):
                 "pre_source": {"type": "string", "maxLength": 200},
                 "file_name": {"type": "string", "maxLength": 250},
                 "source": {"type": "string", "maxLength": 500},
+                "tiles": {"type": "object"},  # set by the server (tiles.py); a given value is replaced
             },
         }
 
@@ -143,6 +173,11 @@ class ImageAnnotation(TaskType):
             raise SchemaError("image", gettext("No stored image has the key %(key)s; upload it first.") % {
                 "key": payload["image"]})
         payload["width"], payload["height"] = size
+        payload.pop("tiles", None)  # the pyramid's shape is the server's, never an importer's
+        if wants_tiles(*size):
+            shape = build_pyramid(payload["image"])
+            if shape:
+                payload["tiles"] = shape
         payload["pre_annotations"] = self.check_objects(payload.get("pre_annotations") or [], config, size,
                                                         field="pre_annotations", known_labels=False)
         for i, obj in enumerate(payload["pre_annotations"]):
@@ -150,7 +185,14 @@ class ImageAnnotation(TaskType):
         return payload
 
     def media_keys(self, item_payload: dict) -> dict[str, str]:
-        return {"image": item_payload["image"]}
+        """The image, and for a large one its deep-zoom tiles (tiles.py): the page draws only visible tiles."""
+        keys = {"image": item_payload["image"]}
+        if item_payload.get("tiles"):
+            keys.update(tile_names(item_payload["image"], int(item_payload["width"]), int(item_payload["height"])))
+        return keys
+
+    def preview_media_keys(self, item_payload: dict) -> dict[str, str]:
+        return {"image": item_payload["image"]}  # the review page shows the image, never its tiles
 
     # --- answers ---------------------------------------------------------------------------------------
     def annotation_schema(self, config: dict) -> dict:
@@ -224,11 +266,12 @@ class ImageAnnotation(TaskType):
     def _sigmas(self, config):
         return (config.get("skeleton") or {}).get("sigmas")
 
-    def aggregate(self, answers: list[dict], *, config: dict, weights: list[float] | None = None) -> Aggregate:
+    def aggregate(self, answers: list[dict], *, config: dict, weights: list[float] | None = None,
+                  decided_labels: list[tuple[str, float]] | None = None) -> Aggregate:
         width, height = _answers_size(answers)
         result = consensus_objects([a.get("objects") or [] for a in answers], weights or [1.0] * len(answers),
                                    width, height, threshold=config.get("iou_threshold", 0.5),
-                                   sigmas=self._sigmas(config))
+                                   sigmas=self._sigmas(config), decided_labels=decided_labels)
         agreement = result["agreement"]
         classes_result = {}
         if config.get("image_classes"):
@@ -245,6 +288,33 @@ class ImageAnnotation(TaskType):
         result.update(classes_result)
         result["size"] = [width, height]
         return Aggregate(result=result, confidence=agreement, agreement=agreement, method="hungarian_iou_fusion")
+
+    def campaign_aggregates(self, answers_by_item, weights_by_item, *, config: dict):
+        """Object classes by Dawid-Skene over the whole campaign (matching.object_class_dawid_skene): each
+        matched object is one unit, so a careful contributor outvotes careless ones on the classes they
+        confuse. Geometry, support and which objects are kept stay the trust-weighted per-item consensus.
+        None (the per-item vote) when the campaign has too few object labels for a fit."""
+        threshold, sigmas = config.get("iou_threshold", 0.5), self._sigmas(config)
+        items = []
+        for answers in answers_by_item:
+            payloads = [a for _w, a in answers]
+            width, height = _answers_size(payloads) if payloads else (1, 1)
+            items.append({"answers": [p.get("objects") or [] for p in payloads], "workers": [w for w, _a in answers],
+                          "width": width, "height": height})
+        classes = [label["name"] for label in config.get("labels") or []]
+        decided = object_class_dawid_skene(items, classes, threshold=threshold, sigmas=sigmas)
+        if decided is None:
+            return None
+        out = []
+        for answers, weights, labels in zip(answers_by_item, weights_by_item, decided, strict=True):
+            if not answers:
+                out.append(None)
+                continue
+            aggregate = self.aggregate([a for _w, a in answers], config=config, weights=weights or None,
+                                       decided_labels=labels)
+            aggregate.method = "object_dawid_skene"
+            out.append(aggregate)
+        return out
 
     def gold_scores(self, answer: dict, gold: dict, *, config: dict) -> dict:
         width, height = _answers_size([gold, answer])
@@ -282,6 +352,25 @@ class ImageAnnotation(TaskType):
         if "image_class" in labels:
             aggregate.result["classes"] = [labels["image_class"][0]]
         return aggregate
+
+    # --- dataset import ----------------------------------------------------------------------------------
+    def import_dataset(self, *, campaign, fmt: str, annotations, annotations_name: str, media=None,
+                       uploaded_by=None) -> int:
+        """COCO / Label Studio JSON, CVAT XML or a YOLO zip with a zip of images (datasets.py), all or nothing."""
+        from assets.decoding import MediaRefused
+
+        from .datasets import import_dataset_upload
+        from .formats import ImportRefused
+
+        try:
+            return import_dataset_upload(campaign=campaign, fmt=fmt, annotations=annotations,
+                                         annotations_name=annotations_name, images=media, uploaded_by=uploaded_by)
+        except ImportRefused as exc:
+            raise SchemaError(exc.where, exc.message) from exc
+        except MediaRefused:
+            raise
+        except (UnicodeDecodeError, KeyError, TypeError) as exc:  # a file of the wrong shape for its format
+            raise SchemaError(annotations_name, f"not a {fmt} dataset file ({type(exc).__name__}: {exc})"[:300]) from exc
 
     # --- demo ------------------------------------------------------------------------------------------
     def demo(self) -> list[DemoCampaign]:

@@ -60,6 +60,10 @@ class TaskType:
     # Whether the page records audio and uploads it for an assignment (assets.services.store_recording
     # then asks check_recording about it).
     accepts_recordings: bool = False
+    # Dataset formats a data team can upload with their media as pre-annotated items (e.g. COCO, YOLO); the
+    # import API (``campaigns/<id>/imports/dataset/``) and the admin's dataset import page offer them and
+    # call ``import_dataset``.
+    dataset_import_formats: tuple[str, ...] = ()
 
     # --- schemas -----------------------------------------------------------------------
     def default_config(self) -> dict:
@@ -103,6 +107,11 @@ class TaskType:
     def media_keys(self, item_payload: dict) -> dict[str, str]:
         """Storage keys of the media an item shows, by name; the page gets per-contributor signed URLs."""
         return {}
+
+    def preview_media_keys(self, item_payload: dict) -> dict[str, str]:
+        """The media staff pages show for an item (review, console): by default all of ``media_keys``; a type
+        whose page needs helper files (an image's deep-zoom tiles) shows only the media itself."""
+        return self.media_keys(item_payload)
 
     def answer_media_keys(self, answer: dict) -> dict[str, str]:
         """Storage keys of media an answer carries (e.g. a recording), for reviewers' pages."""
@@ -178,6 +187,14 @@ class TaskType:
             return bool(self.is_correct(answer, result, config=config))
         except (KeyError, TypeError, ValueError, IndexError, AttributeError):
             return None
+
+    # --- dataset import ---------------------------------------------------------------------
+    def import_dataset(self, *, campaign, fmt: str, annotations, annotations_name: str, media=None,
+                       uploaded_by=None) -> int:
+        """Create pre-annotated items from an uploaded dataset file (``annotations``, a binary file) and a zip
+        of its media (``media`` or None); returns the number of items. All or nothing: a refusal raises
+        SchemaError naming the file and the object, and nothing is stored."""
+        raise SchemaError("format", "This task type imports no dataset formats.")
 
     # --- demo ----------------------------------------------------------------------------
     def demo(self) -> list[DemoCampaign]:

@@ -195,3 +195,65 @@ def test_box_and_points_by_touch_on_a_phone(phone, live_server, browser_login, m
     # The phone's view is small, so a finger's pixel is a few image pixels.
     assert box["bbox"] == pytest.approx([60, 300, 200, 120], abs=4)
     assert points["keypoints"][1] == [0, 0, 0] and points["keypoints"][2][:2] == pytest.approx([680, 250], abs=4)
+
+
+def test_a_large_image_is_drawn_from_deep_zoom_tiles(browser, live_server, browser_login, make_campaign,
+                                                     make_contributor, media_root, org, artifacts_dir, monkeypatch):
+    """Over tiles.MIN_PIXELS (lowered here so the test makes its image quickly) the page never fetches the
+    image itself: the top tile first, then only the tiles in view at the zoom's level; drawing still works."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from task_types.image import tiles
+
+    monkeypatch.setattr(tiles, "MIN_PIXELS", 500_000)
+    picture = Image.new("RGB", (3000, 2000), (30, 60, 200))
+    ImageDraw.Draw(picture).rectangle([0, 0, 400, 300], fill=(230, 40, 40))  # red top-left corner
+    buf = io.BytesIO()
+    picture.save(buf, format="PNG")
+    store_media(key="campaigns/t/large.png", data=buf.getvalue(), kind="image", content_type="image/png",
+                info={"width": 3000, "height": 2000})
+    campaign = make_campaign("image", items=[{"payload": {"image": "campaigns/t/large.png"}}], overlap=1,
+                             config=CONFIG, organization=org)
+    assert Item.objects.get(campaign=campaign).payload["tiles"] == {"size": 512, "levels": 4}
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url))
+    browser_login(page, make_contributor().email)
+    with page.expect_response(lambda r: "/assignments/" in r.url and r.url.endswith("/media/")) as answer:
+        open_page(page, live_server, campaign)
+    media = answer.value.json()["media"]
+    assert len(media) == 1 + 6 * 4 + 3 * 2 + 2 * 1 + 1  # the image and 33 tiles (3000x2000 down to 375x250)
+    by_url = {url.split("://", 1)[-1].split("/", 1)[-1]: name for name, url in media.items()}
+
+    def names():
+        return {by_url[u.split("://", 1)[-1].split("/", 1)[-1]] for u in fetched
+                if u.split("://", 1)[-1].split("/", 1)[-1] in by_url}
+
+    expect(page.locator("[data-role=image-annotation][data-tiles-loaded]")).to_be_attached()
+    page.wait_for_timeout(500)
+    first = names()
+    # Fitted to the screen (scale ~0.37): level 1 and the top tile, nothing at full size.
+    assert "image" not in first and "tile:3:0:0" in first and not any(n.startswith("tile:0:") for n in first)
+    # Zoom in on the red corner: level-0 tiles of the corner load, not the whole level.
+    screen = mapper(page)
+    page.mouse.move(*screen(100, 100))
+    for _ in range(8):
+        page.mouse.wheel(0, -120)
+        page.wait_for_timeout(60)
+    page.wait_for_timeout(1500)  # the zoomed view's tiles load
+    zoomed = names()
+    assert "image" not in zoomed and "tile:0:0:0" in zoomed and "tile:0:5:3" not in zoomed
+    screen = mapper(page)
+    pixel = page.evaluate("""([x, y]) => { const c = document.querySelector('[data-role=canvas]');
+        const r = c.getBoundingClientRect(), d = c.width / r.width;
+        return Array.from(c.getContext('2d').getImageData((x - r.left) * d, (y - r.top) * d, 1, 1).data); }""",
+                          list(screen(150, 150)))
+    assert pixel[0] > 180 and pixel[2] < 100, pixel  # the red corner, drawn from a tile
+    drag(page, screen(120, 120), screen(220, 200))
+    expect(page.locator("[data-object-type=box]")).to_have_count(1)
+    page.screenshot(path=str(artifacts_dir / "image-annotation-deep-zoom.png"))
+    context.close()

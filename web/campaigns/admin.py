@@ -18,7 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from annotations.models import Annotation
 from assets.selectors import assignment_media_urls, media_url_ttl
@@ -242,6 +242,8 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         return [
             path("<int:campaign_id>/transition/", view(self.transition_view), name="tasks_campaign_transition"),
             path("<int:campaign_id>/import/", view(self.import_view), name="tasks_campaign_import"),
+            path("<int:campaign_id>/import/dataset/", view(self.dataset_import_view),
+                 name="tasks_campaign_dataset_import"),
             path("<int:campaign_id>/import/<int:job_id>/", view(self.import_job_view),
                  name="tasks_campaign_import_job"),
             path("<int:campaign_id>/import/<int:job_id>/status.json", view(self.import_status_view),
@@ -304,7 +306,31 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
                     return redirect("admin:tasks_campaign_import_job", campaign.pk, job.pk)
         jobs = ImportJob.objects.filter(campaign=campaign).order_by("-id")[:20]
         return render(request, "admin/tasks/campaign/import.html",
-                      self._context(request, campaign, _("Import items into %(c)s") % {"c": campaign}, jobs=jobs))
+                      self._context(request, campaign, _("Import items into %(c)s") % {"c": campaign}, jobs=jobs,
+                                    dataset_formats=campaign.task.dataset_import_formats))
+
+    def dataset_import_view(self, request, campaign_id: int):
+        """The import API's dataset upload (TaskType.import_dataset) for a project manager: all or nothing,
+        the refusal shown naming the file and object."""
+        campaign = self._campaign(request, campaign_id, change=True)
+        if request.method != "POST":
+            return redirect("admin:tasks_campaign_import", campaign.pk)
+        task, fmt = campaign.task, request.POST.get("format", "")
+        annotations = request.FILES.get("annotations")
+        if fmt not in task.dataset_import_formats or annotations is None:
+            messages.error(request, _("Choose a dataset format and its annotation file."))
+            return redirect("admin:tasks_campaign_import", campaign.pk)
+        try:
+            n = task.import_dataset(campaign=campaign, fmt=fmt, annotations=annotations,
+                                    annotations_name=annotations.name, media=request.FILES.get("images"),
+                                    uploaded_by=request.user)
+        except SchemaError as exc:
+            messages.error(request, _("Nothing was imported. %(where)s: %(why)s") % {"where": exc.field,
+                                                                                  "why": exc.message})
+        else:
+            messages.success(request, ngettext("%(n)d pre-annotated item imported.",
+                                               "%(n)d pre-annotated items imported.", n) % {"n": n})
+        return redirect("admin:tasks_campaign_import", campaign.pk)
 
     def _job(self, request, campaign_id: int, job_id: int) -> tuple[Campaign, ImportJob]:
         campaign = self._campaign(request, campaign_id)
@@ -356,7 +382,8 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
         exports = [export_status(e) for e in Export.objects.filter(campaign=campaign).order_by("-id")[:20]]
         return render(request, "admin/tasks/campaign/export.html", self._context(
             request, campaign, _("Export %(c)s") % {"c": campaign}, layouts=layouts, exports=exports, may_export=may_export,
-            formats=Export.Format.choices,
+            formats=[*Export.Format.choices, *((t.format, t.format) for layout in
+                                                supported_layouts(campaign.task).values() for t in layout.trees)],
             status_urls=[reverse("admin:tasks_campaign_export_status", args=[campaign.pk, e["id"]])
                          for e in exports if not e["finished"]]))
 

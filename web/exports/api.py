@@ -31,7 +31,10 @@ class NotReady(exceptions.APIException):
 
 
 class ExportIn(serializers.Serializer):
-    format = serializers.ChoiceField(choices=Export.Format.choices, default="jsonl")
+    format = serializers.CharField(
+        default="jsonl", max_length=16,
+        help_text="jsonl, parquet or csv; or a file-tree format of the layout (see export-layouts: `formats`), "
+        "e.g. coco, yolo-detect, yolo-segment, yolo-pose or voc for image_objects.")
     layout = serializers.CharField(default="raw", max_length=20)
     finalised_only = serializers.BooleanField(
         required=False, allow_null=True, default=None,
@@ -114,8 +117,11 @@ class CampaignExports(CampaignScopedMixin, ExportScoped, ConditionalListMixin, g
         description=(
             "Queues an export built by the export worker and answers 202 with its id. Layouts depend on the "
             "campaign's task type (`raw` always; `dpo`/`reward` for rlhf, `sft`, `hallucination`, `ocr`, "
-            "`speech`, `moderation`). The archive holds README.md (dataset card), `data/<split>.<format>` "
-            "and, for OCR and speech, `media/`. Same filters and seed give the same data files, byte for byte."
+            "`speech`, `moderation`, `image_objects`). The archive holds README.md (dataset card), "
+            "`data/<split>.<format>` and, for OCR, speech and images, `media/`. A layout may also be written as a "
+            "file tree its training tools read (`image_objects`: `coco`, `yolo-detect`, `yolo-segment`, "
+            "`yolo-pose`, `voc`), one train split with the images beside it. Same filters and seed give the same "
+            "data files, byte for byte."
         ),
         request=ExportIn,
         responses={202: ExportOut, 400: OpenApiResponse(ErrorBody, description="Invalid request (field named)",
@@ -127,6 +133,8 @@ class CampaignExports(CampaignScopedMixin, ExportScoped, ConditionalListMixin, g
             OpenApiExample("DPO pairs as Parquet, 90/10 split", request_only=True, value={
                 "format": "parquet", "layout": "dpo", "finalised_only": True, "min_agreement": 0.6,
                 "split": {"train": 0.9, "test": 0.1, "seed": 42}}),
+            OpenApiExample("An image campaign as COCO", request_only=True, value={
+                "format": "coco", "layout": "image_objects", "finalised_only": False}),
             OpenApiExample("Incremental raw JSONL", request_only=True, value={
                 "format": "jsonl", "layout": "raw", "since": "2025-06-01T00:00:00+07:00"}),
             OpenApiExample("Accepted", response_only=True, status_codes=["202"],
@@ -220,7 +228,8 @@ class CampaignLayouts(ExportScoped, APIView):
         campaign = organization_campaign(request, campaign_id)
         return Response({"layouts": [
             {"name": layout.name, "unit": layout.unit, "columns": layout.columns, "description": layout.description,
-             "media": layout.has_media, "split_group": layout.group}
+             "media": layout.has_media, "split_group": layout.group,
+             "formats": [*Export.Format.values, *(t.format for t in layout.trees)]}
             for layout in supported_layouts(campaign.task).values()
         ]})
 

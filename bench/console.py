@@ -3,6 +3,7 @@
     .venv/bin/python bench/console.py                        # 1,000,000 annotations (200,000 items x 5)
     .venv/bin/python bench/console.py --annotations 200000
     .venv/bin/python bench/console.py --smoke                # tiny sizes (the test suite runs this)
+    .venv/bin/python bench/console.py --annotations 300000 --per-item 3   # issue 20's size: 100,000 items
 
 Creates (or reuses) the database given by --database-url (default ``annotate_bench_g``), migrates it,
 fills one campaign of an organisation with items, assignments, annotations and consensus rows by
@@ -62,7 +63,7 @@ def insert_select(model, exprs: dict, from_sql: str, params: list) -> int:
         return cursor.rowcount
 
 
-def seed(n_annotations: int, n_contributors: int, log) -> dict:
+def seed(n_annotations: int, n_contributors: int, log, per_item: int = PER_ITEM) -> dict:
     from allauth.account.models import EmailAddress
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
@@ -79,7 +80,7 @@ def seed(n_annotations: int, n_contributors: int, log) -> dict:
     if created:
         EmailAddress.objects.create(user=manager, email=manager.email, verified=True, primary=True)
     Membership.objects.get_or_create(organization=org, user=manager, defaults={"role": Membership.Role.MANAGER})
-    name = f"Console bench {n_annotations}"
+    name = f"Console bench {n_annotations}" + (f" x{per_item}" if per_item != PER_ITEM else "")
     campaign = Campaign.objects.filter(organization=org, name=name).first()
     if campaign is not None and Annotation.objects.filter(campaign=campaign).count() == n_annotations:
         log(f"reusing campaign {campaign.pk} with {n_annotations} annotations")
@@ -88,8 +89,8 @@ def seed(n_annotations: int, n_contributors: int, log) -> dict:
         campaign.delete()
     started = time.perf_counter()
     with transaction.atomic():
-        campaign = create_campaign(organization=org, name=name, task_type="moderation", overlap=PER_ITEM,
-                                   max_overlap=PER_ITEM, pay_per_task=300, budget=10_000_000)
+        campaign = create_campaign(organization=org, name=name, task_type="moderation", overlap=per_item,
+                                   max_overlap=per_item, pay_per_task=300, budget=10_000_000)
         Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.ACTIVE)
         existing = list(User.objects.filter(username__startswith="bench-c").order_by("id")
                         .values_list("id", flat=True)[:n_contributors])
@@ -106,11 +107,11 @@ def seed(n_annotations: int, n_contributors: int, log) -> dict:
             )
             existing += [u.pk for u in users]
         user_ids = existing[:n_contributors]
-        n_items = n_annotations // PER_ITEM
+        n_items = n_annotations // per_item
         keys = ["safe", "hate", "harassment", "spam", "violence"]
         insert_select(Item, {
             "campaign_id": ("%s", [campaign.pk]), "external_id": "'ext-' || g", "payload": "jsonb_build_object('text', 'Bình luận số ' || g)",
-            "target_overlap": str(PER_ITEM), "leased_count": "0", "done_count": str(PER_ITEM), "open_slots": "0",
+            "target_overlap": str(per_item), "leased_count": "0", "done_count": str(per_item), "open_slots": "0",
             "created_at": "now() - (g %% 10080) * interval '1 minute'",
         }, "FROM generate_series(1, %s) AS g", [n_items])
         log(f"  items: {n_items} in {time.perf_counter() - started:.1f} s")
@@ -120,7 +121,7 @@ def seed(n_annotations: int, n_contributors: int, log) -> dict:
             "state": "'submitted'", "leased_at": "i.created_at", "expires_at": "i.created_at",
             "finished_at": "i.created_at + interval '30 seconds'",
         }, "FROM tasks_item i CROSS JOIN generate_series(0, %s) AS j WHERE i.campaign_id = %s",
-            [PER_ITEM - 1, campaign.pk])
+            [per_item - 1, campaign.pk])
         log(f"  assignments in {time.perf_counter() - started:.1f} s")
         insert_select(Annotation, {
             "assignment_id": "a.id", "item_id": "a.item_id", "campaign_id": "a.campaign_id",
@@ -137,7 +138,7 @@ def seed(n_annotations: int, n_contributors: int, log) -> dict:
             "state": "CASE WHEN i.id %% 20 = 0 THEN 'disputed' ELSE 'finalised' END",
             "result": ("jsonb_build_object('categories', jsonb_build_array((%s::text[])[1 + (i.id %% 5)]))", [keys]),
             "confidence": "CASE WHEN i.id %% 20 = 0 THEN 0.4 ELSE 0.8 END", "agreement": "0.6",
-            "method": "'majority_vote'", "n_answers": str(PER_ITEM), "updated_at": "i.created_at",
+            "method": "'majority_vote'", "n_answers": str(per_item), "updated_at": "i.created_at",
         }, "FROM tasks_item i WHERE i.campaign_id = %s", [campaign.pk])
     with connection.cursor() as cursor:
         for table in ("tasks_item", "tasks_assignment", "annotations_annotation", "annotations_consensus"):
@@ -174,6 +175,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--annotations", type=int, default=1_000_000)
     parser.add_argument("--contributors", type=int, default=2000)
+    parser.add_argument("--per-item", type=int, default=PER_ITEM, help="answers per item")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, for the test suite")
     parser.add_argument("--no-migrate", action="store_true")
@@ -193,7 +195,7 @@ def main(argv=None) -> dict:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
-    data = seed(args.annotations, args.contributors, _log)
+    data = seed(args.annotations, args.contributors, _log, per_item=args.per_item)
     campaign = data["campaign"]
 
     from django.db import connection

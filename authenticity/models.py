@@ -1,5 +1,6 @@
 """Authenticity: a human-likeness score per annotation, per-campaign policy and reference LLM outputs."""
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -157,7 +158,7 @@ class CampaignReport(models.Model):
 
     campaign = models.ForeignKey("tasks.Campaign", on_delete=models.CASCADE, related_name="+")
     language = models.CharField(max_length=16)
-    report = models.JSONField(null=True, blank=True)
+    report = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     stale = models.BooleanField(default=False)
     computed_at = models.DateTimeField(default=timezone.now)
 

@@ -1,5 +1,6 @@
 """Expert review of annotations and the reviewers appointed to campaigns."""
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -158,7 +159,7 @@ class DashboardSummary(models.Model):
     campaign = models.ForeignKey("tasks.Campaign", on_delete=models.CASCADE, related_name="+")
     language = models.CharField(max_length=16)
     stamp = models.CharField(max_length=200)
-    figures = models.JSONField()
+    figures = models.JSONField(encoder=DjangoJSONEncoder)  # the figures hold datetimes (a re-fit's time)
     answers = models.PositiveIntegerField(default=0)
     computed_at = models.DateTimeField(default=timezone.now)
 

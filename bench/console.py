@@ -144,7 +144,8 @@ def seed(n_annotations: int, n_contributors: int, log, per_item: int = PER_ITEM)
         }, "FROM tasks_item i WHERE i.campaign_id = %s", [campaign.pk])
     seed_scores(campaign, log)
     with connection.cursor() as cursor:
-        for table in ("tasks_item", "tasks_assignment", "annotations_annotation", "annotations_consensus"):
+        for table in ("tasks_item", "tasks_assignment", "annotations_annotation", "annotations_consensus",
+                      "contributors_contributorprofile", "auth_user"):
             cursor.execute(f"ANALYZE {table}")
     seconds = time.perf_counter() - started
     log(f"seeded {n_annotations} annotations in {seconds:.1f} s")

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('review', '0004_verbose_names_plural'),
-        ('tasks', '0009_item_search_text'),
+        ('tasks', '0008_verbose_names_plural'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,11 +6,24 @@ import django.utils.timezone
 from django.db import migrations, models
 
 
+def reasons_index(apps, schema_editor):
+    """The dataset view's reason filter is a jsonb containment (reasons @> '["pasted"]'): a GIN index answers it
+    without reading every score of the campaign. PostgreSQL only; SQLite scans."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("CREATE INDEX IF NOT EXISTS authscore_reasons_gin ON authenticity_authenticityscore "
+                              "USING gin (reasons jsonb_path_ops)")
+
+
+def drop_reasons_index(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("DROP INDEX IF EXISTS authscore_reasons_gin")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
         ('authenticity', '0003_verbose_names_plural'),
-        ('tasks', '0009_item_search_text'),
+        ('tasks', '0008_verbose_names_plural'),
     ]
 
     operations = [
@@ -30,4 +43,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('campaign', 'language'), name='uniq_authenticity_report')],
             },
         ),
+        migrations.RunPython(reasons_index, drop_reasons_index),
     ]

@@ -1,14 +1,20 @@
 """The dataset view over HTTP: filters, search without diacritics, selection to review / re-labelling /
-export changing real state, organisation scoping, and contributors shown by pseudonym only."""
+export changing real state, organisation scoping, and contributors shown by pseudonym only. Also the
+dashboard's stored figures and authenticity panel (review.dashboard)."""
+import json
 import re
+import zipfile
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
+from django.utils.translation import get_language
 
 from annotations.models import Annotation, Consensus
 from authenticity.models import AuthenticityScore
 from core.vietnamese import search_key, searchable_text
 from exports.models import Export
+from exports.services import export_file_path, run_export
 from organizations.models import Membership
 from review.models import ReviewDecision, ReviewRequest
 from review.services import decide_review
@@ -176,6 +182,12 @@ def test_selection_to_review_relabel_and_export(client, org, data):
     export = Export.objects.get()
     assert export.filters["item_ids"] == [items[0].pk] and export.filters["finalised_only"] is False
     assert export.campaign == campaign and export.created_by == manager
+    # Built by the export engine: the file holds exactly that item's answers; the card counts the choice.
+    export = run_export(export.pk)
+    archive = zipfile.ZipFile(export_file_path(export))
+    rows = [json.loads(line) for line in archive.read("data/train.jsonl").splitlines()]
+    assert {r["item_id"] for r in rows} == {items[0].pk} and len(rows) == 2
+    assert '"chosen_items":1' in archive.read("README.md").decode()
 
     # Nothing selected: a message, nothing written.
     client.post(url, {"action": "review"})
@@ -195,3 +207,60 @@ def test_export_of_chosen_items_contains_only_them(org, data, settings):
         records = list(export_records(campaign, layout, {"item_ids": [items[1].pk, items[3].pk]}))
     assert {r.item_id for r in records} == {items[1].pk, items[3].pk}
     assert len(records) == 4  # two answers each
+
+
+def test_dashboard_reads_stored_figures_and_panel(org, data, monkeypatch):
+    """A small campaign's dashboard is fresh after each change; a big one serves what is stored and asks a job;
+    a flag change marks the stored authenticity panel stale."""
+    from authenticity.models import CampaignReport
+    from authenticity.services import forget_authenticity_panel
+    from review import dashboard
+    from review.models import DashboardSummary
+
+    campaign = data["campaign"]
+    # Redis outlives test databases: no refresh lock left by an earlier run for the same campaign id.
+    cache.delete_many([f"console:refresh:{kind}:{campaign.pk}:{get_language()}" for kind in ("figures", "authenticity")])
+    first = dashboard.campaign_dashboard(campaign)
+    assert first["progress"]["annotations"] == 10 and first["authenticity"]["flags"]["flagged"] == 1
+    assert DashboardSummary.objects.filter(campaign=campaign).count() == 1
+    assert CampaignReport.objects.filter(campaign=campaign, stale=False).count() == 1
+
+    # Unchanged data: the stored figures, not a recomputation.
+    monkeypatch.setattr(dashboard, "compute_dashboard_figures", lambda *a, **k: pytest.fail("recomputed"))
+    assert dashboard.campaign_dashboard(campaign, include_authenticity=False)["generated_at"] == first["generated_at"]
+    monkeypatch.undo()
+
+    # A new answer: a small campaign recomputes inline.
+    user = data["north"]
+    extra = Item.objects.create(campaign=campaign, payload={"text": "Mới"}, target_overlap=1, open_slots=1)
+    lease = lease_next_item(user=user, campaign=campaign)
+    assert lease.item_id == extra.pk
+    submit_annotation(user=user, assignment_id=lease.pk, payload={"categories": ["safe"]})
+    assert dashboard.campaign_dashboard(campaign, include_authenticity=False)["progress"]["annotations"] == 11
+
+    # A big campaign serves the stored figures while a job refreshes them (once per minute).
+    monkeypatch.setattr(dashboard, "DASHBOARD_BIG", 5)
+    queued = []
+    monkeypatch.setattr(dashboard.tasks.refresh_dashboard, "delay", lambda *a: queued.append(a))
+    DashboardSummary.objects.filter(campaign=campaign).update(stamp="old", computed_at=first_time(first))
+    assert dashboard.campaign_dashboard(campaign, include_authenticity=False)["progress"]["annotations"] == 11
+    assert queued and queued[0][0] == campaign.pk
+
+    # A lifted flag marks the stored panel stale; a big campaign asks the job, a small one recomputes.
+    AuthenticityScore.objects.filter(campaign=campaign).update(flagged=False)
+    forget_authenticity_panel(campaign.pk)
+    assert CampaignReport.objects.get(campaign=campaign).stale
+    asked = []
+    monkeypatch.setattr(dashboard.authenticity_tasks.refresh_report_task, "delay", lambda *a: asked.append(a))
+    assert dashboard.campaign_dashboard(campaign)["authenticity"]["flags"]["flagged"] == 1  # stored, refreshing
+    assert asked
+    monkeypatch.setattr(dashboard, "DASHBOARD_BIG", 10**9)
+    assert dashboard.campaign_dashboard(campaign)["authenticity"]["flags"]["flagged"] == 0
+
+
+def first_time(figures: dict):
+    from datetime import timedelta
+
+    from django.utils.dateparse import parse_datetime
+
+    return parse_datetime(figures["generated_at"]) - timedelta(minutes=5)

@@ -264,3 +264,20 @@ def first_time(figures: dict):
     from django.utils.dateparse import parse_datetime
 
     return parse_datetime(figures["generated_at"]) - timedelta(minutes=5)
+
+
+def test_dataset_api_with_a_token(org, other_org, data):
+    """An AI team's pipeline reads the dataset view with a datasets:read token, its own organisation only."""
+    from rest_framework.test import APIClient
+
+    from organizations.services import create_api_token
+
+    _token, key = create_api_token(organization=org, name="pipeline", scopes=["datasets:read"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    res = client.get(reverse("campaign-dataset", args=[data["campaign"].pk]), {"q": "ba tran", "gold": "0"})
+    assert res.status_code == 200 and [r["id"] for r in res.json()["results"]] == [data["items"][1].pk]
+    assert res.json()["results"][0]["state"] == "disputed"
+    _token, theirs = create_api_token(organization=other_org, name="theirs", scopes=["datasets:read"])
+    client.credentials(HTTP_AUTHORIZATION=f"Token {theirs}")
+    assert client.get(reverse("campaign-dataset", args=[data["campaign"].pk])).status_code == 404

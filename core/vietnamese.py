@@ -99,21 +99,30 @@ def search_key(text: str) -> str:
     return " ".join(strip_diacritics(clean(text).lower()).split())
 
 
+def json_strings(value):
+    """Every string inside a JSON value, depth first in document order (an item's texts, wherever its type
+    keeps them)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            yield node
+        elif isinstance(node, dict):
+            stack.extend(reversed(list(node.values())))
+        elif isinstance(node, list | tuple):
+            stack.extend(reversed(node))
+
+
 def searchable_text(value, *, limit: int = SEARCH_TEXT_MAX) -> str:
     """Every string inside a JSON value (an item's payload), joined and put in ``search_key`` form, cut at
     ``limit`` characters so the stored column and its trigram index stay small."""
     parts: list[str] = []
     size = 0
-    stack = [value]
-    while stack and size < limit:
-        node = stack.pop()
-        if isinstance(node, str):
-            key = search_key(node)
-            if key:
-                parts.append(key)
-                size += len(key) + 1
-        elif isinstance(node, dict):
-            stack.extend(reversed(list(node.values())))
-        elif isinstance(node, list | tuple):
-            stack.extend(reversed(node))
+    for text in json_strings(value):
+        key = search_key(text)
+        if key:
+            parts.append(key)
+            size += len(key) + 1
+            if size >= limit:
+                break
     return " ".join(parts)[:limit]

@@ -25,6 +25,7 @@ from annotations.models import Consensus
 from authenticity.reasons import REASONS
 from contributors.models import Region
 from core.schema import SchemaError
+from core.vietnamese import json_strings
 from exports.layouts import supported_layouts
 from exports.models import Export
 from organizations.access import Action, allows
@@ -39,6 +40,7 @@ from review.dataset import (
     parse_filters,
     selected_item_ids,
 )
+from tasks.models import Campaign
 from web.console import EstimatedCountPaginator
 from web.scoping import CampaignScopedMixin
 
@@ -62,16 +64,12 @@ def _campaign(user, campaign_id: int):
 def _excerpt(item) -> str:
     """A line of the item's own text for the table (its search form is lower case without diacritics)."""
     texts = []
-    stack = [item.payload]
-    while stack and sum(map(len, texts)) < 200:
-        node = stack.pop()
-        if isinstance(node, str) and not node.startswith(("http://", "https://")):
-            texts.append(node)
-        elif isinstance(node, dict):
-            stack.extend(reversed(list(node.values())))
-        elif isinstance(node, list):
-            stack.extend(reversed(node))
-    text = " · ".join(t.strip() for t in texts if t.strip())
+    for text in json_strings(item.payload):
+        if text.strip() and not text.startswith(("http://", "https://")):
+            texts.append(text.strip())
+            if sum(map(len, texts)) >= 200:
+                break
+    text = " · ".join(texts)
     return text[:200] + ("…" if len(text) > 200 else "")
 
 
@@ -142,6 +140,8 @@ def _act(request, campaign):
         elif action == "relabel":
             n = services.request_relabel(campaign=campaign, item_ids=ids, by=request.user)
             messages.success(request, _("%(n)d items will get one more answer.") % {"n": n})
+            if campaign.status != Campaign.Status.ACTIVE:
+                messages.warning(request, _("The campaign is not active: the queue serves these items once it is."))
         elif action == "export":
             export = services.export_selection(
                 campaign=campaign, item_ids=ids, fmt=request.POST.get("format", ""),

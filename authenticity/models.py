@@ -1,5 +1,6 @@
 """Authenticity: a human-likeness score per annotation, per-campaign policy and reference LLM outputs."""
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -147,3 +148,24 @@ class MinHashBand(models.Model):
 
     def __str__(self) -> str:
         return f"band {self.key}"
+
+
+class CampaignReport(models.Model):
+    """The dashboard's authenticity panel (``selectors.dataset_report``), stored per campaign and language so the
+    page reads one row instead of aggregating every score. A flag raised, lifted or reviewed marks it stale
+    (``services.forget_authenticity_panel``); ``services.refresh_report`` (inline for small campaigns, a job
+    for big ones) writes it again."""
+
+    campaign = models.ForeignKey("tasks.Campaign", on_delete=models.CASCADE, related_name="+")
+    language = models.CharField(max_length=16)
+    report = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    stale = models.BooleanField(default=False)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("authenticity report")
+        verbose_name_plural = _("authenticity reports")
+        constraints = [models.UniqueConstraint(fields=["campaign", "language"], name="uniq_authenticity_report")]
+
+    def __str__(self) -> str:
+        return f"authenticity report of campaign {self.campaign_id} ({self.language})"

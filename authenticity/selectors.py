@@ -15,7 +15,7 @@ from contributors.models import ContributorProfile, Region
 from core.vietnamese import is_vietnamese
 
 from .evaluation import measured_error_rates
-from .models import AuthenticityPolicy, AuthenticityScore, ReferenceText
+from .models import AuthenticityPolicy, AuthenticityScore, CampaignReport, ReferenceText
 from .text import compression_ratio, diversity, self_bleu, words
 
 REPORT_SAMPLE_ANSWERS = 500  # lexical diversity is computed on an evenly spaced sample of this many answers
@@ -393,10 +393,6 @@ def provenance_statement(report: dict) -> str:
     return " ".join(parts)
 
 
-def authenticity_panel_key(campaign_id: int) -> str:
-    return f"console:authenticity:{campaign_id}"
-
-
-def forget_authenticity_panel(campaign_id: int) -> None:
-    """Drop the dashboard's cached authenticity report (on a flag set, lifted or reviewed)."""
-    cache.delete(authenticity_panel_key(campaign_id))
+def stored_report(campaign_id: int, language: str):
+    """The dashboard's stored authenticity panel in this language (a CampaignReport), or None."""
+    return CampaignReport.objects.filter(campaign_id=campaign_id, language=language).first()

@@ -13,6 +13,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import override
 
 from annotations.models import Annotation
 from contributors.services import record_authenticity_flags
@@ -25,12 +26,12 @@ from . import (
     similarity,
     tasks,  # the module: its jobs call back into services
 )
-from .models import AuthenticityPolicy, AuthenticityScore, MinHashBand, ReferenceText
+from .models import AuthenticityPolicy, AuthenticityScore, CampaignReport, MinHashBand, ReferenceText
 from .scoring import ALGORITHM_VERSION, not_scored, score_answer
 from .selectors import (
     answer_fields,
     authorship_not_applicable,
-    forget_authenticity_panel,
+    dataset_report,
     item_text,
     open_flag_count,
 )
@@ -428,3 +429,22 @@ def add_reference_texts(*, campaign, entries: list[dict], uploaded_by=None, resc
         if rescore:
             rescore_campaign_later(campaign.pk)
     return len(created)
+
+
+# --- the dashboard's stored panel ------------------------------------------------------------------------
+
+
+def forget_authenticity_panel(campaign_id: int) -> None:
+    """Mark the campaign's stored authenticity panel stale (a flag was raised, lifted or reviewed): the next
+    dashboard view refreshes it, inline for a small campaign, through a job for a big one."""
+    CampaignReport.objects.filter(campaign_id=campaign_id, stale=False).update(stale=True)
+
+
+def refresh_report(campaign, *, language: str) -> dict | None:
+    """Compute the authenticity panel (one pass over the campaign's scores) and store it for ``language``."""
+    with override(language):
+        report = dataset_report(campaign)
+    CampaignReport.objects.update_or_create(
+        campaign=campaign, language=language,
+        defaults={"report": report, "stale": False, "computed_at": timezone.now()})
+    return report

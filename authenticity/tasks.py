@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from annotations.models import Annotation
 from core.batching import DebouncedBatch
+from tasks.models import Campaign
 
 from . import (
     services,  # the module: services starts these jobs, so neither may need the other's names at import
@@ -98,3 +99,13 @@ def score_missing(limit: int = 5000) -> int:
         services.score_annotation(annotation_id)
         count += 1
     return count
+
+
+@shared_task(acks_late=True, queue="default")
+def refresh_report_task(campaign_id: int, language: str) -> bool:
+    """Store a campaign's authenticity panel again (the dashboard asked; a big campaign's pass takes seconds)."""
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None:
+        return False
+    services.refresh_report(campaign, language=language)
+    return True

@@ -3,6 +3,7 @@
     .venv/bin/python bench/console.py                        # 1,000,000 annotations (200,000 items x 5)
     .venv/bin/python bench/console.py --annotations 200000
     .venv/bin/python bench/console.py --smoke                # tiny sizes (the test suite runs this)
+    .venv/bin/python bench/console.py --annotations 300000 --per-item 3   # issue 20's size: 100,000 items
 
 Creates (or reuses) the database given by --database-url (default ``annotate_bench_g``), migrates it,
 fills one campaign of an organisation with items, assignments, annotations and consensus rows by
@@ -62,7 +63,7 @@ def insert_select(model, exprs: dict, from_sql: str, params: list) -> int:
         return cursor.rowcount
 
 
-def seed(n_annotations: int, n_contributors: int, log) -> dict:
+def seed(n_annotations: int, n_contributors: int, log, per_item: int = PER_ITEM) -> dict:
     from allauth.account.models import EmailAddress
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
@@ -79,17 +80,18 @@ def seed(n_annotations: int, n_contributors: int, log) -> dict:
     if created:
         EmailAddress.objects.create(user=manager, email=manager.email, verified=True, primary=True)
     Membership.objects.get_or_create(organization=org, user=manager, defaults={"role": Membership.Role.MANAGER})
-    name = f"Console bench {n_annotations}"
+    name = f"Console bench {n_annotations}" + (f" x{per_item}" if per_item != PER_ITEM else "")
     campaign = Campaign.objects.filter(organization=org, name=name).first()
     if campaign is not None and Annotation.objects.filter(campaign=campaign).count() == n_annotations:
         log(f"reusing campaign {campaign.pk} with {n_annotations} annotations")
+        seed_scores(campaign, log)
         return {"campaign": campaign, "manager": manager, "seconds": 0.0}
     if campaign is not None:
         campaign.delete()
     started = time.perf_counter()
     with transaction.atomic():
-        campaign = create_campaign(organization=org, name=name, task_type="moderation", overlap=PER_ITEM,
-                                   max_overlap=PER_ITEM, pay_per_task=300, budget=10_000_000)
+        campaign = create_campaign(organization=org, name=name, task_type="moderation", overlap=per_item,
+                                   max_overlap=per_item, pay_per_task=300, budget=10_000_000)
         Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.ACTIVE)
         existing = list(User.objects.filter(username__startswith="bench-c").order_by("id")
                         .values_list("id", flat=True)[:n_contributors])
@@ -106,11 +108,12 @@ def seed(n_annotations: int, n_contributors: int, log) -> dict:
             )
             existing += [u.pk for u in users]
         user_ids = existing[:n_contributors]
-        n_items = n_annotations // PER_ITEM
+        n_items = n_annotations // per_item
         keys = ["safe", "hate", "harassment", "spam", "violence"]
         insert_select(Item, {
             "campaign_id": ("%s", [campaign.pk]), "external_id": "'ext-' || g", "payload": "jsonb_build_object('text', 'Bình luận số ' || g)",
-            "target_overlap": str(PER_ITEM), "leased_count": "0", "done_count": str(PER_ITEM), "open_slots": "0",
+            "search_text": "'ext-' || g || ' binh luan so ' || g",  # core.vietnamese.searchable_text's form
+            "target_overlap": str(per_item), "leased_count": "0", "done_count": str(per_item), "open_slots": "0",
             "created_at": "now() - (g %% 10080) * interval '1 minute'",
         }, "FROM generate_series(1, %s) AS g", [n_items])
         log(f"  items: {n_items} in {time.perf_counter() - started:.1f} s")
@@ -120,7 +123,7 @@ def seed(n_annotations: int, n_contributors: int, log) -> dict:
             "state": "'submitted'", "leased_at": "i.created_at", "expires_at": "i.created_at",
             "finished_at": "i.created_at + interval '30 seconds'",
         }, "FROM tasks_item i CROSS JOIN generate_series(0, %s) AS j WHERE i.campaign_id = %s",
-            [PER_ITEM - 1, campaign.pk])
+            [per_item - 1, campaign.pk])
         log(f"  assignments in {time.perf_counter() - started:.1f} s")
         insert_select(Annotation, {
             "assignment_id": "a.id", "item_id": "a.item_id", "campaign_id": "a.campaign_id",
@@ -137,14 +140,42 @@ def seed(n_annotations: int, n_contributors: int, log) -> dict:
             "state": "CASE WHEN i.id %% 20 = 0 THEN 'disputed' ELSE 'finalised' END",
             "result": ("jsonb_build_object('categories', jsonb_build_array((%s::text[])[1 + (i.id %% 5)]))", [keys]),
             "confidence": "CASE WHEN i.id %% 20 = 0 THEN 0.4 ELSE 0.8 END", "agreement": "0.6",
-            "method": "'majority_vote'", "n_answers": str(PER_ITEM), "updated_at": "i.created_at",
+            "method": "'majority_vote'", "n_answers": str(per_item), "updated_at": "i.created_at",
         }, "FROM tasks_item i WHERE i.campaign_id = %s", [campaign.pk])
+    seed_scores(campaign, log)
     with connection.cursor() as cursor:
-        for table in ("tasks_item", "tasks_assignment", "annotations_annotation", "annotations_consensus"):
+        for table in ("tasks_item", "tasks_assignment", "annotations_annotation", "annotations_consensus",
+                      "contributors_contributorprofile", "auth_user"):
             cursor.execute(f"ANALYZE {table}")
     seconds = time.perf_counter() - started
     log(f"seeded {n_annotations} annotations in {seconds:.1f} s")
     return {"campaign": campaign, "manager": manager, "seconds": seconds}
+
+
+def seed_scores(campaign, log) -> None:
+    """An authenticity score per answer (one in 50 flagged), as if every answer had free text: the panel's
+    worst case."""
+    from django.db import connection
+
+    from authenticity.models import AuthenticityScore
+
+    with connection.cursor() as cursor:  # a campaign seeded before items had a search column
+        cursor.execute("UPDATE tasks_item SET search_text = external_id || ' binh luan so ' || substr(external_id, 5) "
+                       "WHERE campaign_id = %s AND search_text = ''", [campaign.pk])
+    if AuthenticityScore.objects.filter(campaign=campaign).exists():
+        return
+    started = time.perf_counter()
+    insert_select(AuthenticityScore, {
+        "annotation_id": "a.id", "campaign_id": "a.campaign_id", "contributor_id": "a.contributor_id",
+        "score": "CASE WHEN a.id %% 50 = 0 THEN 0.2 ELSE 0.9 END", "flagged": "a.id %% 50 = 0",
+        "reasons": "CASE WHEN a.id %% 50 = 0 THEN '[\"pasted\"]'::jsonb ELSE '[]'::jsonb END",
+        "behaviour_evidence": "CASE WHEN a.id %% 50 = 0 THEN 'pasted' ELSE 'typed' END",
+        "components": "jsonb_build_object('behaviour', jsonb_build_object('typing_cps', 3 + (a.id %% 5)))",
+        "text_chars": "120", "pasted_share": "CASE WHEN a.id %% 50 = 0 THEN 0.9 ELSE 0.0 END",
+    }, "FROM annotations_annotation a WHERE a.campaign_id = %s", [campaign.pk])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE authenticity_authenticityscore")
+    log(f"  authenticity scores in {time.perf_counter() - started:.1f} s")
 
 
 def _log(message: str) -> None:
@@ -159,7 +190,7 @@ def measure(client, url: str, repeat: int) -> dict:
     times, queries, status = [], 0, 0
     client.get(url)  # warm-up (templates, content types)
     for _ in range(repeat):
-        cache.clear()  # the dashboard caches its figures; measure the computation
+        cache.clear()  # nothing from the cache: the dashboard's stored summaries (database rows) are what pages read
         with CaptureQueriesContext(connection) as captured:
             t0 = time.perf_counter()
             res = client.get(url)
@@ -174,6 +205,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--annotations", type=int, default=1_000_000)
     parser.add_argument("--contributors", type=int, default=2000)
+    parser.add_argument("--per-item", type=int, default=PER_ITEM, help="answers per item")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, for the test suite")
     parser.add_argument("--no-migrate", action="store_true")
@@ -193,7 +225,7 @@ def main(argv=None) -> dict:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
-    data = seed(args.annotations, args.contributors, _log)
+    data = seed(args.annotations, args.contributors, _log, per_item=args.per_item)
     campaign = data["campaign"]
 
     from django.db import connection
@@ -216,15 +248,48 @@ def main(argv=None) -> dict:
         "review queue (disputed)": reverse("review:queue") + f"?campaign={campaign.pk}",
         "review item": reverse("review:item", args=[campaign.items.order_by("id").values_list("id", flat=True)[0]]),
         "campaign change form": reverse("admin:tasks_campaign_change", args=[campaign.pk]),
-        "dashboard JSON poll (uncached)": reverse("review:dashboard-json", args=[campaign.pk]),
-        "dashboard page (uncached)": reverse("review:dashboard", args=[campaign.pk]),
+        "dashboard JSON poll (stored summary)": reverse("review:dashboard-json", args=[campaign.pk]),
+        "dashboard page (stored summary)": reverse("review:dashboard", args=[campaign.pk]),
+        "dataset view": reverse("review:dataset", args=[campaign.pk]),
+        "dataset view, disputed, agreement <= 0.7": reverse("review:dataset", args=[campaign.pk])
+        + "?state=disputed&max_agreement=0.7",
+        "dataset view, search 'binh luan so 4242'": reverse("review:dataset", args=[campaign.pk])
+        + "?q=B%C3%ACnh+lu%E1%BA%ADn+s%E1%BB%91+4242",
+        "dataset view, search, sort agreement": reverse("review:dataset", args=[campaign.pk])
+        + "?q=luan+so+777&sort=agreement",
+        "dataset API, search 'binh luan so 4242'": reverse("campaign-dataset", args=[campaign.pk])
+        + "?q=binh+luan+so+4242",
     }
-    results = {}
+    # The first view ever (nothing stored yet) computes both inline, as a small campaign's always does.
+    from authenticity.models import CampaignReport
+    from review.models import DashboardSummary
+
+    DashboardSummary.objects.filter(campaign=campaign).delete()
+    CampaignReport.objects.filter(campaign=campaign).delete()
+    t0 = time.perf_counter()
+    first_view = client.get(reverse("review:dashboard", args=[campaign.pk])).status_code
+    first_ms = round((time.perf_counter() - t0) * 1000, 1)
+    print(f"{'dashboard page, first view ever':34s} {first_ms:9.1f} ms  HTTP {first_view}", flush=True)
+    results = {"dashboard page, first view ever": {"median_ms": first_ms, "max_ms": first_ms, "queries": 0,
+                                                   "status": first_view}}
     for label, url in pages.items():
         results[label] = measure(client, url, args.repeat)
         r = results[label]
         print(f"{label:34s} {r['median_ms']:9.1f} ms median {r['max_ms']:9.1f} ms max {r['queries']:3d} queries"
               f"  HTTP {r['status']}", flush=True)
+
+    # What the page no longer does: the stored figures' and authenticity panel's refresh (a job for a big
+    # campaign; inline for one under review.dashboard.DASHBOARD_BIG answers).
+    from authenticity.services import refresh_report
+    from review.tasks import refresh_dashboard
+
+    refresh = {}
+    for label, job in (("dashboard figures refresh (job)", lambda: refresh_dashboard(campaign.pk, "en")),
+                       ("authenticity panel refresh (job)", lambda: refresh_report(campaign, language="en"))):
+        t0 = time.perf_counter()
+        job()
+        refresh[label] = round((time.perf_counter() - t0) * 1000, 1)
+        print(f"{label:34s} {refresh[label]:9.1f} ms", flush=True)
 
     scoped = scope_to_user(Annotation.objects.all(), data["manager"])
     t0 = time.perf_counter()
@@ -237,7 +302,8 @@ def main(argv=None) -> dict:
     print(f"{'planner estimate (what pages use)':34s} {estimate_ms:9.1f} ms ({estimate} rows)"
           f"{'' if connection.vendor == 'postgresql' else ' - exact: not PostgreSQL'}")
     summary = {
-        "annotations": args.annotations, "seed_seconds": round(data["seconds"], 1), "pages": results,
+        "annotations": args.annotations, "items": args.annotations // args.per_item,
+        "seed_seconds": round(data["seconds"], 1), "pages": results, "refresh_ms": refresh,
         "count": {"exact_ms": round(exact_ms, 1), "exact": exact, "estimate_ms": round(estimate_ms, 1),
                   "estimate": estimate},
     }

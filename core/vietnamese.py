@@ -88,3 +88,41 @@ def is_stripped_vietnamese(text: str, *, min_syllables: int = 3) -> bool:
     # English function words that are not also Vietnamese syllables ("an", "in", "do" are both).
     english = sum(1 for t in tokens if t in _EN_FUNCTION and t not in known)
     return unmarked >= min_syllables and unmarked / len(tokens) >= 0.8 and english / len(tokens) < 0.15
+
+
+SEARCH_TEXT_MAX = 4000
+
+
+def search_key(text: str) -> str:
+    """The form both a stored text and a query take for search: lower case, no diacritics (đ → d), single
+    spaces. "Nguyễn" and "nguyen" meet here, so a search typed on a phone without accents finds them."""
+    return " ".join(strip_diacritics(clean(text).lower()).split())
+
+
+def json_strings(value):
+    """Every string inside a JSON value, depth first in document order (an item's texts, wherever its type
+    keeps them)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            yield node
+        elif isinstance(node, dict):
+            stack.extend(reversed(list(node.values())))
+        elif isinstance(node, list | tuple):
+            stack.extend(reversed(node))
+
+
+def searchable_text(value, *, limit: int = SEARCH_TEXT_MAX) -> str:
+    """Every string inside a JSON value (an item's payload), joined and put in ``search_key`` form, cut at
+    ``limit`` characters so the stored column and its trigram index stay small."""
+    parts: list[str] = []
+    size = 0
+    for text in json_strings(value):
+        key = search_key(text)
+        if key:
+            parts.append(key)
+            size += len(key) + 1
+            if size >= limit:
+                break
+    return " ".join(parts)[:limit]

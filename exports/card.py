@@ -165,7 +165,7 @@ def render_card(export: Export, layout: Layout, stats: dict, files: list[dict], 
         "",
         "## Selection",
         "",
-        f"- Filters: {orjson.dumps({k: v for k, v in (export.filters or {}).items() if k != 'license'}).decode()}",
+        f"- Filters: {orjson.dumps(_shown_filters(export.filters or {})).decode()}",
         _finalised_line(export),
         f"- Items: {stats['items']}; annotations: {stats['annotations']}; contributors: {stats['contributors']}",
         f"- Consensus states: {orjson.dumps(stats['consensus_states']).decode()}",
@@ -205,6 +205,15 @@ def render_card(export: Export, layout: Layout, stats: dict, files: list[dict], 
     lines += ["", "## Export", "", f"- Export #{export.pk}, generated at {generated_at.isoformat()}.",
               f"- Rows: {rows}."]
     return "\n".join(yaml + lines) + "\n"
+
+
+def _shown_filters(filters: dict) -> dict:
+    """The filters as the card states them: a chosen-items export names how many items were chosen, not
+    every id (a selection can hold 100,000)."""
+    shown = {k: v for k, v in filters.items() if k not in ("license", "item_ids")}
+    if filters.get("item_ids"):
+        shown["chosen_items"] = len(filters["item_ids"])
+    return shown
 
 
 def _finalised_line(export: Export) -> str:

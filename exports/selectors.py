@@ -39,6 +39,8 @@ def annotation_queryset(campaign: Campaign, filters: dict) -> QuerySet[Annotatio
         qs = qs.filter(item__consensus__agreement__gte=filters["min_agreement"])
     if filters.get("since"):
         qs = qs.filter(created_at__gte=_as_datetime(filters["since"]))
+    if filters.get("item_ids"):
+        qs = qs.filter(item_id__in=filters["item_ids"])
     return qs
 
 
@@ -50,6 +52,8 @@ def consensus_queryset(campaign: Campaign, filters: dict) -> QuerySet[Consensus]
         qs = qs.filter(agreement__gte=filters["min_agreement"])
     if filters.get("since"):
         qs = qs.filter(updated_at__gte=_as_datetime(filters["since"]))
+    if filters.get("item_ids"):
+        qs = qs.filter(item_id__in=filters["item_ids"])
     return qs
 
 
@@ -154,6 +158,9 @@ def _postgres_records(campaign: Campaign, layout: Layout, filters: dict) -> Iter
     if filters.get("since"):
         where.append("AND a.created_at >= %s" if layout.unit == UNIT_ANNOTATION else "AND c.updated_at >= %s")
         params.append(_as_datetime(filters["since"]))
+    if filters.get("item_ids"):  # the dataset view's selection: one array parameter, however many items
+        where.append("AND a.item_id = ANY(%s)" if layout.unit == UNIT_ANNOTATION else "AND c.item_id = ANY(%s)")
+        params.append(list(filters["item_ids"]))
     by_annotation = layout.unit == UNIT_ANNOTATION
     sql = (_ANNOTATION_SQL if by_annotation else _ITEM_SQL).replace("{where}", " ".join(where))
     people = _ANNOTATION_PEOPLE if by_annotation else _ITEM_PEOPLE

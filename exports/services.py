@@ -82,7 +82,7 @@ def clean_min_agreement(value) -> float | None:
 
 def clean_filters(filters: dict | None) -> dict:
     filters = dict(filters or {})
-    unknown = set(filters) - {"finalised_only", "min_agreement", "since", "license"}
+    unknown = set(filters) - {"finalised_only", "min_agreement", "since", "license", "item_ids"}
     if unknown:
         raise SchemaError(f"filters.{sorted(unknown)[0]}", "Unknown filter.")
     out: dict = {"finalised_only": bool(filters.get("finalised_only", False))}
@@ -98,7 +98,23 @@ def clean_filters(filters: dict | None) -> dict:
                 ".", "").replace("_", "").isalnum():
             raise SchemaError("filters.license", "Use an SPDX-style licence id, e.g. cc-by-4.0.")
         out["license"] = licence.lower()
+    if filters.get("item_ids") is not None:
+        out["item_ids"] = clean_item_ids(filters["item_ids"])
     return out
+
+
+MAX_EXPORT_ITEMS = 100_000
+
+
+def clean_item_ids(value) -> list[int]:
+    """An export of chosen items (the dataset view's selection): a non-empty list of item ids, sorted."""
+    if not isinstance(value, list) or not value:
+        raise SchemaError("filters.item_ids", "Give a non-empty list of item ids.")
+    if len(value) > MAX_EXPORT_ITEMS:
+        raise SchemaError("filters.item_ids", f"At most {MAX_EXPORT_ITEMS} items per export.")
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
+        raise SchemaError("filters.item_ids", "Item ids are positive integers.")
+    return sorted(set(value))
 
 
 def clean_split(split: dict | None, *, layout_group: str) -> dict:

@@ -1,5 +1,6 @@
 """Expert review of annotations and the reviewers appointed to campaigns."""
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -127,3 +128,45 @@ class Dispute(models.Model):
 
     def __str__(self) -> str:
         return f"dispute {self.pk} ({self.kind}, {self.state})"
+
+
+class ReviewRequest(models.Model):
+    """An item a manager sent to review from the dataset view: it waits in the review queue ("Sent to
+    review") until a reviewer decides on one of its answers, which closes the request."""
+
+    item = models.OneToOneField("tasks.Item", on_delete=models.CASCADE, related_name="review_request")
+    campaign = models.ForeignKey("tasks.Campaign", on_delete=models.CASCADE, related_name="review_requests")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("review request")
+        verbose_name_plural = _("review requests")
+        indexes = [models.Index(fields=["campaign", "item"], name="review_request_open_idx",
+                                condition=models.Q(closed_at__isnull=True))]
+
+    def __str__(self) -> str:
+        return f"review request for item {self.item_id}"
+
+
+class DashboardSummary(models.Model):
+    """The campaign dashboard's figures (review.selectors), stored per campaign and language with the marker of
+    the data they were computed from (last answer, last consensus change, last re-fit), so a page or a poll
+    reads one row while the data is unchanged; a big campaign serves its figures up to a minute old."""
+
+    campaign = models.ForeignKey("tasks.Campaign", on_delete=models.CASCADE, related_name="+")
+    language = models.CharField(max_length=16)
+    stamp = models.CharField(max_length=200)
+    figures = models.JSONField(encoder=DjangoJSONEncoder)  # the figures hold datetimes (a re-fit's time)
+    answers = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("dashboard summary")
+        verbose_name_plural = _("dashboard summaries")
+        constraints = [models.UniqueConstraint(fields=["campaign", "language"], name="uniq_dashboard_summary")]
+
+    def __str__(self) -> str:
+        return f"dashboard of campaign {self.campaign_id} ({self.language})"

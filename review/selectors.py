@@ -5,26 +5,22 @@ import hashlib
 from datetime import timedelta
 from decimal import Decimal
 
-from django.core.cache import cache
 from django.db.models import Avg, Count, Exists, F, Max, OuterRef, Q
 from django.db.models.functions import TruncDate, TruncHour
-from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from annotations.models import Annotation, CampaignScoring, Consensus
 from annotations.selectors import campaign_quality_report
 from authenticity.models import AuthenticityScore
-from authenticity.selectors import authenticity_panel_key, dataset_report
 from contributors.models import ContributorProfile, Region
 from organizations.models import Membership
 from tasks.models import Campaign, Item
 from tasks.selectors import campaign_progress
 
-from .models import QualitySnapshot, ReviewDecision, ReviewerAppointment
+from .models import QualitySnapshot, ReviewDecision, ReviewerAppointment, ReviewRequest
 
 MANAGING_ROLES = (Membership.Role.ADMIN, Membership.Role.MANAGER)
-QUEUE_FILTERS = ("disputed", "low_confidence", "flagged", "all")
+QUEUE_FILTERS = ("disputed", "low_confidence", "flagged", "requested", "all")
 
 
 def reviewable_campaigns(user):
@@ -55,6 +51,10 @@ def review_queue(user, *, campaign_id: int | None = None, kind: str = "disputed"
         items = items.filter(consensus__n_answers__gt=0, consensus__confidence__lt=F("campaign__confidence_threshold"))
     elif kind == "flagged":
         items = items.filter(Exists(Annotation.objects.filter(item=OuterRef("pk"), authenticity__flagged=True)))
+    elif kind == "requested":
+        # Sent from the dataset view; a reviewer's decision closes the request, so "unreviewed" is implied.
+        items = items.filter(Exists(ReviewRequest.objects.filter(item=OuterRef("pk"), closed_at__isnull=True)))
+        unreviewed_only = False
     else:
         items = items.filter(done_count__gt=0)
     if contributor:
@@ -129,13 +129,6 @@ def alpha_of_report(report: dict) -> tuple[float | None, dict]:
 
 def _scoring_marker(campaign) -> str:
     return str(CampaignScoring.objects.filter(campaign=campaign).values_list("fitted_at", flat=True).first())
-
-
-def _authenticity_report(campaign) -> dict | None:
-    try:
-        return dataset_report(campaign)
-    except Exception:  # noqa: BLE001 - same: an optional panel
-        return None
 
 
 def _per_contributor(campaign) -> dict[int, dict]:
@@ -231,45 +224,20 @@ def _series(queryset, trunc, since) -> list[dict]:
     return [{"t": row["bucket"].isoformat(), "n": row["n"]} for row in rows]
 
 
-# Campaigns with at least this many answers recompute their dashboard at most once per
-# DASHBOARD_STALE_SECONDS (a recomputation reads the whole answers table); smaller ones on every change.
-DASHBOARD_BIG = 20000
-DASHBOARD_STALE_SECONDS = 60
-
-
-def campaign_dashboard(campaign: Campaign, *, now=None, include_authenticity: bool = True) -> dict:
-    """Every number of the campaign dashboard; charts and tables both render from this dict.
-
-    Cached until a new answer, consensus or re-fit arrives; big campaigns serve figures up to a minute
-    old rather than re-reading a million rows on every poll. The authenticity report is cached apart,
-    for a minute or until a flag changes.
-    """
-    now = now or timezone.now()
-    data = _dashboard_figures(campaign, now)
-    if include_authenticity:
-        key = authenticity_panel_key(campaign.pk)
-        report = cache.get(key)
-        if report is None:
-            report = _authenticity_report(campaign)
-            cache.set(key, report, DASHBOARD_STALE_SECONDS)
-        data = {**data, "authenticity": report}
-    return data
-
-
-def _dashboard_figures(campaign: Campaign, now) -> dict:
-    annotations = Annotation.objects.filter(campaign=campaign)
-    marker = annotations.aggregate(last=Max("id"))["last"]
+def dashboard_stamp(campaign: Campaign) -> str:
+    """What the dashboard's figures were computed from: the campaign row, its last answer, its last consensus
+    change and its last re-fit (index reads). Unchanged stamp, unchanged figures (review.dashboard)."""
+    marker = Annotation.objects.filter(campaign=campaign).aggregate(last=Max("id"))["last"]
     consensus_marker = Consensus.objects.filter(campaign=campaign).aggregate(last=Max("updated_at"))["last"]
-    # The figures carry translated labels (item states): one cached copy per language.
-    stamp = f"{campaign.updated_at.timestamp()}:{marker}:{consensus_marker}:{_scoring_marker(campaign)}:{get_language()}"
-    key = f"console:dashboard:{campaign.pk}:{hashlib.sha1(stamp.encode()).hexdigest()}"
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    last_key = f"console:dashboard:last:{campaign.pk}:{get_language()}"
-    last = cache.get(last_key)
-    if last and last["answers"] >= DASHBOARD_BIG and (now - last["at"]).total_seconds() < DASHBOARD_STALE_SECONDS:
-        return last["data"]
+    stamp = f"{campaign.updated_at.timestamp()}:{marker}:{consensus_marker}:{_scoring_marker(campaign)}"
+    return hashlib.sha1(stamp.encode()).hexdigest()
+
+
+def compute_dashboard_figures(campaign: Campaign, now) -> dict:
+    """Every number of the campaign dashboard but the authenticity panel; charts and tables both render from
+    this dict. Reads the whole answers table: review.dashboard stores the result and serves it while the data
+    is unchanged."""
+    annotations = Annotation.objects.filter(campaign=campaign)
     progress = campaign_progress(campaign)
     states = dict(
         Consensus.objects.filter(campaign=campaign).values_list("state").annotate(n=Count("id")).order_by()
@@ -347,8 +315,6 @@ def _dashboard_figures(campaign: Campaign, now) -> dict:
                         .values_list("decision").annotate(n=Count("id")).order_by()),
         "generated_at": now.isoformat(),
     }
-    cache.set(key, data, 300)
-    cache.set(last_key, {"at": now, "answers": progress["annotations"], "data": data}, 300)
     return data
 
 

@@ -21,10 +21,12 @@ from authenticity.services import review_score
 from consensus.tasks import score_item
 from contributors.services import record_consensus_agreement
 from core.schema import SchemaError
+from exports.services import request_export
+from organizations.access import Action, allows
 from payments.earnings import on_review
-from workqueue.counters import request_more_answers
+from workqueue.counters import request_more_answers, request_more_answers_bulk
 
-from .models import QualitySnapshot, ReviewDecision, ReviewerAppointment
+from .models import DashboardSummary, QualitySnapshot, ReviewDecision, ReviewerAppointment, ReviewRequest
 from .selectors import alpha_of_report, can_review_campaign
 
 
@@ -103,6 +105,8 @@ def decide_review(*, annotation: Annotation, reviewer, decision: str, reason: st
         # review overturns an acceptance (payments.earnings).
         on_review(annotation=annotation, accepted=agreed,
                   reason=reason or _("A reviewer corrected this answer."))
+        # A decision on any of its answers settles an item a manager sent to review.
+        ReviewRequest.objects.filter(item_id=annotation.item_id, closed_at__isnull=True).update(closed_at=timezone.now())
         item_id, up_to = annotation.item_id, campaign.max_overlap + len(excluded_annotation_ids(annotation.item_id))
         transaction.on_commit(lambda: _rescore(item_id, decision, up_to))
     return record
@@ -152,3 +156,53 @@ def record_quality_snapshot(*, campaign_id: int, report: dict, n_answers: int = 
         mean_agreement=(report or {}).get("mean_agreement"), n_answers=n_answers, method=method,
         taken_at=taken_at or timezone.now(),
     )
+
+
+# --- the dataset view's selection actions ---------------------------------------------------------------
+# The items come from review.dataset.selected_item_ids (already the campaign's); each action checks the
+# person's role in the campaign's organisation through the one permission model.
+
+# A manager's explicit "one more answer" is not capped by max_overlap (that caps the automatic requests).
+RELABEL_CAP = 32767
+
+
+def _require(user, action: Action, campaign) -> None:
+    if not allows(user, action, campaign.organization_id):
+        raise PermissionDenied(_("Your role may not do this."))
+
+
+def request_review(*, campaign, item_ids: list[int], by) -> int:
+    """Send items to the review queue ("Sent to review"); an item already waiting keeps its place, one reviewed
+    since is opened again. Returns how many items now wait."""
+    _require(by, Action.MANAGE_CAMPAIGNS, campaign)
+    now = timezone.now()
+    with transaction.atomic():
+        existing = set(ReviewRequest.objects.filter(item_id__in=item_ids).values_list("item_id", flat=True))
+        ReviewRequest.objects.filter(item_id__in=existing, closed_at__isnull=False).update(
+            closed_at=None, requested_at=now, requested_by=by)
+        ReviewRequest.objects.bulk_create(
+            [ReviewRequest(item_id=i, campaign=campaign, requested_by=by, requested_at=now)
+             for i in item_ids if i not in existing], batch_size=5000)
+    return len(item_ids)
+
+
+def request_relabel(*, campaign, item_ids: list[int], by) -> int:
+    """Ask the queue for one more answer on each item (workqueue.counters, the one writer of the counters).
+    Returns how many items were raised."""
+    _require(by, Action.MANAGE_CAMPAIGNS, campaign)
+    return len(request_more_answers_bulk(item_ids, up_to=RELABEL_CAP))
+
+
+def export_selection(*, campaign, item_ids: list[int], fmt: str, layout: str, by, ip: str | None = None):
+    """An export of exactly these items through the export engine (filter ``item_ids``), finalised or not."""
+    _require(by, Action.EXPORT, campaign)
+    return request_export(campaign=campaign, fmt=fmt, layout=layout, created_by=by, ip=ip,
+                          filters={"item_ids": item_ids, "finalised_only": False})
+
+
+def store_dashboard_summary(*, campaign, language: str, stamp: str, figures: dict) -> None:
+    """Keep the dashboard's computed figures (review.dashboard serves them while the stamp holds)."""
+    DashboardSummary.objects.update_or_create(
+        campaign=campaign, language=language,
+        defaults={"stamp": stamp, "figures": figures, "answers": figures["progress"]["annotations"],
+                  "computed_at": timezone.now()})

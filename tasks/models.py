@@ -110,6 +110,10 @@ class Item(models.Model):
         related_name="+",
         help_text=_("Who made this item's content (e.g. the speaker of a recording); never served to them."),
     )
+    # The payload's text in core.vietnamese.search_key form (no diacritics, lower case), written once at
+    # creation: the dataset view's search matches "nguyen" to "Nguyễn" with a plain LIKE that a trigram
+    # index serves on PostgreSQL (migration 0009), with no per-row function at query time.
+    search_text = models.TextField(blank=True, default="", editable=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

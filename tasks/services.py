@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.schema import SchemaError
+from core.vietnamese import searchable_text
 from organizations.services import hash_token_secret
 
 from . import profile_rules
@@ -85,6 +86,7 @@ def new_item(campaign: Campaign, *, payload: dict, gold_answer=None, external_id
         priority=priority,
         target_overlap=campaign.overlap,
         open_slots=campaign.overlap,
+        search_text=searchable_text([external_id, payload]),
     )
 
 

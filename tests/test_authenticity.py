@@ -571,8 +571,8 @@ def test_submission_over_http_is_scored_by_the_worker(client, freetext_campaign,
 @pytest.mark.django_db
 def test_dashboard_shows_a_new_flag_and_its_review_at_once(freetext_campaign, make_contributor,
                                                           django_capture_on_commit_callbacks):
-    from authenticity.selectors import forget_authenticity_panel
-    from review.selectors import campaign_dashboard
+    from authenticity.services import forget_authenticity_panel
+    from review.dashboard import campaign_dashboard
 
     forget_authenticity_panel(freetext_campaign.pk)  # Redis outlives test databases: no report from an earlier run
     human = _answer(freetext_campaign, make_contributor(), HUMAN_VI, typed(HUMAN_VI))
@@ -591,7 +591,7 @@ def test_dashboard_shows_a_new_flag_and_its_review_at_once(freetext_campaign, ma
 
 @pytest.mark.django_db
 def test_campaign_dashboard_shows_the_report(client, freetext_campaign, make_contributor, django_user_model):
-    from authenticity.selectors import forget_authenticity_panel
+    from authenticity.services import forget_authenticity_panel
 
     forget_authenticity_panel(freetext_campaign.pk)  # a report cached by an earlier test of the same pk
     a = _answer(freetext_campaign, make_contributor(region="central"), LLM_VI, pasted(LLM_VI))

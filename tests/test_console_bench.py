@@ -37,3 +37,10 @@ def test_console_bench_smoke():
         if "list" in label or "queue" in label:
             assert page["queries"] <= 12, (label, page)
     assert result["count"]["exact"] == 500 == result["count"]["estimate"]
+    # The dashboard reads its stored summary (a handful of queries, whatever the campaign's size); the dataset
+    # view's pages (filters, search) answer.
+    assert result["pages"]["dashboard page (stored summary)"]["queries"] <= 12
+    assert result["pages"]["dashboard JSON poll (stored summary)"]["queries"] <= 8
+    assert [label for label in result["pages"] if label.startswith("dataset")] and all(
+        page["status"] == 200 for label, page in result["pages"].items() if label.startswith("dataset"))
+    assert set(result["refresh_ms"]) == {"dashboard figures refresh (job)", "authenticity panel refresh (job)"}

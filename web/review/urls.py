@@ -1,7 +1,7 @@
 """The console's review and dashboard pages, mounted at /review/ (config/urls.py)."""
 from django.urls import path
 
-from web.review import leaderboard, views
+from web.review import dataset, leaderboard, views
 
 app_name = "review"
 urlpatterns = [
@@ -11,5 +11,6 @@ urlpatterns = [
     path("campaigns/<int:campaign_id>/dashboard/", views.dashboard, name="dashboard"),
     path("campaigns/<int:campaign_id>/dashboard.json", views.dashboard_json, name="dashboard-json"),
     path("campaigns/<int:campaign_id>/rescore/", views.rescore, name="rescore"),
+    path("campaigns/<int:campaign_id>/dataset/", dataset.dataset, name="dataset"),
     path("campaigns/<int:campaign_id>/leaderboard/", leaderboard.leaderboard, name="leaderboard"),
 ]

@@ -24,6 +24,7 @@ from contributors.models import Region
 from core.schema import SchemaError
 from organizations.access import Action, allows
 from review import selectors, services
+from review.dashboard import campaign_dashboard
 from tasks.models import Item
 from web.console import EstimatedCountPaginator
 from web.review.forms import ReviewDecisionForm
@@ -32,6 +33,7 @@ QUEUE_LABELS = {
     "disputed": gettext_lazy("Disputed"),
     "low_confidence": gettext_lazy("Low confidence"),
     "flagged": gettext_lazy("Flagged by authenticity checks"),
+    "requested": gettext_lazy("Sent to review from the dataset view"),
     "all": gettext_lazy("All answered items"),
 }
 
@@ -128,7 +130,7 @@ def authenticity_review(request, item_id: int):
 @login_required
 def dashboard(request, campaign_id: int):
     campaign = _campaign_or_404(request, campaign_id)
-    data = selectors.campaign_dashboard(campaign)
+    data = campaign_dashboard(campaign)
     return render(request, "review/dashboard.html", _context(
         request, _("Dashboard: %(name)s") % {"name": campaign.name}, campaign=campaign, data=data,
         json_url=reverse("review:dashboard-json", args=[campaign.pk]), display=_dashboard_display(data),
@@ -155,7 +157,7 @@ def _dashboard_display(data: dict) -> dict:
 def dashboard_json(request, campaign_id: int):
     campaign = _campaign_or_404(request, campaign_id)
     # The page polls this every 10 s: the authenticity report (rendered once with the page) is left out.
-    return JsonResponse(selectors.campaign_dashboard(campaign, include_authenticity=request.GET.get("full") == "1"))
+    return JsonResponse(campaign_dashboard(campaign, include_authenticity=request.GET.get("full") == "1"))
 
 
 @login_required

@@ -111,6 +111,12 @@ class TaskType:
     def check_recording(self, audio, *, item_payload: dict, config: dict) -> None:
         """Refuse a decoded recording (raise assets.decoding.MediaRefused); only if ``accepts_recordings``."""
 
+    def review_answer(self, answer: dict, *, item_payload: dict, config: dict) -> dict:
+        """An answer as the read-only review view restores it into this type's own page (rendered with the
+        identity view, in the item's original order): a type whose answers name shown positions maps them
+        back here, so reviewers never map positions in their head. The default: the answer as stored."""
+        return answer
+
     def on_submit(self, annotation) -> None:
         """Runs inside the submit transaction after an answer is stored (e.g. a recording becomes an item)."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from csp.decorators import csp_replace
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -16,15 +17,18 @@ from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from annotations.models import Annotation
+from assets.selectors import media_url_ttl, media_urls_for
 from consensus.engine import start_campaign_rescore
 from contributors.models import Region
 from core.schema import SchemaError
 from organizations.access import Action, allows
 from review import selectors, services
 from tasks.models import Item
+from tasks.types.choices import choice_labels
 from web.console import EstimatedCountPaginator
 from web.review.forms import ReviewDecisionForm
 
@@ -105,6 +109,53 @@ def item_review(request, item_id: int):
         row["error"] = errors.get(row["annotation"].pk, "")
     return render(request, "review/item.html", _context(
         request, _("Review item %(id)s") % {"id": item.pk}, back=back, **data))
+
+
+@login_required
+@xframe_options_sameorigin
+@csp_replace({"frame-ancestors": ["'self'"]})
+def item_panel(request, item_id: int, annotation_id: int):
+    """One read-only view on the review item page (an iframe, so each is the type's labelling module
+    alone on its page, as when labelling): the item with its gold answer (``annotation_id`` 0) or one
+    answer, drawn by the type's own template and script (static/console/review_view.js)."""
+    item = get_object_or_404(Item.objects.select_related("campaign"), pk=item_id,
+                             campaign__in=selectors.reviewable_campaigns(request.user))
+    campaign = item.campaign
+    task = campaign.task
+    if annotation_id:
+        stored = get_object_or_404(Annotation.objects.only("id", "payload"), pk=annotation_id, item=item).payload
+    else:
+        stored = item.gold_answer
+    try:
+        answer = task.review_answer(stored, item_payload=item.payload, config=campaign.config) if stored else None
+    except Exception:  # noqa: BLE001 - a legacy answer is drawn as stored rather than breaking the page
+        answer = stored
+    return render(request, "review/panel.html", {
+        "campaign": campaign, "task": task, "item": item, "answer": answer,
+        "readonly_config": {
+            "taskType": campaign.task_type, "itemId": item.pk, "item": item.payload, "config": campaign.config,
+            "answer": answer, "annotation": annotation_id, "choiceLabels": choice_labels(),
+            "mediaUrl": reverse("review:media", args=[item.pk, 0]), "frame": f"{item.pk}-{annotation_id}",
+        },
+    })
+
+
+@login_required
+def item_media(request, item_id: int, annotation_id: int):
+    """Signed URLs for a reviewed item's media and, for an answer, the media it carries (a recording), in the
+    shape the task types' page scripts read from the assignment media endpoint."""
+    item = get_object_or_404(Item.objects.select_related("campaign"), pk=item_id,
+                             campaign__in=selectors.reviewable_campaigns(request.user))
+    task = item.campaign.task
+    keys = dict(task.media_keys(item.payload))
+    if annotation_id:
+        annotation = get_object_or_404(Annotation, pk=annotation_id, item=item)
+        if isinstance(annotation.payload, dict):
+            keys.update(task.answer_media_keys(annotation.payload))
+    media = media_urls_for(item.campaign, keys, user_id=request.user.pk)
+    return JsonResponse({"media": {name: m["url"] for name, m in media.items()},
+                         "durations": {name: m["duration_s"] for name, m in media.items() if m.get("duration_s")},
+                         "expires_in": media_url_ttl()})
 
 
 @login_required

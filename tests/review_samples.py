@@ -21,7 +21,7 @@ def _ranks(n: int, c: int) -> list[int]:
     return ranks if c % 2 == 0 else ranks[::-1]
 
 
-def sample_answers(campaign: Campaign, item: Item) -> list[dict]:
+def sample_answers(campaign: Campaign, item: Item, views: list[dict]) -> list[dict]:
     """Answers by three contributors (the second disagrees where the type allows), or [] when the type's
     answers need something a test cannot make here (a recording upload)."""
     key, cfg, p = campaign.task_type, campaign.config, item.payload
@@ -72,6 +72,8 @@ def sample_answers(campaign: Campaign, item: Item) -> list[dict]:
         return [{"text": t} for t in ("Xin chào các bạn", "Xin chào cả bạn", "Xin chào các bạn")]
     if key == "speech_validation":
         return [{"verdict": "matches"}, {"verdict": "does_not_match", "reasons": ["noise"]}, {"verdict": "matches"}]
+    if key == "speech_recording":
+        return [{"audio": _stored_recording(campaign, c, views[c])} for c in range(2)]
     if key == "image":
         if item.gold_answer:
             return [item.gold_answer] * 3
@@ -79,6 +81,18 @@ def sample_answers(campaign: Campaign, item: Item) -> list[dict]:
                               if isinstance((cfg.get("labels") or [None])[0], dict) else "car",
                               "bbox": [10, 10, 80, 60]}]}] * 3
     return []
+
+
+def _stored_recording(campaign: Campaign, c: int, view: dict) -> str:
+    """A recording as Chromium's MediaRecorder uploads it (Opus in WebM), stored with the duration the
+    server decodes at upload."""
+    from assets.services import store_media
+    from tests.media_samples import voice, webm_opus
+
+    key = f"recordings/{campaign.pk}/{view['media_nonce']}/take.webm"
+    store_media(key=key, data=webm_opus(voice(1.5 + c, seed=c)), kind="audio", content_type="audio/webm",
+                info={"duration_s": 1.5 + c, "sample_rate": 48000}, campaign=campaign)
+    return key
 
 
 def answer_demo_items(contributors) -> list[tuple[Campaign, Item, list[Annotation]]]:
@@ -89,8 +103,10 @@ def answer_demo_items(contributors) -> list[tuple[Campaign, Item, list[Annotatio
         item = campaign.items.order_by("id").first()
         task = campaign.task
         made = []
-        for c, (user, payload) in enumerate(zip(contributors, sample_answers(campaign, item), strict=False)):
-            view = task.prepare_view(item_payload=item.payload, config=campaign.config, rng=random.Random(c + 1))
+        views = [task.prepare_view(item_payload=item.payload, config=campaign.config, rng=random.Random(c + 1))
+                 for c in range(len(contributors))]
+        for c, (user, payload) in enumerate(zip(contributors, sample_answers(campaign, item, views), strict=False)):
+            view = views[c]
             try:
                 stored = task.validate_annotation(payload, config=campaign.config, item_payload=item.payload, view=view)
             except (SchemaError, KeyError, TypeError, ValueError):

@@ -97,9 +97,14 @@ def test_every_demo_type_reviews_without_json(client, make_contributor):
             assert cfg["answer"] == campaign.task.review_answer(a.payload, item_payload=item.payload,
                                                                 config=campaign.config)
             types_with_answers.add(campaign.task_type)
-    # Every type but recording (its answer is an uploaded file) is reviewed with real answers here.
+    # A recording's duration comes from the server (a MediaRecorder WebM reads Infinity in the browser).
+    recording = next(i for c, i, a in answered if c.task_type == "speech_recording" and a)
+    html = client.get(reverse("review:item", args=[recording.pk])).content.decode()
+    assert 'data-duration="1.500"' in html and "1.5 s" in html
+    media = client.get(reverse("review:media", args=[recording.pk, recording.annotations.first().pk])).json()
+    assert media["durations"]["audio"] == 1.5 and media["media"]["audio"]
     assert {"rlhf", "hallucination", "sft", "ocr", "moderation", "speech_validation", "spans", "arena",
-            "conversation", "speech_transcription", "image"} <= types_with_answers
+            "conversation", "speech_transcription", "image", "speech_recording"} <= types_with_answers
 
 
 def test_review_frames_and_media_are_scoped(client, org, other_org, make_campaign, make_contributor):

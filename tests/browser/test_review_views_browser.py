@@ -41,7 +41,9 @@ def open_review(page, url: str) -> dict:
         const waves = Array.from(document.querySelectorAll('figure.media-preview audio')).map((a) => ({
           canvas: !!a.parentElement.querySelector('canvas.media-waveform'),
           label: (a.parentElement.querySelector('[data-role="duration"]') || {}).textContent || '' }));
-        return { text: document.getElementById('content').innerText, frames, waves,
+        const wide = Array.from(document.querySelectorAll('#content *')).filter((el) =>
+          el.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 5).map((el) => `${el.tagName}.${el.className}#${el.id}`);
+        return { text: document.getElementById('content').innerText, frames, waves, wide,
                  overflow: document.documentElement.scrollWidth > window.innerWidth + 1 };
     }""")
 
@@ -98,7 +100,7 @@ def test_review_view_of_every_demo_type(review_browser, live_server, artifacts_d
         if key in PHONE_TYPES and (key, "phone") not in seen:
             small = open_review(phone, url)
             check_page(small, label)
-            assert not small["overflow"], label
+            assert not small["overflow"], (label, small["wide"])
             assert not any(f["overflow"] for f in small["frames"]), label
             phone.screenshot(path=str(artifacts_dir / f"review-{label}-360-vi.png"), full_page=True)
             seen[(key, "phone")] = small

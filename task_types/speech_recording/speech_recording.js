@@ -268,6 +268,14 @@
         setRecordingUi(false);
       }
     },
+    /* Review (static/console/review_view.js): the recording's length as the server decoded it (a MediaRecorder
+     * WebM reads Infinity in the browser); the review page plays it with its waveform under this view. */
+    readOnly(area, answer) {
+      status("");
+      const meter = area.querySelector(".meter");
+      if (meter) meter.hidden = true;
+      if (answer && typeof answer.duration_s === "number") $('[data-role="time"]').textContent = `${answer.duration_s.toFixed(1)} s`;
+    },
     showError(field, message) {
       if (field === "audio") { fieldError(message); return true; }
       return false;

@@ -47,7 +47,8 @@ def sample_answers(campaign: Campaign, item: Item, views: list[dict]) -> list[di
         claims = p.get("claims") or []
         ref = (p.get("references") or [{}])[0]
         return [{"claims": [{"verdict": "supported" if c != 1 else "contradicted", "evidence_url": ref.get("url", ""),
-                             "quote": (ref.get("text") or "")[:60]} for _ in claims],
+                             "quote": (ref.get("text") or "")[:60],
+                             **({"correction": "Câu đã sửa theo nguồn."} if c == 1 else {})} for _ in claims],
                  "overall": "minor_errors", "severity": "low"} for c in range(3)]
     if key == "moderation":
         return [{"categories": [x]} for x in ("safe", "spam", "safe")]
@@ -123,4 +124,21 @@ def answer_demo_items(contributors) -> list[tuple[Campaign, Item, list[Annotatio
             except Exception:  # noqa: BLE001 - a type whose consensus needs more answers: the page shows none
                 pass
         out.append((campaign, item, made))
+        if campaign.task.accepts_recordings:
+            _validate_recordings(made, contributors, now)
     return out
+
+
+def _validate_recordings(recordings: list[Annotation], contributors, now) -> None:
+    """Each recording becomes a validation item (the type's on_submit) and gets votes: 2 matches, 1 not."""
+    for recording in recordings:
+        recording.campaign.task.on_submit(recording)
+        for item in Item.objects.filter(external_id=f"recording-{recording.pk}"):
+            for user, verdict in zip(contributors, ("matches", "matches", "does_not_match"), strict=False):
+                payload = item.campaign.task.validate_annotation({"verdict": verdict}, config=item.campaign.config,
+                                                                 item_payload=item.payload, view={})
+                assignment = Assignment.objects.create(item=item, campaign=item.campaign, contributor=user,
+                                                       state=Assignment.State.SUBMITTED, finished_at=now,
+                                                       expires_at=now + timedelta(minutes=5))
+                Annotation.objects.create(assignment=assignment, item=item, campaign=item.campaign, contributor=user,
+                                          payload=payload, time_spent_ms=5000)

@@ -103,6 +103,9 @@ def test_every_demo_type_reviews_without_json(client, make_contributor):
     assert 'data-duration="1.500"' in html and "1.5 s" in html
     media = client.get(reverse("review:media", args=[recording.pk, recording.annotations.first().pk])).json()
     assert media["durations"]["audio"] == 1.5 and media["media"]["audio"]
+    # ...and the validation votes it received in the validation campaign, beside it.
+    votes = panel_config(client, recording, recording.annotations.order_by("id").first().pk)["extra"]["votes"]
+    assert votes == {"matches": 2, "does_not_match": 1}
     assert {"rlhf", "hallucination", "sft", "ocr", "moderation", "speech_validation", "spans", "arena",
             "conversation", "speech_transcription", "image", "speech_recording"} <= types_with_answers
 

@@ -56,7 +56,7 @@
     const assignment = { id: cfg.annotation || 0, item: { id: cfg.itemId, payload: cfg.item } };
     type.render(area, cfg.item, cfg.config, {}, assignment);
     if (cfg.answer && type.restore) type.restore(cfg.answer);
-    if (type.readOnly) type.readOnly(area, cfg.answer || null, { item: cfg.item, config: cfg.config });
+    if (type.readOnly) type.readOnly(area, cfg.answer || null, { item: cfg.item, config: cfg.config, extra: cfg.extra || {} });
     freeze();
   } catch (err) {
     // A legacy answer the page cannot restore: say so; the parent lists the stored fields.

@@ -117,6 +117,11 @@ class TaskType:
         back here, so reviewers never map positions in their head. The default: the answer as stored."""
         return answer
 
+    def review_extra(self, annotation) -> dict:
+        """Facts about an answer that live outside it and the review view shows beside it (e.g. the validation
+        votes a recording received in another campaign); JSON-ready, passed to the script's ``readOnly``."""
+        return {}
+
     def on_submit(self, annotation) -> None:
         """Runs inside the submit transaction after an answer is stored (e.g. a recording becomes an item)."""
 

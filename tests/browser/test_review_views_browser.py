@@ -33,6 +33,7 @@ def open_review(page, url: str) -> dict:
             diffIns: d.querySelectorAll('.sft-diff ins').length,
             diffDel: d.querySelectorAll('.sft-diff del').length,
             checked: d.querySelectorAll('input:checked').length,
+            links: d.querySelectorAll('a.evidence-link[href^="http"]').length,
             overlay: d.querySelectorAll('[data-role="overlay"] polygon, [data-role="overlay"] rect').length,
             overflow: d.documentElement.scrollWidth > d.documentElement.clientWidth + 1,
             height: f.getBoundingClientRect().height,
@@ -114,6 +115,9 @@ def test_review_view_of_every_demo_type(review_browser, live_server, artifacts_d
     assert all(f["overlay"] >= 1 for f in seen[("ocr", "regions")]["frames"])
     assert all(f["checked"] >= 1 for f in seen[("speech_validation", "")]["frames"][1:])
     assert all(f["checked"] >= 1 for f in seen[("moderation", "")]["frames"][1:])
+    assert all(f["links"] >= 1 for f in seen[("hallucination", "")]["frames"][1:])  # evidence opens
+    recording = seen[("speech_recording", "")]["frames"]
+    assert all("2" in f["text"] and "1" in f["text"] and "Validation votes" in f["text"] for f in recording[1:])
     # Recordings: a waveform and the real duration (the WebM answers and the validation item's audio).
     for kind in ("speech_recording", "speech_validation"):
         waves = seen[(kind, "")]["waves"]

@@ -122,8 +122,11 @@ def item_panel(request, item_id: int, annotation_id: int):
                              campaign__in=selectors.reviewable_campaigns(request.user))
     campaign = item.campaign
     task = campaign.task
+    extra = {}
     if annotation_id:
-        stored = get_object_or_404(Annotation.objects.only("id", "payload"), pk=annotation_id, item=item).payload
+        annotation = get_object_or_404(Annotation.objects.select_related("campaign"), pk=annotation_id, item=item)
+        stored = annotation.payload
+        extra = task.review_extra(annotation)
     else:
         stored = item.gold_answer
     try:
@@ -134,7 +137,7 @@ def item_panel(request, item_id: int, annotation_id: int):
         "campaign": campaign, "task": task, "item": item, "answer": answer,
         "readonly_config": {
             "taskType": campaign.task_type, "itemId": item.pk, "item": item.payload, "config": campaign.config,
-            "answer": answer, "annotation": annotation_id, "choiceLabels": choice_labels(),
+            "answer": answer, "annotation": annotation_id, "extra": extra, "choiceLabels": choice_labels(),
             "mediaUrl": reverse("review:media", args=[item.pk, 0]), "frame": f"{item.pk}-{annotation_id}",
         },
     })

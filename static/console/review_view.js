@@ -50,7 +50,9 @@
 
   area.querySelectorAll('[data-role="shortcuts-help"]').forEach((el) => el.remove());
   area.querySelectorAll("[data-media-url]").forEach((el) => { el.dataset.mediaUrl = cfg.mediaUrl; });
-  document.querySelector("form.readonly-task").addEventListener("submit", (e) => e.preventDefault());
+  const form = document.querySelector("form.readonly-task");
+  form.addEventListener("submit", (e) => e.preventDefault());
+  form.classList.toggle("has-answer", !!cfg.answer);
   try {
     if (!type) throw new Error(`no page module for ${cfg.taskType}`);
     const assignment = { id: cfg.annotation || 0, item: { id: cfg.itemId, payload: cfg.item } };

@@ -134,3 +134,30 @@ def test_readable_values_are_nfc_and_braceless():
     assert "Nguyễn" in html and decomposed not in html
     assert "{" not in html and "<dl" in html and "✓" in html
     assert "Nguyễn" in tojson({"n": decomposed})
+
+
+def test_consensus_drawn_by_the_type_when_shaped_like_an_answer(client, manager, make_campaign, make_contributor):
+    from annotations.models import Consensus
+
+    campaign = make_campaign(items=[{"payload": {"text": "Mua ngay kẻo hết"}}])
+    item = campaign.items.get()
+    answer(campaign, item, make_contributor(), {"categories": ["spam"]})
+    Consensus.objects.create(item=item, campaign=campaign, state=Consensus.State.DISPUTED, confidence=0.5,
+                             result={"categories": ["spam"], "labels": {"category.spam": "yes"}, "votes": {"spam": 2}})
+    client.force_login(manager)
+    html = client.get(reverse("review:item", args=[item.pk])).content.decode()
+    assert reverse("review:panel", args=[item.pk, 0]) + "?of=consensus" in html
+    page = client.get(reverse("review:panel", args=[item.pk, 0]) + "?of=consensus").content.decode()
+    cfg = json.loads(re.search(r'type="application/json">(.*?)</script>', page, re.S).group(1))
+    assert cfg["answer"] == {"categories": ["spam"]} and cfg["frame"] == f"{item.pk}-consensus"
+
+    rlhf, ritem = rlhf_item(make_campaign, "pairwise", 2)
+    assert rlhf.task.review_consensus({"choice": 1, "scores": [0.1, 0.9]}, item_payload=ritem.payload,
+                                      config=rlhf.config) == {"choice": "B"}
+    ranking, kitem = rlhf_item(make_campaign, "ranking", 3)
+    assert ranking.task.review_consensus({"ranking": [2, 0, 1]}, item_payload=kitem.payload,
+                                         config=ranking.config) == {"ranks": [2, 3, 1]}
+    # A result not shaped like an answer: the page lists its figures, no drawn view.
+    Consensus.objects.filter(item=item).update(result={"votes": {"spam": 2}})
+    html = client.get(reverse("review:item", args=[item.pk])).content.decode()
+    assert "?of=consensus" not in html and "votes" in visible_text(html)

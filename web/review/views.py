@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
-from annotations.models import Annotation
+from annotations.models import Annotation, Consensus
 from assets.selectors import media_url_ttl, media_urls_for
 from consensus.engine import start_campaign_rescore
 from contributors.models import Region
@@ -105,6 +105,8 @@ def item_review(request, item_id: int):
                 f"{field}: {' '.join(errs)}" if field != "__all__" else " ".join(errs)
                 for field, errs in form.errors.items())
     data = selectors.item_review(item)
+    data["consensus_drawn"] = bool(data["consensus"] and _consensus_answer(item.campaign.task, data["consensus"].result,
+                                                                           item) is not None)
     for row in data["rows"]:
         row["error"] = errors.get(row["annotation"].pk, "")
     return render(request, "review/item.html", _context(
@@ -122,25 +124,37 @@ def item_panel(request, item_id: int, annotation_id: int):
                              campaign__in=selectors.reviewable_campaigns(request.user))
     campaign = item.campaign
     task = campaign.task
-    extra = {}
-    if annotation_id:
-        annotation = get_object_or_404(Annotation.objects.select_related("campaign"), pk=annotation_id, item=item)
-        stored = annotation.payload
-        extra = task.review_extra(annotation)
+    extra, frame = {}, f"{item.pk}-{annotation_id}"
+    if not annotation_id and request.GET.get("of") == "consensus":
+        answer, frame = _consensus_answer(task, get_object_or_404(Consensus, item=item).result, item), f"{item.pk}-consensus"
     else:
-        stored = item.gold_answer
-    try:
-        answer = task.review_answer(stored, item_payload=item.payload, config=campaign.config) if stored else None
-    except Exception:  # noqa: BLE001 - a legacy answer is drawn as stored rather than breaking the page
-        answer = stored
+        if annotation_id:
+            annotation = get_object_or_404(Annotation.objects.select_related("campaign"), pk=annotation_id, item=item)
+            stored, extra = annotation.payload, task.review_extra(annotation)
+        else:
+            stored = item.gold_answer
+        answer = None
+        if stored is not None:
+            try:
+                answer = task.review_answer(stored, item_payload=item.payload, config=campaign.config)
+            except Exception:  # noqa: BLE001 - a legacy answer is drawn as stored rather than breaking the page
+                answer = stored
     return render(request, "review/panel.html", {
         "campaign": campaign, "task": task, "item": item, "answer": answer,
         "readonly_config": {
             "taskType": campaign.task_type, "itemId": item.pk, "item": item.payload, "config": campaign.config,
             "answer": answer, "annotation": annotation_id, "extra": extra, "choiceLabels": choice_labels(),
-            "mediaUrl": reverse("review:media", args=[item.pk, 0]), "frame": f"{item.pk}-{annotation_id}",
+            "mediaUrl": reverse("review:media", args=[item.pk, 0]), "frame": frame,
         },
     })
+
+
+def _consensus_answer(task, result, item: Item) -> dict | None:
+    """The consensus as an answer the type's page can draw (TaskType.review_consensus), or None."""
+    try:
+        return task.review_consensus(result, item_payload=item.payload, config=item.campaign.config)
+    except Exception:  # noqa: BLE001 - an unexpected result shape: the page lists the figures instead
+        return None
 
 
 @login_required

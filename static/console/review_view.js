@@ -45,7 +45,9 @@
 
   function report() {
     if (window.parent === window) return;
-    window.parent.postMessage({ frame: cfg.frame, readonlyHeight: document.documentElement.scrollHeight }, window.location.origin);
+    // The content's own extent: documentElement.scrollHeight never drops below the frame's current height.
+    const bottom = Math.max(...Array.from(document.body.children).map((el) => el.getBoundingClientRect().bottom + window.scrollY));
+    window.parent.postMessage({ frame: cfg.frame, readonlyHeight: bottom + 8 }, window.location.origin);
   }
 
   area.querySelectorAll('[data-role="shortcuts-help"]').forEach((el) => el.remove());

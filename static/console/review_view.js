@@ -37,6 +37,8 @@
     });
     // Buttons that change an answer are off and hidden; view-only ones (zoom, play) carry data-readonly-ok.
     area.querySelectorAll("button").forEach((b) => { if (!b.closest("[data-readonly-ok]")) b.disabled = true; });
+    // An answer's empty optional text (no rationale, no note) is left out rather than shown as an empty box.
+    if (cfg.answer) area.querySelectorAll("textarea").forEach((t) => { if (!t.value.trim()) (t.closest("label, .field") || t).hidden = true; });
     area.querySelectorAll("textarea").forEach((t) => {
       // A read-only text box grows to its text: nothing hidden behind a scrollbar.
       t.rows = Math.max(2, Math.min(40, (t.value.match(/\n/g) || []).length + 1 + Math.floor(t.value.length / 50)));

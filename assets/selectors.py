@@ -71,6 +71,9 @@ def media_urls_for(campaign, keys: dict[str, str], *, user_id: int) -> dict[str,
         if asset is None or (asset.campaign_id and asset.campaign.organization_id != campaign.organization_id):
             continue
         out[name] = {"url": signed_media_url(key, user_id=user_id), "kind": asset.kind}
+        if isinstance(asset.info, dict) and asset.info.get("duration_s"):
+            # Decoded at upload: a browser reports a MediaRecorder WebM's duration as Infinity.
+            out[name]["duration_s"] = asset.info["duration_s"]
     return out
 
 

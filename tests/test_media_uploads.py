@@ -369,7 +369,7 @@ def test_reviewers_hear_recordings_and_see_images(media_root, recording_campaign
     reviewer = client_for(manager)
     page = reviewer.get(reverse("review:item", args=[assignment["item"]["id"]]))
     assert page.status_code == 200
-    audio_url = re.search(r'<audio controls preload="none" src="([^"]+)"', page.content.decode()).group(1)
+    audio_url = re.search(r'<audio controls preload="metadata" src="([^"]+)"', page.content.decode()).group(1)
     assert audio_url.startswith("/assets/m/") and reviewer.get(audio_url).status_code == 200
     assert client.get(audio_url).status_code == 403  # signed for the reviewer only
 

@@ -24,7 +24,7 @@
     else if (e.key === "r") { e.preventDefault(); card.querySelector("textarea[name=reason]").focus(); }
     else if (e.key === "c") {
       e.preventDefault();
-      const details = card.querySelector("details");
+      const details = card.querySelector("details.console-correct");
       details.open = true;
       details.querySelector("textarea").focus();
     } else if (e.key === "?") document.getElementById("review-help").hidden = !document.getElementById("review-help").hidden;

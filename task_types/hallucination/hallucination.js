@@ -133,6 +133,21 @@
       root.querySelector('select[name="severity"]').value = draft.severity || "";
       root.querySelector('textarea[name="notes"]').value = draft.notes || "";
     },
+    /* Review (static/console/review_view.js): each claim's evidence URL becomes a link a reviewer can open
+     * (http(s) only; the text stays the URL as written). */
+    readOnly(area) {
+      area.querySelectorAll('input[data-name="evidence_url"]').forEach((input) => {
+        const url = input.value.trim();
+        if (!/^https?:\/\//i.test(url)) return;
+        const link = document.createElement("a");
+        link.href = url;
+        link.textContent = url;
+        link.target = "_blank";
+        link.rel = "noopener noreferrer nofollow";
+        link.className = "evidence-link";
+        input.replaceWith(link);
+      });
+    },
     validate(answer) {
       const needs = config.evidence_required_for || ["supported", "contradicted"];
       for (let i = 0; i < answer.claims.length; i++) {

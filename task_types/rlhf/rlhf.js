@@ -214,6 +214,22 @@
       }
       return null;
     },
+    /* Review (static/console/review_view.js): rendered in the original order with the answer mapped to it
+     * (TaskType.review_answer), so "A" is the first response; the chosen one is marked on its card. */
+    readOnly(area, answer) {
+      if (!answer) return;
+      const cards = Array.from(area.querySelectorAll(".response"));
+      const chosen = { A: 0, B: 1 }[answer.choice];
+      cards.forEach((card, pos) => {
+        card.classList.toggle("chosen", pos === chosen);
+        if (pos === chosen) {
+          const mark = document.createElement("span");
+          mark.className = "chosen-mark";
+          mark.textContent = answer.strength ? `${msg("chosen")} (${answer.strength})` : msg("chosen");
+          card.querySelector(".response-head").append(mark);
+        }
+      });
+    },
     shortcut(key) {
       const k = key.toLowerCase();
       if (k === "r") { const t = root.querySelector('textarea[name="rationale"]'); if (t) { t.focus(); return true; } return false; }

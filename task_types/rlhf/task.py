@@ -209,6 +209,42 @@ class RLHFPreference(TaskType):
         payload["order"] = _order(view, n)
         return payload
 
+    def review_answer(self, answer: dict, *, item_payload: dict, config: dict) -> dict:
+        """The answer in the responses' ORIGINAL order (the review view shows them unshuffled): "A"/"B" name
+        original responses 0/1, ranks and ratings are listed per original response."""
+        if not isinstance(answer, dict):
+            return answer
+        out = {k: v for k, v in answer.items() if k != "order"}
+        try:
+            if answer.get("choice") in ("A", "B"):
+                out["choice"] = "AB"[_original_choice(answer)]
+            if isinstance(answer.get("ranks"), list):
+                out["ranks"] = _original_ranks(answer)
+            if isinstance(answer.get("ratings"), list):
+                out["ratings"] = _original_ratings(answer)
+        except (IndexError, KeyError, TypeError):
+            return answer  # a malformed legacy answer: shown as stored rather than a broken page
+        return out
+
+    def review_consensus(self, result: dict, *, item_payload: dict, config: dict) -> dict | None:
+        """The decided preference as an answer in the original order: pairwise "A"/"B" for the chosen response
+        (ties and both-bad as such), ranking the consensus ranks per response."""
+        if not isinstance(result, dict):
+            return None
+        if config.get("mode") == "pairwise":
+            choice = result.get("choice")
+            if choice in (0, 1):
+                return {"choice": "AB"[choice]}
+            return {"choice": choice} if choice in ("tie", "both_bad") else None
+        ranking = result.get("ranking")  # original indices, best first
+        if config.get("mode") == "ranking" and isinstance(ranking, list) and sorted(ranking) == list(
+                range(len(item_payload.get("responses") or []))):
+            ranks = [0] * len(ranking)
+            for place, index in enumerate(ranking):
+                ranks[index] = place + 1
+            return {"ranks": ranks}
+        return None
+
     def validate_gold(self, gold, config: dict, payload: dict):
         # Gold answers are written in the ORIGINAL order (identity view).
         return self.validate_annotation(gold, config=config, item_payload=payload, view={})

@@ -16,20 +16,27 @@
   const fields = () => Array.from(root.querySelectorAll("textarea[data-min]"));
   const hasDiacritics = (text) => VI.test(text.normalize("NFD"));
 
-  function wordsChanged(a, b) {
+  /* The word-level edit script from a to b: [[op, word]] with op "=", "-" (removed) or "+" (added), from the
+   * longest common subsequence of words (drafts are short). The labelling page counts the changes; the
+   * review view draws them. */
+  function wordDiff(a, b) {
     const x = a.split(/\s+/).filter(Boolean); const y = b.split(/\s+/).filter(Boolean);
-    // LCS length on words (drafts are short): changed = words not in the common subsequence.
-    const prev = new Array(y.length + 1).fill(0);
-    for (let i = 1; i <= x.length; i++) {
-      let diag = 0;
-      for (let j = 1; j <= y.length; j++) {
-        const tmp = prev[j];
-        prev[j] = x[i - 1] === y[j - 1] ? diag + 1 : Math.max(prev[j], prev[j - 1]);
-        diag = tmp;
-      }
+    const m = x.length; const n = y.length;
+    const L = Array.from({ length: m + 1 }, () => new Uint32Array(n + 1));
+    for (let i = m - 1; i >= 0; i--) {
+      for (let j = n - 1; j >= 0; j--) L[i][j] = x[i] === y[j] ? L[i + 1][j + 1] + 1 : Math.max(L[i + 1][j], L[i][j + 1]);
     }
-    return x.length + y.length - 2 * prev[y.length];
+    const out = [];
+    let i = 0; let j = 0;
+    while (i < m && j < n) {
+      if (x[i] === y[j]) { out.push(["=", x[i]]); i++; j++; } else if (L[i + 1][j] >= L[i][j + 1]) out.push(["-", x[i++]]);
+      else out.push(["+", y[j++]]);
+    }
+    while (i < m) out.push(["-", x[i++]]);
+    while (j < n) out.push(["+", y[j++]]);
+    return out;
   }
+  const wordsChanged = (a, b) => wordDiff(a, b).filter(([op]) => op !== "=").length;
 
   function update(el) {
     const len = el.value.trim().length;
@@ -81,6 +88,18 @@
         return { field: "response", message: msg("unchanged") };
       }
       return null;
+    },
+    /* Review (static/console/review_view.js): an edited draft shows its word-level diff against the draft. */
+    readOnly(area, answer) {
+      const box = area.querySelector('[data-role="diff"]');
+      if (!box || !answer || typeof answer.response !== "string" || !draftText) return;
+      const ops = wordDiff(draftText, answer.response);
+      ops.forEach(([op, word], k) => {
+        const el = document.createElement(op === "=" ? "span" : op === "-" ? "del" : "ins");
+        el.textContent = word;
+        box.append(el, k < ops.length - 1 ? " " : "");
+      });
+      box.closest('[data-role="diff-box"]').hidden = false;
     },
     shortcut(key) {
       if (key.toLowerCase() !== "e") return false;

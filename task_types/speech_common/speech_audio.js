@@ -19,6 +19,18 @@
     return true;
   }
 
+  /* A MediaRecorder WebM carries no duration: <audio>.duration is Infinity until played through. Seek far
+   * past the end once so the browser computes it, then go back (the page then shows the real length). */
+  function fixDuration(audio) {
+    const fix = () => {
+      if (audio.duration !== Infinity) return;
+      const back = () => { audio.removeEventListener("durationchange", back); if (audio.duration !== Infinity) audio.currentTime = 0; };
+      audio.addEventListener("durationchange", back);
+      audio.currentTime = 1e101;
+    };
+    if (audio.readyState >= 1) fix(); else audio.addEventListener("loadedmetadata", fix, { once: true });
+  }
+
   /* Fetch this assignment's signed audio URL into the player; true once set, else the error box shows failedText. */
   async function load(root, assignment, failedText) {
     const audio = root.querySelector('[data-role="audio"]');
@@ -28,6 +40,7 @@
       const res = await fetch(root.dataset.mediaUrl.replace("/0/", `/${assignment.id}/`), { credentials: "same-origin" });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       audio.src = (await res.json()).media.audio;
+      fixDuration(audio);
       return true;
     } catch (err) {
       showError(root, failedText);
@@ -35,5 +48,5 @@
     }
   }
 
-  window.SpeechAudio = { showError, togglePlay, load };
+  window.SpeechAudio = { showError, togglePlay, load, fixDuration };
 })();

@@ -268,6 +268,21 @@
         setRecordingUi(false);
       }
     },
+    /* Review (static/console/review_view.js): the recording's length as the server decoded it (a MediaRecorder
+     * WebM reads Infinity in the browser); the review page plays it with its waveform under this view. */
+    readOnly(area, answer, ctx) {
+      status("");
+      const votes = (ctx && ctx.extra && ctx.extra.votes) || {};
+      const box = area.querySelector('[data-role="votes"]');
+      if (box) {
+        const parts = ["matches", "does_not_match", "unclear"].filter((v) => votes[v]).map((v) => `${msg(`vote-${v}`)}: ${votes[v]}`);
+        box.querySelector('[data-bind="votes"]').textContent = parts.length ? parts.join(" · ") : msg("no-votes");
+        box.hidden = false;
+      }
+      const meter = area.querySelector(".meter");
+      if (meter) meter.hidden = true;
+      if (answer && typeof answer.duration_s === "number") $('[data-role="time"]').textContent = `${answer.duration_s.toFixed(1)} s`;
+    },
     showError(field, message) {
       if (field === "audio") { fieldError(message); return true; }
       return false;

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import secrets
 
+from django.db.models import Count
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from annotations.models import Annotation
 from assets.decoding import MediaRefused
 from assets.selectors import recording_for
 from task_types.media_common import KEY_PATTERN
@@ -143,6 +145,14 @@ class SpeechRecording(TaskType):
             }, external_id=external_id)
             item.source_contributor_id = annotation.contributor_id
             item.save()
+
+    def review_extra(self, annotation) -> dict:
+        """The validation votes this recording received (the items on_submit made from it), by verdict."""
+        votes = (Annotation.objects.filter(
+            item__external_id=f"recording-{annotation.pk}", item__campaign__task_type=VALIDATION_KEY,
+            item__campaign__organization_id=annotation.campaign.organization_id,
+        ).values_list("payload__verdict").annotate(n=Count("id")))
+        return {"votes": {str(verdict): n for verdict, n in votes if verdict}}
 
     def aggregate(self, answers: list[dict], *, config: dict, weights: list[float] | None = None) -> Aggregate:
         # Every reading is kept (several speakers per sentence is the point); validation judges each one.

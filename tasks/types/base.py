@@ -120,6 +120,33 @@ class TaskType:
     def check_recording(self, audio, *, item_payload: dict, config: dict) -> None:
         """Refuse a decoded recording (raise assets.decoding.MediaRefused); only if ``accepts_recordings``."""
 
+    def review_answer(self, answer: dict, *, item_payload: dict, config: dict) -> dict:
+        """An answer as the read-only review view restores it into this type's own page (rendered with the
+        identity view, in the item's original order): a type whose answers name shown positions maps them
+        back here, so reviewers never map positions in their head. The default: the answer as stored."""
+        return answer
+
+    def review_consensus(self, result: dict, *, item_payload: dict, config: dict) -> dict | None:
+        """An item's consensus result as an answer the read-only view can draw with this type's page (in the
+        original order, as ``review_answer``), or None when it is not shaped like one (the review page then
+        lists its figures). The default keeps the result's answer fields if together they are a valid answer."""
+        if not isinstance(result, dict):
+            return None
+        schema = self.annotation_schema(config)
+        candidate = {k: v for k, v in result.items() if k in (schema.get("properties") or {})}
+        if not candidate:
+            return None
+        try:
+            check_schema(candidate, schema)
+        except SchemaError:
+            return None
+        return candidate
+
+    def review_extra(self, annotation) -> dict:
+        """Facts about an answer that live outside it and the review view shows beside it (e.g. the validation
+        votes a recording received in another campaign); JSON-ready, passed to the script's ``readOnly``."""
+        return {}
+
     def on_submit(self, annotation) -> None:
         """Runs inside the submit transaction after an answer is stored (e.g. a recording becomes an item)."""
 

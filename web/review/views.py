@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from csp.decorators import csp_replace
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -16,9 +17,11 @@ from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
-from annotations.models import Annotation
+from annotations.models import Annotation, Consensus
+from assets.selectors import media_url_ttl, media_urls_for
 from consensus.engine import start_campaign_rescore
 from contributors.models import Region
 from core.schema import SchemaError
@@ -26,6 +29,7 @@ from organizations.access import Action, allows
 from review import selectors, services
 from review.dashboard import campaign_dashboard
 from tasks.models import Item
+from tasks.types.choices import choice_labels
 from web.console import EstimatedCountPaginator
 from web.review.forms import ReviewDecisionForm
 
@@ -103,10 +107,74 @@ def item_review(request, item_id: int):
                 f"{field}: {' '.join(errs)}" if field != "__all__" else " ".join(errs)
                 for field, errs in form.errors.items())
     data = selectors.item_review(item)
+    data["consensus_drawn"] = bool(data["consensus"] and _consensus_answer(item.campaign.task, data["consensus"].result,
+                                                                           item) is not None)
     for row in data["rows"]:
         row["error"] = errors.get(row["annotation"].pk, "")
     return render(request, "review/item.html", _context(
         request, _("Review item %(id)s") % {"id": item.pk}, back=back, **data))
+
+
+@login_required
+@xframe_options_sameorigin
+@csp_replace({"frame-ancestors": ["'self'"]})
+def item_panel(request, item_id: int, annotation_id: int):
+    """One read-only view on the review item page (an iframe, so each is the type's labelling module
+    alone on its page, as when labelling): the item with its gold answer (``annotation_id`` 0) or one
+    answer, drawn by the type's own template and script (static/console/review_view.js)."""
+    item = get_object_or_404(Item.objects.select_related("campaign"), pk=item_id,
+                             campaign__in=selectors.reviewable_campaigns(request.user))
+    campaign = item.campaign
+    task = campaign.task
+    extra, frame = {}, f"{item.pk}-{annotation_id}"
+    if not annotation_id and request.GET.get("of") == "consensus":
+        answer, frame = _consensus_answer(task, get_object_or_404(Consensus, item=item).result, item), f"{item.pk}-consensus"
+    else:
+        if annotation_id:
+            annotation = get_object_or_404(Annotation.objects.select_related("campaign"), pk=annotation_id, item=item)
+            stored, extra = annotation.payload, task.review_extra(annotation)
+        else:
+            stored = item.gold_answer
+        answer = None
+        if stored is not None:
+            try:
+                answer = task.review_answer(stored, item_payload=item.payload, config=campaign.config)
+            except Exception:  # noqa: BLE001 - a legacy answer is drawn as stored rather than breaking the page
+                answer = stored
+    return render(request, "review/panel.html", {
+        "campaign": campaign, "task": task, "item": item, "answer": answer,
+        "readonly_config": {
+            "taskType": campaign.task_type, "itemId": item.pk, "item": item.payload, "config": campaign.config,
+            "answer": answer, "annotation": annotation_id, "extra": extra, "choiceLabels": choice_labels(),
+            "mediaUrl": reverse("review:media", args=[item.pk, 0]), "frame": frame,
+        },
+    })
+
+
+def _consensus_answer(task, result, item: Item) -> dict | None:
+    """The consensus as an answer the type's page can draw (TaskType.review_consensus), or None."""
+    try:
+        return task.review_consensus(result, item_payload=item.payload, config=item.campaign.config)
+    except Exception:  # noqa: BLE001 - an unexpected result shape: the page lists the figures instead
+        return None
+
+
+@login_required
+def item_media(request, item_id: int, annotation_id: int):
+    """Signed URLs for a reviewed item's media and, for an answer, the media it carries (a recording), in the
+    shape the task types' page scripts read from the assignment media endpoint."""
+    item = get_object_or_404(Item.objects.select_related("campaign"), pk=item_id,
+                             campaign__in=selectors.reviewable_campaigns(request.user))
+    task = item.campaign.task
+    keys = dict(task.media_keys(item.payload))
+    if annotation_id:
+        annotation = get_object_or_404(Annotation, pk=annotation_id, item=item)
+        if isinstance(annotation.payload, dict):
+            keys.update(task.answer_media_keys(annotation.payload))
+    media = media_urls_for(item.campaign, keys, user_id=request.user.pk)
+    return JsonResponse({"media": {name: m["url"] for name, m in media.items()},
+                         "durations": {name: m["duration_s"] for name, m in media.items() if m.get("duration_s")},
+                         "expires_in": media_url_ttl()})
 
 
 @login_required

@@ -1,7 +1,7 @@
 """Active-learning simulation: does asking the crowd about the model's least certain items first save answers?
 
-    .venv/bin/python bench/active_learning.py                  # 1,500 comments, 5 seeds, 4 orderings
-    .venv/bin/python bench/active_learning.py --smoke          # 400 comments, 2 seeds (the test suite runs this)
+    .venv/bin/python bench/active_learning.py                  # 1,000 comments, 5 seeds, 4 orderings
+    .venv/bin/python bench/active_learning.py --smoke          # 300 comments, 2 seeds (the test suite runs this)
     .venv/bin/python bench/active_learning.py --items 3000 --seeds 10 --target 0.9
 
 Data: ``synthetic_corpus`` ("vi-moderation-synth", made here, no download): Vietnamese social-media comments
@@ -331,7 +331,7 @@ def interval(values: list[float]) -> tuple[float, float, float]:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=1500)
+    parser.add_argument("--items", type=int, default=1000)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--target", type=float, default=0.92)
     parser.add_argument("--batch", type=int, default=30, help="items asked per round")
@@ -339,10 +339,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--per-item", type=int, default=3, help="answers per item")
     parser.add_argument("--max-answers", type=int, default=None, help="default: 3 answers x 40%% of the items")
     parser.add_argument("--workers", type=int, default=25)
-    parser.add_argument("--smoke", action="store_true", help="400 items, 2 seeds")
+    parser.add_argument("--smoke", action="store_true", help="300 items, 2 seeds")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.items, args.seeds = 400, 2
+        args.items, args.seeds = 300, 2
     max_answers = args.max_answers or int(args.per_item * args.items * 0.4)
     texts, names = synthetic_corpus(args.items, seed=12345)
     truth = np.array([KEYS.index(c) for c in names])

@@ -223,3 +223,75 @@ def test_the_campaign_config_is_the_platforms():
         get_task_type("moderation").validate_config(CONFIG)
     except SchemaError as exc:  # pragma: no cover - the failure message is the point
         pytest.fail(str(exc))
+
+
+# --- OCR lines (the pluggable adapter with its tiny nearest-line model) --------------------------------
+
+RECEIPT_A = ["CỬA HÀNG TẠP HÓA BÌNH MINH", "Bánh mì thịt nướng   25.000đ", "Cà phê sữa đá   20.000đ",
+             "Tổng cộng:   45.000đ"]
+RECEIPT_B = ["NHÀ THUỐC AN KHANG", "Thuốc hạ sốt   32.000đ", "Khẩu trang y tế   15.000đ", "Cảm ơn quý khách!"]
+
+
+def store_document(media_root, key: str, lines: list[str], seed: int) -> dict:
+    """Render a printed document as the OCR demo does and store it where the platform's storage would."""
+    from task_types.ocr.demo import render_document
+
+    data, width, height, polygons = render_document(lines, handwriting=False, seed=seed)
+    path = media_root / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return {"image": key, "width": width, "height": height,
+            "regions": [{"shape": "polygon", "points": p} for p in polygons]}
+
+
+def test_ocr_adapter_drafts_lines_it_was_trained_on(tmp_path):
+    ocr = get_task_type("ocr")
+    config = ocr.validate_config({"mode": "regions"})
+    ocr_campaign = {"id": 950, "task_type": "ocr", "config": config}
+    train_a = store_document(tmp_path, "ocr/train-a.png", RECEIPT_A, seed=1)
+    train_b = store_document(tmp_path, "ocr/train-b.png", RECEIPT_B, seed=2)
+    lines = RECEIPT_B[::-1] + RECEIPT_A[::-1]
+    fresh = store_document(tmp_path, "ocr/fresh.png", lines, seed=5)  # the same lines, rendered anew, reordered
+    unseen = store_document(tmp_path, "ocr/unseen.png", ["Hôm nay trời đẹp quá", "Danh sách cần mua:"], seed=9)
+
+    def example(i, data, texts):
+        return {"item": i, "data": data, "answer": {"regions": [{**r, "text": t} for r, t in
+                                                                zip(data["regions"], texts, strict=True)]}}
+
+    def draft():
+        status, body = http_call(port, "POST", "/predict", headers=AUTH, body={
+            "protocol": PROTOCOL, "campaign": ocr_campaign,
+            "items": [{"id": 1, "data": fresh}, {"id": 2, "data": unseen}, {"id": 3, "data": {"image": "ocr/fresh.png"}},
+                      {"id": 4, "data": {**fresh, "image": "../fresh.png"}}]})
+        assert status == 200, body
+        return body["suggestions"]
+
+    proc, port = start_backend("ocr_lines.py", "--media-root", str(tmp_path))
+    try:
+        assert http_call(port, "GET", "/health", headers=AUTH)[1]["task_types"] == ["ocr"]
+        assert draft() == []  # nothing learnt yet
+        status, body = http_call(port, "POST", "/train", headers=AUTH, body={
+            "protocol": PROTOCOL, "campaign": ocr_campaign, "examples": [example(10, train_a, RECEIPT_A)]})
+        assert status == 200 and body == {"protocol": PROTOCOL, "model_version": "ocr-nearest-line-1", "trained_on": 1}
+        first = draft()
+        status, body = http_call(port, "POST", "/train", headers=AUTH, body={
+            "protocol": PROTOCOL, "campaign": ocr_campaign,
+            "examples": [example(10, train_a, RECEIPT_A), example(11, train_b, RECEIPT_B)]})
+        assert status == 200 and body["trained_on"] == 2
+        second = draft()
+
+        def correct(suggestions):
+            return sum(r["text"] == lines[fresh["regions"].index({k: v for k, v in r.items() if k != "text"})]
+                       for s in suggestions if s["item"] == 1 for r in s["answer"]["regions"])
+
+        # Items without regions, with a key outside the media root, or with only unseen lines get no draft.
+        assert {s["item"] for s in second} == {1}
+        assert correct(second) > correct(first) and correct(second) >= 7, (correct(first), correct(second))
+        for s in first + second:
+            ocr.validate_annotation(s["answer"], config=config, item_payload=fresh, view={})
+            assert 0 < s["score"] <= 1
+        status, answer = http_call(port, "POST", "/predict", headers=AUTH, body={
+            "protocol": PROTOCOL, "campaign": {**ocr_campaign, "config": {"mode": "full_page"}}, "items": []})
+        assert status == 422 and answer["error"].startswith("campaign.config.mode")
+    finally:
+        stop(proc)

@@ -361,6 +361,8 @@ def main(argv: list[str] | None = None) -> dict:
                             max_answers=max_answers, workers=workers)
                 results[ordering]["curves"].append(curve)
                 results[ordering]["reach"].append(answers_to_reach(curve, args.target))
+                print(f"seed {seed} {ordering}: {answers_to_reach(curve, args.target)} answers to target, "
+                      f"{time.time() - started:.0f} s", file=sys.stderr, flush=True)
     finally:
         backend.close()
     print(f"data: vi-moderation-synth, {args.items} comments (seed 12345), classes "

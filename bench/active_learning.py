@@ -6,8 +6,9 @@
 
 Data: ``synthetic_corpus`` ("vi-moderation-synth", made here, no download): Vietnamese social-media comments
 from templates and slot fillers for the moderation task type's default categories (safe, spam, harassment,
-hate, violence; about 50/18/12/8/12 %), a quarter typed without diacritics, some in teen code, with ambiguous
-items on purpose ("giết thời gian" is safe, "ship cod toàn quốc" is spam only with a phone number or a link).
+hate, violence; about 50/18/12/8/12 %); a third are two sentences from two classes where the guideline's
+most serious class wins (a threat inside a sales pitch is violence), a quarter typed without diacritics, a tenth
+in teen code, and safe comments that borrow violent words ("giết thời gian").
 
 Crowd: 25 workers with accuracy uniform in [0.6, 0.9]; a wrong answer is uniform over the other categories.
 Each item asked gets 3 answers from distinct workers; its consensus is the majority vote (a tie goes to the

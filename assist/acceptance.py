@@ -5,9 +5,9 @@ Both answers are flattened into leaves (``path -> value``). A leaf is *text* whe
 whitespace (a sentence, a transcript), else *categorical* (a label, a flag, a number, a single word).
 
 - accepted: every leaf equal;
-- rejected: at least half of the categorical leaves changed and at least half of the text's characters
+- rejected: more than half of the categorical leaves changed and at least half of the text's characters
   (``chars_changed >= 0.5 *`` the longer text, summed over text leaves); a part the answer lacks counts as
-  met, so a label-only answer is rejected when half its labels changed, a text-only one when half its text did;
+  met, so a one-label answer is rejected when its label changed, a text-only one when half its text did;
 - edited: anything in between.
 
 A leaf only the answer has and that is empty (None, "", [], {}, false) is ignored: the widget's default.
@@ -75,5 +75,5 @@ def classify(suggested, submitted) -> Verdict:
                 categorical_changed += 1
     if fields == 0:
         return Verdict("accepted", 0, 0, 0)
-    rejected = (categorical_changed * 2 >= categorical_total) and (text_total == 0 or chars * 2 >= text_total)
+    rejected = (categorical_total == 0 or categorical_changed * 2 > categorical_total) and (text_total == 0 or chars * 2 >= text_total)
     return Verdict("rejected" if rejected else "edited", fields, chars, words)

@@ -27,6 +27,7 @@ api_v1 = [
     path("", include("web.authenticity.api_urls")),
     path("", include("web.assets.api_urls")),
     path("", include("web.annotations.api_urls")),
+    path("", include("web.assist.api_urls")),
 ]
 
 handler404 = "core.api_errors.not_found"

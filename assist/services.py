@@ -312,11 +312,20 @@ def expose(*, assignment: Assignment) -> Exposure | None:
     suggestion = None
     if not control and not assignment.item.is_gold:
         suggestion = Suggestion.objects.filter(item_id=assignment.item_id, backend=backend).first()
+    answer = None
+    if suggestion is not None:
+        try:
+            answer = assignment.campaign.task.suggestion_for_view(suggestion.answer, view=assignment.view or {},
+                                                                  config=assignment.campaign.config)
+        except Exception:  # noqa: BLE001 - a suggestion the type cannot place is not shown
+            logger.warning("suggestion %s could not be placed for assignment %s", suggestion.pk, assignment.pk,
+                           exc_info=True)
+            suggestion = None
     exposure = Exposure(
         assignment=assignment, campaign_id=assignment.campaign_id, item_id=assignment.item_id,
         contributor_id=assignment.contributor_id, shown=suggestion is not None, control=control,
         policy=conf.policy if suggestion else "", suggestion=suggestion,
-        answer=suggestion.answer if suggestion else None, score=suggestion.score if suggestion else None,
+        answer=answer, score=suggestion.score if suggestion else None,
         model_version=suggestion.model_version if suggestion else "")
     try:
         with transaction.atomic():

@@ -197,3 +197,19 @@ def test_token_is_encrypted_at_rest_and_sent_as_bearer(make_campaign):
     backend.refresh_from_db()
     assert "s3cret" not in backend.token_encrypted and backend.token_encrypted
     assert _headers(backend)["Authorization"] == "Bearer s3cret-token"
+
+
+def test_rlhf_suggestion_is_placed_in_the_contributors_shown_order():
+    from task_types.rlhf.task import _original_choice
+    from tasks.types import get_task_type
+
+    task = get_task_type("rlhf")
+    pairwise = {"choice": "A", "strength": 3, "order": [0, 1]}
+    shown = task.suggestion_for_view(pairwise, view={"order": [1, 0]}, config={"mode": "pairwise"})
+    assert shown == {"choice": "B", "strength": 3, "order": [1, 0]}
+    assert _original_choice(shown) == _original_choice(pairwise) == 0  # the same response, where it is shown
+    assert task.suggestion_for_view({"choice": "tie", "order": [0, 1]}, view={"order": [1, 0]},
+                                    config={"mode": "pairwise"})["choice"] == "tie"
+    ranking = {"ranks": [1, 2, 3], "order": [0, 1, 2]}
+    placed = task.suggestion_for_view(ranking, view={"order": [2, 0, 1]}, config={"mode": "ranking"})
+    assert placed == {"ranks": [3, 1, 2], "order": [2, 0, 1]}

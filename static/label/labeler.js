@@ -334,7 +334,7 @@
     if (!assignment || assignment.id !== id || res.status !== 200 || !res.data.suggestion) return;
     const s = res.data.suggestion;
     $("suggestion-summary").textContent = summarise(s.answer, "").slice(0, 40).join("\n");
-    $("suggestion-score").textContent = typeof s.score === "number" ? (S.suggestionScore || "%s%").replace("%s", String(Math.round(s.score * 100))) : "";
+    $("suggestion-score").textContent = typeof s.score === "number" ? (S.suggestionScore || "%s").replace("%s", `${Math.round(s.score * 100)}%`) : "";
     $("suggestion-state").textContent = "";
     box.dataset.policy = s.policy;
     const use = $("btn-use-suggestion");

@@ -46,7 +46,7 @@ def labeler_config(request, campaign: Campaign) -> dict:
             "required": _("Please answer this."),
             "moreProblems": _("%s more problems marked below"),
             "suggestionPrefilled": _("(pre-filled: change anything that is wrong)"),
-            "suggestionScore": _("confidence %s%%"),
+            "suggestionScore": _("confidence %s"),
         },
     }
     if primary_backend(campaign.pk) is not None:

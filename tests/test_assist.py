@@ -262,3 +262,24 @@ def test_consensus_round_retrains_then_predicts_again(make_campaign, stub, celer
     wait_for(lambda: Suggestion.objects.filter(backend=backend, model_version="stub-2").count() == 3, timeout=60)
     backend.refresh_from_db()
     assert backend.model_version == "stub-2"
+
+
+def test_console_ask_now_action_and_backend_form_keep_the_token_secret(admin_client, make_campaign, stub,
+                                                                      eager_tasks):
+    campaign = make_campaign(items=[{"payload": {"text": f"Câu {i}"}} for i in range(3)])
+    res = admin_client.post(reverse("admin:assist_modelbackend_add"), {
+        "campaign": campaign.pk, "name": "stub", "url": stub.url, "enabled": "on", "predict_on_import": "on",
+        "timeout_seconds": "5", "max_retries": "0", "breaker_threshold": "5", "breaker_cooldown_seconds": "60",
+        "token": "very-secret"})
+    assert res.status_code == 302, res.content.decode()[:3000]
+    backend = ModelBackend.objects.get(campaign=campaign)
+    page = admin_client.get(reverse("admin:assist_modelbackend_change", args=[backend.pk])).content.decode()
+    assert "very-secret" not in page and backend.token_encrypted
+    stub.control(token="very-secret")
+    res = admin_client.post(reverse("admin:assist_modelbackend_changelist"),
+                            {"action": "ask_now", "_selected_action": [backend.pk]})
+    assert res.status_code == 302
+    assert Suggestion.objects.filter(backend=backend).count() == 3
+    assert {r["auth"] for r in stub.requests()} == {"Bearer very-secret"}
+    campaign_page = admin_client.get(reverse("admin:tasks_campaign_change", args=[campaign.pk])).content.decode()
+    assert 'id="console-assist"' in campaign_page

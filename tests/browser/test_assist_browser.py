@@ -79,3 +79,33 @@ def test_prefill_then_hint_and_the_server_classifies_what_was_done(
     services.classify_exposures(campaign_id=campaign.pk)
     got = list(Exposure.objects.filter(campaign=campaign).order_by("id").values_list("policy", "outcome"))
     assert got == [("prefill", "accepted"), ("prefill", "rejected"), ("hint", "accepted")]
+
+
+SFT_SUGGESTION = ("Cho hai thìa cà phê phin vào, rót nước sôi, đợi cà phê nhỏ giọt hết rồi khuấy với sữa đặc "
+                  "và thêm đá.")
+
+
+def test_a_text_suggestion_is_prefilled_like_a_draft_and_an_edit_is_measured(
+        page, live_server, browser_login, make_campaign, make_contributor, stub_url):
+    """The same mechanism on another type (sft): the suggestion goes through the type's own restore."""
+    httpx.post(f"{stub_url}/_control", json={"answer": {"response": SFT_SUGGESTION}, "score": 0.7}, timeout=5)
+    campaign = make_campaign("sft", items=[{"payload": {"instruction": "Pha cà phê sữa đá thế nào?"}}], overlap=1)
+    AssistSettings.objects.create(campaign=campaign, policy="prefill", control_share=0.0)
+    backend = ModelBackend.objects.create(campaign=campaign, name="stub", url=stub_url)
+    assert services.predict(backend=backend, item_ids=list(campaign.items.values_list("id", flat=True))) == 1
+    user = make_contributor()
+    browser_login(page, user.email)
+    page.goto(f"{live_server.url}{reverse('label-campaign', args=[campaign.pk])}")
+    page.locator("#instructions").wait_for(state="visible")
+    page.keyboard.press("Escape")
+    box = page.locator("textarea[name=response]")
+    page.wait_for_function("document.querySelector('textarea[name=response]').value.length > 0")
+    assert box.input_value() == SFT_SUGGESTION
+    box.press("End")
+    page.keyboard.type(" Chúc ngon miệng!")
+    page.keyboard.press("Control+Enter")
+    page.locator("#no-work").wait_for(state="visible")
+    services.classify_exposures(campaign_id=campaign.pk)
+    exposure = Exposure.objects.get(campaign=campaign)
+    assert Annotation.objects.get(campaign=campaign).payload["response"] == SFT_SUGGESTION + " Chúc ngon miệng!"
+    assert (exposure.outcome, exposure.chars_changed, exposure.words_changed) == ("edited", 17, 3)

@@ -109,3 +109,39 @@ def test_a_text_suggestion_is_prefilled_like_a_draft_and_an_edit_is_measured(
     exposure = Exposure.objects.get(campaign=campaign)
     assert Annotation.objects.get(campaign=campaign).payload["response"] == SFT_SUGGESTION + " Chúc ngon miệng!"
     assert (exposure.outcome, exposure.chars_changed, exposure.words_changed) == ("edited", 17, 3)
+
+
+def test_rlhf_suggestion_lands_on_the_shown_position_of_the_suggested_response(
+        page, live_server, browser_login, make_campaign, make_contributor, stub_url):
+    """Responses are shown in a random order per contributor: the suggestion (written, like gold, in the
+    original order) must select the same response wherever it is shown, and be stored as such."""
+    from task_types.rlhf.task import _original_choice
+
+    httpx.post(f"{stub_url}/_control", json={"answer": {"choice": "A", "strength": 2}, "score": 0.9}, timeout=5)
+    items = [{"payload": {"prompt": f"Thủ đô của Việt Nam? ({i})",
+                          "responses": [{"text": f"Hà Nội {i}."}, {"text": f"Huế {i}."}]}} for i in range(4)]
+    campaign = make_campaign("rlhf", items=items, overlap=1)
+    AssistSettings.objects.create(campaign=campaign, policy="prefill", control_share=0.0)
+    backend = ModelBackend.objects.create(campaign=campaign, name="stub", url=stub_url)
+    assert services.predict(backend=backend, item_ids=list(campaign.items.values_list("id", flat=True))) == 4
+    user = make_contributor()
+    browser_login(page, user.email)
+    page.goto(f"{live_server.url}{reverse('label-campaign', args=[campaign.pk])}")
+    page.locator("#instructions").wait_for(state="visible")
+    page.keyboard.press("Escape")
+    previous = ""
+    for _ in range(4):
+        page.wait_for_function("prev => { const t = document.querySelector('[data-bind=prompt]').textContent;"
+                               " return t.length > 0 && t !== prev; }", arg=previous)
+        previous = page.locator("[data-bind=prompt]").text_content()
+        page.wait_for_function("document.querySelector('input[name=choice]:checked') !== null")
+        chosen = page.locator("input[name=choice]:checked").get_attribute("value")
+        shown = page.locator("[data-role=responses] [data-bind=text]").nth("AB".index(chosen)).text_content()
+        assert shown.startswith("Hà Nội"), (chosen, shown)
+        page.keyboard.press("Control+Enter")
+        page.wait_for_function("prev => document.querySelector('[data-bind=prompt]').textContent !== prev"
+                               " || !document.getElementById('no-work').hidden", arg=previous)
+    page.locator("#no-work").wait_for(state="visible")
+    services.classify_exposures(campaign_id=campaign.pk)
+    assert set(Exposure.objects.filter(campaign=campaign).values_list("outcome", flat=True)) == {"accepted"}
+    assert {_original_choice(a.payload) for a in Annotation.objects.filter(campaign=campaign)} == {0}

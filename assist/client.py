@@ -79,7 +79,8 @@ def parse_suggestions(data: dict, asked: set[int]) -> tuple[list[dict], int]:
     raw = data.get("suggestions")
     if not isinstance(raw, list):
         raise CallFailed(BackendCall.Outcome.WRONG_SCHEMA, "no suggestions list")
-    good, bad = [], 0
+    good: dict[int, dict] = {}
+    bad = 0
     for entry in raw:
         if not isinstance(entry, dict):
             bad += 1
@@ -91,8 +92,11 @@ def parse_suggestions(data: dict, asked: set[int]) -> tuple[list[dict], int]:
                 or (distribution is not None and not _is_distribution(distribution))):
             bad += 1
             continue
-        good.append({"item": item, "answer": answer, "score": float(score), "distribution": distribution})
-    return good, bad
+        if item in good:  # one suggestion per item: a repeat is malformed (the first stands)
+            bad += 1
+            continue
+        good[item] = {"item": item, "answer": answer, "score": float(score), "distribution": distribution}
+    return list(good.values()), bad
 
 
 def _is_distribution(value) -> bool:

@@ -213,3 +213,24 @@ def test_rlhf_suggestion_is_placed_in_the_contributors_shown_order():
     ranking = {"ranks": [1, 2, 3], "order": [0, 1, 2]}
     placed = task.suggestion_for_view(ranking, view={"order": [2, 0, 1]}, config={"mode": "ranking"})
     assert placed == {"ranks": [3, 1, 2], "order": [2, 0, 1]}
+
+
+def test_malformed_suggestions_are_counted_not_stored():
+    from assist.client import parse_suggestions
+
+    data = {"suggestions": [
+        {"item": 1, "answer": {"categories": ["safe"]}, "score": 0.9},
+        {"item": 1, "answer": {"categories": ["spam"]}, "score": 0.8},  # a repeat
+        {"item": 2, "answer": {"categories": ["safe"]}, "score": 1.5},  # score outside [0, 1]
+        {"item": 3, "answer": {"categories": ["safe"]}, "score": True},  # not a number
+        {"item": 99, "answer": {"categories": ["safe"]}, "score": 0.5},  # not asked about
+        {"item": 4, "answer": "safe", "score": 0.5},  # not an answer object
+        {"item": 5, "answer": {"categories": ["safe"]}, "score": 0.5, "distribution": {"safe": -1}},
+        "junk",
+        {"item": 6, "answer": {"categories": ["safe"]}, "score": 0.5, "distribution": {"safe": 0.5, "spam": 0.5}},
+    ]}
+    good, bad = parse_suggestions(data, {1, 2, 3, 4, 5, 6})
+    assert [g["item"] for g in good] == [1, 6] and good[0]["answer"] == {"categories": ["safe"]}
+    assert bad == 7
+    with pytest.raises(CallFailed):
+        parse_suggestions({"suggestions": "nope"}, {1})

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "workqueue",  # the queue: lease, submit, release, expiry, counters (no models)
     "consensus",
     "payments",  # earnings ledger, budgets, payouts
+    "assist",  # model backends' suggestions and active learning (docs/ml-backends.md)
     "exports",
     "authenticity",
     "review",
@@ -200,6 +201,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "consensus.tasks.*": {"queue": "consensus"},
     "exports.tasks.*": {"queue": "export"},
+    "assist.tasks.*": {"queue": "assist"},  # model backends: a slow one never delays scoring or exports
 }
 CELERY_BEAT_SCHEDULE = {
     "expire-leases": {"task": "workqueue.tasks.sweep_expired_leases", "schedule": timedelta(minutes=1)},
@@ -442,6 +444,16 @@ CELERY_BEAT_SCHEDULE["purge-identity-documents"] = {
     "task": "contributors.tasks.purge_identity_documents",
     "schedule": timedelta(hours=6),
 }
+CELERY_BEAT_SCHEDULE["assist-classify-answers"] = {
+    "task": "assist.tasks.classify_answers",
+    "schedule": timedelta(minutes=1),
+}
+CELERY_BEAT_SCHEDULE["assist-forget-old-calls"] = {
+    "task": "assist.tasks.forget_old_calls",
+    "schedule": timedelta(hours=24),
+}
+# Model backends (assist app): the first retry waits this long, each next one twice as long.
+ASSIST_RETRY_BACKOFF_SECONDS = float(os.environ.get("ASSIST_RETRY_BACKOFF_SECONDS", "2"))
 CELERY_BEAT_SCHEDULE["scan-task-speeds"] = {
     "task": "annotations.tasks.scan_task_speeds",
     "schedule": timedelta(minutes=5),

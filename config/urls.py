@@ -28,6 +28,7 @@ api_v1 = [
     path("", include("web.assets.api_urls")),
     path("", include("web.annotations.api_urls")),
     path("", include("web.review.api_urls")),
+    path("", include("web.assist.api_urls")),
 ]
 
 handler404 = "core.api_errors.not_found"

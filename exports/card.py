@@ -41,6 +41,15 @@ AUTHORSHIP_DOCS = [
 ]
 
 
+SUGGESTION_DOCS = [
+    ("suggestion_shown", "a model's suggestion was shown with this answer (item rows: with any of its answers)"),
+    ("suggestion_accepted", "the answer equals the suggestion (item rows: every assisted answer did); empty when "
+                            "none was shown"),
+    ("suggestion_outcome", "accepted / edited / rejected (item rows: mixed when they differ)"),
+    ("suggestion_edit_distance", "characters changed (Levenshtein) for text answers, else fields changed"),
+]
+
+
 def authorship_section(authenticity: dict | None, unit: str) -> list[str]:
     """The card's account of the authorship columns, what was checked and the measured error rates."""
     lines = ["", "## Authorship evidence", "",
@@ -192,6 +201,12 @@ def render_card(export: Export, layout: Layout, stats: dict, files: list[dict], 
         lines += [f"| {r['region'] or 'unknown'} | {r['speakers']} | {r['recordings']} |" for r in stats["speakers"]]
     if layout.free_text:
         lines += authorship_section(authenticity, layout.unit)
+    if layout.carries_suggestions:
+        lines += ["", "## Model assistance", "",
+                  "Some answers may have been given with a model's suggestion on the page (pre-filled or shown "
+                  "beside the answer). The server records what it showed and compares the stored answer with it:",
+                  "", *(f"- `{name}`: {text}" for name, text in SUGGESTION_DOCS),
+                  "", "To keep only unassisted human answers, keep rows where `suggestion_shown` is false."]
     lines += ["", "## Licence", "", f"`{licence}`" + (" (not specified by the data owner: ask before use)."
                                                      if licence == "other" else "."),
               "", "## Provenance", "", PROVENANCE]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import orjson
 
-from .layouts import NO_AUTHORSHIP, Layout, LayoutContext
+from .layouts import NO_AUTHORSHIP, NO_SUGGESTION, Layout, LayoutContext
 
 BATCH_ROWS = 2_000  # rows per write; Parquet row groups of this size keep Arrow buffers small
 SPLITS = ("train", "validation", "test")
@@ -152,18 +152,25 @@ class BuildResult:
     tree_files: list[str] = field(default_factory=list)  # a file tree's other files (one label file per image)
 
 
-def _with_authorship(records: Iterable, layout: Layout, evidence: Callable | None) -> Iterable:
-    """(record, authorship values) pairs: ``evidence(ids, unit)`` is asked once per BATCH_ROWS records."""
-    if not layout.free_text:
+def _with_authorship(records: Iterable, layout: Layout, evidence: Callable | None,
+                     suggestions: Callable | None = None) -> Iterable:
+    """(record, extra column values) pairs: the authorship columns of a free-text layout (``evidence(ids,
+    unit)``) and the suggestion columns (``suggestions(ids, unit)``), each asked once per BATCH_ROWS records."""
+    if not layout.free_text and not layout.carries_suggestions:
         for rec in records:
             yield rec, None
         return
     chunk: list = []
 
     def flush():
-        found = evidence([r.id for r in chunk], layout.unit) if evidence else {}
+        ids = [r.id for r in chunk]
+        found = evidence(ids, layout.unit) if evidence and layout.free_text else {}
+        assisted = suggestions(ids, layout.unit) if suggestions and layout.carries_suggestions else {}
         for r in chunk:
-            yield r, found.get(r.id, NO_AUTHORSHIP)
+            extra = dict(found.get(r.id, NO_AUTHORSHIP)) if layout.free_text else {}
+            if layout.carries_suggestions:
+                extra.update(assisted.get(r.id, NO_SUGGESTION))
+            yield r, extra
 
     for rec in records:
         chunk.append(rec)
@@ -178,11 +185,13 @@ def write_splits(
     records: Iterable, layout: Layout, fmt: str, plan: SplitPlan, workdir: Path,
     progress: Callable[[int], None] | None = None, progress_every: int = 50_000,
     evidence: Callable[[list[int], str], dict] | None = None, config: dict | None = None,
+    suggestions: Callable[[list[int], str], dict] | None = None,
 ) -> BuildResult:
     """Stream records through the layout into one data file per split under ``workdir/data``.
 
     For a layout with free text, ``evidence(ids, unit)`` gives the authorship columns per annotation (or item)
-    id; rows without evidence get empty values (NO_AUTHORSHIP). ``config`` is the campaign's, for layouts
+    id; rows without evidence get empty values (NO_AUTHORSHIP). ``suggestions(ids, unit)`` gives the suggestion
+    columns likewise (NO_SUGGESTION when none was shown). ``config`` is the campaign's, for layouts
     whose values or Parquet metadata depend on it."""
     (workdir / "data").mkdir(parents=True, exist_ok=True)
     ctx = LayoutContext(config=config or {})
@@ -195,7 +204,7 @@ def write_splits(
     build, split_of = layout.build, plan.split_of
     total, next_report = 0, progress_every
     try:
-        for rec, authorship in _with_authorship(records, layout, evidence):
+        for rec, authorship in _with_authorship(records, layout, evidence, suggestions):
             rows = build(rec, ctx)
             if not rows:
                 continue

@@ -78,6 +78,22 @@ def authorship_fields() -> list:
             ("authorship_reference_model", pa.string())]
 
 
+# Model assistance carried by every layout (docs/ml-backends.md, "Exports"): whether a model's suggestion was
+# shown with the answer, whether it went back unchanged (the server's verdict, assist.acceptance), the verdict
+# and its edit distance (characters for text, changed fields otherwise); on item rows, over the item's answers
+# (shown to any; accepted by all it was shown to). Values from assist.selectors.export_suggestions. A layout
+# whose Parquet metadata fixes its features (``schema_metadata``: e.g. spans' ``huggingface``) has no room
+# for them and goes without.
+SUGGESTION_COLUMNS = ("suggestion_shown", "suggestion_accepted", "suggestion_outcome", "suggestion_edit_distance")
+NO_SUGGESTION = {"suggestion_shown": False, "suggestion_accepted": None, "suggestion_outcome": "",
+                 "suggestion_edit_distance": None}
+
+
+def suggestion_fields() -> list:
+    return [("suggestion_shown", pa.bool_()), ("suggestion_accepted", pa.bool_()),
+            ("suggestion_outcome", pa.string()), ("suggestion_edit_distance", pa.int64())]
+
+
 @dataclass(frozen=True)
 class Tree:
     """A whole-dataset file tree a layout can be exported as instead of row files (COCO, YOLO, Pascal VOC):
@@ -112,12 +128,19 @@ class Layout:
         return self.schema_metadata(config) if self.schema_metadata else None
 
     @property
+    def carries_suggestions(self) -> bool:
+        return self.schema_metadata is None
+
+    @property
     def schema(self):
-        key = (self.schema_factory, self.free_text)
+        key = (self.schema_factory, self.free_text, self.carries_suggestions)
         if key not in _SCHEMAS:
             schema = self.schema_factory()
             if self.free_text:
                 for name, kind in authorship_fields():
+                    schema = schema.append(pa.field(name, kind))
+            if self.carries_suggestions:
+                for name, kind in suggestion_fields():
                     schema = schema.append(pa.field(name, kind))
             _SCHEMAS[key] = schema
         return _SCHEMAS[key]

@@ -19,6 +19,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from assets.ownership import owned_keys
+from assist.models import ModelBackend
+from assist.selectors import export_suggestions
+from assist.services import classify_exposures
 from audit.services import Action as Audit
 from audit.services import record
 from core import metrics
@@ -149,6 +152,15 @@ def clean_split(split: dict | None, *, layout_group: str) -> dict:
 
 
 @transaction.atomic
+def suggestion_columns(campaign: Campaign):
+    """``assist.selectors.export_suggestions`` for a campaign that ever had a model backend (its pending
+    verdicts settled first); None otherwise, so its rows get the empty values without a query per batch."""
+    if not ModelBackend.objects.filter(campaign=campaign).exists():
+        return None
+    classify_exposures(campaign_id=campaign.pk, limit=10_000_000)
+    return export_suggestions
+
+
 def request_export(*, campaign: Campaign, fmt: str, layout: str, filters: dict | None = None,
                    split: dict | None = None, created_by=None, token=None, ip: str | None = None) -> Export:
     """Validate an export request and queue the build (on commit). Bad input raises SchemaError."""
@@ -230,6 +242,7 @@ def run_export(export_id: int) -> Export:
                     export_records(export.campaign, layout, export.filters), layout, export.format, plan, workdir,
                     progress=lambda n: cache.set(_progress_key(export.pk), n, 24 * 3600),
                     evidence=authorship_evidence(), config=export.campaign.config,
+                    suggestions=suggestion_columns(export.campaign),
                 )
             stats = card_statistics(export.campaign, layout, export.filters)
         rss_after_rows = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -77,11 +77,13 @@ ACTION_PERMISSIONS: dict[Action, list[tuple[str, str, tuple[str, ...]]]] = {
         ("organizations", "organization", ("view",)), ("organizations", "membership", ("view",)),
         ("payments", "earning", ("view",)),  # the cost view: pay and fee per answer, never bank details
         ("payments", "bonus", ("view",)), ("payments", "bonusrule", ("view",)),
+        ("assist", "*", ("view",)),  # model backends' settings, health and suggestions (never the token)
     ],
     Action.MANAGE_CAMPAIGNS: [
         ("tasks", "*", ("*",)), ("annotations", "*", ("*",)), ("authenticity", "*", ("*",)),
         ("review", "reviewerappointment", ("*",)),
         ("payments", "bonusrule", ("*",)), ("payments", "bonus", ("view", "add")),
+        ("assist", "*", ("*",)),
     ],
     Action.RESCORE: [("annotations", "consensusjob", ("*",))],
     Action.EXPORT: [("exports", "export", ("*",)), ("exports", "datasetversion", ("*",))],

@@ -10,7 +10,7 @@ case "${1:-web}" in
     export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}" OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" \
            MKL_NUM_THREADS="${MKL_NUM_THREADS:-1}"
     # A node name per worker service (CELERY_NODE_NAME): two workers named alike are one node to Celery.
-    exec celery -A config worker -n "${CELERY_NODE_NAME:-worker}@%h" -Q "${CELERY_QUEUES:-default,consensus,export}" \
+    exec celery -A config worker -n "${CELERY_NODE_NAME:-worker}@%h" -Q "${CELERY_QUEUES:-default,consensus,export,assist}" \
       -l info --concurrency "${CELERY_CONCURRENCY:-2}" ;;
   beat)
     # The schedule file lives in STATE_DIR (settings.CELERY_BEAT_SCHEDULE_FILENAME).

@@ -36,12 +36,14 @@ case "${1:-start}" in
     start_bg worker-scoring "$VENV/bin/celery" -A config worker -n scoring@%h -Q default,consensus \
       -c "${CELERY_CONCURRENCY:-2}" -l info
     start_bg worker-export "$VENV/bin/celery" -A config worker -n export@%h -Q export -c 1 -l info
+    # Model backends (assist): waits on other servers' answers, so its own worker; a slow model delays nothing else.
+    start_bg worker-assist "$VENV/bin/celery" -A config worker -n assist@%h -Q assist -c 2 -l info
     # Beat keeps its schedule in $STATE_DIR (settings.CELERY_BEAT_SCHEDULE_FILENAME), not in the repository.
     start_bg beat "$VENV/bin/celery" -A config beat -l info
-    echo "started: web, worker-scoring, worker-export, beat (logs: $LOGS)"
+    echo "started: web, worker-scoring, worker-export, worker-assist, beat (logs: $LOGS)"
     ;;
   stop)
-    for name in beat worker-export worker-scoring web; do
+    for name in beat worker-assist worker-export worker-scoring web; do
       if [ -f "$RUN/$name.pid" ]; then
         kill -TERM "$(cat "$RUN/$name.pid")" 2>/dev/null || true
         rm -f "$RUN/$name.pid"

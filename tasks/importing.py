@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -17,6 +18,8 @@ from core.schema import SchemaError
 
 from .models import Campaign, Item
 from .services import new_item
+
+log = logging.getLogger(__name__)
 
 MAX_LINE_BYTES = 4 * 1024 * 1024
 MAX_REPORTED_ERRORS = 1000
@@ -51,6 +54,27 @@ _ITEM_EXTRAS: dict[str, tuple[Callable, Callable]] = {}
 def register_item_extra(key: str, clean: Callable, store: Callable) -> None:
     _ITEM_EXTRAS[key] = (clean, store)
 
+
+
+# Called with the campaign's id once an import's items are committed (any path: API, admin, zip, CSV,
+# Parquet); the assist app registers here to ask its model backends for suggestions (assist/apps.py).
+_IMPORT_LISTENERS: list[Callable[[int], object]] = []
+
+
+def register_import_listener(listener: Callable[[int], object]) -> None:
+    if listener not in _IMPORT_LISTENERS:
+        _IMPORT_LISTENERS.append(listener)
+
+
+def _announce_import(campaign_id: int) -> None:
+    def run() -> None:
+        for listener in _IMPORT_LISTENERS:
+            try:
+                listener(campaign_id)
+            except Exception:  # noqa: BLE001 - the items are stored; a listener's failure is its own
+                log.warning("import listener %r failed", listener, exc_info=True)
+
+    transaction.on_commit(run)
 
 def _store_extras(items: list[Item]) -> None:
     for key, (_clean, store) in _ITEM_EXTRAS.items():
@@ -319,6 +343,7 @@ def import_items(*, campaign: Campaign, stream: BinaryIO, fmt: str, progress=Non
                 report.errors.append(LineError(0, "", "The file holds no items."))
                 report.error_count = 1
                 raise _Rollback
+            _announce_import(campaign.pk)
     except _Rollback:
         report.imported = 0
     return report

@@ -90,6 +90,16 @@ def new_item(campaign: Campaign, *, payload: dict, gold_answer=None, external_id
     )
 
 
+
+def set_item_priorities(*, campaign_id: int, priorities: dict[int, int]) -> int:
+    """Set items' queue priority (the pick serves higher first: workqueue/lease.py), e.g. from a model's
+    uncertainty (assist.services.rerank). Items of another campaign are left alone. Returns rows changed."""
+    if not priorities:
+        return 0
+    items = [Item(pk=item_id, priority=int(value)) for item_id, value in priorities.items()]
+    mine = set(Item.objects.filter(campaign_id=campaign_id, pk__in=list(priorities)).values_list("id", flat=True))
+    return Item.objects.bulk_update([it for it in items if it.pk in mine], ["priority"], batch_size=1000)
+
 # --- Campaign lifecycle (admin console and API) -------------------------------------------------
 
 CAMPAIGN_TRANSITIONS: dict[str, tuple[str, ...]] = {

@@ -170,7 +170,7 @@ def celery_worker_process(django_db_setup, django_db_blocker):
 
     app.control.purge()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default,consensus,export",
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default,consensus,export,assist",
          "-c", "2", "--pool", "prefork", "-l", "info", "-n", f"test-{os.getpid()}@%h", "--without-gossip",
          "--without-mingle", "--without-heartbeat"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,

@@ -1,6 +1,7 @@
 """Admin registrations of every app's models (Django's autodiscover imports this module)."""
 from web.annotations import admin as _annotations  # noqa: F401
 from web.annotations import admin_quality as _admin_quality  # noqa: F401
+from web.assist import admin as _assist  # noqa: F401
 from web.audit import admin as _audit  # noqa: F401
 from web.authenticity import admin as _authenticity  # noqa: F401
 from web.campaigns import admin as _campaigns  # noqa: F401

@@ -86,6 +86,23 @@ def request_more_answers_bulk(item_ids, *, up_to: int) -> list[int]:
     return raised
 
 
+
+def stop_collecting(*, campaign_id: int, item_ids) -> list[int]:
+    """No more answers wanted on these regular items (a model is sure of them, assist.services.stop_when_sure):
+    the target drops to what is leased and answered, so ``open_slots`` becomes 0 in the same statement (a row's
+    concurrent lease is serialised by its row lock). Gold items are never stopped. The ids that stopped."""
+    ids = [int(i) for i in item_ids]
+    stopped: list[int] = []
+    for start in range(0, len(ids), 5000):
+        rows = Item.objects.filter(campaign_id=campaign_id, pk__in=ids[start:start + 5000], open_slots__gt=0,
+                                   is_gold=False)
+        with transaction.atomic():
+            chunk = list(rows.select_for_update().values_list("id", flat=True))
+            Item.objects.filter(pk__in=chunk).update(target_overlap=F("target_overlap") - F("open_slots"),
+                                                     open_slots=0)
+        stopped.extend(chunk)
+    return stopped
+
 # --- the campaign's budget -----------------------------------------------------------------------
 # ``Campaign.budget_used`` holds the cost (pay + fee) of every live lease and every answer not rejected, only in
 # campaigns with a budget. PostgreSQL's pick reserves in its own statement (lease._RESERVE) and the expiry sweep

@@ -294,6 +294,8 @@
     if (draft) {
       try { type.restore(JSON.parse(draft)); status(S.draftRestored); } catch (e) { /* ignore bad draft */ }
     }
+    touched = false;
+    if (cfg.urls.suggestion) showSuggestion(assignment.id, !!draft);
     // After a reload the saved log already holds each field's text: continue from its replay.
     if (!telemetry.edit_log || !telemetry.edit_log.fields) telemetry.edit_log = { schema: 1, truncated: false, fields: {} };
     logBytes = JSON.stringify(telemetry.edit_log).length;
@@ -304,6 +306,49 @@
       ops.forEach((op) => { text = text.slice(0, op[1]) + op[3] + text.slice(op[1] + op[2]); });
       baseline.set(el, text);
     });
+  }
+
+  // --- model suggestions (issue 23, docs/ml-backends.md) ----------------------------------------
+  // The server decides whether this assignment gets a suggestion (control share, gold items) and records
+  // that it did; the page only shows it. A suggestion is an answer in the type's schema, so it is put into
+  // the widget the way a draft is restored (type.restore): one mechanism for every task type. "prefill"
+  // fills the widget unless a draft or the contributor's own input came first; "hint" shows it beside the
+  // widget with a button to use it. Never awaited by the queue: the task is usable before it arrives.
+  let touched = false;
+  form.addEventListener("input", () => { touched = true; });
+  form.addEventListener("change", () => { touched = true; });
+  function summarise(value, prefix) {
+    if (value === null || value === undefined || value === "") return [];
+    if (Array.isArray(value)) {
+      if (value.every((v) => v === null || typeof v !== "object")) return [`${prefix}: ${value.join(", ")}`];
+      return value.flatMap((v, i) => summarise(v, `${prefix}[${i + 1}]`));
+    }
+    if (typeof value === "object") return Object.keys(value).flatMap((k) => summarise(value[k], prefix ? `${prefix}.${k}` : k));
+    return [`${prefix}: ${value}`];
+  }
+  async function showSuggestion(id, hadDraft) {
+    const box = $("suggestion-box");
+    box.hidden = true;
+    let res;
+    try { res = await api(urlFor(cfg.urls.suggestion, id)); } catch (e) { return; }
+    if (!assignment || assignment.id !== id || res.status !== 200 || !res.data.suggestion) return;
+    const s = res.data.suggestion;
+    $("suggestion-summary").textContent = summarise(s.answer, "").slice(0, 40).join("\n");
+    $("suggestion-score").textContent = typeof s.score === "number" ? (S.suggestionScore || "%s").replace("%s", `${Math.round(s.score * 100)}%`) : "";
+    $("suggestion-state").textContent = "";
+    box.dataset.policy = s.policy;
+    const use = $("btn-use-suggestion");
+    const apply = () => {
+      try { type.restore(JSON.parse(JSON.stringify(s.answer))); saveDraft(); } catch (e) { /* a type that cannot hold it: shown only */ }
+    };
+    use.onclick = () => { apply(); use.hidden = true; };
+    use.hidden = false;
+    if (s.policy === "prefill" && !hadDraft && !touched) {
+      apply();
+      use.hidden = true;
+      $("suggestion-state").textContent = S.suggestionPrefilled || "";
+    }
+    box.hidden = false;
   }
 
   async function submit() {

@@ -245,6 +245,22 @@ class RLHFPreference(TaskType):
             return {"ranks": ranks}
         return None
 
+    def suggestion_for_view(self, answer: dict, *, view: dict, config: dict) -> dict:
+        """Original positions (a backend's, like a gold answer's) -> the positions this contributor sees."""
+        n = len(answer.get("ranks") or answer.get("ratings") or answer.get("order") or []) or 2
+        shown = _order(view, n)  # shown position p holds original response shown[p]
+        at = {original: pos for pos, original in enumerate(shown)}
+        out = dict(answer)
+        choice = _original_choice(answer)
+        if isinstance(choice, int) and choice in at:
+            out["choice"] = "AB"[at[choice]] if at[choice] < 2 else answer.get("choice")
+        for key in ("ranks", "ratings"):
+            if isinstance(answer.get(key), list) and len(answer[key]) == n:
+                original = answer[key]
+                out[key] = [original[shown[p]] for p in range(n)]
+        out["order"] = shown
+        return out
+
     def validate_gold(self, gold, config: dict, payload: dict):
         # Gold answers are written in the ORIGINAL order (identity view).
         return self.validate_annotation(gold, config=config, item_payload=payload, view={})

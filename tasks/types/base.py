@@ -100,6 +100,12 @@ class TaskType:
         """What this contributor is shown beyond the payload (e.g. a shuffled response order)."""
         return {}
 
+    def suggestion_for_view(self, answer: dict, *, view: dict, config: dict) -> dict:
+        """A model's suggestion (an answer in the item's own terms, as a gold answer is written) as this
+        contributor's page holds an answer: a type that shuffles what it shows (``prepare_view``) maps it to
+        the shown positions, so the widget restores it like a draft and the stored answer compares with it."""
+        return answer
+
     def contributor_payload(self, item_payload: dict) -> dict:
         """The payload as a contributor's page receives it: a type hides what must stay blind (model names)."""
         return item_payload

@@ -8,6 +8,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from assist.services import primary_backend
 from payments.selectors import campaign_card_stats
 from tasks.models import Campaign
 from tasks.types.choices import choice_labels
@@ -22,7 +23,7 @@ def render_instructions(text: str) -> str:
 
 def labeler_config(request, campaign: Campaign) -> dict:
     """Everything the page script needs, passed as JSON (json_script), never as inline code."""
-    return {
+    config = {
         "campaignId": campaign.pk,
         "taskType": campaign.task_type,
         "config": campaign.config,
@@ -44,8 +45,14 @@ def labeler_config(request, campaign: Campaign) -> dict:
             "draftRestored": _("Your unsent draft was restored."),
             "required": _("Please answer this."),
             "moreProblems": _("%s more problems marked below"),
+            "suggestionPrefilled": _("(pre-filled: change anything that is wrong)"),
+            "suggestionScore": _("confidence %s"),
         },
     }
+    if primary_backend(campaign.pk) is not None:
+        # Model assistance (docs/ml-backends.md): the page asks per assignment; the server decides and records.
+        config["urls"]["suggestion"] = reverse("assignment-suggestion", args=[0])
+    return config
 
 
 def expected_time(median_ms: int | None) -> str:

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from annotations.models import Annotation, Consensus
 from assets.selectors import media_url_ttl, media_urls_for
+from assist.selectors import suggestion_report
 from consensus.engine import start_campaign_rescore
 from contributors.models import Region
 from core.schema import SchemaError
@@ -202,6 +203,7 @@ def dashboard(request, campaign_id: int):
     return render(request, "review/dashboard.html", _context(
         request, _("Dashboard: %(name)s") % {"name": campaign.name}, campaign=campaign, data=data,
         json_url=reverse("review:dashboard-json", args=[campaign.pk]), display=_dashboard_display(data),
+        assist=suggestion_report(campaign),
     ))
 
 

@@ -3,6 +3,7 @@ through the real submit path, interpolation (Python and the page's JS agree), tr
 consensus (with a planted bug), MOT and CVAT-video round trips on the shared fixtures, the bench smoke."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
@@ -334,7 +336,7 @@ def test_planted_bug_in_track_similarity_is_caught(monkeypatch):
 
 
 @pytest.mark.django_db
-def test_consensus_through_the_engine(stored_clip, make_contributor):
+def test_consensus_through_the_engine_and_exports(stored_clip, make_contributor, media_root):
     campaign, key = stored_clip
     campaign.overlap = 3
     campaign.save(update_fields=["overlap"])
@@ -345,9 +347,24 @@ def test_consensus_through_the_engine(stored_clip, make_contributor):
         client.force_login(make_contributor())
         payload = {"tracks": [{**t, "id": f"t{i}"} for i, t in enumerate(tracks)]}
         assert submit(client, lease(client, campaign), payload).status_code == 201
-    consensus = score_item_consensus(Item.objects.get(campaign=campaign).pk)
+    item = Item.objects.get(campaign=campaign)
+    consensus = score_item_consensus(item.pk)
     assert consensus.method == "hungarian_mean_iou_tracks"
     assert len(consensus.result["tracks"]) == 2 and 0.8 < consensus.agreement <= 1
+    # Exported as MOT and CVAT for video, read back: the consensus boxes on every frame.
+    out = Path(media_root) / "export"
+    call_command("video_dataset", "export", "--campaign", str(campaign.pk), "--format", "mot", "--out", str(out / "mot"),
+                 stdout=io.StringIO())
+    call_command("video_dataset", "export", "--campaign", str(campaign.pk), "--format", "cvat", "--out",
+                 str(out / "cvat"), stdout=io.StringIO())
+    mot, _ = read_mot((out / f"mot/{item.pk}/gt/gt.txt").read_text(), ["red", "blue"])
+    cvat, _skipped, meta = read_cvat_video((out / f"cvat/{item.pk}/annotations.xml").read_text())
+    assert meta["size"] == N and meta["labels"] == ["red", "blue"]
+    expected = [tr.visible_shapes(t, N) for t in consensus.result["tracks"]]
+    for back in (mot, cvat):
+        got = [tr.visible_shapes(tr.check_tracks([t], width=W, height=H, frame_count=N + 1)[0], N) for t in back]
+        assert sorted(g.keys() == e.keys() for g, e in zip(got, expected, strict=True)) == [True, True]
+        assert all(g[f] == pytest.approx(e[f], abs=0.011) for g, e in zip(got, expected, strict=True) for f in e)
 
 
 # --- formats ---------------------------------------------------------------------------------------------
@@ -386,6 +403,24 @@ def test_cvat_video_fixture_and_round_trip():
     again, _skipped, _meta = read_cvat_video(xml)
     assert tr.check_tracks(again, width=25, height=20, frame_count=20) == [
         {**t, "id": f"cvat-{i}"} for i, t in enumerate(checked)]
+
+
+@pytest.mark.django_db
+def test_import_command_makes_a_pre_annotated_item(stored_clip, tmp_path):
+    campaign, key = stored_clip
+    out = io.StringIO()
+    call_command("video_dataset", "import", "--campaign", str(campaign.pk), "--format", "cvat", "--annotations",
+                 str(FIXTURES / "cvat/cvat_for_video_annotations.xml"), "--video", key, stdout=out)
+    item = Item.objects.get(campaign=campaign)
+    assert [t["shape"] for t in item.payload["pre_tracks"]] == ["box", "points", "polyline"]
+    assert "3 tracks" in out.getvalue()
+    bad = tmp_path / "gt.txt"
+    bad.write_text("1,1,10,10,20,20,1,1,1\n2,1,10,10,900,20,1,1,1\n")
+    with pytest.raises(CommandError) as exc:
+        call_command("video_dataset", "import", "--campaign", str(campaign.pk), "--format", "mot", "--annotations",
+                     str(bad), "--video", key, stdout=io.StringIO())
+    assert "gt.txt: pre_tracks[0].keyframes" in str(exc.value) and "outside" in str(exc.value)
+    assert Item.objects.filter(campaign=campaign).count() == 1
 
 
 @pytest.mark.django_db

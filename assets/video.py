@@ -33,17 +33,24 @@ PLAYLIST_MARKERS = (b"#EXTM3U", b"ffconcat", b"#EXT-X-", b"file '", b"file http"
 
 
 def looks_like_video(data: bytes) -> bool:
-    """Whether an upload should go the video way: a video container's signature, or a playlist (refused
-    there, naming the file). Audio-only MP4/WebM (.m4a, voice notes) stays on the audio path."""
-    head = data[:64]
+    """Whether an upload should go the video way: a playlist (refused there, naming the file), or a video
+    container (MP4/MOV, Matroska/WebM, AVI, MPEG-TS) that holds a video stream. Audio-only MP4/WebM (M4A,
+    voice notes) stays on the audio path; a damaged container goes the video way and is refused there."""
     if any(m in data[:512].lstrip()[:64] for m in PLAYLIST_MARKERS):
         return True
-    if head[4:8] == b"ftyp":
-        return head[8:12] not in (b"M4A ", b"M4B ")
-    if head.startswith(b"\x1a\x45\xdf\xa3"):  # Matroska/WebM: video when a video track is there
-        return b"V_" in data[:4096]
-    return head.startswith(b"RIFF") and head[8:12] == b"AVI " or head[:1] == b"\x47" and len(data) > 188 \
-        and data[188:189] == b"\x47"
+    head = data[:64]
+    container = (head[4:8] == b"ftyp" or head.startswith(b"\x1a\x45\xdf\xa3")
+                 or head.startswith(b"RIFF") and head[8:12] == b"AVI "
+                 or head[:1] == b"\x47" and len(data) > 188 and data[188:189] == b"\x47")
+    if not container:
+        return False
+    import av
+
+    try:
+        with av.open(io.BytesIO(data), mode="r") as probe:
+            return bool(probe.streams.video)
+    except (av.FFmpegError, ValueError, OSError, EOFError, IndexError, UnicodeDecodeError):
+        return True
 
 
 def max_video_bytes() -> int:

@@ -97,3 +97,55 @@ def test_one_track_three_keyframes_interpolated_on_the_server(browser, live_serv
         a, b, f0, f1 = (first, middle, 0, 49) if f < 49 else (middle, last, 49, 99)
         t = (f - f0) / (f1 - f0)
         assert server[f]["box"] == pytest.approx([p + (q - p) * t for p, q in zip(a, b, strict=True)], abs=0.01)
+
+
+def test_polygon_points_propagate_outside_and_occluded(browser, live_server, browser_login, make_campaign,
+                                                       make_contributor, clip):
+    campaign = make_campaign("video", items=[{"payload": {"video": clip}}], overlap=1, config=CONFIG)
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    browser_login(page, make_contributor().email)
+    page.goto(f"{live_server.url}/label/{campaign.pk}/")
+    page.locator("#instructions").wait_for(state="visible")
+    page.keyboard.press("Escape")
+    expect(page.locator("[data-role=video-annotation][data-shown='0']")).to_be_attached(timeout=15000)
+    page.locator("[data-role=viewport]").evaluate("el => el.scrollIntoView({block: 'start'})")
+    screen = mapper(page)
+    # A polygon of class 2 (P, four taps, Enter) and a two-point track (T, two taps, Enter) on frame 0.
+    page.keyboard.press("2")
+    page.keyboard.press("p")
+    for x, y in ((300, 50), (400, 50), (400, 150), (300, 150)):
+        page.mouse.click(*screen(x, y))
+    page.keyboard.press("Enter")
+    page.keyboard.press("t")
+    for x, y in ((50, 200), (90, 230)):
+        page.mouse.click(*screen(x, y))
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-track-shape=polygon]")).to_have_count(1)
+    expect(page.locator("[data-track-shape=points]")).to_have_count(1)
+    # The polygon: propagate to frame 1 (F), occluded there (C), outside from frame 10 (O).
+    page.locator("[data-track-shape=polygon] button").click()
+    page.keyboard.press("f")
+    expect(page.locator("[data-role=video-annotation][data-frame='1']")).to_be_attached()
+    page.keyboard.press("c")
+    expect(page.locator("[data-action=occluded]")).to_have_attribute("aria-pressed", "true")
+    step_to(page, 10)
+    page.keyboard.press("o")
+    expect(page.locator("[data-action=outside]")).to_have_attribute("aria-pressed", "true")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#done-count")).to_have_text("1")
+    context.close()
+    assert not errors, errors
+
+    polygon, points = Annotation.objects.get(campaign=campaign).payload["tracks"]
+    assert polygon["shape"] == "polygon" and polygon["label"] == "blue"
+    assert [(k["frame"], k["occluded"], k["outside"]) for k in polygon["keyframes"]] == [
+        (0, False, False), (1, True, False), (10, True, True)]
+    assert polygon["keyframes"][1]["points"] == polygon["keyframes"][0]["points"]
+    assert polygon["keyframes"][0]["points"][2] == pytest.approx([400, 150], abs=2)
+    assert points["shape"] == "points" and len(points["keyframes"][0]["points"]) == 2
+    shapes = expand(polygon, 100)
+    assert shapes[5]["occluded"] and not shapes[5]["outside"] and shapes[50]["outside"]

@@ -24,15 +24,17 @@ def mover_boxes(frame: int, fps: float, width: int, height: int) -> list[list[fl
 
 def write_clip(path, *, width: int = 640, height: int = 360, seconds: float = 4.0, fps: int = 25,
                gop: int = 50, crf: int = 28) -> dict:
-    """Encode the moving-rectangles clip to ``path`` (MP4/H.264); returns {fps, frame_count, tracks}."""
+    """Encode the moving-rectangles clip to ``path`` (MP4/H.264, even width and height); returns {fps,
+    frame_count, tracks}."""
     import av
 
     n = int(round(seconds * fps))
     # Frames are built in YUV 4:2:0 directly (no RGB conversion per frame): the bench makes 18,000 of them.
     ys, xs = np.mgrid[0:height, 0:width]
     luma = (xs * 120 // max(1, width - 1) + ys * 60 // max(1, height - 1) + 40).astype(np.uint8)
-    chroma_u = np.full((height // 2, width // 2), 110, dtype=np.uint8)
-    chroma_v = (np.mgrid[0:height // 2, 0:width // 2][1] * 80 // max(1, width // 2 - 1) + 90).astype(np.uint8)
+    ch, cw = (height + 1) // 2, (width + 1) // 2
+    chroma_u = np.full((ch, cw), 110, dtype=np.uint8)
+    chroma_v = (np.mgrid[0:ch, 0:cw][1] * 80 // max(1, cw - 1) + 90).astype(np.uint8)
     tracks: list[list[list[float]]] = [[] for _ in MOVERS]
     with av.open(str(path), mode="w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=fps)
@@ -48,14 +50,21 @@ def write_clip(path, *, width: int = 640, height: int = 360, seconds: float = 4.
                 u_plane[y0 // 2:y1 // 2, x0 // 2:x1 // 2] = uu
                 v_plane[y0 // 2:y1 // 2, x0 // 2:x1 // 2] = vv
                 track.append([x, y, w, h])
-            frame = av.VideoFrame.from_ndarray(np.concatenate([y_plane, u_plane.reshape(-1, width),
-                                                               v_plane.reshape(-1, width)]), format="yuv420p")
+            frame = av.VideoFrame(width, height, "yuv420p")
+            for plane, data in zip(frame.planes, (y_plane, u_plane, v_plane), strict=True):
+                _fill(plane, data)
             frame.pts = i
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode(None):
             container.mux(packet)
     return {"fps": fps, "frame_count": n, "width": width, "height": height, "tracks": tracks}
+
+
+def _fill(plane, data: np.ndarray) -> None:
+    """Copy one plane into a frame whose rows may be padded (``line_size`` >= width)."""
+    pad = plane.line_size - data.shape[1]
+    plane.update(np.ascontiguousarray(np.pad(data, ((0, 0), (0, pad))) if pad else data).tobytes())
 
 
 def _yuv(rgb: tuple[int, int, int]) -> tuple[int, int, int]:

@@ -91,9 +91,14 @@ def store_campaign_media(*, campaign, upload, name: str = "", uploaded_by=None) 
     """A manager's image, audio or video for a campaign's items, stored as ``campaigns/<id>/<random>/<name>``."""
     if name:
         check_file_name(name, "name")
-    data = read_upload(upload, field_name="file",
-                       max_bytes=max(max_image_bytes(), max_audio_bytes(), video.max_video_bytes()))
-    if video.looks_like_video(data):
+    # The first bytes say whether the video limit applies: anything else is never read past the image/audio one.
+    head = upload.read(4096) if upload is not None else b""
+    if upload is not None:
+        upload.seek(0)
+    maybe_video = video.is_playlist(head) or video.has_video_signature(head)
+    data = read_upload(upload, field_name="file", max_bytes=max(
+        max_image_bytes(), max_audio_bytes(), video.max_video_bytes() if maybe_video else 0))
+    if maybe_video and video.looks_like_video(data):
         return store_campaign_video(campaign=campaign, data=data, name=name or getattr(upload, "name", "") or "",
                                     uploaded_by=uploaded_by)
     if len(data) > max(max_image_bytes(), max_audio_bytes()):

@@ -32,17 +32,24 @@ VIDEO_CODECS = {"h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "mpeg2video", "mjp
 PLAYLIST_MARKERS = (b"#EXTM3U", b"ffconcat", b"#EXT-X-", b"file '", b"file http")
 
 
+def is_playlist(head: bytes) -> bool:
+    return any(m in head[:512].lstrip()[:64] for m in PLAYLIST_MARKERS)
+
+
+def has_video_signature(head: bytes) -> bool:
+    """A container that may hold video, from its first bytes (MP4/MOV, Matroska/WebM, AVI, MPEG-TS)."""
+    return (head[4:8] == b"ftyp" or head.startswith(b"\x1a\x45\xdf\xa3")
+            or head.startswith(b"RIFF") and head[8:12] == b"AVI "
+            or head[:1] == b"\x47" and len(head) > 188 and head[188:189] == b"\x47")
+
+
 def looks_like_video(data: bytes) -> bool:
     """Whether an upload should go the video way: a playlist (refused there, naming the file), or a video
     container (MP4/MOV, Matroska/WebM, AVI, MPEG-TS) that holds a video stream. Audio-only MP4/WebM (M4A,
     voice notes) stays on the audio path; a damaged container goes the video way and is refused there."""
-    if any(m in data[:512].lstrip()[:64] for m in PLAYLIST_MARKERS):
+    if is_playlist(data):
         return True
-    head = data[:64]
-    container = (head[4:8] == b"ftyp" or head.startswith(b"\x1a\x45\xdf\xa3")
-                 or head.startswith(b"RIFF") and head[8:12] == b"AVI "
-                 or head[:1] == b"\x47" and len(data) > 188 and data[188:189] == b"\x47")
-    if not container:
+    if not has_video_signature(data):
         return False
     import av
 

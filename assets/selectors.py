@@ -85,7 +85,8 @@ def video_frame_urls(asset: MediaAsset, *, user_id: int) -> dict:
     chunks = [{"url": signed_media_url(c["key"], user_id=user_id), "start": c["start"], "count": c["count"],
                "offsets": c["offsets"]} for c in frames["chunks"]]
     return {"frames": {"state": "ready", "fps": frames["fps"], "frame_count": frames["frame_count"],
-                       "width": frames["width"], "height": frames["height"], "chunks": chunks}}
+                       "width": frames["width"], "height": frames["height"],
+                       "range": frames.get("range", "full"), "chunks": chunks}}
 
 
 def recording_for(key: str, *, view: dict) -> MediaAsset | None:

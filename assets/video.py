@@ -154,7 +154,7 @@ def extract_frames(source, *, prefix: str, name: str = "video", chunk_frames: in
     """Decode every frame of ``source`` (a path or file object) once into JPEG chunks under ``prefix``.
 
     Returns the index: fps, frame count, size and per chunk its key, first frame and frame offsets. JPEG
-    encoding is FFmpeg's MJPEG encoder (``quality`` is its qscale, 2 = best), decoding uses ``threads``
+    encoding is FFmpeg's MJPEG encoder in the source's range (``quality`` is its qscale, 2 = best), decoding uses ``threads``
     threads (1 for the one-core figure in bench/). On any error every file written is deleted and a
     ``MediaRefused`` naming ``name`` is raised.
     """
@@ -190,21 +190,18 @@ def extract_frames(source, *, prefix: str, name: str = "video", chunk_frames: in
             width, height = stream.codec_context.width, stream.codec_context.height
             rate = stream.average_rate or stream.guessed_rate
             fps = float(rate) if rate else 25.0
-            encoder = av.CodecContext.create("mjpeg", "w")
-            encoder.width, encoder.height = width, height
-            encoder.pix_fmt = "yuvj420p"
-            encoder.time_base = stream.time_base or av.time_base
-            encoder.qscale = quality  # FFmpeg's -q:v
-            encoder.options = {"qmin": str(quality), "qmax": str(quality)}
-            encoder.flags |= av.codec.context.Flags.qscale
-            encoder.thread_count = 1
-            encoder.open()
+            encoder, full_range = None, False
             for frame in container.decode(stream):
                 if offsets and frame.key_frame and len(offsets) >= chunk_frames or len(offsets) >= 2 * chunk_frames:
                     flush()
                 if (frame.width, frame.height) != (width, height):
                     raise _refuse("file", name, _("The picture size changes inside the video."))
-                out = frame if frame.format.name in ("yuvj420p", "yuv420p") else frame.reformat(format="yuv420p")
+                if encoder is None:  # the first frame says the pixel format (and so the range) to keep
+                    full_range = frame.format.name == "yuvj420p"
+                    encoder = _jpeg_encoder(width, height, full_range=full_range, quality=quality,
+                                            time_base=stream.time_base or av.time_base)
+                pix = "yuvj420p" if full_range else "yuv420p"
+                out = frame if frame.format.name == pix else frame.reformat(format=pix)
                 out.pts = count
                 for packet in encoder.encode(out):
                     offsets.append(len(buf))
@@ -213,7 +210,7 @@ def extract_frames(source, *, prefix: str, name: str = "video", chunk_frames: in
                 if count > max_frames:
                     raise _refuse("file", name, _("The video is too long (at most %(max)d minutes).") % {
                         "max": int(lim["max_seconds"] // 60)})
-            for packet in encoder.encode(None):
+            for packet in encoder.encode(None) if encoder is not None else ():
                 offsets.append(len(buf))
                 buf += bytes(packet)
             flush()
@@ -229,8 +226,31 @@ def extract_frames(source, *, prefix: str, name: str = "video", chunk_frames: in
     if count == 0:
         raise _refuse("file", name, _("The video contains no readable frame."))
     index = {"version": 1, "fps": round(fps, 4), "frame_count": count, "width": width, "height": height,
-             "chunks": chunks}
+             "range": "full" if full_range else "limited", "chunks": chunks}
     return index
+
+
+def _jpeg_encoder(width: int, height: int, *, full_range: bool, quality: int, time_base):
+    """FFmpeg's MJPEG encoder fed the decoder's own pixel format: most H.264/VP9 is limited-range yuv420p,
+    which FFmpeg writes as JPEG only as an "unofficial" extension, but converting every frame to full range
+    (yuvj420p) costs a third of the extraction time; the index records ``range`` and the page stretches
+    limited-range frames back when it draws them (video.js)."""
+    import av
+
+    encoder = av.CodecContext.create("mjpeg", "w")
+    encoder.width, encoder.height = width, height
+    encoder.pix_fmt = "yuvj420p" if full_range else "yuv420p"
+    encoder.time_base = time_base
+    encoder.qscale = quality  # FFmpeg's -q:v
+    options = {"qmin": str(quality), "qmax": str(quality)}
+    if not full_range:
+        options["strict"] = "unofficial"
+        encoder.color_range = 1  # MPEG (limited)
+    encoder.options = options
+    encoder.flags |= av.codec.context.Flags.qscale
+    encoder.thread_count = 1
+    encoder.open()
+    return encoder
 
 
 def _delete(keys: list[str]) -> None:

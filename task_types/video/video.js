@@ -139,7 +139,12 @@
     ctx.setTransform(st.dpr, 0, 0, st.dpr, 0, 0);
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     ctx.setTransform(st.dpr * st.scale, 0, 0, st.dpr * st.scale, st.dpr * st.tx, st.dpr * st.ty);
-    if (st.bitmap) ctx.drawImage(st.bitmap, 0, 0, st.w, st.h);
+    if (st.bitmap) {
+      // Limited-range frames (assets/video.py keeps the source's range): 16–235 stretched back to 0–255.
+      if (st.limited) ctx.filter = "contrast(1.164)";
+      ctx.drawImage(st.bitmap, 0, 0, st.w, st.h);
+      ctx.filter = "none";
+    }
     const lw = 2 / st.scale;
     st.tracks.forEach((t, i) => {
       const s = shapeAt(t, st.f);
@@ -357,6 +362,7 @@
       const frames = (data.frames || {}).video || {};
       if (frames.state !== "ready") { $('[data-role="status"]').textContent = msg("notReady"); return; }
       st.chunks = frames.chunks;
+      st.limited = frames.range === "limited";
       root.dataset.loaded = "1";
       seek(st.f);
     } catch (err) {

@@ -108,7 +108,16 @@ def test_small_chunks_start_on_keyframes(tmp_path, settings, clip_bytes):
     index = extract_frames(str(src), prefix="x", chunk_frames=10)
     starts = [c["start"] for c in index["chunks"]]
     assert starts == [0, 12, 24, 36, 48]  # GOP 12: every chunk opens on a keyframe
-    assert index["frame_count"] == N
+    assert index["frame_count"] == N and index["range"] == "limited"  # H.264's range kept (no conversion)
+    # The red mover, decoded from the stored JPEG and stretched back as the page does, keeps its colour.
+    import numpy as np
+    from PIL import Image
+
+    chunk = (tmp_path / index["chunks"][0]["key"]).read_bytes()
+    first = np.asarray(Image.open(io.BytesIO(chunk[: index["chunks"][0]["offsets"][1]])).convert("RGB"), dtype=float)
+    x, y, w, h = clip_bytes[1]["tracks"][0][0]
+    shown = np.clip((first[int(y + h / 2), int(x + w / 2)] - 16) * 255 / 219, 0, 255)
+    assert shown == pytest.approx([230, 60, 60], abs=12)
 
 
 def _mp4_without_video(tmp_path) -> bytes:

@@ -1,4 +1,4 @@
-"""Stored media (images, recordings): where it lives in storage and what decoding it told us."""
+"""Stored media (images, recordings, videos and their frame stores): where it lives in storage and what decoding it told us."""
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -11,6 +11,7 @@ class MediaAsset(models.Model):
     class Kind(models.TextChoices):
         IMAGE = "image", _("Image")
         AUDIO = "audio", _("Audio")
+        VIDEO = "video", _("Video")
 
     key = models.CharField(max_length=300, unique=True)
     kind = models.CharField(max_length=10, choices=Kind.choices)

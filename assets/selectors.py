@@ -74,7 +74,22 @@ def media_urls_for(campaign, keys: dict[str, str], *, user_id: int) -> dict[str,
         if isinstance(asset.info, dict) and asset.info.get("duration_s"):
             # Decoded at upload: a browser reports a MediaRecorder WebM's duration as Infinity.
             out[name]["duration_s"] = asset.info["duration_s"]
+        if asset.kind == MediaAsset.Kind.VIDEO:
+            out[name].update(video_frame_urls(asset, user_id=user_id))
     return out
+
+
+def video_frame_urls(asset: MediaAsset, *, user_id: int) -> dict:
+    """A video's frame store as the page reads it: the index (fps, size, chunk boundaries and frame offsets)
+    with a signed URL per chunk; signed because the video itself is (the chunks have no rows of their own)."""
+    frames = (asset.info or {}).get("frames") or {}
+    if frames.get("state") != "ready":
+        return {"frames": {"state": frames.get("state", "pending"), "error": frames.get("error", "")}}
+    chunks = [{"url": signed_media_url(c["key"], user_id=user_id), "start": c["start"], "count": c["count"],
+               "offsets": c["offsets"]} for c in frames["chunks"]]
+    return {"frames": {"state": "ready", "fps": frames["fps"], "frame_count": frames["frame_count"],
+                       "width": frames["width"], "height": frames["height"],
+                       "range": frames.get("range", "full"), "chunks": chunks}}
 
 
 def recording_for(key: str, *, view: dict) -> MediaAsset | None:
@@ -87,3 +102,8 @@ def recording_for(key: str, *, view: dict) -> MediaAsset | None:
 
 def open_media(key: str):
     return default_storage.open(check_key(key), "rb")
+
+
+def stored_video(key: str) -> MediaAsset | None:
+    """The uploaded video under ``key`` (its ``info["frames"]`` says whether the frame store is ready)."""
+    return MediaAsset.objects.filter(key=key, kind=MediaAsset.Kind.VIDEO).only("key", "info").first()

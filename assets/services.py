@@ -5,6 +5,7 @@ Every upload is decoded before anything is written; a refused upload leaves no f
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from contributors.selectors import profile_for
 
+from . import video
 from .decoding import MediaRefused, check_file_name, check_key, inspect_audio, inspect_image
 from .models import MediaAsset
 
@@ -86,10 +88,22 @@ def delete_asset(asset: MediaAsset) -> None:
 
 
 def store_campaign_media(*, campaign, upload, name: str = "", uploaded_by=None) -> MediaAsset:
-    """A manager's image or audio for a campaign's items, stored as ``campaigns/<id>/<random>/<name>``."""
+    """A manager's image, audio or video for a campaign's items, stored as ``campaigns/<id>/<random>/<name>``."""
     if name:
         check_file_name(name, "name")
-    data = read_upload(upload, field_name="file", max_bytes=max(max_image_bytes(), max_audio_bytes()))
+    # The first bytes say whether the video limit applies: anything else is never read past the image/audio one.
+    head = upload.read(4096) if upload is not None else b""
+    if upload is not None:
+        upload.seek(0)
+    maybe_video = video.is_playlist(head) or video.has_video_signature(head)
+    data = read_upload(upload, field_name="file", max_bytes=max(
+        max_image_bytes(), max_audio_bytes(), video.max_video_bytes() if maybe_video else 0))
+    if maybe_video and video.looks_like_video(data):
+        return store_campaign_video(campaign=campaign, data=data, name=name or getattr(upload, "name", "") or "",
+                                    uploaded_by=uploaded_by)
+    if len(data) > max(max_image_bytes(), max_audio_bytes()):
+        raise MediaRefused("file", _("The file is too large (at most %(max)d MB).") % {
+            "max": max(max_image_bytes(), max_audio_bytes()) // (1024 * 1024)})
     try:
         image = inspect_image(data, field_name="file", max_bytes=max_image_bytes())
         kind, content_type, ext, info = "image", image.content_type, image.extension, {
@@ -109,6 +123,60 @@ def store_campaign_media(*, campaign, upload, name: str = "", uploaded_by=None) 
     key = campaign_media_key(campaign.pk, name or f"media.{ext}")
     return store_media(key=key, data=data, kind=kind, content_type=content_type, info=info, campaign=campaign,
                        uploaded_by=uploaded_by)
+
+
+def store_campaign_video(*, campaign, data: bytes, name: str = "", uploaded_by=None) -> MediaAsset:
+    """A video: probed now (refused naming the file), stored, then decoded into its frame store by a Celery
+    job on the export queue (``assets.tasks.extract_video_frames``) once this transaction commits.
+    Until the job has run the asset's ``info["frames"]["state"]`` is ``pending``; items naming it wait."""
+    label = name or "video"
+    probe = video.inspect_video(data, name=label, field_name="file")
+    safe_name = name if name and _is_safe_name(name) else f"video.{probe.extension}"
+    key = campaign_media_key(campaign.pk, safe_name)
+    asset = store_media(key=key, data=data, kind=MediaAsset.Kind.VIDEO, content_type=probe.content_type,
+                        info={**probe.as_dict(), "name": label[:120], "frames": {"state": "pending"}},
+                        campaign=campaign, uploaded_by=uploaded_by)
+    from .tasks import extract_video_frames
+
+    transaction.on_commit(lambda: extract_video_frames.delay(asset.pk))
+    return asset
+
+
+def _is_safe_name(name: str) -> bool:
+    try:
+        check_file_name(name, "name")
+    except MediaRefused:
+        return False
+    return True
+
+
+def build_frame_store(*, asset: MediaAsset) -> MediaAsset:
+    """Decode a stored video into its frame store (idempotent: a redelivered job redoes it from scratch).
+
+    Success records the index in ``info["frames"]`` (state ``ready``); a refusal records state ``failed``
+    with the message naming the file, and keeps no chunk.
+    """
+    if asset.kind != MediaAsset.Kind.VIDEO:
+        raise MediaRefused("file", _("This file is not a video."))
+    video.delete_frames(asset.info)
+    path = None
+    try:
+        with default_storage.open(asset.key, "rb") as handle:
+            path = video.spooled_path(handle.read())
+        index = video.extract_frames(path, prefix=video.frames_prefix(asset.key),
+                                     name=asset.info.get("name") or asset.key)
+        frames = {"state": "ready", **index}
+    except MediaRefused as exc:
+        frames = {"state": "failed", "error": str(exc.message)}
+    finally:
+        if path:
+            os.unlink(path)
+    info = {**asset.info, "frames": frames}
+    updated = MediaAsset.objects.filter(pk=asset.pk).update(info=info)
+    if not updated:  # the asset was deleted meanwhile: its chunks go too
+        video.delete_frames(info)
+    asset.info = info
+    return asset
 
 
 def speaker_metadata(user) -> dict:

@@ -12,3 +12,8 @@ def delete_stored_file(sender, instance: MediaAsset, **kwargs) -> None:
     # After commit: a rolled-back deletion must not lose the file its restored row points to.
     key = instance.key
     transaction.on_commit(lambda: default_storage.delete(key))
+    if instance.kind == MediaAsset.Kind.VIDEO:  # and a video its frame store
+        from .video import delete_frames
+
+        info = instance.info
+        transaction.on_commit(lambda: delete_frames(info))

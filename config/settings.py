@@ -202,6 +202,8 @@ CELERY_TASK_ROUTES = {
     "consensus.tasks.*": {"queue": "consensus"},
     "exports.tasks.*": {"queue": "export"},
     "assist.tasks.*": {"queue": "assist"},  # model backends: a slow one never delays scoring or exports
+    # Video frame extraction is long and CPU-bound like an export: the one-process queue, never scoring's.
+    "assets.tasks.*": {"queue": "export"},
 }
 CELERY_BEAT_SCHEDULE = {
     "expire-leases": {"task": "workqueue.tasks.sweep_expired_leases", "schedule": timedelta(minutes=1)},
@@ -465,6 +467,10 @@ MEDIA_URL_TTL_SECONDS = int(os.environ.get("MEDIA_URL_TTL_SECONDS", "900"))
 MEDIA_MAX_AUDIO_BYTES = int(os.environ.get("MEDIA_MAX_AUDIO_BYTES", str(8 * 1024 * 1024)))
 MEDIA_MAX_IMAGE_BYTES = int(os.environ.get("MEDIA_MAX_IMAGE_BYTES", str(20 * 1024 * 1024)))
 MEDIA_MAX_AUDIO_SECONDS = int(os.environ.get("MEDIA_MAX_AUDIO_SECONDS", "600"))  # campaign uploads
+# Videos (assets.video): upload size, then decompression-bomb guards on what the file would decode to.
+MEDIA_MAX_VIDEO_BYTES = int(os.environ.get("MEDIA_MAX_VIDEO_BYTES", str(500 * 1024 * 1024)))
+MEDIA_MAX_VIDEO_SECONDS = int(os.environ.get("MEDIA_MAX_VIDEO_SECONDS", "1800"))
+MEDIA_MAX_VIDEO_SIDE = int(os.environ.get("MEDIA_MAX_VIDEO_SIDE", "4096"))
 if AWS_STORAGE_BUCKET_NAME:
     AWS_S3_SIGNATURE_VERSION = "s3v4"  # presigned media URLs: SigV4 (required by newer regions)
 if AWS_STORAGE_BUCKET_NAME and not os.environ.get("S3_ENDPOINT_URL"):

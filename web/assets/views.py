@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from assets import selectors, services
+from assets.video import max_video_bytes
 from core.api_errors import error_response
 from organizations.access import Action
 from organizations.permissions import HasOrganization
@@ -96,6 +97,7 @@ class AssignmentMediaView(APIView):
 
     @extend_schema(
         responses={200: inline_serializer("AssignmentMedia", {"media": serializers.DictField(),
+                                                              "frames": serializers.DictField(),
                                                               "expires_in": serializers.IntegerField()})},
         summary="Signed media URLs for an open assignment",
     )
@@ -103,9 +105,11 @@ class AssignmentMediaView(APIView):
         assignment = _own_open_assignment(request, assignment_id)
         if assignment is None:
             return error_response(404, "not_found", "Not found.")
+        media = selectors.assignment_media_urls(assignment, user_id=request.user.pk)
         return Response({
-            "media": {name: media["url"] for name, media in
-                      selectors.assignment_media_urls(assignment, user_id=request.user.pk).items()},
+            "media": {name: m["url"] for name, m in media.items()},
+            # A video's frame store: index and signed chunk URLs (assets.selectors.video_frame_urls).
+            "frames": {name: m["frames"] for name, m in media.items() if "frames" in m},
             "expires_in": selectors.media_url_ttl(),
         })
 
@@ -160,19 +164,20 @@ class CampaignMediaOut(serializers.Serializer):
 
 
 class CampaignMediaUpload(APIView):
-    """An organisation uploads the images/audio its items reference (by the returned key)."""
+    """An organisation uploads the images/audio/videos its items reference (by the returned key)."""
 
     permission_classes = [HasOrganization]
     required_action = Action.MANAGE_CAMPAIGNS
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(request={"multipart/form-data": CampaignMediaIn}, responses={201: CampaignMediaOut},
-                   summary="Upload an image or audio file for a campaign's items")
+                   summary="Upload an image, audio or video file for a campaign's items")
     def post(self, request, campaign_id: int):
         campaign = Campaign.objects.filter(pk=campaign_id, organization=request.organization).first()
         if campaign is None:
             return error_response(404, "not_found", "Not found.")
-        if (refusal := _too_large(request, max(services.max_image_bytes(), services.max_audio_bytes()), "file")) is not None:
+        largest = max(services.max_image_bytes(), services.max_audio_bytes(), max_video_bytes())
+        if (refusal := _too_large(request, largest, "file")) is not None:
             return refusal
         if "file" not in request.FILES:
             return error_response(400, "invalid", _("No file was sent (field 'file')."), field="file")

@@ -63,9 +63,10 @@ class GeometryError(ValueError):
     """A refused object: ``field`` names it (``objects[3].points``), ``code`` and ``params`` say why (MESSAGES),
     ``message`` in English."""
 
-    def __init__(self, field: str, code: str, **params):
+    def __init__(self, field: str, code: str, *, messages: dict | None = None, **params):
+        # ``messages``: another module's own codes (the video type's track checks) on the same error class.
         self.field, self.code, self.params = field, code, params
-        self.message = MESSAGES[code] % params
+        self.message = (messages or MESSAGES)[code] % params
         super().__init__(f"{field}: {self.message}")
 
 

@@ -15,6 +15,7 @@ from assets.selectors import stored_video
 from exports.layouts import layouts_for
 from task_types.image.geometry import GeometryError
 from task_types.image.task import DEFAULT_ATTRIBUTES
+from task_types.image.task import _refuse as geometry_refusal
 from task_types.media_common import KEY_PATTERN
 from tasks.types.base import Aggregate, DemoCampaign, SchemaError, TaskType
 
@@ -26,6 +27,27 @@ TRACK_SCHEMA = {"type": "object", "required": ["shape", "keyframes"], "propertie
     "id": {"type": "string", "maxLength": 60}, "pre_id": {"type": "string", "maxLength": 60},
     "label": {"type": "string", "maxLength": 60}, "shape": {"enum": list(SHAPES)},
     "keyframes": {"type": "array", "minItems": 1}}}
+
+
+
+# tracks.TRACK_CODES in the contributor's language: same codes, same parameters (tracks.py has no Django).
+# A geometry code (outside the frame, a crossing polygon...) is translated by the image type's table.
+TRACK_MESSAGES = {
+    "not_list": _("a list of tracks is expected"),
+    "too_many_tracks": _("at most %(n)s tracks"),
+    "not_track": _("a track must be an object"),
+    "unknown_class": _("unknown class %(label)s"),
+    "duplicate_id": _("two tracks have the id %(id)s"),
+    "no_keyframe": _("a track needs at least one keyframe"),
+    "too_many_keyframes": _("at most %(n)s keyframes"),
+    "not_keyframe": _("a keyframe must be an object"),
+    "frame_range": _("the frame must be a whole number from 0 to %(last)s"),
+    "duplicate_frame": _("two keyframes on frame %(frame)s"),
+    "no_points": _("points need at least one point"),
+    "attributes_object": _("attributes must be an object"),
+    "unknown_attribute": _("unknown attribute"),
+    "attribute_value": _("invalid value for this attribute"),
+}
 
 
 class VideoAnnotation(TaskType):
@@ -121,7 +143,9 @@ class VideoAnnotation(TaskType):
                 labels={lab["name"] for lab in config["labels"]} if known_labels else None,
                 attributes={a["key"]: a for a in config.get("attributes") or []} if known_labels else None)
         except GeometryError as exc:
-            raise SchemaError(exc.field, exc.message) from exc
+            if exc.code in TRACK_MESSAGES:
+                raise SchemaError(exc.field, str(TRACK_MESSAGES[exc.code]) % exc.params) from exc
+            raise geometry_refusal(exc) from exc
 
     def validate_annotation(self, payload, *, config: dict, item_payload: dict, view: dict) -> dict:
         payload = super().validate_annotation(payload, config=config, item_payload=item_payload, view=view)

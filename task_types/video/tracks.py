@@ -47,73 +47,99 @@ def _geometry_key(shape: str) -> str:
     return "box" if shape == "box" else "points"
 
 
+# Why a track is refused, by code (the English text for imports and the command line); task.py shows the same
+# codes in the contributor's language (TRACK_MESSAGES there). Geometry codes come from the image type's table.
+TRACK_CODES = {
+    "not_list": "a list of tracks is expected",
+    "too_many_tracks": "at most %(n)s tracks",
+    "not_track": "a track must be an object",
+    "unknown_shape": "unknown shape %(kind)s; one of %(shapes)s",
+    "unknown_class": "unknown class %(label)s",
+    "duplicate_id": "two tracks have the id %(id)s",
+    "no_keyframe": "a track needs at least one keyframe",
+    "too_many_keyframes": "at most %(n)s keyframes",
+    "not_keyframe": "a keyframe must be an object",
+    "frame_range": "the frame must be a whole number from 0 to %(last)s",
+    "duplicate_frame": "two keyframes on frame %(frame)s",
+    "no_points": "points need at least one point",
+    "attributes_object": "attributes must be an object",
+    "unknown_attribute": "unknown attribute",
+    "attribute_value": "invalid value for this attribute",
+}
+
+
+def _refuse(field: str, code: str, **params) -> GeometryError:
+    return GeometryError(field, code, messages=TRACK_CODES, **params)
+
+
+
 def check_tracks(tracks: list, *, width: int, height: int, frame_count: int, field: str = "tracks",
                  shapes=SHAPES, labels: set[str] | None = None, attributes: dict | None = None) -> list[dict]:
     """Every track and keyframe checked (frame in range, geometry finite and inside the frame, class and
     attributes known); a ``GeometryError`` names the track and keyframe. Keyframes come back sorted."""
     if not isinstance(tracks, list):
-        raise GeometryError(field, "a list of tracks is expected")
+        raise _refuse(field, "not_list")
     if len(tracks) > MAX_TRACKS:
-        raise GeometryError(field, f"at most {MAX_TRACKS} tracks")
+        raise _refuse(field, "too_many_tracks", n=MAX_TRACKS)
     out, seen_ids = [], set()
     for ti, track in enumerate(tracks):
         where = f"{field}[{ti}]"
         if not isinstance(track, dict):
-            raise GeometryError(where, "a track must be an object")
+            raise _refuse(where, "not_track")
         shape = track.get("shape")
         if shape not in shapes:
-            raise GeometryError(f"{where}.shape", f"unknown shape {shape!r}; one of {', '.join(shapes)}")
+            raise _refuse(f"{where}.shape", "unknown_shape", kind=repr(shape), shapes=", ".join(shapes))
         label = track.get("label", "")
         if labels is not None and label not in labels:
-            raise GeometryError(f"{where}.label", f"unknown class {label!r}")
+            raise _refuse(f"{where}.label", "unknown_class", label=repr(label))
         tid = str(track.get("id") or f"t{ti + 1}")[:60]
         if tid in seen_ids:
-            raise GeometryError(f"{where}.id", f"two tracks have the id {tid!r}")
+            raise _refuse(f"{where}.id", "duplicate_id", id=repr(tid))
         seen_ids.add(tid)
         keyframes = track.get("keyframes")
         if not isinstance(keyframes, list) or not keyframes:
-            raise GeometryError(f"{where}.keyframes", "a track needs at least one keyframe")
+            raise _refuse(f"{where}.keyframes", "no_keyframe")
         if len(keyframes) > MAX_KEYFRAMES:
-            raise GeometryError(f"{where}.keyframes", f"at most {MAX_KEYFRAMES} keyframes")
+            raise _refuse(f"{where}.keyframes", "too_many_keyframes", n=MAX_KEYFRAMES)
         checked, frames = [], set()
         for ki, kf in enumerate(keyframes):
             kwhere = f"{where}.keyframes[{ki}]"
             if not isinstance(kf, dict):
-                raise GeometryError(kwhere, "a keyframe must be an object")
+                raise _refuse(kwhere, "not_keyframe")
             frame = kf.get("frame")
             if not isinstance(frame, int) or isinstance(frame, bool) or not 0 <= frame < frame_count:
-                raise GeometryError(f"{kwhere}.frame", f"the frame must be a whole number from 0 to {frame_count - 1}")
+                raise _refuse(f"{kwhere}.frame", "frame_range", last=frame_count - 1)
             if frame in frames:
-                raise GeometryError(f"{kwhere}.frame", f"two keyframes on frame {frame}")
+                raise _refuse(f"{kwhere}.frame", "duplicate_frame", frame=frame)
             frames.add(frame)
             key = _geometry_key(shape)
             try:
                 if shape == "points":
                     raw = kf.get("points")
                     if not isinstance(raw, list) or not raw:
-                        raise GeometryError(f"{kwhere}.points", "points need at least one point")
+                        raise _refuse(f"{kwhere}.points", "no_points")
                     obj = {"type": "keypoints", "keypoints": [
                         [*p, 2] if isinstance(p, list) and len(p) == 2 else [None] for p in raw]}
                 else:
                     obj = image_object(shape, kf.get(key))
                 geometry = check_object(obj, kwhere, width, height)
             except GeometryError as exc:
-                raise GeometryError(exc.field.replace(".keypoints", ".points").replace(".bbox", ".box"),
-                                    exc.message) from exc
+                exc.field = exc.field.replace(".keypoints", ".points").replace(".bbox", ".box")
+                raise
             value = (geometry["bbox"] if shape == "box" else
                      geometry["points"] if shape in ("polygon", "polyline") else [[p[0], p[1]] for p in geometry["keypoints"]])
             attrs = kf.get("attributes") or {}
             if not isinstance(attrs, dict):
-                raise GeometryError(f"{kwhere}.attributes", "attributes must be an object")
+                raise _refuse(f"{kwhere}.attributes", "attributes_object")
             if attributes is not None:
                 for name, v in attrs.items():
                     spec = attributes.get(name)
                     if spec is None:
-                        raise GeometryError(f"{kwhere}.attributes.{name}", "unknown attribute")
+                        raise _refuse(f"{kwhere}.attributes.{name}", "unknown_attribute")
                     ok = isinstance(v, bool) if spec["kind"] == "boolean" else (
                         isinstance(v, str) and len(v) <= 500 and (spec["kind"] == "text" or v in (spec.get("options") or [])))
                     if not ok:
-                        raise GeometryError(f"{kwhere}.attributes.{name}", "invalid value for this attribute")
+                        raise _refuse(f"{kwhere}.attributes.{name}", "attribute_value")
             checked.append({"frame": frame, key: value, "outside": bool(kf.get("outside", False)),
                             "occluded": bool(kf.get("occluded", False)), "attributes": attrs})
         checked.sort(key=lambda k: k["frame"])

@@ -15,11 +15,13 @@ Every failure on every page is collected and reported together; screenshots go t
 Adding a page is one line in PAGES: ``Page(who, url_name, args)`` where ``who`` is "contributor",
 "manager" or "customer", ``url_name`` is the name given to ``reverse()``, and ``args`` are names looked
 up in the walk's context (``campaign``, ``arena_campaign``, ``item``, ``task_type``, ``year``; see ``_context``). A page whose
-raw JSON is still being replaced sets ``raw_json_ok=True`` with the reason beside it. Labelling pages
+raw JSON is still being replaced sets ``raw_json_ok=True``, and a data table allowed to scroll sideways
+inside its own box on a laptop ``wide_table_ok=True``, each with the reason beside it. Labelling pages
 are added for every registered task type automatically.
 """
 from __future__ import annotations
 
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -43,6 +45,7 @@ class Page:
     url_name: str
     args: tuple[str, ...] = ()
     raw_json_ok: bool = False  # the page still shows raw JSON on purpose (say why beside it)
+    wide_table_ok: bool = False  # a data table may scroll sideways in its own box at 1366 px (say why)
 
     @property
     def raw_checked(self) -> bool:
@@ -70,7 +73,8 @@ PAGES = [
     Page("manager", "admin:tasks_campaign_changelist"),
     Page("manager", "admin:tasks_campaign_add"),
     Page("manager", "admin:tasks_campaign_change", ("campaign",)),
-    Page("manager", "admin:tasks_item_changelist"),
+    # Ten columns of item counters: the table scrolls inside its box at 1366 px (issue #20 leaves it so).
+    Page("manager", "admin:tasks_item_changelist", wide_table_ok=True),
     Page("manager", "admin:review_reviewdecision_changelist"),
     Page("customer", "admin:index"),
     Page("customer", "admin:tasks_campaign_changelist"),
@@ -103,12 +107,25 @@ PROBE = """([rawKey, rawJson, checkRaw, laptop]) => {
       flagged.push(el);
     const own = Array.from(el.childNodes).filter(n => n.nodeType === 3).map(n => n.textContent).join('').trim();
     if (checkRaw && own && (new RegExp(rawKey).test(own) || new RegExp(rawJson).test(own)))
-      out.raw.push(`${describe(el)} "${own.slice(0, 60)}"`);
+      out.raw.push(`${describe(el)} "${own.replace(/\\s+/g, ' ').slice(0, 60)}"`);
   }
   // Report the innermost box that overflows: its ancestors overflow only because of it.
   for (const el of flagged)
     if (!flagged.some(other => other !== el && el.contains(other)))
-      out.overflow.push(`${describe(el)} "${el.textContent.trim().slice(0, 40)}" ${el.scrollWidth} > ${el.clientWidth}`);
+    {
+      // Name the descendant that sticks out furthest, which is what to fix.
+      const right = el.getBoundingClientRect().right;
+      let culprit = null, furthest = right;
+      for (const child of el.querySelectorAll('*')) {
+        const r = child.getBoundingClientRect().right;
+        if (r > furthest + 1 && child.getClientRects().length) { furthest = r; culprit = child; }
+      }
+      // Django admin's home floats "Recent actions" into the content's right margin on purpose.
+      if (culprit && culprit.id === 'content-related') continue;
+      const text = el.textContent.replace(/\\s+/g, ' ').trim().slice(0, 40);
+      out.overflow.push(`${describe(el)} "${text}" ${el.scrollWidth} > ${el.clientWidth}` +
+                        (culprit ? ` (${describe(culprit)} ends ${Math.round(furthest - right)} px past it)` : ''));
+    }
   return out;
 }"""
 
@@ -188,7 +205,10 @@ def test_every_page_at_both_viewports_in_both_languages(browser, live_server, ea
     problems: list[str] = []
     visits = 0
 
+    only = os.environ.get("PAGE_WALK_ONLY")  # a debugging aid: "manager" walks only the manager's pages
     for who, email in users.items():
+        if only and who != only:
+            continue
         for size, viewport in VIEWPORTS.items():
             phone = size == "phone"
             context = browser.new_context(viewport=viewport, is_mobile=phone, has_touch=phone, locale="vi-VN")
@@ -219,7 +239,7 @@ def test_every_page_at_both_viewports_in_both_languages(browser, live_server, ea
                         continue
                     _settle(page)
                     found = page.evaluate(PROBE, [RAW_KEY, RAW_JSON, spec.raw_checked and not spec.raw_json_ok,
-                                                  size == "laptop"])
+                                                  size == "laptop" and not spec.wide_table_ok])
                     page.evaluate(axe_source)
                     serious = page.evaluate(AXE_RUN)
                     problems += [f"{where}: overflow {o}" for o in found["overflow"]]

@@ -115,11 +115,14 @@ def handwritten_form(seed: int):
     return img, objects
 
 
-STREET_LABELS = [{"name": "car", "color": "#e6194b"}, {"name": "person", "color": "#4363d8"},
-                 {"name": "traffic_light", "color": "#3cb44b"}]
-SHELF_LABELS = [{"name": "bottle", "color": "#4363d8"}, {"name": "box", "color": "#f58231"},
-                {"name": "can", "color": "#911eb4"}]
-FORM_LABELS = [{"name": "title"}, {"name": "field"}, {"name": "signature"}]
+# Each class has a display label: the page shows it, and a key such as traffic_light is no word to a contributor.
+STREET_LABELS = [{"name": "car", "label": "Ô tô", "color": "#e6194b"},
+                 {"name": "person", "label": "Người", "color": "#4363d8"},
+                 {"name": "traffic_light", "label": "Đèn giao thông", "color": "#3cb44b"}]
+SHELF_LABELS = [{"name": "bottle", "label": "Chai", "color": "#4363d8"}, {"name": "box", "label": "Hộp", "color": "#f58231"},
+                {"name": "can", "label": "Lon", "color": "#911eb4"}]
+FORM_LABELS = [{"name": "title", "label": "Tiêu đề"}, {"name": "field", "label": "Trường thông tin"},
+               {"name": "signature", "label": "Chữ ký"}]
 
 
 def demo_campaigns(task_type) -> list[DemoCampaign]:

@@ -57,7 +57,8 @@
       const node = { q, box, store, scope, field, parentVisible: null };
       this.nodes.push(node);
       if (q.type === "calculate") { box.hidden = true; parent.appendChild(box); return; }
-      const title = el("div", { class: "q-label" }, label(q.label, this.lang, q.name) + (q.required ? " *" : ""));
+      const title = el("div", { class: "q-label", id: `q-label-${field.replace(/[^\w-]/g, "-")}` },
+        label(q.label, this.lang, q.name) + (q.required ? " *" : ""));
       box.appendChild(title);
       if (q.hint) box.appendChild(el("div", { class: "q-hint muted small" }, label(q.hint, this.lang)));
       parent.appendChild(box);
@@ -65,6 +66,8 @@
       if (q.type === "repeat") { this.drawRepeat(q, box, store, field); node.container = true; return; }
       if (q.type === "note") return;
       node.input = this.drawInput(q, box, store, field);
+      // A typed answer is named by its question's title for screen readers (choices sit in their own labels).
+      if (node.input && !node.input.closest("label")) node.input.setAttribute("aria-labelledby", title.id);
       box.appendChild(el("p", { class: "field-error", "data-error-for": field, hidden: "" }));
     }
 

@@ -30,6 +30,7 @@ from exports.layouts import supported_layouts
 from exports.models import Export
 from exports.services import export_progress, request_export
 from organizations.access import Action, allows
+from organizations.selectors import organizations_for_user
 from tasks import services
 from tasks.import_jobs import error_report_csv, start_import_job
 from tasks.import_jobs import import_job_status as api_status
@@ -77,7 +78,7 @@ def start_admin_import(*, campaign: Campaign, upload, user) -> ImportJob:
 
 @admin.register(Campaign)
 class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "organization", "task_type", "status_badge", "overlap", "priority", "deadline",
+    list_display = ["name", "organization", "task_type_label", "status_badge", "overlap", "priority", "deadline",
                     "console_links"]
     list_filter = ["status", "task_type", ("organization", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["organization"]
@@ -100,7 +101,13 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["form"] = campaign_form_for(self._task_type_for(request, obj))
-        return super().get_form(request, obj, change, **kwargs)
+        form = super().get_form(request, obj, change, **kwargs)
+        # The split date and time boxes each need a name of their own: the field's label names only the first.
+        deadline = form.base_fields.get("deadline")
+        if deadline is not None and hasattr(deadline.widget, "widgets"):
+            deadline.widget.widgets[0].attrs["aria-label"] = _("Deadline date")
+            deadline.widget.widgets[1].attrs["aria-label"] = _("Deadline time")
+        return form
 
     def get_fieldsets(self, request, obj=None):
         form = campaign_form_for(self._task_type_for(request, obj))
@@ -188,6 +195,22 @@ class CampaignAdmin(OrgScopedAdminMixin, admin.ModelAdmin):
     def status_badge(self, obj):
         return format_html('<span class="console-status console-status-{}">{}</span>', obj.status,
                            obj.get_status_display())
+
+    def get_list_display(self, request):
+        """The organisation column only for someone who sees several: at 1366 px it pushed the console
+        links off the right edge of a single organisation's list (issue #20)."""
+        columns = super().get_list_display(request)
+        if not request.user.is_superuser and organizations_for_user(request.user).count() <= 1:
+            columns = [c for c in columns if c != "organization"]
+        return columns
+
+    @admin.display(description=gettext_lazy("task type"), ordering="task_type")
+    def task_type_label(self, obj):
+        """The type's name as managers read it, which wraps (a raw key such as speech_transcription does not)."""
+        try:
+            return get_task_type(obj.task_type).label or obj.task_type
+        except SchemaError:  # a type removed since the campaign was made
+            return obj.task_type
 
     @admin.display(description=gettext_lazy("console"))
     def console_links(self, obj):

@@ -67,7 +67,8 @@ PAGES = [
     Page("manager", "admin:index"),
     Page("manager", "review:queue"),
     # Answers are shown as JSON until each type's read-only review widgets land (issue #20, first bullet).
-    Page("manager", "review:item", ("item",), raw_json_ok=True),
+    Page("manager", "review:item", ("item",)),
+    Page("manager", "review:dataset", ("campaign",)),
     Page("manager", "review:dashboard", ("campaign",)),
     Page("manager", "review:leaderboard", ("arena_campaign",)),
     Page("manager", "admin:tasks_campaign_changelist"),
@@ -79,6 +80,7 @@ PAGES = [
     Page("customer", "admin:index"),
     Page("customer", "admin:tasks_campaign_changelist"),
     Page("customer", "review:dashboard", ("campaign",)),
+    Page("customer", "review:dataset", ("campaign",)),
     Page("customer", "admin:exports_export_changelist"),
     Page("customer", "admin:exports_datasetversion_changelist"),
     Page("customer", "admin:organizations_apitoken_changelist"),

@@ -11,6 +11,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import ngettext
+
 from core.schema import SchemaError, check_schema, normalize_text
 
 
@@ -114,6 +116,14 @@ class TaskType:
     def on_submit(self, annotation) -> None:
         """Runs inside the submit transaction after an answer is stored (e.g. a recording becomes an item)."""
 
+    def answer_summary(self, answer: Any, *, config: dict) -> list[tuple[str, str]]:
+        """A short readable summary of an answer, as (field, value) lines, for a contributor's own history.
+
+        The default walks the answer generically (texts shortened, lists counted, nested objects one level
+        deep) so no page shows raw JSON; a type overrides it with words its contributors know.
+        """
+        return generic_answer_summary(answer)
+
     # --- consensus -----------------------------------------------------------------------
     def aggregate(self, answers: list[dict], *, config: dict, weights: list[float] | None = None) -> Aggregate:
         raise NotImplementedError
@@ -182,3 +192,41 @@ class TaskType:
     # --- demo ----------------------------------------------------------------------------
     def demo(self) -> list[DemoCampaign]:
         return []
+
+
+SUMMARY_LINES = 6
+SUMMARY_TEXT = 120
+
+
+def _summary_value(value: Any) -> str:
+    if value is None or value == "" or value == [] or value == {}:
+        return "–"
+    if isinstance(value, bool):
+        return "✓" if value else "✗"
+    if isinstance(value, (int, float)):
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, str):
+        text = " ".join(value.split())
+        return text if len(text) <= SUMMARY_TEXT else text[:SUMMARY_TEXT - 1] + "…"
+    if isinstance(value, list):
+        if all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value) and len(value) <= 8:
+            return _summary_value(", ".join(str(v) for v in value))
+        return ngettext("%(n)s entry", "%(n)s entries", len(value)) % {"n": len(value)}
+    if isinstance(value, dict):
+        parts = [f"{_summary_key(k)}: {_summary_value(v)}" for k, v in list(value.items())[:4]]
+        return _summary_value("; ".join(parts))
+    return _summary_value(str(value))
+
+
+def _summary_key(key: Any) -> str:
+    text = str(key).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def generic_answer_summary(answer: Any) -> list[tuple[str, str]]:
+    """(field, value) lines for any answer: the fallback of ``TaskType.answer_summary``."""
+    if not isinstance(answer, dict):
+        return [("", _summary_value(answer))]
+    lines = [(_summary_key(key), _summary_value(value)) for key, value in answer.items()
+             if not str(key).startswith("_")]
+    return lines[:SUMMARY_LINES]

@@ -97,6 +97,11 @@ def staff_queue(user):
     return Dispute.objects.filter(scope)
 
 
+def open_contests_count(user) -> int:
+    """How many contests wait for this user's answer: the review console's link to the queue shows it."""
+    return staff_queue(user).filter(state=Dispute.State.OPEN).count()
+
+
 def decide_dispute(*, dispute: Dispute, by, overturn: bool, answer: str) -> Dispute:
     """Uphold or overturn with an answer to the contributor; an overturn accepts (and pays) or reinstates."""
     if not may_decide(by, dispute):

@@ -139,6 +139,9 @@ def test_contest_a_review_rejection_in_an_unpaid_campaign_staff_answer_read_back
     assert f"/admin/review/dispute/{dispute.pk}/change/" not in outsider.get("/admin/review/dispute/").content.decode()
     staff = client_for(people["manager"])
     assert f"/admin/review/dispute/{dispute.pk}/change/" in staff.get("/admin/review/dispute/").content.decode()
+    # the review console links to the queue with the count waiting, scoped like the queue
+    assert "1 contest by a contributor waits for an answer" in staff.get("/review/").content.decode()
+    assert "0 contests by contributors wait" in outsider.get("/review/").content.decode()
     staff.post(f"/admin/review/dispute/{dispute.pk}/change/",
                {"outcome": "overturn", "staff_answer": "Bạn đúng: bình luận an toàn."})
     dispute.refresh_from_db()

@@ -24,6 +24,7 @@ from contributors.models import Region
 from core.schema import SchemaError
 from organizations.access import Action, allows
 from review import selectors, services
+from review.disputes import open_contests_count
 from tasks.models import Item
 from web.console import EstimatedCountPaginator
 from web.review.forms import ReviewDecisionForm
@@ -63,7 +64,7 @@ def queue(request):
         request, _("Review queue"), page=page, kind=kind, kinds=QUEUE_LABELS.items(), contributor=contributor,
         unreviewed=unreviewed, campaign_id=campaign_id,
         campaigns=selectors.reviewable_campaigns(request.user).order_by("-id").only("id", "name")[:200],
-        query=request.GET.urlencode(),
+        query=request.GET.urlencode(), open_contests=open_contests_count(request.user),
     ))
 
 

@@ -72,7 +72,7 @@ def test_history_shows_readable_answers_decisions_and_gold_mistakes_only_to_thei
     html = page.content.decode()
     assert f'data-answer="{rejected.pk}"' in html and f'data-answer="{accepted.pk}"' in html
     assert f'data-answer="{theirs.pk}"' not in html  # nobody else's answers
-    assert "Categories" in html and "<dd>spam</dd>" in html  # a readable summary, not the JSON
+    assert "Categories" in html and "<dd>Spam / scam</dd>" in html  # a readable summary, not the JSON
     assert '{"categories"' not in html and "[&quot;" not in html
     assert "Đây không phải thư rác" in html and 'data-decision="reject"' in html and 'data-decision="accept"' in html
     assert "Expected answer" in html and "data-gold-mistake" in html
@@ -88,6 +88,7 @@ def test_history_shows_readable_answers_decisions_and_gold_mistakes_only_to_thei
 
     vi = client_for(user, "vi").get("/me/history/").content.decode()
     assert "Lịch sử của tôi" in vi and "Đáp án đúng" in vi and "Khiếu nại quyết định này" in vi
+    assert "Danh mục" in vi and "Spam / lừa đảo" in vi and "Thù ghét" in vi  # field and choice names, in Vietnamese
     assert Client().get("/me/history/").status_code == 302  # login first
 
 
@@ -192,3 +193,16 @@ def test_contest_a_suspension_from_history_answered_by_trust_and_safety(make_con
     assert profile.status == ContributorProfile.Status.ACTIVE
     html = me.get("/me/history/").content.decode()
     assert "Đã mở lại." in html and 'data-state="overturned"' in html and 'id="history-contest-suspension"' not in html
+
+
+def test_generic_summary_reads_any_answer_without_json(english_interface):
+    from tasks.types.base import generic_answer_summary
+
+    config = {"options": [{"key": "a", "label": "Phương án A", "label_en": "Option A"}]}
+    lines = dict(generic_answer_summary({
+        "choice": "a", "regions": [{"x": 1}, {"x": 2}, {"x": 3}], "text": "chữ " * 100, "ok": True,
+        "scores": {"helpful": 5, "safe": 4}, "_internal": 1}, config))
+    assert lines["Choice"] == "Option A" and lines["Regions"] == "3 entries" and lines["Ok"] == "✓"
+    assert len(lines["Text"]) == 120 and lines["Text"].endswith("…")
+    assert lines["Scores"] == "Helpful: 5; Safe: 4" and "_internal" not in lines and "Internal" not in lines
+    assert generic_answer_summary("chỉ một chuỗi") == [("", "chỉ một chuỗi")]

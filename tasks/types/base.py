@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.utils.translation import ngettext
+from django.utils.translation import get_language, ngettext, pgettext_lazy
 
 from core.schema import SchemaError, check_schema, normalize_text
 
@@ -122,7 +122,7 @@ class TaskType:
         The default walks the answer generically (texts shortened, lists counted, nested objects one level
         deep) so no page shows raw JSON; a type overrides it with words its contributors know.
         """
-        return generic_answer_summary(answer)
+        return generic_answer_summary(answer, config)
 
     # --- consensus -----------------------------------------------------------------------
     def aggregate(self, answers: list[dict], *, config: dict, weights: list[float] | None = None) -> Aggregate:
@@ -197,8 +197,52 @@ class TaskType:
 SUMMARY_LINES = 6
 SUMMARY_TEXT = 120
 
+# Field names many answers share, named for people; any other field is shown as its key made readable.
+SUMMARY_FIELDS = {
+    "categories": pgettext_lazy("answer field", "Categories"),
+    "category": pgettext_lazy("answer field", "Category"),
+    "choice": pgettext_lazy("answer field", "Choice"),
+    "verdict": pgettext_lazy("answer field", "Verdict"),
+    "overall": pgettext_lazy("answer field", "Overall"),
+    "severity": pgettext_lazy("answer field", "Severity"),
+    "text": pgettext_lazy("answer field", "Text"),
+    "response": pgettext_lazy("answer field", "Response"),
+    "claims": pgettext_lazy("answer field", "Claims"),
+    "regions": pgettext_lazy("answer field", "Regions"),
+    "turns": pgettext_lazy("answer field", "Turns"),
+    "answers": pgettext_lazy("answer field", "Answers"),
+    "spans": pgettext_lazy("answer field", "Spans"),
+    "labels": pgettext_lazy("answer field", "Labels"),
+    "rating": pgettext_lazy("answer field", "Rating"),
+    "scores": pgettext_lazy("answer field", "Scores"),
+    "ranking": pgettext_lazy("answer field", "Ranking"),
+    "fields": pgettext_lazy("answer field", "Fields"),
+    "note": pgettext_lazy("answer field", "Note"),
+    "notes": pgettext_lazy("answer field", "Notes"),
+    "comment": pgettext_lazy("answer field", "Comment"),
+    "needs_escalation": pgettext_lazy("answer field", "Needs escalation"),
+    "escalation_note": pgettext_lazy("answer field", "Escalation note"),
+}
 
-def _summary_value(value: Any) -> str:
+
+def _choice_labels(config: Any, found: dict[str, str] | None = None) -> dict[str, str]:
+    """Names of the choice keys a campaign configures (``{"key": ..., "label": ..., "label_en": ...}`` entries
+    anywhere in its config), in the reader's language."""
+    found = {} if found is None else found
+    english = (get_language() or "vi").startswith("en")
+    if isinstance(config, dict):
+        key, label = config.get("key"), config.get("label")
+        if isinstance(key, str) and isinstance(label, str):
+            found.setdefault(key, config.get("label_en") or label if english else label)
+        for value in config.values():
+            _choice_labels(value, found)
+    elif isinstance(config, list):
+        for value in config:
+            _choice_labels(value, found)
+    return found
+
+
+def _summary_value(value: Any, names: dict[str, str]) -> str:
     if value is None or value == "" or value == [] or value == {}:
         return "–"
     if isinstance(value, bool):
@@ -206,27 +250,31 @@ def _summary_value(value: Any) -> str:
     if isinstance(value, (int, float)):
         return f"{value:g}" if isinstance(value, float) else str(value)
     if isinstance(value, str):
-        text = " ".join(value.split())
+        text = " ".join(names.get(value, value).split())
         return text if len(text) <= SUMMARY_TEXT else text[:SUMMARY_TEXT - 1] + "…"
     if isinstance(value, list):
         if all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value) and len(value) <= 8:
-            return _summary_value(", ".join(str(v) for v in value))
+            return _summary_value(", ".join(names.get(v, str(v)) if isinstance(v, str) else str(v) for v in value),
+                                  {})
         return ngettext("%(n)s entry", "%(n)s entries", len(value)) % {"n": len(value)}
     if isinstance(value, dict):
-        parts = [f"{_summary_key(k)}: {_summary_value(v)}" for k, v in list(value.items())[:4]]
-        return _summary_value("; ".join(parts))
-    return _summary_value(str(value))
+        parts = [f"{_summary_key(k)}: {_summary_value(v, names)}" for k, v in list(value.items())[:4]]
+        return _summary_value("; ".join(parts), {})
+    return _summary_value(str(value), {})
 
 
 def _summary_key(key: Any) -> str:
+    if key in SUMMARY_FIELDS:
+        return str(SUMMARY_FIELDS[key])
     text = str(key).replace("_", " ").strip()
     return text[:1].upper() + text[1:]
 
 
-def generic_answer_summary(answer: Any) -> list[tuple[str, str]]:
+def generic_answer_summary(answer: Any, config: dict | None = None) -> list[tuple[str, str]]:
     """(field, value) lines for any answer: the fallback of ``TaskType.answer_summary``."""
+    names = _choice_labels(config or {})
     if not isinstance(answer, dict):
-        return [("", _summary_value(answer))]
-    lines = [(_summary_key(key), _summary_value(value)) for key, value in answer.items()
+        return [("", _summary_value(answer, names))]
+    lines = [(_summary_key(key), _summary_value(value, names)) for key, value in answer.items()
              if not str(key).startswith("_")]
     return lines[:SUMMARY_LINES]

@@ -193,6 +193,19 @@ class TaskType:
     def demo(self) -> list[DemoCampaign]:
         return []
 
+    def demo_qualification(self) -> DemoCampaign | None:
+        """The demo's qualification test for this type: a config and gold questions (items with "gold_answer").
+
+        The default takes the gold items of the first demo campaign that has some, with that campaign's config; a
+        type whose demo campaigns carry no gold (to keep their queues plain) writes its test here. None: no test
+        (a type whose answers cannot be graded against gold, e.g. a recording).
+        """
+        for spec in self.demo():
+            gold = [entry for entry in spec.items if entry.get("gold_answer") is not None]
+            if gold:
+                return DemoCampaign(name=spec.name, config=spec.config, instructions=spec.instructions, items=gold)
+        return None
+
 
 SUMMARY_LINES = 6
 SUMMARY_TEXT = 120

@@ -74,6 +74,13 @@ def media_urls_for(campaign, keys: dict[str, str], *, user_id: int) -> dict[str,
     return out
 
 
+def platform_media_urls(keys: dict[str, str], *, user_id: int) -> dict[str, str]:
+    """Signed URLs for media that belongs to no campaign (the demo's, platform content such as qualification
+    tests, which have no organisation): an organisation's file is never signed here, whatever a payload names."""
+    assets = {a.key: a for a in MediaAsset.objects.filter(key__in=keys.values(), campaign__isnull=True)}
+    return {name: signed_media_url(key, user_id=user_id) for name, key in keys.items() if key in assets}
+
+
 def recording_for(key: str, *, view: dict) -> MediaAsset | None:
     """The stored recording behind an annotation's key, only if uploaded for this assignment's view."""
     nonce = (view or {}).get("media_nonce")

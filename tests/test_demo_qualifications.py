@@ -76,3 +76,24 @@ def test_a_wrong_answer_fails_where_gold_is_strict(demo_tests, make_contributor)
                 content_type="application/json")
     attempt.refresh_from_db()
     assert attempt.state == QualificationAttempt.State.FAILED
+
+
+def test_media_of_a_qualification_question_is_signed_for_its_own_attempt_only(demo_tests, make_contributor):
+    """Media types fetch their file per question (a test has no assignment); only the attempt's owner gets it."""
+    user, other = make_contributor(), make_contributor()
+    client, stranger = Client(), Client()
+    client.force_login(user)
+    stranger.force_login(other)
+    client.post(reverse("contributor-qualification", args=["speech_validation"]))
+    attempt = QualificationAttempt.objects.get(profile__user=user)
+    url = reverse("contributor-qualification-media", args=[attempt.pk, 1])
+    page = client.get(reverse("contributor-qualification", args=["speech_validation"])).content.decode()
+    assert reverse("contributor-qualification-media", args=[attempt.pk, 0]) in page
+    media = client.get(url).json()["media"]
+    assert set(media) == {"audio"} and media["audio"].startswith("/")
+    assert client.get(media["audio"]).status_code == 200
+    assert stranger.get(url).status_code == 404
+    assert client.get(reverse("contributor-qualification-media", args=[attempt.pk, 99])).status_code == 404
+    client.post(reverse("api-qualification-submit", args=[attempt.pk]),
+                {"answers": [{"verdict": "unclear"}] * len(attempt.item_ids)}, content_type="application/json")
+    assert client.get(url).status_code == 404  # a submitted attempt's media is no longer served

@@ -10,6 +10,8 @@ urlpatterns = [
     path("identity/documents/<int:document_id>/file/", views.identity_document_file, name="identity-document-file"),
     path("qualifications/", views.qualifications, name="contributor-qualifications"),
     path("qualifications/<slug:task_type>/", views.qualification, name="contributor-qualification"),
+    path("qualification-attempts/<int:attempt_id>/media/<int:number>/", views.qualification_media,
+         name="contributor-qualification-media"),
     path("history/", views.history, name="contributor-history"),
     path("history/contest/<int:annotation_id>/", views.history_contest_answer, name="contributor-history-contest"),
     path("history/contest/suspension/", views.history_contest_suspension,

@@ -15,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from assets.selectors import media_url_ttl, platform_media_urls
 from audit.selectors import identity_access_for
 from audit.services import Action as Audit
 from audit.services import record, request_ip
@@ -129,6 +130,8 @@ def qualification(request, task_type: str):
                 "items": [{"payload": items[i].payload, "view": v} for i, v in zip(attempt.item_ids, views, strict=True)
                           if i in items],
                 "submitUrl": reverse("api-qualification-submit", args=[attempt.pk]),
+                # media types ask ".../media/0/" with 0 replaced by the question's number (their assignment id)
+                "mediaUrl": reverse("contributor-qualification-media", args=[attempt.pk, 0]),
                 "strings": {
                     "question": _("Question %(n)s of %(total)s"),
                     "required": _("Please answer this."),
@@ -231,3 +234,17 @@ def history_contest_suspension(request):
     else:
         messages.success(request, _("Your contest is sent to trust-and-safety staff; they will answer here."))
     return _back_to_history(request)
+
+
+@login_required
+def qualification_media(request, attempt_id: int, number: int):
+    """Signed URLs for the media of question ``number`` (from 1) of the user's own open attempt: the media task
+    types fetch them as they would for an assignment. Only media of no organisation is signed (demo, platform)."""
+    attempt = get_object_or_404(QualificationAttempt.objects.select_related("test"), pk=attempt_id,
+                                profile__user=request.user, state=QualificationAttempt.State.OPEN)
+    if not 1 <= number <= len(attempt.item_ids):
+        raise Http404
+    item = get_object_or_404(QualificationItem, pk=attempt.item_ids[number - 1], test=attempt.test)
+    keys = attempt.test.task.media_keys(item.payload)
+    return JsonResponse({"media": platform_media_urls(keys, user_id=request.user.pk), "expires_in": media_url_ttl()},
+                        headers={"Cache-Control": "private, no-store"})

@@ -33,17 +33,8 @@ def test_the_list_covers_every_gradable_type():
 
 @pytest.mark.parametrize("key", TYPES)
 def test_pass_the_demo_qualification(phone, live_server, browser_login, make_contributor, artifacts_dir, key):
-    task = get_task_type(key)
-    spec = task.demo_qualification()
-    services.create_qualification_test(
-        task_type=key, title=f"{key} test", config=spec.config, instructions=spec.instructions,
-        items=[{"payload": e["payload"], "gold_answer": e["gold_answer"]} for e in spec.items], pass_mark=1.0)
-    user = make_contributor()
-    attempt = services.start_qualification_attempt(user=user, task_type=key)
-    attempt.views = [{}] * len(attempt.item_ids)
-    attempt.save(update_fields=["views"])
-    positions = dict(attempt.test.items.values_list("pk", "position"))
-    gold = [spec.items[positions[item_id]]["gold_answer"] for item_id in attempt.item_ids]
+    user, attempt, entries = _start(key, make_contributor)
+    gold = [entry["gold_answer"] for entry in entries]
 
     page = phone
     browser_login(page, user.email)
@@ -62,3 +53,56 @@ def test_pass_the_demo_qualification(phone, live_server, browser_login, make_con
     expect(page.locator("#q-result")).to_have_attribute("data-state", "passed", timeout=20000)
     attempt.refresh_from_db()
     assert attempt.state == QualificationAttempt.State.PASSED
+
+
+def _start(key, make_contributor):
+    task = get_task_type(key)
+    spec = task.demo_qualification()
+    services.create_qualification_test(
+        task_type=key, title=f"{key} test", config=spec.config, instructions=spec.instructions,
+        items=[{"payload": e["payload"], "gold_answer": e["gold_answer"]} for e in spec.items], pass_mark=1.0)
+    user = make_contributor()
+    attempt = services.start_qualification_attempt(user=user, task_type=key)
+    attempt.views = [{}] * len(attempt.item_ids)
+    attempt.save(update_fields=["views"])
+    positions = dict(attempt.test.items.values_list("pk", "position"))
+    return user, attempt, [spec.items[positions[item_id]] for item_id in attempt.item_ids]
+
+
+# One per widget family, answered as a person would (keys, typing, ticking), not through restore: choice buttons
+# (arena; moderation's keys are in test_contributor_onboarding.py), free text (SFT), form fields over an image
+# (OCR), a checkbox beside a player (speech transcription).
+def _answer_arena(page, entry):
+    page.keyboard.press("a")
+
+
+def _answer_sft(page, entry):
+    page.fill("#task-area textarea[name=response]", entry["gold_answer"]["response"])
+
+
+def _answer_ocr(page, entry):
+    for field, value in entry["gold_answer"]["fields"].items():
+        page.fill(f"#task-area input[data-field='{field}']", value)
+
+
+def _answer_speech_transcription(page, entry):
+    page.check("#task-area input[name=no_speech]")
+
+
+BY_HAND = {"arena": _answer_arena, "sft": _answer_sft, "ocr": _answer_ocr,
+           "speech_transcription": _answer_speech_transcription}
+
+
+@pytest.mark.parametrize("key", sorted(BY_HAND))
+def test_pass_by_hand_one_per_widget_family(phone, live_server, browser_login, make_contributor, key):
+    user, attempt, entries = _start(key, make_contributor)
+    page = phone
+    browser_login(page, user.email)
+    page.goto(f"{live_server.url}/me/qualifications/{key}/")
+    for n, entry in enumerate(entries, start=1):
+        page.wait_for_function("n => document.getElementById('q-progress').textContent.includes(String(n))", arg=n)
+        if key in MEDIA:
+            page.wait_for_function(MEDIA[key])
+        BY_HAND[key](page, entry)
+        page.click("#q-next")
+    expect(page.locator("#q-result")).to_have_attribute("data-state", "passed", timeout=20000)

@@ -206,3 +206,18 @@ def test_generic_summary_reads_any_answer_without_json(english_interface):
     assert len(lines["Text"]) == 120 and lines["Text"].endswith("…")
     assert lines["Scores"] == "Helpful: 5; Safe: 4" and "_internal" not in lines and "Internal" not in lines
     assert generic_answer_summary("chỉ một chuỗi") == [("", "chỉ một chuỗi")]
+
+
+def test_summary_leaves_out_what_the_server_added(english_interface):
+    """The SFT answer stores a diff and the arena answer the view's order: neither is something the contributor
+    wrote, so neither is shown in their history."""
+    from tasks.types import get_task_type
+
+    sft = get_task_type("sft")
+    config = sft.validate_config({"mode": "edit_draft"})
+    lines = dict(sft.answer_summary({"response": "Câu đã sửa.", "diff": [["insert", "", "đã"]]}, config=config))
+    assert lines == {"Response": "Câu đã sửa."}
+    arena = get_task_type("arena")
+    lines = dict(arena.answer_summary({"choice": "A", "order": [1, 0], "n_responses": 2},
+                                      config=arena.validate_config({})))
+    assert lines == {"Choice": "A"}

@@ -122,6 +122,10 @@ class TaskType:
         The default walks the answer generically (texts shortened, lists counted, nested objects one level
         deep) so no page shows raw JSON; a type overrides it with words its contributors know.
         """
+        given = (self.annotation_schema(config) or {}).get("properties")
+        if isinstance(answer, dict) and given:
+            # what the contributor gave, not what the server added to it (a view's order, a diff, photo facts)
+            answer = {key: value for key, value in answer.items() if key in given}
         return generic_answer_summary(answer, config)
 
     # --- consensus -----------------------------------------------------------------------

@@ -221,3 +221,17 @@ def test_summary_leaves_out_what_the_server_added(english_interface):
     lines = dict(arena.answer_summary({"choice": "A", "order": [1, 0], "n_responses": 2},
                                       config=arena.validate_config({})))
     assert lines == {"Choice": "A"}
+
+
+@pytest.mark.django_db
+def test_history_page_queries_do_not_grow_with_the_answers(make_campaign, make_contributor, people,
+                                                           django_assert_max_num_queries):
+    user = make_contributor()
+    campaign = make_campaign(items=[{"payload": {"text": f"Câu {i}"}} for i in range(PER_PAGE)], overlap=1)
+    answers = [work(user, campaign) for _ in range(PER_PAGE)]
+    for answer in answers[::2]:
+        decide_review(annotation=answer, reviewer=people["manager"], decision="reject", reason="Sai")
+    me = client_for(user)
+    me.get("/me/history/")  # warm the session and caches
+    with django_assert_max_num_queries(20):
+        assert me.get("/me/history/").content.decode().count('class="history-entry') == PER_PAGE

@@ -34,6 +34,7 @@ def test_history_contest_and_staff_answer_on_a_phone(browser, phone, live_server
     random.seed(0)
 
     page = phone
+    page.set_default_timeout(30000)  # a loaded 2-core machine runs other tests and the worker too
     browser_login(page, user.email)
     page.goto(f"{live_server.url}/me/history/")
     expect(page.locator("h1")).to_have_text("Lịch sử của tôi")
@@ -54,6 +55,7 @@ def test_history_contest_and_staff_answer_on_a_phone(browser, phone, live_server
     # the manager answers in the admin's contest queue (a desktop window)
     staff_context = browser.new_context(viewport={"width": 1366, "height": 800}, locale="en-GB")
     staff = staff_context.new_page()
+    staff.set_default_timeout(30000)
     browser_login(staff, manager.email)
     staff.goto(f"{live_server.url}/review/")
     staff.click("#open-contests a")

@@ -37,6 +37,7 @@ def test_pass_the_demo_qualification(phone, live_server, browser_login, make_con
     gold = [entry["gold_answer"] for entry in entries]
 
     page = phone
+    page.set_default_timeout(30000)  # a loaded 2-core machine runs other tests and the worker too
     browser_login(page, user.email)
     page.goto(f"{live_server.url}/me/qualifications/{key}/")
     for n, answer in enumerate(gold, start=1):
@@ -97,6 +98,7 @@ BY_HAND = {"arena": _answer_arena, "sft": _answer_sft, "ocr": _answer_ocr,
 def test_pass_by_hand_one_per_widget_family(phone, live_server, browser_login, make_contributor, key):
     user, attempt, entries = _start(key, make_contributor)
     page = phone
+    page.set_default_timeout(30000)  # a loaded 2-core machine runs other tests and the worker too
     browser_login(page, user.email)
     page.goto(f"{live_server.url}/me/qualifications/{key}/")
     for n, entry in enumerate(entries, start=1):

@@ -90,6 +90,11 @@ def video_frame_urls(asset: MediaAsset, *, user_id: int) -> dict:
     return {"frames": {"state": "ready", "fps": frames["fps"], "frame_count": frames["frame_count"],
                        "width": frames["width"], "height": frames["height"],
                        "range": frames.get("range", "full"), "chunks": chunks}}
+def platform_media_urls(keys: dict[str, str], *, user_id: int) -> dict[str, str]:
+    """Signed URLs for media that belongs to no campaign (the demo's, platform content such as qualification
+    tests, which have no organisation): an organisation's file is never signed here, whatever a payload names."""
+    assets = {a.key: a for a in MediaAsset.objects.filter(key__in=keys.values(), campaign__isnull=True)}
+    return {name: signed_media_url(key, user_id=user_id) for name, key in keys.items() if key in assets}
 
 
 def recording_for(key: str, *, view: dict) -> MediaAsset | None:

@@ -56,7 +56,7 @@ EMBEDDED_TESTS=(
   tests/test_spans_chat_gaps.py tests/test_image_type.py tests/test_image_gaps.py tests/test_survey_type.py tests/test_survey_xpath.py
   tests/test_survey_mutations.py tests/test_field_visit.py tests/test_authorship_evidence.py
   tests/test_client_contract.py tests/test_client_retries.py tests/test_operations.py tests/test_lock.py
-  tests/test_profile_quotas.py tests/test_field_visit_steps.py tests/test_video_type.py
+  tests/test_profile_quotas.py tests/test_field_visit_steps.py tests/test_video_type.py tests/test_demo_qualifications.py
 )
 
 # Step 2 runs beside step 1 (its own SQLite file, no broker, no browser): the two share the machine's cores

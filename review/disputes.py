@@ -26,10 +26,10 @@ from core.schema import SchemaError
 from organizations.access import Action, allows
 from payments.models import Earning
 
+from .history import contest_ground
 from .models import Dispute, ReviewDecision
 from .selectors import can_review_campaign, reviewable_campaigns
 
-CONTESTABLE = (Earning.State.REJECTED, Earning.State.REVERSED)
 MIN_REASON = 10
 
 
@@ -42,16 +42,22 @@ def _reason(text: str) -> str:
 
 
 def open_answer_dispute(*, user, annotation_id: int, reason: str) -> Dispute:
-    """Contest one of the user's own answers that was rejected (review, gold, consensus) or reversed."""
+    """Contest one of the user's own answers that was rejected (review, gold, consensus) or reversed, paid or not
+    (``review.history.contest_ground`` says which)."""
     text = _reason(reason)
-    earning = Earning.objects.filter(annotation_id=annotation_id, contributor=user).first()
-    if earning is None or earning.state not in CONTESTABLE:
+    annotation = Annotation.objects.select_related("campaign").filter(pk=annotation_id, contributor=user).first()
+    ground = None
+    if annotation is not None:
+        ground = contest_ground(
+            annotation=annotation,
+            decision=ReviewDecision.objects.filter(annotation=annotation, is_current=True).first(),
+            earning=Earning.objects.filter(annotation_id=annotation_id, contributor=user).first())
+    if ground is None:
         raise SchemaError("annotation", _("Only your own rejected answers can be contested."))
-    annotation = Annotation.objects.select_related("campaign").get(pk=annotation_id)
     try:
         with transaction.atomic():
             dispute = Dispute.objects.create(kind=Dispute.Kind.ANSWER, contributor=user, campaign=annotation.campaign,
-                                             annotation=annotation, reason=text, decision_reason=earning.reason)
+                                             annotation=annotation, reason=text, decision_reason=ground)
     except IntegrityError:
         raise SchemaError("annotation", _("You already contested this answer.")) from None
     audit(action=AuditAction.DISPUTE_OPENED, by=user, organization=annotation.campaign.organization_id,
@@ -89,6 +95,11 @@ def staff_queue(user):
     if allows(user, Action.CONTRIBUTOR_MODERATE):
         scope |= Q(kind=Dispute.Kind.SUSPENSION)
     return Dispute.objects.filter(scope)
+
+
+def open_contests_count(user) -> int:
+    """How many contests wait for this user's answer: the review console's link to the queue shows it."""
+    return staff_queue(user).filter(state=Dispute.State.OPEN).count()
 
 
 def decide_dispute(*, dispute: Dispute, by, overturn: bool, answer: str) -> Dispute:

@@ -21,13 +21,16 @@
   const answers = new Array(cfg.items.length).fill(null);
   let index = 0;
   let sending = false;
+  // Media types fetch signed URLs from their element's data-media-url with "/0/" replaced by the assignment's
+  // id; a test has no assignment, so they ask the attempt's media endpoint with the question's number instead.
+  if (cfg.mediaUrl) area.querySelectorAll("[data-media-url]").forEach((node) => { node.dataset.mediaUrl = cfg.mediaUrl; });
 
   function showError(text) { error.textContent = text || ""; error.hidden = !text; }
 
   function show(i) {
     index = i;
     const item = cfg.items[i];
-    type.render(area, item.payload, cfg.config, item.view || {});
+    type.render(area, item.payload, cfg.config, item.view || {}, { id: i + 1 });
     if (answers[i] && type.restore) type.restore(answers[i]);
     progress.textContent = S.question.replace("%(n)s", i + 1).replace("%(total)s", cfg.items.length);
     prev.hidden = i === 0;

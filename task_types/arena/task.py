@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from exports.layouts import layouts_for
 from task_types.chat_common import message_schema, preferences
 from task_types.chat_common.layouts import DPO, REWARD
-from tasks.types.base import Aggregate, SchemaError, TaskType
+from tasks.types.base import Aggregate, DemoCampaign, SchemaError, TaskType
 
 from . import demo as demo_content
 
@@ -135,6 +135,17 @@ class Arena(TaskType):
 
     def agrees_with_consensus(self, answer: dict, result: dict, *, config: dict) -> bool | None:
         return preferences.agrees(answer, result)
+
+    def demo_qualification(self) -> DemoCampaign:
+        """Two of the demo's health questions where one answer is plainly better (and one plainly harmful)."""
+        spec = self.demo()[0]
+        items = []
+        for entry in list(spec.items)[:2]:
+            payload = dict(entry["payload"])
+            payload["responses"] = payload["responses"][::2]  # the careful answer (A) against the harmful one (B)
+            items.append({"payload": payload, "gold_answer": {"choice": "A"}})
+        return DemoCampaign(name=spec.name, config=spec.config, instructions=spec.instructions, items=items)
+
 
     def demo(self):
         return demo_content.campaigns(self.default_config())

@@ -24,7 +24,7 @@ from exports.layouts import layouts_for
 from task_types.chat_common import ROLES, check_turn_order, message_schema, preferences
 from task_types.chat_common.layouts import DPO, REWARD
 from task_types.sft.layouts import SFT
-from tasks.types.base import Aggregate, SchemaError, TaskType
+from tasks.types.base import Aggregate, DemoCampaign, SchemaError, TaskType
 
 from .layouts import OASST_TREE
 
@@ -242,6 +242,18 @@ class Conversation(TaskType):
                     return False
             return True if compared else None
         return None
+
+    def demo_qualification(self) -> DemoCampaign:
+        """Rate the demo's Đà Lạt conversation: two good replies, and a last one with an invented fact (scores
+        within one point of the gold count as right; the "hallucinated" flag must be set)."""
+        spec = next(s for s in self.demo() if s.config.get("mode") == "rate")
+        entry = next(e for e in spec.items if e["payload"].get("tree_id") == "demo-dalat")
+        turns = assistant_turns(entry["payload"]["messages"])
+        gold = {"turns": [{"turn": t, "score": 5} for t in turns[:-1]]
+                + [{"turn": turns[-1], "score": 2, "flags": ["hallucinated"]}]}
+        return DemoCampaign(name=spec.name, config=spec.config, instructions=spec.instructions,
+                            items=[{"payload": entry["payload"], "gold_answer": gold}])
+
 
     def demo(self):
         from .demo import campaigns

@@ -330,6 +330,12 @@ class FieldVisit(TaskType):
         return all(mine.get(k) == v for k, v in want.items())
 
     # --- demo ------------------------------------------------------------------------------------------
+    def demo_qualification(self) -> None:
+        """None: a visit is graded on the spot (check-in position, time window, photos), which a test taken at
+        home cannot reproduce; the demo's visits are taken by people qualified by staff."""
+        return None
+
+
     def demo(self) -> list[DemoCampaign]:
         from task_types.survey.demo import retail_audit_form
 

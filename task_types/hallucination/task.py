@@ -321,6 +321,23 @@ class HallucinationAudit(TaskType):
         return aggregate
 
     # --- demo ------------------------------------------------------------------------------
+    def demo_qualification(self) -> DemoCampaign:
+        """The demo's Hạ Long answer judged claim by claim against its reference: two facts the reference
+        supports, one it contradicts (with the correction), one opinion that is no factual claim."""
+        spec = self.demo()[0]
+        entry = next(e for e in spec.items if "Hạ Long" in e["payload"]["prompt"])
+        url = entry["payload"]["references"][0]["url"]
+        gold = {"claims": [
+            {"verdict": "supported", "evidence_url": url, "quote": "vịnh Bắc Bộ, tỉnh Quảng Ninh"},
+            {"verdict": "supported", "evidence_url": url,
+             "quote": "Năm 1994, vịnh được UNESCO công nhận là Di sản thiên nhiên thế giới"},
+            {"verdict": "contradicted", "evidence_url": url, "quote": "Vịnh có 1.969 hòn đảo lớn nhỏ",
+             "correction": "Vịnh có 1.969 hòn đảo lớn nhỏ."},
+            {"verdict": "not_claim"},
+        ], "overall": "major_errors", "severity": "medium"}
+        return DemoCampaign(name=spec.name, config=spec.config, instructions=spec.instructions,
+                            items=[{"payload": entry["payload"], "gold_answer": gold}])
+
     def demo(self) -> list[DemoCampaign]:
         items = [
             {"payload": {

@@ -96,6 +96,12 @@ def check_region(region: dict, field: str, width: int, height: int) -> dict:
     return out
 
 
+DEMO_FORMS = [  # the demo's filled-in forms: what the images show and the qualification test's gold
+    {"ho_va_ten": "Nguyễn Thị Hương", "ngay_sinh": "12/08/1990", "dia_chi": "Số 5 Lý Thường Kiệt, Huế"},
+    {"ho_va_ten": "Trần Văn Đức", "ngay_sinh": "01/01/1985", "dia_chi": "Phường Bến Nghé, Quận 1, TP.HCM"},
+    {"ho_va_ten": "Lê Hoàng Yến", "ngay_sinh": "30/04/2001", "dia_chi": "Thôn Đông, xã Yên Phong, Bắc Ninh"},
+]
+
 class OCR(TaskType):
     key = "ocr"
     copies_by_design = True  # a transcription copies the item by design: no authorship signal applies
@@ -313,6 +319,13 @@ class OCR(TaskType):
         return True
 
     # --- demo ------------------------------------------------------------------------------------------
+    def demo_qualification(self) -> DemoCampaign:
+        """Type in the demo's three forms (each field within the type's own text tolerance)."""
+        spec = next(s for s in self.demo() if s.config.get("mode") == "fields")
+        items = [{"payload": entry["payload"], "gold_answer": {"fields": dict(values)}}
+                 for entry, values in zip(spec.items, DEMO_FORMS, strict=True)]
+        return DemoCampaign(name=spec.name, config=spec.config, instructions=spec.instructions, items=items)
+
     def demo(self) -> list[DemoCampaign]:
         notes = [
             ["Hà Nội, ngày 3 tháng 5 năm 2024", "Con chào bố mẹ,", "Dạo này trời nồm ẩm quá,",
@@ -326,11 +339,7 @@ class OCR(TaskType):
             ["NHÀ THUỐC AN KHANG", "Thuốc hạ sốt   32.000đ", "Khẩu trang y tế   15.000đ",
              "Cảm ơn quý khách!"],
         ]
-        forms = [
-            {"ho_va_ten": "Nguyễn Thị Hương", "ngay_sinh": "12/08/1990", "dia_chi": "Số 5 Lý Thường Kiệt, Huế"},
-            {"ho_va_ten": "Trần Văn Đức", "ngay_sinh": "01/01/1985", "dia_chi": "Phường Bến Nghé, Quận 1, TP.HCM"},
-            {"ho_va_ten": "Lê Hoàng Yến", "ngay_sinh": "30/04/2001", "dia_chi": "Thôn Đông, xã Yên Phong, Bắc Ninh"},
-        ]
+        forms = DEMO_FORMS
         full_items, region_items, field_items = [], [], []
         for i, lines in enumerate(notes):
             key, width, height, _polys = render_demo_document(f"demo/ocr/note-{i + 1}.png", lines, handwriting=True,

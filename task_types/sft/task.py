@@ -141,6 +141,20 @@ class SFT(TaskType):
         ratio = difflib.SequenceMatcher(a=answer.get("response", ""), b=gold.get("response", "")).ratio()
         return ratio >= 0.6
 
+    def demo_qualification(self) -> DemoCampaign:
+        """Fix the demo's drafts: the false claims removed, the missing diacritics restored."""
+        spec = next(s for s in self.demo() if s.config.get("mode") == "edit_draft")
+        fixed = {
+            "Tóm tắt lợi ích của việc đi bộ mỗi ngày.":
+                "Đi bộ mỗi ngày giúp tim khỏe, hỗ trợ giảm cân và cải thiện tâm trạng.",
+            "Giới thiệu món bún chả Hà Nội.":
+                "Bún chả là món ăn nổi tiếng của Hà Nội, gồm bún, chả nướng và nước mắm chua ngọt.",
+        }
+        items = [{"payload": entry["payload"], "gold_answer": {"response": fixed[entry["payload"]["instruction"]]}}
+                 for entry in spec.items if entry["payload"]["instruction"] in fixed]
+        return DemoCampaign(name=spec.name, config=spec.config, instructions=spec.instructions, items=items)
+
+
     def demo(self) -> list[DemoCampaign]:
         write = [
             {"payload": {"instruction": "Hướng dẫn cách pha một ly cà phê sữa đá kiểu Sài Gòn."}},

@@ -370,6 +370,21 @@ class Spans(TaskType):
         return self.is_correct(answer, result, config=config)
 
     # --- demo -------------------------------------------------------------------------------------------------
+    def demo_qualification(self) -> DemoCampaign:
+        """The demo's first sentence without the model's suggestions: a person, an organisation, a place, a time."""
+        spec = self.demo()[0]
+        text = "Bà Nguyễn Thị Hương làm việc tại Bệnh viện Bạch Mai ở Hà Nội từ năm 2015."
+
+        def span(n: int, phrase: str, label: str) -> dict:
+            start = text.index(phrase)
+            return {"id": f"g{n}", "start": start, "end": start + len(phrase), "label": label}
+
+        gold = {"spans": [span(1, "Nguyễn Thị Hương", "PER"), span(2, "Bệnh viện Bạch Mai", "ORG"),
+                          span(3, "Hà Nội", "LOC"), span(4, "năm 2015", "TIME")], "relations": []}
+        return DemoCampaign(name=spec.name, config=spec.config, instructions=spec.instructions,
+                            items=[{"payload": {"text": text, "source": "demo"}, "gold_answer": gold}])
+
+
     def demo(self) -> list[DemoCampaign]:
         from .demo import demo_campaigns  # the audio demo synthesises a clip: only when seeding
 

@@ -166,6 +166,12 @@ class SpeechRecording(TaskType):
     def is_correct(self, answer: dict, gold: dict, *, config: dict) -> bool:
         return True
 
+    def demo_qualification(self) -> None:
+        """None: a recording has no gold answer to grade (``validate_gold`` refuses one); the recordings are
+        checked by people in the validation campaigns instead."""
+        return None
+
+
     def demo(self) -> list[DemoCampaign]:
         return [DemoCampaign(
             name=RECORDING_DEMO_NAME,

@@ -79,6 +79,16 @@ class SpeechTranscription(ItemAudio, TaskType):
     def is_correct(self, answer: dict, gold: dict, *, config: dict) -> bool:
         return text_similarity(answer.get("text", ""), gold.get("text", "")) >= 0.9
 
+    def demo_qualification(self) -> DemoCampaign:
+        """A silent clip to be marked "no speech": the demo's voice is synthetic babble, so the only answer a
+        person can know for sure is that a clip holds no speech."""
+        spec = self.demo()[0]
+        silent = store_demo_audio("demo/speech/qualification-silence.ogg", 0, seed=42)
+        return DemoCampaign(name=spec.name, config=spec.config, instructions=spec.instructions, items=[
+            {"payload": {"audio": silent, "context": "Bản ghi kiểm tra", "source": "demo"},
+             "gold_answer": {"no_speech": True}}])
+
+
     def demo(self) -> list[DemoCampaign]:
         items = []
         for i in range(3):

@@ -172,6 +172,20 @@ class SpeechValidation(ItemAudio, TaskType):
             "accepted": "matches", "rejected": "does_not_match"}.get(result.get("decision"))
         return None if decided is None else verdict == decided
 
+    def demo_qualification(self) -> DemoCampaign:
+        """A full reading of a sentence (matches) and one cut off after three syllables (does not match); the
+        demo's clips are a synthetic voice, so the test is on completeness, which an ear can judge."""
+        spec = self.demo()[0]
+        sentence = DEMO_SENTENCES[0]
+        full = store_demo_audio("demo/speech/qualification-full.ogg", syllable_count(sentence), seed=40)
+        cut = store_demo_audio("demo/speech/qualification-cut.ogg", 3, seed=41)
+        items = [{"payload": {"audio": full, "sentence": sentence, "source": "demo (synthetic voice)"},
+                  "gold_answer": {"verdict": "matches"}},
+                 {"payload": {"audio": cut, "sentence": sentence, "source": "demo (synthetic voice)"},
+                  "gold_answer": {"verdict": "does_not_match", "reasons": ["cut_off"]}}]
+        return DemoCampaign(name=spec.name, config=spec.config, instructions=spec.instructions, items=items)
+
+
     def demo(self) -> list[DemoCampaign]:
         source = Campaign.objects.filter(task_type=RECORDING_KEY, name=RECORDING_DEMO_NAME) \
             .order_by("-id").values_list("id", flat=True).first()

@@ -201,6 +201,21 @@ class Survey(TaskType):
         return aggregate
 
     # --- demo ------------------------------------------------------------------------------------------
+    def demo_qualification(self) -> DemoCampaign:
+        """Record two scripted interviews on the demo form: a refusal (nothing more is asked) and a coffee
+        drinker from Huế (the relevance and choice-filter rules lead the way)."""
+        spec = self.demo()[0]
+        items = [
+            {"payload": {"title": "Phiếu luyện tập 1: người được hỏi không đồng ý tham gia."},
+             "gold_answer": {"answers": {"consent": "no"}}},
+            {"payload": {"title": "Phiếu luyện tập 2: đồng ý; 34 tuổi; sống ở Huế (miền Trung); tuần qua chỉ uống "
+                                  "cà phê, 7 ly."},
+             "gold_answer": {"answers": {"consent": "yes", "age": 34, "region": "central", "province": "hue",
+                                         "drinks": ["coffee"], "cups_per_week": 7}}},
+        ]
+        return DemoCampaign(name=spec.name, config=spec.config, instructions=spec.instructions, items=items)
+
+
     def demo(self) -> list[DemoCampaign]:
         from .demo import consumer_survey_form
 

@@ -11,6 +11,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.utils.translation import get_language, ngettext, pgettext_lazy
+
 from core.schema import SchemaError, check_schema, normalize_text
 
 
@@ -156,6 +158,18 @@ class TaskType:
     def on_submit(self, annotation) -> None:
         """Runs inside the submit transaction after an answer is stored (e.g. a recording becomes an item)."""
 
+    def answer_summary(self, answer: Any, *, config: dict) -> list[tuple[str, str]]:
+        """A short readable summary of an answer, as (field, value) lines, for a contributor's own history.
+
+        The default walks the answer generically (texts shortened, lists counted, nested objects one level
+        deep) so no page shows raw JSON; a type overrides it with words its contributors know.
+        """
+        given = (self.annotation_schema(config) or {}).get("properties")
+        if isinstance(answer, dict) and given:
+            # what the contributor gave, not what the server added to it (a view's order, a diff, photo facts)
+            answer = {key: value for key, value in answer.items() if key in given}
+        return generic_answer_summary(answer, config)
+
     # --- consensus -----------------------------------------------------------------------
     def aggregate(self, answers: list[dict], *, config: dict, weights: list[float] | None = None) -> Aggregate:
         raise NotImplementedError
@@ -232,3 +246,102 @@ class TaskType:
     # --- demo ----------------------------------------------------------------------------
     def demo(self) -> list[DemoCampaign]:
         return []
+
+    def demo_qualification(self) -> DemoCampaign | None:
+        """The demo's qualification test for this type: a config and gold questions (items with "gold_answer").
+
+        The default takes the gold items of the first demo campaign that has some, with that campaign's config; a
+        type whose demo campaigns carry no gold (to keep their queues plain) writes its test here. None: no test
+        (a type whose answers cannot be graded against gold, e.g. a recording).
+        """
+        for spec in self.demo():
+            gold = [entry for entry in spec.items if entry.get("gold_answer") is not None]
+            if gold:
+                return DemoCampaign(name=spec.name, config=spec.config, instructions=spec.instructions, items=gold)
+        return None
+
+
+SUMMARY_LINES = 6
+SUMMARY_TEXT = 120
+
+# Field names many answers share, named for people; any other field is shown as its key made readable.
+SUMMARY_FIELDS = {
+    "categories": pgettext_lazy("answer field", "Categories"),
+    "category": pgettext_lazy("answer field", "Category"),
+    "choice": pgettext_lazy("answer field", "Choice"),
+    "verdict": pgettext_lazy("answer field", "Verdict"),
+    "overall": pgettext_lazy("answer field", "Overall"),
+    "severity": pgettext_lazy("answer field", "Severity"),
+    "text": pgettext_lazy("answer field", "Text"),
+    "response": pgettext_lazy("answer field", "Response"),
+    "claims": pgettext_lazy("answer field", "Claims"),
+    "regions": pgettext_lazy("answer field", "Regions"),
+    "turns": pgettext_lazy("answer field", "Turns"),
+    "answers": pgettext_lazy("answer field", "Answers"),
+    "spans": pgettext_lazy("answer field", "Spans"),
+    "labels": pgettext_lazy("answer field", "Labels"),
+    "rating": pgettext_lazy("answer field", "Rating"),
+    "scores": pgettext_lazy("answer field", "Scores"),
+    "ranking": pgettext_lazy("answer field", "Ranking"),
+    "fields": pgettext_lazy("answer field", "Fields"),
+    "note": pgettext_lazy("answer field", "Note"),
+    "notes": pgettext_lazy("answer field", "Notes"),
+    "comment": pgettext_lazy("answer field", "Comment"),
+    "needs_escalation": pgettext_lazy("answer field", "Needs escalation"),
+    "escalation_note": pgettext_lazy("answer field", "Escalation note"),
+}
+
+
+def _choice_labels(config: Any, found: dict[str, str] | None = None) -> dict[str, str]:
+    """Names of the choice keys a campaign configures (``{"key": ..., "label": ..., "label_en": ...}`` entries
+    anywhere in its config), in the reader's language."""
+    found = {} if found is None else found
+    english = (get_language() or "vi").startswith("en")
+    if isinstance(config, dict):
+        key, label = config.get("key"), config.get("label")
+        if isinstance(key, str) and isinstance(label, str):
+            found.setdefault(key, config.get("label_en") or label if english else label)
+        for value in config.values():
+            _choice_labels(value, found)
+    elif isinstance(config, list):
+        for value in config:
+            _choice_labels(value, found)
+    return found
+
+
+def _summary_value(value: Any, names: dict[str, str]) -> str:
+    if value is None or value == "" or value == [] or value == {}:
+        return "–"
+    if isinstance(value, bool):
+        return "✓" if value else "✗"
+    if isinstance(value, (int, float)):
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, str):
+        text = " ".join(names.get(value, value).split())
+        return text if len(text) <= SUMMARY_TEXT else text[:SUMMARY_TEXT - 1] + "…"
+    if isinstance(value, list):
+        if all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value) and len(value) <= 8:
+            return _summary_value(", ".join(names.get(v, str(v)) if isinstance(v, str) else str(v) for v in value),
+                                  {})
+        return ngettext("%(n)s entry", "%(n)s entries", len(value)) % {"n": len(value)}
+    if isinstance(value, dict):
+        parts = [f"{_summary_key(k)}: {_summary_value(v, names)}" for k, v in list(value.items())[:4]]
+        return _summary_value("; ".join(parts), {})
+    return _summary_value(str(value), {})
+
+
+def _summary_key(key: Any) -> str:
+    if key in SUMMARY_FIELDS:
+        return str(SUMMARY_FIELDS[key])
+    text = str(key).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def generic_answer_summary(answer: Any, config: dict | None = None) -> list[tuple[str, str]]:
+    """(field, value) lines for any answer: the fallback of ``TaskType.answer_summary``."""
+    names = _choice_labels(config or {})
+    if not isinstance(answer, dict):
+        return [("", _summary_value(answer, names))]
+    lines = [(_summary_key(key), _summary_value(value, names)) for key, value in answer.items()
+             if not str(key).startswith("_")]
+    return lines[:SUMMARY_LINES]

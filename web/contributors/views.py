@@ -11,15 +11,20 @@ from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from assets.selectors import media_url_ttl, platform_media_urls
 from audit.selectors import identity_access_for
 from audit.services import Action as Audit
 from audit.services import record, request_ip
 from contributors import selectors, services
 from contributors.models import IdentityDocument, QualificationAttempt, QualificationItem, QualificationTest
+from core.schema import SchemaError
 from organizations.access import Action, allows
+from review import history as answer_history
+from review.disputes import disputes_of, open_answer_dispute, open_suspension_dispute
 from tasks.types import all_task_types
 from tasks.types.choices import choice_labels
 from web.campaigns.views import render_instructions
@@ -125,6 +130,8 @@ def qualification(request, task_type: str):
                 "items": [{"payload": items[i].payload, "view": v} for i, v in zip(attempt.item_ids, views, strict=True)
                           if i in items],
                 "submitUrl": reverse("api-qualification-submit", args=[attempt.pk]),
+                # media types ask ".../media/0/" with 0 replaced by the question's number (their assignment id)
+                "mediaUrl": reverse("contributor-qualification-media", args=[attempt.pk, 0]),
                 "strings": {
                     "question": _("Question %(n)s of %(total)s"),
                     "required": _("Please answer this."),
@@ -172,3 +179,72 @@ def request_erasure(request):
     services.request_erasure(user=request.user)
     messages.success(request, _("Your request is recorded. Staff will erase your personal data and tell you by e-mail."))
     return redirect("contributor-data")
+
+
+@login_required
+def history(request):
+    """The contributor's own answers, gold mistakes, review decisions and contests, paginated (phone first)."""
+    show = request.GET.get("show", "all")
+    if show not in answer_history.FILTERS:
+        show = "all"
+    page, entries = answer_history.history_of(request.user, show=show, page=request.GET.get("page", 1))
+    profile = selectors.profile_for(request.user)
+    disputes = list(disputes_of(request.user))
+    suspension_disputes = [d for d in disputes if d.kind == d.Kind.SUSPENSION]
+    filter_names = {"all": _("All answers"), "mistakes": _("Gold mistakes"), "reviewed": _("Reviewed"),
+                    "contested": _("Contested")}
+    counts = answer_history.history_counts(request.user)
+    return render(request, "contributors/history.html", {
+        "page": page, "entries": entries, "show": show,
+        "filters": [(key, filter_names[key], counts[key]) for key in answer_history.FILTERS],
+        "suspended": profile if profile is not None and profile.status == profile.Status.SUSPENDED else None,
+        "suspension_disputes": suspension_disputes,
+        "open_suspension_dispute": any(d.state == d.State.OPEN for d in suspension_disputes),
+    })
+
+
+def _back_to_history(request):
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}) \
+            and target.startswith(reverse("contributor-history")):
+        return redirect(target)
+    return redirect("contributor-history")
+
+
+@login_required
+@require_POST
+def history_contest_answer(request, annotation_id: int):
+    """Contest one of the contributor's own rejected answers from their history; anyone else's is refused."""
+    try:
+        open_answer_dispute(user=request.user, annotation_id=annotation_id, reason=request.POST.get("reason", ""))
+    except SchemaError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Your contest is sent; staff will answer here."))
+    return _back_to_history(request)
+
+
+@login_required
+@require_POST
+def history_contest_suspension(request):
+    try:
+        open_suspension_dispute(user=request.user, reason=request.POST.get("reason", ""))
+    except SchemaError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Your contest is sent to trust-and-safety staff; they will answer here."))
+    return _back_to_history(request)
+
+
+@login_required
+def qualification_media(request, attempt_id: int, number: int):
+    """Signed URLs for the media of question ``number`` (from 1) of the user's own open attempt: the media task
+    types fetch them as they would for an assignment. Only media of no organisation is signed (demo, platform)."""
+    attempt = get_object_or_404(QualificationAttempt.objects.select_related("test"), pk=attempt_id,
+                                profile__user=request.user, state=QualificationAttempt.State.OPEN)
+    if not 1 <= number <= len(attempt.item_ids):
+        raise Http404
+    item = get_object_or_404(QualificationItem, pk=attempt.item_ids[number - 1], test=attempt.test)
+    keys = attempt.test.task.media_keys(item.payload)
+    return JsonResponse({"media": platform_media_urls(keys, user_id=request.user.pk), "expires_in": media_url_ttl()},
+                        headers={"Cache-Control": "private, no-store"})

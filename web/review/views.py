@@ -29,6 +29,7 @@ from core.schema import SchemaError
 from organizations.access import Action, allows
 from review import selectors, services
 from review.dashboard import campaign_dashboard
+from review.disputes import open_contests_count
 from tasks.models import Item
 from tasks.types.choices import choice_labels
 from web.console import EstimatedCountPaginator
@@ -70,7 +71,7 @@ def queue(request):
         request, _("Review queue"), page=page, kind=kind, kinds=QUEUE_LABELS.items(), contributor=contributor,
         unreviewed=unreviewed, campaign_id=campaign_id,
         campaigns=selectors.reviewable_campaigns(request.user).order_by("-id").only("id", "name")[:200],
-        query=request.GET.urlencode(),
+        query=request.GET.urlencode(), open_contests=open_contests_count(request.user),
     ))
 
 

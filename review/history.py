@@ -74,7 +74,11 @@ def history_of(user, *, show: str = "all", page: int | str = 1) -> tuple[Page, l
         wrong_gold = answer.is_gold and answer.gold_correct is False and answer.item.gold_answer is not None
         decision, earning = decisions.get(answer.pk), paid.get(answer.pk)
         entries.append(HistoryEntry(
-            annotation=answer, answer=task.answer_summary(answer.payload, config=config),
+            annotation=answer,
+            # in the item's original order, as the review view shows it: rlhf's "A" then names the same response
+            # as the expected gold answer beside it (gold is written in the original order)
+            answer=task.answer_summary(task.review_answer(answer.payload, item_payload=answer.item.payload,
+                                                          config=config), config=config),
             expected=task.answer_summary(answer.item.gold_answer, config=config) if wrong_gold else None,
             decision=decision, earning=earning, dispute=disputes.get(answer.pk),
             contest_ground=contest_ground(annotation=answer, decision=decision, earning=earning),

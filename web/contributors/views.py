@@ -15,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from annotations.models import Annotation
 from assets.selectors import media_url_ttl, platform_media_urls
 from audit.selectors import identity_access_for
 from audit.services import Action as Audit
@@ -214,7 +215,8 @@ def _back_to_history(request):
 @login_required
 @require_POST
 def history_contest_answer(request, annotation_id: int):
-    """Contest one of the contributor's own rejected answers from their history; anyone else's is refused."""
+    """Contest one of the contributor's own rejected answers from their history; anyone else's answer is 404."""
+    get_object_or_404(Annotation, pk=annotation_id, contributor=request.user)
     try:
         open_answer_dispute(user=request.user, annotation_id=annotation_id, reason=request.POST.get("reason", ""))
     except SchemaError as exc:

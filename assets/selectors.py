@@ -97,6 +97,15 @@ def platform_media_urls(keys: dict[str, str], *, user_id: int) -> dict[str, str]
     return {name: signed_media_url(key, user_id=user_id) for name, key in keys.items() if key in assets}
 
 
+def platform_video_frames(keys: dict[str, str], *, user_id: int) -> dict[str, dict]:
+    """The frame stores of the videos among ``keys`` that belong to no campaign (a qualification test's clip), as
+    ``video_frame_urls`` gives them for an assignment: the video page reads frames, never the file."""
+    videos = {a.key: a for a in MediaAsset.objects.filter(key__in=keys.values(), campaign__isnull=True,
+                                                          kind=MediaAsset.Kind.VIDEO)}
+    return {name: video_frame_urls(videos[key], user_id=user_id)["frames"]
+            for name, key in keys.items() if key in videos}
+
+
 def recording_for(key: str, *, view: dict) -> MediaAsset | None:
     """The stored recording behind an annotation's key, only if uploaded for this assignment's view."""
     nonce = (view or {}).get("media_nonce")

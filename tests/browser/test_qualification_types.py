@@ -15,9 +15,10 @@ from tests.test_demo_qualifications import NO_TEST
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 TYPES = ["arena", "conversation", "hallucination", "image", "moderation", "ocr", "rlhf", "sft", "spans",
-         "speech_transcription", "speech_validation", "survey"]
+         "speech_transcription", "speech_validation", "survey", "video"]
 MEDIA = {  # the media each type shows, loaded from the attempt's media endpoint (a test has no assignment)
     "image": "() => document.querySelector('#task-area [data-role=image-annotation]').dataset.loaded === '1'",
+    "video": "() => document.querySelector('#task-area [data-role=video-annotation]').dataset.loaded === '1'",
     "ocr": "() => { const i = document.querySelector('#task-area img'); return i && i.complete && i.naturalWidth > 0; }",
     "speech_transcription": "() => { const a = document.querySelector('#task-area audio'); return a && a.src; }",
     "speech_validation": "() => { const a = document.querySelector('#task-area audio'); return a && a.src; }",

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from annotations.models import Annotation
-from assets.selectors import media_url_ttl, platform_media_urls
+from assets.selectors import media_url_ttl, platform_media_urls, platform_video_frames
 from audit.selectors import identity_access_for
 from audit.services import Action as Audit
 from audit.services import record, request_ip
@@ -248,5 +248,6 @@ def qualification_media(request, attempt_id: int, number: int):
         raise Http404
     item = get_object_or_404(QualificationItem, pk=attempt.item_ids[number - 1], test=attempt.test)
     keys = attempt.test.task.media_keys(item.payload)
-    return JsonResponse({"media": platform_media_urls(keys, user_id=request.user.pk), "expires_in": media_url_ttl()},
+    return JsonResponse({"media": platform_media_urls(keys, user_id=request.user.pk),
+                         "frames": platform_video_frames(keys, user_id=request.user.pk), "expires_in": media_url_ttl()},
                         headers={"Cache-Control": "private, no-store"})

@@ -22,14 +22,14 @@ from audit.services import Action as Audit
 from audit.services import record, request_ip
 from contributors import selectors, services
 from contributors.models import IdentityDocument, QualificationAttempt, QualificationItem, QualificationTest
-from core.schema import SchemaError
 from organizations.access import Action, allows
 from review import history as answer_history
-from review.disputes import disputes_of, open_answer_dispute, open_suspension_dispute
+from review.disputes import disputes_of
 from tasks.types import all_task_types
 from tasks.types.choices import choice_labels
 from web.campaigns.views import render_instructions
 from web.contributors import selectors as page_selectors
+from web.contributors.contests import send_answer_contest, send_suspension_contest
 from web.contributors.forms import IdentityDocumentForm, ProfileForm
 
 
@@ -217,24 +217,14 @@ def _back_to_history(request):
 def history_contest_answer(request, annotation_id: int):
     """Contest one of the contributor's own rejected answers from their history; anyone else's answer is 404."""
     get_object_or_404(Annotation, pk=annotation_id, contributor=request.user)
-    try:
-        open_answer_dispute(user=request.user, annotation_id=annotation_id, reason=request.POST.get("reason", ""))
-    except SchemaError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Your contest is sent; staff will answer here."))
+    send_answer_contest(request, annotation_id)
     return _back_to_history(request)
 
 
 @login_required
 @require_POST
 def history_contest_suspension(request):
-    try:
-        open_suspension_dispute(user=request.user, reason=request.POST.get("reason", ""))
-    except SchemaError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Your contest is sent to trust-and-safety staff; they will answer here."))
+    send_suspension_contest(request)
     return _back_to_history(request)
 
 

@@ -12,7 +12,8 @@ from contributors.selectors import verification_level
 from core.schema import SchemaError
 from payments import payouts, selectors
 from payments.models import Account, Earning
-from review.disputes import disputes_of, open_answer_dispute, open_suspension_dispute
+from review.disputes import disputes_of
+from web.contributors.contests import send_answer_contest, send_suspension_contest
 from web.payments.forms import PayoutAccountForm, PayoutRequestForm
 
 Kind = Account.Kind
@@ -42,24 +43,14 @@ def statement(request):
 def contest_answer(request, annotation_id: int):
     """Contest one of the contributor's own rejected answers (the statement's form); anyone else's answer is 404."""
     get_object_or_404(Earning, annotation_id=annotation_id, contributor=request.user)
-    try:
-        open_answer_dispute(user=request.user, annotation_id=annotation_id, reason=request.POST.get("reason", ""))
-    except SchemaError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Your contest is sent; staff will answer here."))
+    send_answer_contest(request, annotation_id)
     return redirect("contributor-statement")
 
 
 @login_required
 @require_POST
 def contest_suspension(request):
-    try:
-        open_suspension_dispute(user=request.user, reason=request.POST.get("reason", ""))
-    except SchemaError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Your contest is sent to trust-and-safety staff; they will answer here."))
+    send_suspension_contest(request)
     return redirect("contributor-statement")
 
 

@@ -176,7 +176,15 @@ class DatasetItemSerializer(serializers.Serializer):
     review_requested = serializers.BooleanField()
 
 
-@extend_schema(tags=["campaigns"], responses=DatasetItemSerializer(many=True))
+class DatasetPageSerializer(serializers.Serializer):
+    """One page of the filtered items, numbered like the page's own pagination."""
+    count = serializers.IntegerField()
+    page = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    results = DatasetItemSerializer(many=True)
+
+
+@extend_schema(tags=["campaigns"], responses=DatasetPageSerializer)
 class DatasetView(CampaignScopedMixin, APIView):
     """The dataset view's filters as query parameters: state, min_agreement, max_agreement, min_confidence,
     max_confidence, reason, region, gold (1/0), q (with or without diacritics), sort, page."""

@@ -241,3 +241,24 @@ def browser_login(live_server):
 
     return login
 
+
+
+@pytest.fixture
+def people(make_contributor, org, other_org):
+    """Staff around a contest: the organisation's manager, another organisation's, and trust-and-safety."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from organizations.access import PLATFORM_ROLE_GROUP_NAMES, PlatformRole
+    from organizations.models import Membership
+    from review.roles import sync_role_groups
+
+    sync_role_groups()
+    manager, outsider = make_contributor("pm@lab-a.example"), make_contributor("pm@lab-b.example")
+    for user, organization in ((manager, org), (outsider, other_org)):
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+        Membership.objects.create(organization=organization, user=user, role=Membership.Role.MANAGER)
+    safety = get_user_model().objects.create_user(username="ts", email="ts@example.com", password="x", is_staff=True)
+    safety.groups.add(Group.objects.get(name=PLATFORM_ROLE_GROUP_NAMES[PlatformRole.TRUST_SAFETY]))
+    return {"manager": manager, "outsider": outsider, "safety": safety}

@@ -7,18 +7,13 @@ from __future__ import annotations
 import random
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.test import Client
 
 from audit.models import AuditEvent
 from contributors.models import ContributorProfile
 from contributors.services import change_status
-from organizations.access import PLATFORM_ROLE_GROUP_NAMES, PlatformRole
-from organizations.models import Membership
 from review.history import PER_PAGE
 from review.models import Dispute
-from review.roles import sync_role_groups
 from review.services import decide_review
 from workqueue.lease import NoWork, lease_next_item
 from workqueue.submit import submit_annotation
@@ -37,19 +32,6 @@ def client_for(user, language="en") -> Client:
     client.force_login(user)
     client.cookies["django_language"] = language
     return client
-
-
-@pytest.fixture
-def people(make_contributor, org, other_org):
-    sync_role_groups()
-    manager, outsider = make_contributor("pm@lab-a.example"), make_contributor("pm@lab-b.example")
-    for user, organization in ((manager, org), (outsider, other_org)):
-        user.is_staff = True
-        user.save(update_fields=["is_staff"])
-        Membership.objects.create(organization=organization, user=user, role=Membership.Role.MANAGER)
-    safety = get_user_model().objects.create_user(username="ts", email="ts@example.com", password="x", is_staff=True)
-    safety.groups.add(Group.objects.get(name=PLATFORM_ROLE_GROUP_NAMES[PlatformRole.TRUST_SAFETY]))
-    return {"manager": manager, "outsider": outsider, "safety": safety}
 
 
 @pytest.mark.django_db

@@ -4,8 +4,6 @@ pays the answer through the ledger exactly once or reinstates; the contributor r
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.test import Client
 
@@ -14,14 +12,11 @@ from audit.models import AuditEvent
 from contributors.models import ContributorProfile
 from contributors.services import change_status
 from core.schema import SchemaError
-from organizations.access import PLATFORM_ROLE_GROUP_NAMES, PlatformRole
-from organizations.models import Membership
 from payments import earnings
 from payments.checks import breaches
 from payments.models import Account, Earning, LedgerTransaction
 from review.disputes import decide_dispute, open_answer_dispute, open_suspension_dispute
 from review.models import Dispute
-from review.roles import sync_role_groups
 from review.services import decide_review
 from tasks.models import Campaign
 from tests.test_payments import balance, paid_campaign_factory, work
@@ -38,19 +33,6 @@ def _client(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
-
-
-@pytest.fixture
-def people(make_contributor, org, other_org):
-    sync_role_groups()
-    manager, outsider = make_contributor("pm@lab-a.example"), make_contributor("pm@lab-b.example")
-    for user, organization in ((manager, org), (outsider, other_org)):
-        user.is_staff = True
-        user.save(update_fields=["is_staff"])
-        Membership.objects.create(organization=organization, user=user, role=Membership.Role.MANAGER)
-    safety = get_user_model().objects.create_user(username="ts", email="ts@example.com", password="x", is_staff=True)
-    safety.groups.add(Group.objects.get(name=PLATFORM_ROLE_GROUP_NAMES[PlatformRole.TRUST_SAFETY]))
-    return {"manager": manager, "outsider": outsider, "safety": safety}
 
 
 @pytest.mark.django_db
